@@ -1,0 +1,49 @@
+export { LLMPoolError, type LLMPoolErrorOptions } from './errors'
+export { MODEL_ID_PATTERN, NAME_PATTERN } from './common'
+export {
+  RegistryEntry,
+  RegistryFile,
+  RegistryGlobal,
+  RegistryInfo,
+} from './registry'
+export {
+  FixedWindow,
+  HealthCheck,
+  Pool,
+  PoolFallback,
+  PoolFile,
+  PoolMetrics,
+  POOL_FALLBACK_STRATEGIES,
+  POOL_KEY_ALIASES,
+  RATE_LIMIT_ALGORITHMS,
+  RateLimiting,
+  ROTATION_STRATEGIES,
+  RotationStrategy,
+  TokenBucket,
+} from './pool'
+export {
+  CircuitBreaker,
+  Echelon,
+  GROUP_FALLBACK_STRATEGIES,
+  GroupFallback,
+  TaskGroup,
+  TaskGroupFile,
+  TaskGroupMetrics,
+} from './task-group'
+export {
+  Cache,
+  ErrorHandling,
+  LOG_LEVELS,
+  Logging,
+  PoolWrapper,
+  PoolWrappersFile,
+  PoolWrappersGlobal,
+  RETRYABLE_ERRORS,
+  TaskGroupWrapper,
+  TaskGroupWrappersFile,
+  TaskGroupWrappersGlobal,
+  TOOL_SELECTION_STRATEGIES,
+  Wrapper,
+  WRAPPER_TYPES,
+} from './wrappers'
+export { FILE_KINDS, type FileKind, fileSchemas, jsonSchemaFileNames, toJsonSchema } from './json-schema'
