@@ -1,0 +1,64 @@
+import type { KeyPath } from './key-path'
+import type { ConfigProblemCode } from './problems'
+import { isPlainTable } from './validate'
+
+/** `${VAR}`, `${VAR:default}`; `$${` is a literal `${`. */
+const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export interface EnvInjection {
+  value: unknown
+  /** Variables the document read, and the value each had (for the reload cache key). */
+  used: Map<string, string | undefined>
+  problems: { code: ConfigProblemCode; path: KeyPath; message: string }[]
+}
+
+function injectString(text: string, path: KeyPath, env: NodeJS.ProcessEnv, injection: EnvInjection): string {
+  if (!text.includes('${')) return text
+  return text.replace(REFERENCE, (match, body: string | undefined) => {
+    if (body === undefined) return '${'
+    const separator = body.indexOf(':')
+    const name = separator === -1 ? body : body.slice(0, separator)
+    const fallback = separator === -1 ? undefined : body.slice(separator + 1)
+    if (!VARIABLE_NAME.test(name)) {
+      injection.problems.push({
+        code: 'invalid_value',
+        path,
+        message: `"${match}" is not a valid variable reference: write \${NAME} or \${NAME:default}`,
+      })
+      return ''
+    }
+    const value = env[name]
+    injection.used.set(name, value)
+    // Like the shell's ${NAME:-default}: an empty variable takes the default too.
+    if (value !== undefined && (value !== '' || fallback === undefined)) return value
+    if (fallback !== undefined) return fallback
+    injection.problems.push({
+      code: 'env_missing',
+      path,
+      message: `environment variable ${name} is not set and \${${name}} gives no default (write \${${name}:default})`,
+    })
+    return ''
+  })
+}
+
+function walk(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, injection: EnvInjection): unknown {
+  if (typeof value === 'string') return injectString(value, path, env, injection)
+  if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index], env, injection))
+  if (isPlainTable(value)) {
+    const result: Record<string, unknown> = {}
+    for (const [key, item] of Object.entries(value)) result[key] = walk(item, [...path, key], env, injection)
+    return result
+  }
+  return value
+}
+
+/**
+ * Replaces `${VAR}` and `${VAR:default}` in every string of a parsed document. The injected text is not scanned
+ * again (no recursive expansion); a variable that is missing without a default is a problem, never a literal `${VAR}`.
+ */
+export function injectEnv(document: unknown, env: NodeJS.ProcessEnv): EnvInjection {
+  const injection: EnvInjection = { value: undefined, used: new Map(), problems: [] }
+  injection.value = walk(document, [], env, injection)
+  return injection
+}

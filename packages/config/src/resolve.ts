@@ -1,0 +1,443 @@
+import { createHash } from 'node:crypto'
+import path from 'node:path'
+import {
+  POOL_KEY_ALIASES,
+  Pool,
+  PoolWrappersFile,
+  RegistryFile,
+  type RegistryEntry,
+  type RegistryGlobal,
+  TaskGroup,
+  TaskGroupWrappersFile,
+} from '@llmpool/schema'
+import { loadDocument, type LoadedDocument } from './document'
+import { freezeConfig } from './freeze'
+import { formatPath, type KeyPath } from './key-path'
+import { deepMerge } from './merge'
+import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
+import { checkReferences } from './references'
+import type { SourceFile, SourceFiles } from './source-files'
+import { didYouMean } from './suggest'
+import type { ResolvedConfig, ResolvedWrapper } from './types'
+import { isPlainTable, validate, type ValidateOptions } from './validate'
+
+export const REGISTRY_FILE = '_registry.toml'
+
+export interface ResolveOptions {
+  /** Environment overlay to merge (`production` → `x.production.toml` over `x.toml`). */
+  environment: string | undefined
+  /** Variables for `${VAR}`. */
+  env: NodeJS.ProcessEnv
+  /** Overrides the registry's `config_validation`. */
+  validation: 'strict' | 'lenient' | undefined
+}
+
+export interface ResolveResult {
+  config: ResolvedConfig | undefined
+  errors: ConfigProblem[]
+  warnings: ConfigProblem[]
+  /** The registry's `[global]`, when the registry could be read (hot reload needs it even when the rest fails). */
+  settings: RegistryGlobal | undefined
+}
+
+type SectionKind = 'pool' | 'task_group'
+const SECTION_SCHEMA = { pool: Pool, task_group: TaskGroup }
+const REGISTRY_SECTION: Record<SectionKind, 'pools' | 'task_groups'> = { pool: 'pools', task_group: 'task_groups' }
+const KIND_WORD: Record<SectionKind, string> = { pool: 'pool', task_group: 'task group' }
+
+/** One run of the loading pipeline over a configuration directory. */
+class Resolution {
+  readonly sink = new ProblemSink()
+  private readonly documents = new Map<string, LoadedDocument>()
+  private readonly resolved = new Map<string, Record<string, unknown> | undefined>()
+  private readonly resolving: string[] = []
+  private registry!: RegistryFile
+  private strict = true
+
+  constructor(
+    private readonly files: SourceFiles,
+    private readonly options: ResolveOptions,
+  ) {}
+
+  run(): ResolveResult {
+    const registryDocument = this.document(REGISTRY_FILE)
+    if (!registryDocument.document) return this.result(undefined, undefined)
+    const registry = this.validateRegistry(registryDocument)
+    this.registry = registry
+    this.strict = (this.options.validation ?? registry.global.config_validation) === 'strict'
+    this.checkEntries()
+
+    const pools: Record<string, Record<string, unknown>> = {}
+    const taskGroups: Record<string, Record<string, unknown>> = {}
+    for (const kind of ['task_group', 'pool'] as const) {
+      const target = kind === 'pool' ? pools : taskGroups
+      for (const [name, entry] of Object.entries(registry[REGISTRY_SECTION[kind]])) {
+        if (!entry.enabled || !this.insideDirectory(entry.file)) continue
+        const section = this.section(kind, name)
+        if (section) target[name] = section
+      }
+    }
+    const wrappers = this.wrappers()
+    checkReferences({
+      registry,
+      pools: pools as unknown as Record<string, Pool>,
+      taskGroups: taskGroups as unknown as Record<string, TaskGroup>,
+      wrappers,
+      report: (kind, name, keyPath, code, message) => this.referenceProblem(kind, name, keyPath, code, message),
+    })
+    if (!this.sink.ok) return this.result(undefined, registry.global)
+
+    const files = { pools: {} as Record<string, string>, task_groups: {} as Record<string, string>, wrappers: {} as Record<string, string> }
+    for (const name of Object.keys(pools)) files.pools[name] = registry.pools[name]!.file
+    for (const name of Object.keys(taskGroups)) files.task_groups[name] = registry.task_groups[name]!.file
+    for (const [name, wrapper] of Object.entries(wrappers)) files.wrappers[name] = wrapper.file
+    const config = freezeConfig({
+      registry,
+      pools: pools as unknown as Record<string, Pool>,
+      task_groups: taskGroups as unknown as Record<string, TaskGroup>,
+      wrappers,
+      source: {
+        directory: this.files.directory,
+        environment: this.options.environment,
+        hash: this.hash(),
+        files,
+      },
+    })
+    return this.result(config, registry.global)
+  }
+
+  private result(config: ResolvedConfig | undefined, settings: RegistryGlobal | undefined): ResolveResult {
+    return { config, errors: this.sink.errors, warnings: this.sink.warnings, settings }
+  }
+
+  /** Every file read, with its content, in a stable order. */
+  private hash(): string {
+    const hash = createHash('sha256')
+    hash.update(`environment:${this.options.environment ?? ''}\n`)
+    const sources = new Map<string, SourceFile>()
+    for (const loaded of this.documents.values()) for (const source of loaded.sources) sources.set(source.relative, source)
+    for (const relative of [...sources.keys()].sort()) hash.update(`${relative}\n${sources.get(relative)!.text ?? ''}\n`)
+    // Injected values change the configuration without changing a file.
+    const used = new Map<string, string | undefined>()
+    for (const loaded of this.documents.values()) for (const [name, value] of loaded.envUsed) used.set(name, value)
+    for (const name of [...used.keys()].sort()) hash.update(`env:${name}=${used.get(name) ?? ''}\n`)
+    return hash.digest('hex')
+  }
+
+  private document(file: string): LoadedDocument {
+    let loaded = this.documents.get(file)
+    if (!loaded) {
+      const problems: ConfigProblem[] = []
+      loaded = loadDocument(this.files, file, this.options.environment, this.options.env, problems)
+      for (const problem of problems) this.sink.error(problem)
+      this.documents.set(file, loaded)
+    }
+    return loaded
+  }
+
+  private validation(loaded: LoadedDocument, unknownKeys: ValidateOptions['unknownKeys'], sink = this.sink): ValidateOptions {
+    return {
+      file: loaded.fileOf,
+      locate: loaded.locate,
+      sink,
+      unknownKeys,
+      useDefaultsOnFailure: this.registry?.global.use_defaults_on_failure ?? false,
+    }
+  }
+
+  private get unknownKeys(): 'error' | 'warning' {
+    return this.strict ? 'error' : 'warning'
+  }
+
+  private problem(loaded: LoadedDocument, keyPath: KeyPath, code: ConfigProblemCode, message: string, warning = false): void {
+    const file = loaded.fileOf(keyPath)
+    const problem: ConfigProblem = { code, file, path: formatPath(keyPath), message, ...loaded.locate(file, keyPath) }
+    if (warning) this.sink.warn(problem)
+    else this.sink.error(problem)
+  }
+
+  /** The registry, section by section, so that one bad section does not hide the problems of the rest. */
+  private validateRegistry(loaded: LoadedDocument): RegistryFile {
+    const document = loaded.document!
+    const schema = RegistryFile as unknown as { properties: Record<string, { default?: unknown }> }
+    // Strictness comes from the registry itself, so read it first.
+    const globalValue = document.global
+    const declared = isPlainTable(globalValue) ? globalValue.config_validation : undefined
+    this.strict = (this.options.validation ?? declared ?? 'strict') !== 'lenient'
+    const useDefaults = isPlainTable(globalValue) && globalValue.use_defaults_on_failure === true
+    const registry: Record<string, unknown> = {}
+    for (const [key, sectionSchema] of Object.entries(schema.properties)) {
+      const value = key in document ? document[key] : sectionSchema.default
+      const options = { ...this.validation(loaded, this.unknownKeys), useDefaultsOnFailure: useDefaults }
+      registry[key] = validate(sectionSchema, value, [key], options) ?? sectionSchema.default
+    }
+    for (const key of Object.keys(document)) {
+      if (!(key in schema.properties))
+        this.problem(loaded, [key], 'unknown_key', `unknown key "${key}"${didYouMean(key, Object.keys(schema.properties))}`, !this.strict)
+    }
+    return registry as unknown as RegistryFile
+  }
+
+  /** Registry-level checks: paths stay inside the directory, names are unique across kinds. */
+  private checkEntries(): void {
+    const registryDocument = this.document(REGISTRY_FILE)
+    const seen = new Map<string, string>()
+    for (const section of ['pools', 'task_groups', 'wrappers'] as const) {
+      for (const [name, entry] of Object.entries(this.registry[section])) {
+        if (!this.insideDirectory(entry.file))
+          this.problem(registryDocument, [section, name, 'file'], 'path_outside_config_dir', `"${entry.file}" leaves the configuration directory; registered files must be inside it`)
+        const other = seen.get(name)
+        if (other)
+          this.problem(registryDocument, [section, name], 'duplicate_name', `"${name}" is also registered under [${other}]; names must be unique across pools, task groups and wrappers`)
+        else seen.set(name, section)
+      }
+    }
+  }
+
+  private insideDirectory(file: string): boolean {
+    const relative = path.relative(this.files.directory, path.resolve(this.files.directory, file))
+    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
+  }
+
+  /** `[pool]` or `[task_group]` of a registered entry, inheritance applied and validated; memoized. */
+  private section(kind: SectionKind, name: string): Record<string, unknown> | undefined {
+    const id = `${kind}:${name}`
+    if (this.resolved.has(id)) return this.resolved.get(id)
+    const entry = this.registry[REGISTRY_SECTION[kind]][name]!
+    const loaded = this.document(entry.file)
+    if (!loaded.document) {
+      this.resolved.set(id, undefined)
+      return undefined
+    }
+    this.resolving.push(id)
+    const value = this.resolveSection(kind, name, loaded)
+    this.resolving.pop()
+    this.resolved.set(id, value)
+    return value
+  }
+
+  private resolveSection(kind: SectionKind, name: string, loaded: LoadedDocument): Record<string, unknown> | undefined {
+    const document = loaded.document!
+    const table = document[kind]
+    if (!isPlainTable(table)) {
+      this.problem(loaded, [kind], table === undefined ? 'missing_key' : 'invalid_type', `a ${KIND_WORD[kind]} file needs a [${kind}] table`)
+      return undefined
+    }
+    const usedBases = new Set<string>()
+    const merged = this.inherit(kind, loaded, kind, table, [kind], usedBases)
+    for (const key of Object.keys(document)) {
+      if (key === kind || usedBases.has(key)) continue
+      const message = isPlainTable(document[key])
+        ? `unknown table [${key}]: a ${KIND_WORD[kind]} file holds [${kind}] and the tables its inherits_from names${didYouMean(key, [kind])}`
+        : `unknown key "${key}"${didYouMean(key, [kind])}`
+      this.problem(loaded, [key], 'unknown_key', message, !this.strict)
+    }
+    if (!merged) return undefined
+    if (kind === 'task_group') this.reconcileFallbackStrategy(loaded, merged)
+    const value = validate(SECTION_SCHEMA[kind], merged, [kind], this.validation(loaded, 'ignore')) as Record<string, unknown> | undefined
+    if (!value) return undefined
+    if (value.name !== name)
+      this.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
+    if (kind === 'task_group') this.defaultPriorities(value)
+    if (kind === 'pool') this.checkRateLimiting(loaded, value)
+    return value
+  }
+
+  /** Applies `inherits_from` (a table of this file, or another registered entry of the same kind), recursively. */
+  private inherit(
+    kind: SectionKind,
+    loaded: LoadedDocument,
+    tableName: string,
+    table: Record<string, unknown>,
+    chain: string[],
+    usedBases: Set<string>,
+  ): Record<string, unknown> | undefined {
+    const own = this.normalizeAliases(kind, loaded, tableName, table)
+    // Unknown keys are reported where they are written, before tables merge.
+    validate(SECTION_SCHEMA[kind], { ...own, name: 'x', inherits_from: undefined }, [tableName], {
+      ...this.validation(loaded, this.unknownKeys, new ProblemSink()),
+    })
+    this.reportUnknownKeys(kind, loaded, tableName, own)
+    const baseName = own.inherits_from
+    if (baseName === undefined) return own
+    const document = loaded.document!
+    if (typeof baseName !== 'string' || baseName === '') return own // the schema reports it
+    let base: Record<string, unknown> | undefined
+    const localBase = document[baseName]
+    if (baseName !== kind && baseName !== tableName && isPlainTable(localBase)) {
+      if (chain.includes(baseName)) {
+        this.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...chain, baseName].join(' → ')}`)
+        return undefined
+      }
+      usedBases.add(baseName)
+      base = this.inherit(kind, loaded, baseName, localBase, [...chain, baseName], usedBases)
+    } else if (baseName in this.registry[REGISTRY_SECTION[kind]]) {
+      const id = `${kind}:${baseName}`
+      if (this.resolving.includes(id)) {
+        const names = this.resolving.slice(this.resolving.indexOf(id)).map((item) => item.split(':')[1])
+        this.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...names, baseName].join(' → ')}`)
+        return undefined
+      }
+      base = this.rawSection(kind, baseName)
+    } else {
+      const candidates = [...Object.keys(document).filter((key) => key !== kind), ...Object.keys(this.registry[REGISTRY_SECTION[kind]])]
+      this.problem(
+        loaded,
+        [tableName, 'inherits_from'],
+        'unknown_base',
+        `inherits_from "${baseName}" names neither a table of this file nor a registered ${KIND_WORD[kind]} (chain: ${[...chain, baseName].join(' → ')})${didYouMean(baseName, candidates)}`,
+      )
+      return undefined
+    }
+    if (!base) return undefined
+    const { name: _name, inherits_from: _inherits, ...inherited } = base
+    return deepMerge(inherited, own) as Record<string, unknown>
+  }
+
+  /** The merged (inheritance applied) but not yet defaulted table of a registered entry, used as a base. */
+  private rawSection(kind: SectionKind, name: string): Record<string, unknown> | undefined {
+    const entry = this.registry[REGISTRY_SECTION[kind]][name]!
+    if (!this.insideDirectory(entry.file)) return undefined
+    const loaded = this.document(entry.file)
+    const table = loaded.document?.[kind]
+    if (!isPlainTable(table)) {
+      if (loaded.document) this.problem(loaded, [kind], 'missing_key', `a ${KIND_WORD[kind]} file needs a [${kind}] table`)
+      return undefined
+    }
+    const id = `${kind}:${name}`
+    this.resolving.push(id)
+    const result = this.inherit(kind, loaded, kind, table, [kind], new Set())
+    this.resolving.pop()
+    return result
+  }
+
+  private reportUnknownKeys(kind: SectionKind, loaded: LoadedDocument, tableName: string, table: Record<string, unknown>): void {
+    const sink = new ProblemSink()
+    validate(SECTION_SCHEMA[kind], table, [tableName], {
+      ...this.validation(loaded, this.unknownKeys, sink),
+      useDefaultsOnFailure: false,
+      unknownKeyHint: (_path, key) =>
+        key in POOL_KEY_ALIASES || key === 'fallback_strategy' ? '' : undefined,
+    })
+    for (const problem of [...sink.errors, ...sink.warnings]) {
+      if (problem.code !== 'unknown_key') continue
+      if (this.strict) this.sink.error(problem)
+      else this.sink.warn(problem)
+    }
+  }
+
+  /** The document's flat `health_check_interval` etc. become `health_check.*`. */
+  private normalizeAliases(kind: SectionKind, loaded: LoadedDocument, tableName: string, table: Record<string, unknown>) {
+    if (kind !== 'pool' || !Object.keys(POOL_KEY_ALIASES).some((alias) => alias in table)) return table
+    const result: Record<string, unknown> = { ...table }
+    const healthCheck: Record<string, unknown> = isPlainTable(table.health_check) ? { ...table.health_check } : {}
+    for (const [alias, target] of Object.entries(POOL_KEY_ALIASES)) {
+      if (!(alias in result)) continue
+      const key = target.split('.')[1]!
+      if (key in healthCheck && healthCheck[key] !== result[alias])
+        this.problem(loaded, [tableName, alias], 'conflicting_keys', `"${alias}" and "${target}" are both set, to different values; keep one`)
+      healthCheck[key] = result[alias]
+      delete result[alias]
+    }
+    result.health_check = healthCheck
+    return result
+  }
+
+  private reconcileFallbackStrategy(loaded: LoadedDocument, table: Record<string, unknown>): void {
+    const fallback = isPlainTable(table.fallback) ? { ...table.fallback } : undefined
+    const top = table.fallback_strategy
+    const nested = fallback?.strategy
+    if (top !== undefined && nested !== undefined && top !== nested) {
+      this.problem(loaded, ['task_group', 'fallback_strategy'], 'conflicting_keys', `fallback_strategy = "${String(top)}" but fallback.strategy = "${String(nested)}"; they must agree (or keep one)`)
+      return
+    }
+    if (top !== undefined && nested === undefined && (fallback || table.fallback === undefined)) table.fallback = { ...fallback, strategy: top }
+    if (nested !== undefined && top === undefined) table.fallback_strategy = nested
+  }
+
+  /** An echelon without `priority` takes its position in the file (1, 2, ...). */
+  private defaultPriorities(group: Record<string, unknown>): void {
+    const echelons = group.echelons as Record<string, Record<string, unknown>>
+    Object.values(echelons).forEach((echelon, index) => {
+      if (echelon.priority === undefined) echelon.priority = index + 1
+    })
+  }
+
+  private checkRateLimiting(loaded: LoadedDocument, pool: Record<string, unknown>): void {
+    const rateLimiting = pool.rate_limiting as { enabled: boolean; algorithm: string } & Record<string, unknown>
+    if (rateLimiting.enabled && rateLimiting[rateLimiting.algorithm] === undefined)
+      this.problem(loaded, ['pool', 'rate_limiting', rateLimiting.algorithm], 'missing_key', `rate limiting is enabled with algorithm "${rateLimiting.algorithm}" but [pool.rate_limiting.${rateLimiting.algorithm}] is missing`)
+  }
+
+  /** Wrapper files: each validated as a pool-wrappers or task-group-wrappers file, globals inherited. */
+  private wrappers(): Record<string, ResolvedWrapper> {
+    type WrapperFile = { loaded: LoadedDocument; kind: 'pool_wrappers' | 'task_group_wrappers'; document: Record<string, unknown> }
+    const files: WrapperFile[] = []
+    for (const entry of Object.values(this.registry.wrappers) as RegistryEntry[]) {
+      if (!entry.enabled || !this.insideDirectory(entry.file)) continue
+      const loaded = this.document(entry.file)
+      if (!loaded.document) continue
+      const declared = isPlainTable(loaded.document.wrappers) ? Object.values(loaded.document.wrappers) : []
+      const allTaskGroups = declared.length > 0 && declared.every((wrapper) => isPlainTable(wrapper) && wrapper.type === 'task_group')
+      files.push({ loaded, kind: allTaskGroups ? 'task_group_wrappers' : 'pool_wrappers', document: loaded.document })
+    }
+    const poolGlobals = files
+      .filter((file) => file.kind === 'pool_wrappers')
+      .map((file) => (isPlainTable(file.document.global) ? file.document.global : {}))
+    const inheritedGlobal = poolGlobals.reduce<unknown>((merged, global) => deepMerge(merged, global), {})
+    const result: Record<string, ResolvedWrapper> = {}
+    const owner = new Map<string, string>()
+    for (const file of files) {
+      const schema = file.kind === 'pool_wrappers' ? PoolWrappersFile : TaskGroupWrappersFile
+      const options = this.validation(file.loaded, this.unknownKeys)
+      options.unknownKeyHint = (keyPath, key) =>
+        file.kind === 'pool_wrappers' && keyPath.join('.') === 'global' && (key === 'function_calling_enabled' || key === 'tool_selection_strategy')
+          ? ': it belongs in a task-group wrappers file (one whose wrappers all have type = "task_group")'
+          : undefined
+      const checked = validate(schema, file.document, [], options) as { wrappers: Record<string, Record<string, unknown>> } | undefined
+      if (!checked) continue
+      // A task-group wrappers file inherits the pool wrappers' [global]; its own keys win.
+      const ownGlobal = isPlainTable(file.document.global) ? file.document.global : {}
+      const merged = file.kind === 'task_group_wrappers' ? deepMerge(inheritedGlobal, ownGlobal) : ownGlobal
+      const global = validate(schema.properties.global, merged, ['global'], this.validation(file.loaded, 'ignore', new ProblemSink()))
+      for (const [name, wrapper] of Object.entries(checked.wrappers)) {
+        const other = owner.get(name)
+        if (other) {
+          this.problem(file.loaded, ['wrappers', name], 'duplicate_name', `wrapper "${name}" is also defined in ${other}`)
+          continue
+        }
+        owner.set(name, file.loaded.file)
+        if (this.isRegisteredName(name))
+          this.problem(file.loaded, ['wrappers', name], 'duplicate_name', `"${name}" is also a registered name; wrapper, pool and task group names must be unique`)
+        if (wrapper.enabled === false) continue
+        result[name] = { ...wrapper, file: file.loaded.file, global } as ResolvedWrapper
+      }
+    }
+    return result
+  }
+
+  private isRegisteredName(name: string): boolean {
+    return name in this.registry.pools || name in this.registry.task_groups || name in this.registry.wrappers
+  }
+
+  private referenceProblem(kind: 'pool' | 'task_group' | 'wrapper' | 'registry', name: string, keyPath: KeyPath, code: ConfigProblemCode, message: string): void {
+    let file: string
+    if (kind === 'registry') file = REGISTRY_FILE
+    else if (kind === 'wrapper') file = this.wrapperFileOf(name)
+    else file = this.registry[REGISTRY_SECTION[kind]][name]!.file
+    this.problem(this.document(file), keyPath, code, message)
+  }
+
+  private wrapperFileOf(name: string): string {
+    for (const entry of Object.values(this.registry.wrappers)) {
+      const wrappers = this.documents.get(entry.file)?.document?.wrappers
+      if (isPlainTable(wrappers) && name in wrappers) return entry.file
+    }
+    return REGISTRY_FILE
+  }
+}
+
+/** Runs the whole loading pipeline once. Never throws for a problem of the configuration: it returns problems. */
+export function resolveConfiguration(files: SourceFiles, options: ResolveOptions): ResolveResult {
+  return new Resolution(files, options).run()
+}

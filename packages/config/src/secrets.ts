@@ -1,0 +1,38 @@
+/** What a secret value is replaced by wherever configuration is shown. */
+export const REDACTED = '[redacted]'
+
+const SECRET_WORDS = new Set(['key', 'keys', 'apikey', 'token', 'secret', 'secrets', 'password', 'passwd', 'passphrase', 'credential', 'credentials'])
+
+/**
+ * True for a key that names a key, token or secret: `api_key`, `apiKey`, `access_token`, `client_secret`,
+ * `password`. `max_tokens` is not one: plural `tokens` counts LLM tokens.
+ */
+export function isSecretKey(key: string): boolean {
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[_\-.\s]+/)
+    .filter(Boolean)
+  const last = words[words.length - 1]
+  if (last === undefined) return false
+  if (SECRET_WORDS.has(last)) return true
+  return words.includes('secret') || words.includes('password')
+}
+
+function redactValue(value: unknown): unknown {
+  if (typeof value === 'string') return value === '' ? '' : REDACTED
+  if (Array.isArray(value)) return value.map(redactValue)
+  if (value !== null && typeof value === 'object') return REDACTED
+  return value
+}
+
+/** A deep copy of `value` with every secret replaced by `[redacted]` (empty strings stay empty). */
+export function redact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item) => redact(item)) as T
+  if (value === null || typeof value !== 'object') return value
+  const result: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) {
+    result[key] = isSecretKey(key) ? redactValue(item) : redact(item)
+  }
+  return result as T
+}

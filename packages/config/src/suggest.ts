@@ -1,0 +1,34 @@
+function distance(a: string, b: string): number {
+  const previous = Array.from({ length: b.length + 1 }, (_, index) => index)
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = previous[0]!
+    previous[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const above = previous[j]!
+      previous[j] = Math.min(above + 1, previous[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1))
+      diagonal = above
+    }
+  }
+  return previous[b.length]!
+}
+
+/** The candidate closest to `input` (`helth_check` → `health_check`), if any is close enough to be a likely typo. */
+export function closestMatch(input: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(2, Math.floor(input.length / 3))
+  let best: string | undefined
+  let bestDistance = Number.POSITIVE_INFINITY
+  for (const candidate of candidates) {
+    const d = distance(input.toLowerCase(), candidate.toLowerCase())
+    if (d < bestDistance) {
+      best = candidate
+      bestDistance = d
+    }
+  }
+  return bestDistance <= limit ? best : undefined
+}
+
+/** ` (did you mean "x"?)` or nothing. */
+export function didYouMean(input: string, candidates: Iterable<string>): string {
+  const match = closestMatch(input, candidates)
+  return match === undefined ? '' : ` (did you mean "${match}"?)`
+}

@@ -1,0 +1,163 @@
+// Users install only the packages they need from npm. This test packs every publishable workspace package the way
+// `pnpm publish` would, installs the tarballs with plain npm into a fresh project outside the workspace, and checks
+// that each package imports under plain Node and that every CLI runs. It catches `workspace:` ranges left in a
+// manifest, runtime dependencies declared only as devDependencies, and files missing from `files`.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const pnpm = join(root, 'node_modules', '.bin', 'pnpm')
+
+type PackageManifest = {
+  name: string
+  private?: boolean
+  bin?: string | Record<string, string>
+  dependencies?: Record<string, string>
+  devDependencies?: Record<string, string>
+  peerDependencies?: Record<string, string>
+  optionalDependencies?: Record<string, string>
+}
+
+type WorkspacePackage = { directory: string; manifest: PackageManifest }
+
+function publishablePackages(): WorkspacePackage[] {
+  const packagesDirectory = join(root, 'packages')
+  if (!existsSync(packagesDirectory)) return []
+  return readdirSync(packagesDirectory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(packagesDirectory, entry.name, 'package.json')))
+    .map((entry) => {
+      const directory = join(packagesDirectory, entry.name)
+      const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as PackageManifest
+      return { directory, manifest }
+    })
+    .filter(({ manifest }) => manifest.private !== true)
+    .sort((a, b) => a.manifest.name.localeCompare(b.manifest.name))
+}
+
+function binNames(manifest: PackageManifest): string[] {
+  if (manifest.bin === undefined) return []
+  if (typeof manifest.bin === 'string') return [manifest.name.replace(/^@[^/]+\//, '')]
+  return Object.keys(manifest.bin)
+}
+
+/** The environment for child processes, without the npm_config_* variables a parent `pnpm run` injects. */
+function childEnvironment(): NodeJS.ProcessEnv {
+  const keep = new Set(['npm_config_registry', 'npm_config_cache', 'npm_config_userconfig'])
+  const environment: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.toLowerCase().startsWith('npm_') && !keep.has(key.toLowerCase())) continue
+    environment[key] = value
+  }
+  delete environment.NODE_OPTIONS
+  return environment
+}
+
+function run(command: string, args: string[], cwd: string, timeout: number): SpawnSyncReturns<string> {
+  return spawnSync(command, args, { cwd, encoding: 'utf8', timeout, env: childEnvironment() })
+}
+
+function describeRun(label: string, result: SpawnSyncReturns<string>): string {
+  const status = result.error ? `error ${result.error.message}` : `exit ${result.status ?? result.signal}`
+  return `${label}: ${status}\n--- stdout ---\n${result.stdout ?? ''}\n--- stderr ---\n${result.stderr ?? ''}`
+}
+
+const packages = publishablePackages()
+
+describe('packed packages install and run outside the workspace', () => {
+  let workDirectory = ''
+  let projectDirectory = ''
+  let configsCopy = ''
+
+  beforeAll(() => {
+    const unbuilt = packages.filter(({ directory }) => !existsSync(join(directory, 'dist')))
+    if (unbuilt.length > 0) {
+      throw new Error(
+        `no dist/ in ${unbuilt.map(({ manifest }) => manifest.name).join(', ')}: run \`pnpm build\` first ` +
+          '(`pnpm test` builds before testing)',
+      )
+    }
+    if (packages.length === 0) return
+
+    workDirectory = mkdtempSync(join(tmpdir(), 'llmpool-pack-'))
+    const tarballDirectory = join(workDirectory, 'tarballs')
+    projectDirectory = join(workDirectory, 'project')
+
+    for (const { directory, manifest } of packages) {
+      const packed = run(pnpm, ['pack', '--pack-destination', tarballDirectory], directory, 120_000)
+      if (packed.status !== 0) throw new Error(describeRun(`pnpm pack of ${manifest.name}`, packed))
+    }
+    const tarballs = readdirSync(tarballDirectory)
+      .filter((file) => file.endsWith('.tgz'))
+      .map((file) => join(tarballDirectory, file))
+    if (tarballs.length !== packages.length) {
+      throw new Error(`expected ${packages.length} tarballs in ${tarballDirectory}, found ${tarballs.length}`)
+    }
+
+    configsCopy = join(workDirectory, 'configs', 'llms')
+    cpSync(join(root, 'configs', 'llms'), configsCopy, { recursive: true })
+
+    mkdirSync(projectDirectory)
+    writeFileSync(
+      join(projectDirectory, 'package.json'),
+      `${JSON.stringify({ name: 'llmpool-pack-check', version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`,
+    )
+
+    const installed = run(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts=false', '--prefer-offline', ...tarballs],
+      projectDirectory,
+      240_000,
+    )
+    if (installed.status !== 0) throw new Error(describeRun('npm install of the packed tarballs', installed))
+  }, 300_000)
+
+  afterAll(() => {
+    if (workDirectory && !process.env.LLMPOOL_KEEP_PACK_DIR) rmSync(workDirectory, { recursive: true, force: true })
+  })
+
+  if (packages.length === 0) {
+    it.skip('no publishable packages yet', () => {})
+  }
+
+  for (const { manifest } of packages) {
+    it(
+      manifest.name,
+      () => {
+        const installedManifestPath = join(projectDirectory, 'node_modules', ...manifest.name.split('/'), 'package.json')
+        expect(existsSync(installedManifestPath), `${manifest.name} is not installed`).toBe(true)
+
+        // No `workspace:` range may survive packing, in this package or any other installed @llmpool package.
+        const scopeDirectory = join(projectDirectory, 'node_modules', '@llmpool')
+        for (const entry of readdirSync(scopeDirectory)) {
+          const installed = JSON.parse(readFileSync(join(scopeDirectory, entry, 'package.json'), 'utf8')) as PackageManifest
+          for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const) {
+            for (const [dependency, range] of Object.entries(installed[field] ?? {})) {
+              expect(range, `${installed.name} ${field}.${dependency}`).not.toMatch(/^workspace:/)
+            }
+          }
+        }
+
+        // Plain Node, no export conditions, no TypeScript: exactly what a user gets.
+        const script = `const m = await import('${manifest.name}'); if (Object.keys(m).length === 0) process.exit(3)`
+        const imported = run(process.execPath, ['--input-type=module', '-e', script], projectDirectory, 60_000)
+        expect(imported.status, describeRun(`import('${manifest.name}')`, imported)).toBe(0)
+
+        for (const bin of binNames(manifest)) {
+          // `--no`: never fall back to downloading a package of the same name from the registry.
+          const help = run('npx', ['--no', bin, '--help'], projectDirectory, 60_000)
+          expect(help.status, describeRun(`npx ${bin} --help`, help)).toBe(0)
+
+          if (bin === 'llmpool') {
+            const validated = run('npx', ['--no', bin, 'validate', configsCopy], projectDirectory, 60_000)
+            expect(validated.status, describeRun(`npx ${bin} validate ${configsCopy}`, validated)).toBe(0)
+          }
+        }
+      },
+      180_000,
+    )
+  }
+})
