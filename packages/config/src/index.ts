@@ -2,3 +2,16 @@ export { ConfigError, type ConfigProblem, type ConfigProblemCode } from './probl
 export { checkConfig, type ConfigCheck, loadConfig, type LoadConfigOptions } from './load'
 export { isSecretKey, redact, REDACTED } from './secrets'
 export type { ConfigSource, ResolvedConfig, ResolvedWrapper } from './types'
+export { type ConfigDiff, diffConfigs, type SectionDiff } from './diff'
+export {
+  type AppliedRecord,
+  type ConfigEvent,
+  type ConfigListener,
+  type ConfigStats,
+  type ConfigStore,
+  type ConfigStoreOptions,
+  createConfigStore,
+  type RejectedRecord,
+  type ReloadOutcome,
+  type ReloadTrigger,
+} from './store'

@@ -55,7 +55,8 @@ export class SourceFiles {
 
   constructor(
     readonly directory: string,
-    private readonly cacheEnabled: boolean,
+    /** Off: every read goes to disk (registry `cache_enabled = false`). */
+    public cacheEnabled: boolean,
   ) {}
 
   invalidate(absolutePaths?: Iterable<string>): void {

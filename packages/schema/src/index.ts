@@ -1,4 +1,5 @@
 export { LLMPoolError, type LLMPoolErrorOptions } from './errors'
+export { type Clock, type Disposable, systemClock } from './clock'
 export { MODEL_ID_PATTERN, NAME_PATTERN } from './common'
 export {
   RegistryEntry,

@@ -1,0 +1,277 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type ConfigEvent, type ConfigStore, ConfigError, createConfigStore, type ResolvedConfig } from '../src/index'
+
+const SOURCE = path.resolve(import.meta.dirname, '../../../configs/llms')
+const directories: string[] = []
+const stores: ConfigStore[] = []
+
+function copyTree(): string {
+  const directory = mkdtempSync(path.join(tmpdir(), 'llmpool-store-'))
+  cpSync(SOURCE, directory, { recursive: true })
+  directories.push(directory)
+  return directory
+}
+
+async function open(directory: string, options: Partial<Parameters<typeof createConfigStore>[0]> = {}) {
+  const store = await createConfigStore({ directory, env: {}, watch: true, debounceMs: 60, ...options })
+  stores.push(store)
+  return store
+}
+
+function edit(directory: string, file: string, change: (text: string) => string): void {
+  const target = path.join(directory, file)
+  writeFileSync(target, change(readFileSync(target, 'utf8')))
+}
+
+function nextEvent(store: ConfigStore, types: ConfigEvent['type'][], timeoutMs = 5000): Promise<ConfigEvent> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${types.join('/')} event within ${timeoutMs} ms`)), timeoutMs)
+    const subscription = store.onEvent((event) => {
+      if (!types.includes(event.type)) return
+      clearTimeout(timer)
+      subscription.dispose()
+      resolve(event)
+    })
+  })
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Every reference inside a configuration resolves inside the same configuration. */
+function assertConsistent(config: ResolvedConfig): void {
+  for (const pool of Object.values(config.pools)) {
+    for (const group of pool.task_groups) expect(config.task_groups[group], `pool ${pool.name} → ${group}`).toBeDefined()
+  }
+  for (const wrapper of Object.values(config.wrappers)) {
+    if (wrapper.type === 'pool') expect(config.pools[wrapper.pool_name]).toBeDefined()
+    else expect(config.task_groups[wrapper.task_group_name]).toBeDefined()
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.dispose()))
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true })
+})
+
+describe('createConfigStore', () => {
+  it('rejects an invalid first load with a ConfigError', async () => {
+    const directory = copyTree()
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('task_groups = ["fast_group"]', 'task_groups = []'))
+    const error = await createConfigStore({ directory, env: {} }).catch((caught: unknown) => caught)
+    expect(ConfigError.isInstance(error)).toBe(true)
+    expect((error as ConfigError).problems[0]).toMatchObject({ file: 'pools/fast-pool.toml', path: 'pool.task_groups' })
+  })
+
+  it('applies a valid change and reports what changed', async () => {
+    const directory = copyTree()
+    const store = await open(directory)
+    const calls: Parameters<Parameters<ConfigStore['subscribe']>[0]>[] = []
+    store.subscribe((...args) => calls.push(args))
+    const applied = nextEvent(store, ['reload_applied'])
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('interval = 30', 'interval = 45'))
+    await applied
+    expect(store.current.pools.fast_pool!.health_check.interval).toBe(45)
+    expect(calls).toHaveLength(1)
+    const [next, previous, diff] = calls[0]!
+    expect(next).toBe(store.current)
+    expect(previous.pools.fast_pool!.health_check.interval).toBe(30)
+    expect(diff.pools).toEqual({ added: [], changed: ['fast_pool'], removed: [] })
+    expect(diff.task_groups.changed).toEqual([])
+    expect(diff.wrappers.changed).toEqual([])
+    expect(store.history().applied.map((record) => record.trigger)).toEqual(['initial', 'watch'])
+    expect(store.stats().loads).toEqual({ applied: 2, rejected: 0, unchanged: 0 })
+  })
+
+  it('keeps the last good configuration when a change is invalid, and reports the problems', async () => {
+    const directory = copyTree()
+    const store = await open(directory)
+    const before = store.current
+    const listener: unknown[] = []
+    store.subscribe((next) => listener.push(next))
+    const rejected = nextEvent(store, ['reload_rejected'])
+    edit(directory, 'task-groups/fast-group.toml', (text) => text.replace('concurrency_limit = 10', 'concurrency_limit = 0'))
+    const event = await rejected
+    expect(event.type === 'reload_rejected' && event.errors[0]).toMatchObject({
+      code: 'invalid_value',
+      file: 'task-groups/fast-group.toml',
+      path: 'task_group.echelons.echelon1.concurrency_limit',
+    })
+    expect(store.current).toBe(before)
+    expect(listener).toHaveLength(0)
+    expect(store.history().rejected).toHaveLength(1)
+    expect(store.stats().lastRejectedAt).toBeTypeOf('number')
+
+    // Fixing the file applies again.
+    const applied = nextEvent(store, ['reload_applied'])
+    edit(directory, 'task-groups/fast-group.toml', (text) => text.replace('concurrency_limit = 0', 'concurrency_limit = 12'))
+    await applied
+    expect(store.current.task_groups.fast_group!.echelons.echelon1!.concurrency_limit).toBe(12)
+  })
+
+  it('coalesces a burst of writes into one reload', async () => {
+    const directory = copyTree()
+    const store = await open(directory, { debounceMs: 150 })
+    const events: ConfigEvent[] = []
+    store.onEvent((event) => events.push(event))
+    for (let index = 1; index <= 10; index++) {
+      edit(directory, 'pools/fast-pool.toml', (text) => text.replace(/interval = \d+/, `interval = ${30 + index}`))
+      await sleep(10)
+    }
+    await nextEvent(store, ['reload_applied'])
+    await sleep(400)
+    expect(events.filter((event) => event.type.startsWith('reload_'))).toHaveLength(1)
+    expect(store.current.pools.fast_pool!.health_check.interval).toBe(40)
+  })
+
+  it('never lets a subscriber or a reader see a half-applied change', async () => {
+    const directory = copyTree()
+    const store = await open(directory, { debounceMs: 30 })
+    const seen: ResolvedConfig[] = []
+    store.subscribe((next, previous) => {
+      assertConsistent(next)
+      assertConsistent(previous)
+      seen.push(next)
+    })
+    let reads = 0
+    let stop = false
+    const reader = (async () => {
+      while (!stop) {
+        assertConsistent(store.current)
+        reads++
+        await sleep(1)
+      }
+    })()
+    // Rename fast_group to quick_group: three files must change together; each intermediate state is invalid.
+    edit(directory, '_registry.toml', (text) => text.replace('fast_group = {', 'quick_group = {').replace('fast_pool = ["fast_group"]', 'fast_pool = ["quick_group"]').replace('"fast_group", "thinking_group", "plan_group", "execute_group"', '"quick_group", "thinking_group", "plan_group", "execute_group"'))
+    await sleep(120)
+    edit(directory, 'task-groups/fast-group.toml', (text) => text.replace('name = "fast_group"', 'name = "quick_group"').replaceAll('fast_group.echelon', 'quick_group.echelon'))
+    await sleep(120)
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('task_groups = ["fast_group"]', 'task_groups = ["quick_group"]'))
+    await sleep(120)
+    edit(directory, 'task-groups/execute-group.toml', (text) => text.replaceAll('fast_group.echelon3', 'quick_group.echelon3'))
+    await sleep(120)
+    const applied = nextEvent(store, ['reload_applied'])
+    edit(directory, 'wrappers/task-group-wrappers.toml', (text) => text.replace('task_group_name = "fast_group"', 'task_group_name = "quick_group"'))
+    await applied
+    await sleep(200)
+    stop = true
+    await reader
+    expect(reads).toBeGreaterThan(10)
+    expect(store.current.task_groups.quick_group).toBeDefined()
+    expect(store.current.task_groups.fast_group).toBeUndefined()
+    expect(store.history().rejected.length).toBeGreaterThan(0)
+    const last = seen[seen.length - 1]!
+    expect(last).toBe(store.current)
+  })
+
+  it('reports removed and added entries in the diff', async () => {
+    const directory = copyTree()
+    const store = await open(directory)
+    const applied = nextEvent(store, ['reload_applied'])
+    edit(directory, 'wrappers/pool-wrappers.toml', (text) =>
+      text.replace(/# 规划任务轮询池包装器\nplan_pool_wrapper = \{[^}]*\}\n/, 'plan_pool_copy = { type = "pool", pool_name = "plan_pool" }\n'),
+    )
+    const event = await applied
+    expect(event.type === 'reload_applied' && event.diff.wrappers).toEqual({ added: ['plan_pool_copy'], changed: [], removed: ['plan_pool_wrapper'] })
+  })
+
+  it('ignores changes to files that are not TOML, and reports an unchanged reload', async () => {
+    const directory = copyTree()
+    const store = await open(directory)
+    const events: ConfigEvent[] = []
+    store.onEvent((event) => events.push(event))
+    writeFileSync(path.join(directory, 'notes.md'), '# notes')
+    await sleep(300)
+    expect(events).toHaveLength(0)
+    const outcome = await store.reload()
+    expect(outcome.status).toBe('unchanged')
+    expect(store.stats().loads.unchanged).toBe(1)
+  })
+
+  it('sees a changed environment variable on reload', async () => {
+    const directory = copyTree()
+    const env: NodeJS.ProcessEnv = {}
+    const store = await open(directory, { env, watch: false })
+    expect(store.current.task_groups.execute_group!.echelons.echelon1!.base_url).toBe('https://api.openai.com')
+    env.OPENAI_BASE_URL = 'http://127.0.0.1:9999/v1'
+    const outcome = await store.reload()
+    expect(outcome.status).toBe('applied')
+    expect(outcome.status === 'applied' && outcome.diff.task_groups.changed).toEqual(['execute_group'])
+  })
+
+  it('polls every reload_interval as a fallback for missed file events', async () => {
+    const directory = copyTree()
+    edit(directory, '_registry.toml', (text) => text.replace('reload_interval = 300', 'reload_interval = 7'))
+    const timers: { callback: () => void; ms: number; cleared: boolean }[] = []
+    const clock = {
+      now: () => Date.now(),
+      setTimeout: (callback: () => void, ms: number) => {
+        const timer = { callback, ms, cleared: false }
+        timers.push(timer)
+        return timer
+      },
+      clearTimeout: (handle: unknown) => {
+        if (handle) (handle as { cleared: boolean }).cleared = true
+      },
+    }
+    const store = await open(directory, { clock, debounceMs: 3_600_000 })
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('interval = 30', 'interval = 31'))
+    const poll = timers.find((timer) => timer.ms === 7000 && !timer.cleared)
+    expect(poll).toBeDefined()
+    const applied = nextEvent(store, ['reload_applied'])
+    poll!.callback()
+    const event = await applied
+    expect(event.type === 'reload_applied' && event.trigger).toBe('poll')
+    expect(store.current.pools.fast_pool!.health_check.interval).toBe(31)
+  })
+
+  it('stops watching on dispose', async () => {
+    const directory = copyTree()
+    const store = await open(directory)
+    expect(store.stats().watching).toBe(true)
+    await store.dispose()
+    expect(store.stats().watching).toBe(false)
+    const events: ConfigEvent[] = []
+    store.onEvent((event) => events.push(event))
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('interval = 30', 'interval = 33'))
+    await sleep(300)
+    expect(events).toHaveLength(0)
+    expect(store.current.pools.fast_pool!.health_check.interval).toBe(30)
+  })
+
+  it('reports a throwing subscriber as an event and still swaps', async () => {
+    const directory = copyTree()
+    const store = await open(directory, { watch: false })
+    store.subscribe(() => {
+      throw new Error('subscriber bug')
+    })
+    const events: ConfigEvent[] = []
+    store.onEvent((event) => events.push(event))
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('interval = 30', 'interval = 34'))
+    const outcome = await store.reload()
+    expect(outcome.status).toBe('applied')
+    expect(events.map((event) => event.type)).toContain('listener_error')
+    expect(store.current.pools.fast_pool!.health_check.interval).toBe(34)
+  })
+
+  it('bounds its history', async () => {
+    const directory = copyTree()
+    const store = await open(directory, { watch: false, historySize: 2 })
+    for (const interval of [41, 42, 43]) {
+      edit(directory, 'pools/fast-pool.toml', (text) => text.replace(/interval = \d+/, `interval = ${interval}`))
+      await store.reload()
+    }
+    const applied = store.history().applied
+    expect(applied).toHaveLength(2)
+    expect(applied[1]!.diff.pools.changed).toEqual(['fast_pool'])
+    expect(applied[1]!.version).toBe('1.0.0')
+  })
+
+  it('checks its options', async () => {
+    await expect(createConfigStore({ directory: SOURCE, debounceMs: -1 })).rejects.toThrow(RangeError)
+    await expect(createConfigStore({ directory: SOURCE, historySize: 0 })).rejects.toThrow(RangeError)
+  })
+})
