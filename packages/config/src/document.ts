@@ -29,31 +29,30 @@ export function overlayPath(file: string, environment: string): string {
   return dot > slash ? `${file.slice(0, dot)}.${environment}${file.slice(dot)}` : `${file}.${environment}`
 }
 
-/** Reads a file and its environment overlay, merges them, and injects environment variables. */
-export function loadDocument(
-  files: SourceFiles,
+/** Merges a file and its environment overlay (both already read), and injects environment variables. */
+export function buildDocument(
   file: string,
-  environment: string | undefined,
+  base: SourceFile,
+  overlay: SourceFile | undefined,
   env: NodeJS.ProcessEnv,
   problems: ConfigProblem[],
 ): LoadedDocument {
-  const base = files.read(file)
   problems.push(...base.problems)
   const sources = [base]
-  let overlay: SourceFile | undefined
-  if (environment) {
-    const overlayFile = overlayPath(file, environment)
-    if (files.exists(overlayFile)) {
-      overlay = files.read(overlayFile)
-      problems.push(...overlay.problems)
-      sources.push(overlay)
-    }
+  if (overlay) {
+    problems.push(...overlay.problems)
+    sources.push(overlay)
   }
   const fileOf = (path: KeyPath) => (overlay?.document && hasPath(overlay.document, path) ? overlay.relative : file)
   const locate = (relative: string, path: KeyPath) => (relative === overlay?.relative ? overlay : base).locate(path)
   const loaded: LoadedDocument = { file, overlay: overlay?.relative, document: undefined, fileOf, locate, envUsed: new Map(), sources }
   if (!base.document || (overlay && !overlay.document)) return loaded
   const merged = overlay ? deepMerge(base.document, overlay.document) : base.document
+  // Most files use no variable at all: skip the walk.
+  if (!sources.some((source) => source.text?.includes('${'))) {
+    loaded.document = merged as Record<string, unknown>
+    return loaded
+  }
   const injection = injectEnv(merged, env)
   loaded.envUsed = injection.used
   for (const problem of injection.problems) {
@@ -62,4 +61,12 @@ export function loadDocument(
   }
   loaded.document = injection.value as Record<string, unknown>
   return loaded
+}
+
+/** Reads a file and the overlay of `environment`, when one exists. */
+export function readWithOverlay(files: SourceFiles, file: string, environment: string | undefined) {
+  const base = files.read(file)
+  const overlayFile = environment ? overlayPath(file, environment) : undefined
+  const overlay = overlayFile && files.exists(overlayFile) ? files.read(overlayFile) : undefined
+  return { base, overlay }
 }

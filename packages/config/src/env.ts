@@ -42,13 +42,28 @@ function injectString(text: string, path: KeyPath, env: NodeJS.ProcessEnv, injec
   })
 }
 
+/** Copy on write: a table or array without any `${` in it is returned as it is, not copied. */
 function walk(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, injection: EnvInjection): unknown {
-  if (typeof value === 'string') return injectString(value, path, env, injection)
-  if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index], env, injection))
+  if (typeof value === 'string') return value.includes('${') ? injectString(value, [...path], env, injection) : value
+  if (Array.isArray(value)) {
+    let result: unknown[] | undefined
+    for (let index = 0; index < value.length; index++) {
+      path.push(index)
+      const item = walk(value[index], path, env, injection)
+      path.pop()
+      if (item !== value[index]) (result ??= [...value])[index] = item
+    }
+    return result ?? value
+  }
   if (isPlainTable(value)) {
-    const result: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) result[key] = walk(item, [...path, key], env, injection)
-    return result
+    let result: Record<string, unknown> | undefined
+    for (const key in value) {
+      path.push(key)
+      const item = walk(value[key], path, env, injection)
+      path.pop()
+      if (item !== value[key]) (result ??= { ...value })[key] = item
+    }
+    return result ?? value
   }
   return value
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import { redact } from './secrets'
+import { isSecretKey, redact } from './secrets'
 import type { ResolvedConfig } from './types'
 
 const hooks = {
@@ -16,16 +16,22 @@ const hooks = {
 } satisfies PropertyDescriptorMap
 
 /**
- * Deeply freezes a configuration tree, and gives every table non-enumerable `toJSON` and `util.inspect` hooks that
- * show it with secrets redacted, whichever part of the tree is printed.
+ * Deeply freezes a configuration tree. Each table that holds a secret gets non-enumerable `toJSON` and
+ * `util.inspect` hooks that show it redacted, so printing any part of the tree (or all of it) never shows a secret.
+ * Only those tables get hooks: adding properties to every table would slow every later property read.
+ * Already frozen subtrees (reused from the previous load) are skipped.
  */
 function freezeTree(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
   if (Array.isArray(value)) {
     for (const item of value) freezeTree(item)
   } else {
-    for (const item of Object.values(value)) freezeTree(item)
-    Object.defineProperties(value, hooks)
+    let holdsSecret = false
+    for (const key in value) {
+      freezeTree((value as Record<string, unknown>)[key])
+      if (!holdsSecret && isSecretKey(key)) holdsSecret = true
+    }
+    if (holdsSecret) Object.defineProperties(value, hooks)
   }
   Object.freeze(value)
 }

@@ -42,12 +42,14 @@ export class KeyLocator {
       let match: RegExpExecArray | null
       let cursor = 0
       while ((match = ASSIGNMENT.exec(line))) {
-        depth += braceBalance(line.slice(cursor, match.index))
-        cursor = match.index
+        // Count the `{` that opens an inline table before its first key: `a = { b = 1 }` puts `b` inside `a`.
+        const keyStart = match.index + match[1]!.length
+        depth += braceBalance(line.slice(cursor, keyStart))
+        cursor = keyStart
         while (inline.length > 0 && depth < inline[inline.length - 1]!.depth) inline.pop()
         const prefix = inline.length > 0 ? inline[inline.length - 1]!.prefix : table
         const keys = [...prefix, ...splitKeys(match[2]!)]
-        this.add(keys, number + 1, match.index + match[1]!.length + 1)
+        this.add(keys, number + 1, keyStart + 1)
         const rest = line.slice(match.index + match[0].length)
         if (/^\s*\{/.test(rest)) inline.push({ depth: depth + 1, prefix: keys })
       }

@@ -4,6 +4,14 @@ import type { ConfigProblemCode } from './problems'
 import { didYouMean } from './suggest'
 import type { ResolvedWrapper } from './types'
 
+/** `group.echelon` → [group, echelon, false]; `group` → [group, undefined, false]; more dots → [.., .., true]. */
+function splitReference(reference: string): [string, string | undefined, boolean] {
+  const dot = reference.indexOf('.')
+  if (dot === -1) return [reference, undefined, false]
+  const echelon = reference.slice(dot + 1)
+  return [reference.slice(0, dot), echelon, echelon.includes('.')]
+}
+
 type Owner = 'pool' | 'task_group' | 'wrapper' | 'registry'
 
 export interface ReferenceCheck {
@@ -45,8 +53,8 @@ export function checkReferences(check: ReferenceCheck): void {
     })
     for (const key of Object.keys(pool.rotation_strategy.options.weights)) {
       const path = ['pool', 'rotation_strategy', 'options', 'weights', key]
-      const [group, echelon, ...rest] = key.split('.')
-      if (!group || !echelon || rest.length > 0) {
+      const [group, echelon, rest] = splitReference(key)
+      if (!group || !echelon || rest) {
         report('pool', name, path, 'invalid_value', `weight key "${key}" must be "task_group.echelon"`)
         continue
       }
@@ -68,8 +76,8 @@ export function checkReferences(check: ReferenceCheck): void {
   for (const [name, group] of Object.entries(taskGroups)) {
     group.fallback.fallback_groups.forEach((reference, index) => {
       const path = ['task_group', 'fallback', 'fallback_groups', index]
-      const [groupName, echelon, ...rest] = reference.split('.')
-      if (!groupName || rest.length > 0 || echelon === '') {
+      const [groupName, echelon, rest] = splitReference(reference)
+      if (!groupName || rest || echelon === '') {
         report('task_group', name, path, 'invalid_value', `"${reference}" must be "task_group" or "task_group.echelon"`)
         return
       }

@@ -10,13 +10,14 @@ import {
   TaskGroup,
   TaskGroupWrappersFile,
 } from '@llmpool/schema'
-import { loadDocument, type LoadedDocument } from './document'
+import { buildDocument, type LoadedDocument, readWithOverlay } from './document'
 import { freezeConfig } from './freeze'
 import { formatPath, type KeyPath } from './key-path'
 import { deepMerge } from './merge'
 import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
 import { checkReferences } from './references'
 import type { SourceFile, SourceFiles } from './source-files'
+import { findUnknownKeys } from './unknown-keys'
 import { didYouMean } from './suggest'
 import type { ResolvedConfig, ResolvedWrapper } from './types'
 import { isPlainTable, validate, type ValidateOptions } from './validate'
@@ -40,6 +41,32 @@ export interface ResolveResult {
   settings: RegistryGlobal | undefined
 }
 
+/**
+ * What one resolution keeps for the next (hot reload): documents whose files and variables did not change are not
+ * injected again, and sections whose documents did not change are not resolved again: the next configuration holds
+ * the very same frozen objects, so the diff and the router see them as unchanged by identity.
+ */
+export class ResolutionCache {
+  readonly documents = new Map<string, { base: SourceFile; overlay: SourceFile | undefined; loaded: LoadedDocument; problems: ConfigProblem[] }>()
+  readonly sections = new Map<string, CachedSection>()
+  readonly digests = new WeakMap<SourceFile, string>()
+  /** The validated registry of a registry document, with its problems. */
+  registry: { loaded: LoadedDocument; validation: string | undefined; registry: RegistryFile; strict: boolean; errors: ConfigProblem[]; warnings: ConfigProblem[] } | undefined
+  /** Whether a registered path stays inside the directory, by path. */
+  readonly inside = new Map<string, boolean>()
+}
+
+interface CachedSection {
+  /** Settings it was resolved under. */
+  settings: string
+  /** Documents it read, by file, and registered bases it looked up, by name → file. */
+  documents: Map<string, LoadedDocument>
+  bases: Map<string, string>
+  value: Record<string, unknown> | undefined
+  errors: ConfigProblem[]
+  warnings: ConfigProblem[]
+}
+
 type SectionKind = 'pool' | 'task_group'
 const SECTION_SCHEMA = { pool: Pool, task_group: TaskGroup }
 const REGISTRY_SECTION: Record<SectionKind, 'pools' | 'task_groups'> = { pool: 'pools', task_group: 'task_groups' }
@@ -51,21 +78,39 @@ class Resolution {
   private readonly documents = new Map<string, LoadedDocument>()
   private readonly resolved = new Map<string, Record<string, unknown> | undefined>()
   private readonly resolving: string[] = []
+  private readonly documentProblems: ConfigProblem[] = []
+  /** What the sections being resolved read, innermost last (for the section cache). */
+  private readonly trail: { documents: Map<string, LoadedDocument>; bases: Map<string, string> }[] = []
   private registry!: RegistryFile
   private strict = true
 
   constructor(
     private readonly files: SourceFiles,
     private readonly options: ResolveOptions,
+    private readonly cache: ResolutionCache,
   ) {}
 
   run(): ResolveResult {
     const registryDocument = this.document(REGISTRY_FILE)
     if (!registryDocument.document) return this.result(undefined, undefined)
-    const registry = this.validateRegistry(registryDocument)
+    const cached = this.cache.registry
+    let registry: RegistryFile
+    if (cached && cached.loaded === registryDocument && cached.validation === this.options.validation) {
+      registry = cached.registry
+      for (const error of cached.errors) this.sink.error(error)
+      for (const warning of cached.warnings) this.sink.warn(warning)
+    } else {
+      const errorCount = this.sink.errors.length
+      const warningCount = this.sink.warnings.length
+      registry = this.validateRegistry(registryDocument)
+      this.registry = registry
+      this.checkEntries()
+      const errors = this.sink.errors.slice(errorCount)
+      const warnings = this.sink.warnings.slice(warningCount)
+      this.cache.registry = { loaded: registryDocument, validation: this.options.validation, registry, strict: this.strict, errors, warnings }
+    }
     this.registry = registry
     this.strict = (this.options.validation ?? registry.global.config_validation) === 'strict'
-    this.checkEntries()
 
     const pools: Record<string, Record<string, unknown>> = {}
     const taskGroups: Record<string, Record<string, unknown>> = {}
@@ -85,7 +130,7 @@ class Resolution {
       wrappers,
       report: (kind, name, keyPath, code, message) => this.referenceProblem(kind, name, keyPath, code, message),
     })
-    if (!this.sink.ok) return this.result(undefined, registry.global)
+    if (!this.sink.ok || this.documentProblems.length > 0) return this.result(undefined, registry.global)
 
     const files = { pools: {} as Record<string, string>, task_groups: {} as Record<string, string>, wrappers: {} as Record<string, string> }
     for (const name of Object.keys(pools)) files.pools[name] = registry.pools[name]!.file
@@ -107,7 +152,7 @@ class Resolution {
   }
 
   private result(config: ResolvedConfig | undefined, settings: RegistryGlobal | undefined): ResolveResult {
-    return { config, errors: this.sink.errors, warnings: this.sink.warnings, settings }
+    return { config, errors: [...this.documentProblems, ...this.sink.errors], warnings: this.sink.warnings, settings }
   }
 
   /** Every file read, with its content, in a stable order. */
@@ -116,7 +161,7 @@ class Resolution {
     hash.update(`environment:${this.options.environment ?? ''}\n`)
     const sources = new Map<string, SourceFile>()
     for (const loaded of this.documents.values()) for (const source of loaded.sources) sources.set(source.relative, source)
-    for (const relative of [...sources.keys()].sort()) hash.update(`${relative}\n${sources.get(relative)!.text ?? ''}\n`)
+    for (const relative of [...sources.keys()].sort()) hash.update(`${relative}\n${this.digest(sources.get(relative)!)}\n`)
     // Injected values change the configuration without changing a file.
     const used = new Map<string, string | undefined>()
     for (const loaded of this.documents.values()) for (const [name, value] of loaded.envUsed) used.set(name, value)
@@ -124,15 +169,40 @@ class Resolution {
     return hash.digest('hex')
   }
 
+  private digest(source: SourceFile): string {
+    let digest = this.cache.digests.get(source)
+    if (digest === undefined) {
+      digest = createHash('sha256').update(source.text ?? '').digest('hex')
+      this.cache.digests.set(source, digest)
+    }
+    return digest
+  }
+
+  /** A registered file, read, overlaid and injected; the same object as last time when nothing it used changed. */
   private document(file: string): LoadedDocument {
     let loaded = this.documents.get(file)
     if (!loaded) {
-      const problems: ConfigProblem[] = []
-      loaded = loadDocument(this.files, file, this.options.environment, this.options.env, problems)
-      for (const problem of problems) this.sink.error(problem)
+      const { base, overlay } = readWithOverlay(this.files, file, this.options.environment)
+      const cached = this.cache.documents.get(file)
+      let problems: ConfigProblem[]
+      if (cached && cached.base === base && cached.overlay === overlay && this.sameEnv(cached.loaded.envUsed)) {
+        loaded = cached.loaded
+        problems = cached.problems
+      } else {
+        problems = []
+        loaded = buildDocument(file, base, overlay, this.options.env, problems)
+        this.cache.documents.set(file, { base, overlay, loaded, problems })
+      }
+      this.documentProblems.push(...problems)
       this.documents.set(file, loaded)
     }
+    for (const reads of this.trail) reads.documents.set(file, loaded)
     return loaded
+  }
+
+  private sameEnv(used: Map<string, string | undefined>): boolean {
+    for (const [name, value] of used) if (this.options.env[name] !== value) return false
+    return true
   }
 
   private validation(loaded: LoadedDocument, unknownKeys: ValidateOptions['unknownKeys'], sink = this.sink): ValidateOptions {
@@ -195,8 +265,13 @@ class Resolution {
   }
 
   private insideDirectory(file: string): boolean {
-    const relative = path.relative(this.files.directory, path.resolve(this.files.directory, file))
-    return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
+    let inside = this.cache.inside.get(file)
+    if (inside === undefined) {
+      const relative = path.relative(this.files.directory, path.resolve(this.files.directory, file))
+      inside = relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative)
+      this.cache.inside.set(file, inside)
+    }
+    return inside
   }
 
   /** `[pool]` or `[task_group]` of a registered entry, inheritance applied and validated; memoized. */
@@ -204,16 +279,45 @@ class Resolution {
     const id = `${kind}:${name}`
     if (this.resolved.has(id)) return this.resolved.get(id)
     const entry = this.registry[REGISTRY_SECTION[kind]][name]!
-    const loaded = this.document(entry.file)
-    if (!loaded.document) {
-      this.resolved.set(id, undefined)
-      return undefined
+    const settings = `${this.strict}:${this.registry.global.use_defaults_on_failure}:${entry.file}`
+    const cached = this.cache.sections.get(id)
+    if (cached && cached.settings === settings && this.unchanged(cached)) {
+      for (const error of cached.errors) this.sink.error(error)
+      for (const warning of cached.warnings) this.sink.warn(warning)
+      this.resolved.set(id, cached.value)
+      return cached.value
     }
-    this.resolving.push(id)
-    const value = this.resolveSection(kind, name, loaded)
-    this.resolving.pop()
+    const reads = { documents: new Map<string, LoadedDocument>(), bases: new Map<string, string>() }
+    this.trail.push(reads)
+    const errorCount = this.sink.errors.length
+    const warningCount = this.sink.warnings.length
+    const loaded = this.document(entry.file)
+    let value: Record<string, unknown> | undefined
+    if (loaded.document) {
+      this.resolving.push(id)
+      value = this.resolveSection(kind, name, loaded)
+      this.resolving.pop()
+    }
+    this.trail.pop()
     this.resolved.set(id, value)
+    this.cache.sections.set(id, {
+      settings,
+      ...reads,
+      value,
+      errors: this.sink.errors.slice(errorCount),
+      warnings: this.sink.warnings.slice(warningCount),
+    })
     return value
+  }
+
+  /** True when every document and registered base a cached section read is still the same. */
+  private unchanged(cached: CachedSection): boolean {
+    for (const [reference, file] of cached.bases) {
+      const [kind, name] = reference.split(':') as [SectionKind, string]
+      if (this.registry[REGISTRY_SECTION[kind]][name]?.file !== file) return false
+    }
+    for (const [file, loaded] of cached.documents) if (this.document(file) !== loaded) return false
+    return true
   }
 
   private resolveSection(kind: SectionKind, name: string, loaded: LoadedDocument): Record<string, unknown> | undefined {
@@ -225,6 +329,7 @@ class Resolution {
     }
     const usedBases = new Set<string>()
     const merged = this.inherit(kind, loaded, kind, table, [kind], usedBases)
+    const inherits = table.inherits_from !== undefined
     for (const key of Object.keys(document)) {
       if (key === kind || usedBases.has(key)) continue
       const message = isPlainTable(document[key])
@@ -234,7 +339,9 @@ class Resolution {
     }
     if (!merged) return undefined
     if (kind === 'task_group') this.reconcileFallbackStrategy(loaded, merged)
-    const value = validate(SECTION_SCHEMA[kind], merged, [kind], this.validation(loaded, 'ignore')) as Record<string, unknown> | undefined
+    const value = validate(SECTION_SCHEMA[kind], merged, [kind], this.validation(loaded, inherits ? 'ignore' : this.unknownKeys)) as
+      | Record<string, unknown>
+      | undefined
     if (!value) return undefined
     if (value.name !== name)
       this.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
@@ -253,13 +360,13 @@ class Resolution {
     usedBases: Set<string>,
   ): Record<string, unknown> | undefined {
     const own = this.normalizeAliases(kind, loaded, tableName, table)
-    // Unknown keys are reported where they are written, before tables merge.
-    validate(SECTION_SCHEMA[kind], { ...own, name: 'x', inherits_from: undefined }, [tableName], {
-      ...this.validation(loaded, this.unknownKeys, new ProblemSink()),
-    })
-    this.reportUnknownKeys(kind, loaded, tableName, own)
     const baseName = own.inherits_from
-    if (baseName === undefined) return own
+    // A table that inherits nothing is checked for unknown keys together with everything else, in one pass.
+    if (baseName === undefined && chain.length === 1) return { ...own }
+    // Otherwise unknown keys are reported where they are written, before tables merge.
+    for (const unknown of findUnknownKeys(SECTION_SCHEMA[kind], own, [tableName]))
+      this.problem(loaded, unknown.path, 'unknown_key', `unknown key "${unknown.key}"${unknown.suggestion}`, !this.strict)
+    if (baseName === undefined) return { ...own }
     const document = loaded.document!
     if (typeof baseName !== 'string' || baseName === '') return own // the schema reports it
     let base: Record<string, unknown> | undefined
@@ -273,6 +380,7 @@ class Resolution {
       base = this.inherit(kind, loaded, baseName, localBase, [...chain, baseName], usedBases)
     } else if (baseName in this.registry[REGISTRY_SECTION[kind]]) {
       const id = `${kind}:${baseName}`
+      for (const reads of this.trail) reads.bases.set(id, this.registry[REGISTRY_SECTION[kind]][baseName]!.file)
       if (this.resolving.includes(id)) {
         const names = this.resolving.slice(this.resolving.indexOf(id)).map((item) => item.split(':')[1])
         this.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...names, baseName].join(' → ')}`)
@@ -308,22 +416,11 @@ class Resolution {
     this.resolving.push(id)
     const result = this.inherit(kind, loaded, kind, table, [kind], new Set())
     this.resolving.pop()
+    // An enabled base reports its own unknown keys when it resolves; a disabled one (a template) does here.
+    if (!entry.enabled)
+      for (const unknown of findUnknownKeys(SECTION_SCHEMA[kind], table, [kind]))
+        this.problem(loaded, unknown.path, 'unknown_key', `unknown key "${unknown.key}"${unknown.suggestion}`, !this.strict)
     return result
-  }
-
-  private reportUnknownKeys(kind: SectionKind, loaded: LoadedDocument, tableName: string, table: Record<string, unknown>): void {
-    const sink = new ProblemSink()
-    validate(SECTION_SCHEMA[kind], table, [tableName], {
-      ...this.validation(loaded, this.unknownKeys, sink),
-      useDefaultsOnFailure: false,
-      unknownKeyHint: (_path, key) =>
-        key in POOL_KEY_ALIASES || key === 'fallback_strategy' ? '' : undefined,
-    })
-    for (const problem of [...sink.errors, ...sink.warnings]) {
-      if (problem.code !== 'unknown_key') continue
-      if (this.strict) this.sink.error(problem)
-      else this.sink.warn(problem)
-    }
   }
 
   /** The document's flat `health_check_interval` etc. become `health_check.*`. */
@@ -437,7 +534,10 @@ class Resolution {
   }
 }
 
-/** Runs the whole loading pipeline once. Never throws for a problem of the configuration: it returns problems. */
-export function resolveConfiguration(files: SourceFiles, options: ResolveOptions): ResolveResult {
-  return new Resolution(files, options).run()
+/**
+ * Runs the whole loading pipeline once. Never throws for a problem of the configuration: it returns problems.
+ * Pass the cache of the previous run to reuse what did not change.
+ */
+export function resolveConfiguration(files: SourceFiles, options: ResolveOptions, cache = new ResolutionCache()): ResolveResult {
+  return new Resolution(files, options, cache).run()
 }

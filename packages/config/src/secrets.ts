@@ -8,6 +8,17 @@ const SECRET_WORDS = new Set(['key', 'keys', 'apikey', 'token', 'secret', 'secre
  * `password`. `max_tokens` is not one: plural `tokens` counts LLM tokens.
  */
 export function isSecretKey(key: string): boolean {
+  let secret = decided.get(key)
+  if (secret === undefined) {
+    secret = decide(key)
+    if (decided.size < 10_000) decided.set(key, secret)
+  }
+  return secret
+}
+
+const decided = new Map<string, boolean>()
+
+function decide(key: string): boolean {
   const words = key
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase()

@@ -27,6 +27,8 @@ interface CacheEntry {
   file: SourceFile
 }
 
+const DATE_LIKE = /\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}/
+
 /** TOML dates become their TOML text, so that a resolved configuration holds only JSON values. */
 function normalizeDates(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString()
@@ -59,6 +61,12 @@ export class SourceFiles {
     public cacheEnabled: boolean,
   ) {}
 
+  /**
+   * On: a cached file is used without checking its size and mtime. Only while a watcher reports every change
+   * (through `invalidate()`); polling and manual reloads check every file.
+   */
+  trustCache = false
+
   invalidate(absolutePaths?: Iterable<string>): void {
     if (!absolutePaths) return this.cache.clear()
     for (const absolute of absolutePaths) this.cache.delete(absolute)
@@ -74,6 +82,11 @@ export class SourceFiles {
 
   read(relative: string): SourceFile {
     const absolute = path.join(this.directory, relative)
+    if (this.trustCache && this.cacheEnabled) {
+      const trusted = this.cache.get(absolute)
+      if (trusted) return trusted.file
+    }
+    if (!this.cacheEnabled) return this.readFresh(relative, absolute)
     let stats: ReturnType<typeof statSync> | undefined
     try {
       stats = statSync(absolute)
@@ -82,28 +95,35 @@ export class SourceFiles {
     }
     if (!stats?.isFile()) {
       this.cache.delete(absolute)
-      const message = stats ? 'is not a file' : 'file not found'
-      return this.build(relative, undefined, [{ code: 'file_not_found', file: relative, path: '', message }])
+      return this.build(relative, undefined, [{ code: 'file_not_found', file: relative, path: '', message: stats ? 'is not a file' : 'file not found' }])
     }
-    const cached = this.cacheEnabled ? this.cache.get(absolute) : undefined
+    const cached = this.cache.get(absolute)
     if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size && cached.ino === stats.ino) return cached.file
+    const file = this.readFresh(relative, absolute)
+    if (file.text !== undefined) this.cache.set(absolute, { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino, file })
+    return file
+  }
+
+  private readFresh(relative: string, absolute: string): SourceFile {
     let text: string
     try {
       text = readFileSync(absolute, 'utf8')
     } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable'
-      return this.build(relative, undefined, [{ code: 'file_unreadable', file: relative, path: '', message: `cannot read the file (${reason})` }])
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR')
+        return this.build(relative, undefined, [{ code: 'file_not_found', file: relative, path: '', message: code === 'EISDIR' ? 'is not a file' : 'file not found' }])
+      return this.build(relative, undefined, [{ code: 'file_unreadable', file: relative, path: '', message: `cannot read the file (${code ?? 'unreadable'})` }])
     }
-    const file = this.build(relative, text, [])
-    if (this.cacheEnabled) this.cache.set(absolute, { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino, file })
-    return file
+    return this.build(relative, text, [])
   }
 
   private build(relative: string, text: string | undefined, problems: ConfigProblem[]): SourceFile {
     let document: Record<string, unknown> | undefined
     if (text !== undefined) {
       try {
-        document = normalizeDates(parse(text)) as Record<string, unknown>
+        const parsed = parse(text)
+        // Only a file that can hold a TOML date needs the walk.
+        document = (DATE_LIKE.test(text) ? normalizeDates(parsed) : parsed) as Record<string, unknown>
       } catch (error) {
         problems.push(syntaxProblem(relative, error))
       }

@@ -2,7 +2,7 @@ import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
 import { type ConfigDiff, diffConfigs, isEmptyDiff } from './diff'
 import { type LoadConfigOptions, normalizeOptions } from './load'
 import { ConfigError, type ConfigProblem } from './problems'
-import { resolveConfiguration, type ResolveResult } from './resolve'
+import { ResolutionCache, resolveConfiguration, type ResolveResult } from './resolve'
 import { SourceFiles } from './source-files'
 import type { ResolvedConfig } from './types'
 import { type DirectoryWatcher, watchDirectory } from './watch'
@@ -109,6 +109,7 @@ class Store implements ConfigStore {
 
   constructor(
     private readonly files: SourceFiles,
+    private readonly cache: ResolutionCache,
     private readonly options: ReturnType<typeof normalizeOptions> & Required<Pick<ConfigStoreOptions, 'debounceMs' | 'historySize' | 'clock'>> & { watch: boolean | undefined },
     initial: ResolveResult & { config: ResolvedConfig },
     durationMs: number,
@@ -154,8 +155,11 @@ class Store implements ConfigStore {
 
   private async runReload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
     const started = performance.now()
-    this.files.cacheEnabled = this.current.registry.global.cache_enabled
-    const result = resolveConfiguration(this.files, this.options)
+    const cacheEnabled = this.current.registry.global.cache_enabled
+    this.files.cacheEnabled = cacheEnabled
+    // The watcher invalidated every path it saw change; polling and manual reloads check every file.
+    this.files.trustCache = trigger === 'watch'
+    const result = resolveConfiguration(this.files, this.options, cacheEnabled ? this.cache : new ResolutionCache())
     const at = this.options.clock.now()
     const durationMs = performance.now() - started
     if (!result.config) {
@@ -279,12 +283,14 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   if (!(Number.isInteger(historySize) && historySize >= 1)) throw new RangeError(`historySize must be an integer ≥ 1 (got ${historySize})`)
   const normalized = normalizeOptions(options)
   const files = new SourceFiles(normalized.directory, true)
+  const cache = new ResolutionCache()
   const started = performance.now()
-  const result = resolveConfiguration(files, normalized)
+  const result = resolveConfiguration(files, normalized, cache)
   if (!result.config) throw new ConfigError(result.errors, result.warnings)
   files.cacheEnabled = result.config.registry.global.cache_enabled
   const store = new Store(
     files,
+    cache,
     { ...normalized, debounceMs, historySize, clock: options.clock ?? systemClock, watch: options.watch },
     result as ResolveResult & { config: ResolvedConfig },
     performance.now() - started,

@@ -39,6 +39,9 @@ export interface ValidateOptions {
   unknownKeyHint?: (path: KeyPath, key: string) => string | undefined
 }
 
+/** The key path being walked: pushed and popped, copied only when a problem is reported. */
+type Path = (string | number)[]
+
 const INVALID: unique symbol = Symbol('invalid')
 type Result = unknown | typeof INVALID
 
@@ -86,11 +89,12 @@ function clone(value: unknown): unknown {
  * the walk never stops at the first. Returns `undefined` when the value is invalid.
  */
 export function validate(schema: unknown, value: unknown, path: KeyPath, options: ValidateOptions): unknown {
-  const result = walk(schema as JsonSchema, value, path, options)
+  const result = walk(schema as JsonSchema, value, [...path], options)
   return result === INVALID ? undefined : result
 }
 
 function report(options: ValidateOptions, path: KeyPath, code: ConfigProblemCode, message: string, warning = false): void {
+  path = [...path]
   const file = options.file(path)
   const problem: ConfigProblem = { code, file, path: formatPath(path), message }
   const location = options.locate?.(file, path)
@@ -99,7 +103,7 @@ function report(options: ValidateOptions, path: KeyPath, code: ConfigProblemCode
   else options.sink.error(problem)
 }
 
-function fail(schema: JsonSchema, path: KeyPath, options: ValidateOptions, code: ConfigProblemCode, message: string): Result {
+function fail(schema: JsonSchema, path: Path, options: ValidateOptions, code: ConfigProblemCode, message: string): Result {
   if (options.useDefaultsOnFailure && schema.default !== undefined) {
     report(options, path, 'default_used', `${message}; using the default ${JSON.stringify(schema.default)} instead`, true)
     return walk(schema, clone(schema.default), path, { ...options, useDefaultsOnFailure: false })
@@ -113,7 +117,7 @@ function got(path: KeyPath, value: unknown): string {
   return typeof key === 'string' && isSecretKey(key) ? '' : `, got ${describe(value)}`
 }
 
-function walk(schema: JsonSchema, value: unknown, path: KeyPath, options: ValidateOptions): Result {
+function walk(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   if (schema.anyOf) return walkUnion(schema, value, path, options)
   if (schema.enum) {
     if (schema.enum.includes(value)) return value
@@ -138,7 +142,7 @@ function walk(schema: JsonSchema, value: unknown, path: KeyPath, options: Valida
   }
 }
 
-function walkString(schema: JsonSchema, value: unknown, path: KeyPath, options: ValidateOptions): Result {
+function walkString(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   if (typeof value !== 'string') return fail(schema, path, options, 'invalid_type', `expected a string, got ${typeName(value)}`)
   if (schema.const !== undefined && value !== schema.const)
     return fail(schema, path, options, 'invalid_value', `must be ${JSON.stringify(schema.const)}${got(path, value)}`)
@@ -151,7 +155,7 @@ function walkString(schema: JsonSchema, value: unknown, path: KeyPath, options: 
   return value
 }
 
-function walkNumber(schema: JsonSchema, value: unknown, path: KeyPath, options: ValidateOptions): Result {
+function walkNumber(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   const integer = schema.type === 'integer'
   if (typeof value !== 'number')
     return fail(schema, path, options, 'invalid_type', `expected ${integer ? 'an integer' : 'a number'}, got ${typeName(value)}`)
@@ -166,64 +170,71 @@ function walkNumber(schema: JsonSchema, value: unknown, path: KeyPath, options: 
   return value
 }
 
-function walkArray(schema: JsonSchema, value: unknown, path: KeyPath, options: ValidateOptions): Result {
+function walkArray(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   if (!Array.isArray(value)) return fail(schema, path, options, 'invalid_type', `expected an array, got ${typeName(value)}`)
   if (schema.minItems !== undefined && value.length < schema.minItems)
     return fail(schema, path, options, 'invalid_value', `must list at least ${schema.minItems} item${schema.minItems > 1 ? 's' : ''}`)
   let invalid = false
   const result = value.map((item, index) => {
-    const checked = schema.items ? walk(schema.items, item, [...path, index], options) : item
+    if (!schema.items) return item
+    path.push(index)
+    const checked = walk(schema.items, item, path, options)
+    path.pop()
     if (checked === INVALID) invalid = true
     return checked
   })
   return invalid ? INVALID : result
 }
 
-function walkTable(schema: JsonSchema, value: unknown, path: KeyPath, options: ValidateOptions): Result {
+function walkTable(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   if (!isPlainTable(value)) return fail(schema, path, options, 'invalid_type', `expected a table, got ${typeName(value)}`)
   const properties = schema.properties ?? {}
   const required = schema.required ?? []
   const result: Record<string, unknown> = {}
   let invalid = false
-  for (const [key, propertySchema] of Object.entries(properties)) {
+  for (const key in properties) {
+    const propertySchema = properties[key]!
     let checked: Result
-    if (key in value) checked = walk(propertySchema, value[key], [...path, key], options)
-    else if (propertySchema.default !== undefined) checked = walk(propertySchema, clone(propertySchema.default), [...path, key], options)
+    path.push(key)
+    if (key in value) checked = walk(propertySchema, value[key], path, options)
+    else if (propertySchema.default !== undefined) checked = walk(propertySchema, clone(propertySchema.default), path, options)
     else if (required.includes(key)) {
-      report(options, [...path, key], 'missing_key', `required key "${key}" is missing`)
+      report(options, path, 'missing_key', `required key "${key}" is missing`)
       checked = INVALID
-    } else continue
+    } else checked = undefined
+    path.pop()
     if (checked === INVALID) invalid = true
-    else result[key] = checked
+    else if (checked !== undefined || key in value) result[key] = checked
   }
-  for (const [key, item] of Object.entries(value)) {
+  const pattern = schema.patternProperties && Object.entries(schema.patternProperties)[0]
+  for (const key in value) {
     if (key in properties) continue
-    const pattern = schema.patternProperties && Object.entries(schema.patternProperties)[0]
+    const item = value[key]
+    path.push(key)
     if (pattern) {
       const [keyPattern, itemSchema] = pattern
       if (!regex(keyPattern).test(key)) {
         const message = PATTERN_MESSAGES[keyPattern] ?? `must match /${keyPattern}/`
-        report(options, [...path, key], 'invalid_value', `the name ${JSON.stringify(key)} ${message}`)
+        report(options, path, 'invalid_value', `the name ${JSON.stringify(key)} ${message}`)
         invalid = true
-        continue
+      } else {
+        const checked = walk(itemSchema, item, path, options)
+        if (checked === INVALID) invalid = true
+        else result[key] = checked
       }
-      const checked = walk(itemSchema, item, [...path, key], options)
-      if (checked === INVALID) invalid = true
-      else result[key] = checked
-      continue
-    }
-    if (options.unknownKeys !== 'ignore') {
-      const hint = options.unknownKeyHint?.(path, key) ?? didYouMean(key, Object.keys(properties))
-      report(options, [...path, key], 'unknown_key', `unknown key "${key}"${hint}`, options.unknownKeys === 'warning')
+    } else if (options.unknownKeys !== 'ignore') {
+      const hint = options.unknownKeyHint?.(path.slice(0, -1), key) ?? didYouMean(key, Object.keys(properties))
+      report(options, path, 'unknown_key', `unknown key "${key}"${hint}`, options.unknownKeys === 'warning')
       if (options.unknownKeys === 'error') invalid = true
     }
+    path.pop()
   }
   if (schema.minProperties !== undefined && Object.keys(result).length < schema.minProperties && !invalid)
     return fail(schema, path, options, 'invalid_value', `must define at least ${schema.minProperties} entr${schema.minProperties > 1 ? 'ies' : 'y'}`)
   return invalid ? INVALID : result
 }
 
-function walkUnion(schema: JsonSchema, value: unknown, path: KeyPath, options: ValidateOptions): Result {
+function walkUnion(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   const branches = schema.anyOf ?? []
   const discriminants = branches.map((branch) => branch.properties?.type?.const) as unknown[]
   if (discriminants.every((tag) => typeof tag === 'string')) {
@@ -234,7 +245,7 @@ function walkUnion(schema: JsonSchema, value: unknown, path: KeyPath, options: V
         report(options, [...path, 'type'], 'missing_key', `required key "type" is missing (one of ${discriminants.join(' | ')})`)
         return INVALID
       }
-      report(options, [...path, 'type'], 'invalid_value', `must be one of ${discriminants.join(' | ')}${got(path, value.type)}`)
+      report(options, [...path, 'type'], 'invalid_value', `must be one of ${discriminants.join(' | ')}${got([...path, 'type'], value.type)}`)
       return INVALID
     }
     return walk(branches[index]!, value, path, options)
