@@ -1,5 +1,7 @@
 import type { KeyPath } from './key-path'
+import { setOwn } from './own'
 import type { ConfigProblemCode } from './problems'
+import { isSecretKey } from './secrets'
 import { isPlainTable } from './validate'
 
 /** `${VAR}`, `${VAR:default}`; `$${` is a literal `${`. */
@@ -21,10 +23,22 @@ function injectString(text: string, path: KeyPath, env: NodeJS.ProcessEnv, injec
     const name = separator === -1 ? body : body.slice(0, separator)
     const fallback = separator === -1 ? undefined : body.slice(separator + 1)
     if (!VARIABLE_NAME.test(name)) {
+      // The text between the braces may be a secret pasted in the wrong place: do not echo it for a secret key.
+      const key = path[path.length - 1]
+      const what = typeof key === 'string' && isSecretKey(key) ? 'this value' : `"${match}"`
       injection.problems.push({
         code: 'invalid_value',
         path,
-        message: `"${match}" is not a valid variable reference: write \${NAME} or \${NAME:default}`,
+        message: `${what} is not a valid variable reference: write \${NAME} or \${NAME:default}`,
+      })
+      return ''
+    }
+    if (fallback?.includes('${')) {
+      // `${A:${B}}` would otherwise leave a literal `${B}` behind: references do not nest.
+      injection.problems.push({
+        code: 'invalid_value',
+        path,
+        message: `the default of \${${name}:…} holds "\${": references do not nest (write $\${ for a literal "\${")`,
       })
       return ''
     }
@@ -61,7 +75,7 @@ function walk(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv,
       path.push(key)
       const item = walk(value[key], path, env, injection)
       path.pop()
-      if (item !== value[key]) (result ??= { ...value })[key] = item
+      if (item !== value[key]) setOwn((result ??= { ...value }), key, item)
     }
     return result ?? value
   }

@@ -1,3 +1,4 @@
+import { setOwn } from './own'
 import { isPlainTable } from './validate'
 
 /** Deep merge for inheritance and overlays: tables merge key by key, the override wins, arrays replace. */
@@ -5,7 +6,7 @@ export function deepMerge(base: unknown, override: unknown): unknown {
   if (!isPlainTable(base) || !isPlainTable(override)) return override
   const result: Record<string, unknown> = { ...base }
   for (const [key, value] of Object.entries(override)) {
-    result[key] = key in base ? deepMerge(base[key], value) : value
+    setOwn(result, key, Object.hasOwn(base, key) ? deepMerge(base[key], value) : value)
   }
   return result
 }
@@ -15,7 +16,7 @@ export function hasPath(document: unknown, path: readonly (string | number)[]): 
   let node = document
   for (const segment of path) {
     if (Array.isArray(node) && typeof segment === 'number') node = node[segment]
-    else if (isPlainTable(node) && typeof segment === 'string' && segment in node) node = node[segment]
+    else if (isPlainTable(node) && typeof segment === 'string' && Object.hasOwn(node, segment)) node = node[segment]
     else return false
   }
   return true

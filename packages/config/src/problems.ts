@@ -88,17 +88,28 @@ export class ConfigError extends LLMPoolError<'config_invalid'> {
   }
 }
 
-/** Collects problems while a configuration loads; the pipeline never stops at the first. */
+/**
+ * Collects problems while a configuration loads; the pipeline never stops at the first. The same problem found twice
+ * (a registered base is checked on its own and again as the base of each child) is kept once.
+ */
 export class ProblemSink {
   readonly errors: ConfigProblem[] = []
   readonly warnings: ConfigProblem[] = []
+  private readonly seen = new Set<string>()
 
   error(problem: ConfigProblem): void {
-    this.errors.push(problem)
+    if (this.isNew('error', problem)) this.errors.push(problem)
   }
 
   warn(problem: ConfigProblem): void {
-    this.warnings.push(problem)
+    if (this.isNew('warning', problem)) this.warnings.push(problem)
+  }
+
+  private isNew(level: string, { code, file, path, message, line, column }: ConfigProblem): boolean {
+    const key = JSON.stringify([level, code, file, path, message, line, column])
+    if (this.seen.has(key)) return false
+    this.seen.add(key)
+    return true
   }
 
   get ok(): boolean {

@@ -1,5 +1,6 @@
 import type { Pool, RegistryFile, TaskGroup } from '@llmpool/schema'
 import type { KeyPath } from './key-path'
+import { getOwn } from './own'
 import type { ConfigProblemCode } from './problems'
 import { didYouMean } from './suggest'
 import type { ResolvedWrapper } from './types'
@@ -32,7 +33,7 @@ export function checkReferences(check: ReferenceCheck): void {
 
   /** Reports a name that is not an enabled entry of `section`; true when it is one. */
   const resolve = (owner: Owner, ownerName: string, path: KeyPath, section: 'pools' | 'task_groups', target: string, what: string) => {
-    const entry = registry[section][target]
+    const entry = getOwn(registry[section], target)
     if (!entry) {
       report(owner, ownerName, path, 'unknown_reference', `${what} "${target}" is not registered${didYouMean(target, Object.keys(registry[section]))}`)
       return false
@@ -62,8 +63,8 @@ export function checkReferences(check: ReferenceCheck): void {
         report('pool', name, path, 'unknown_reference', `weight key "${key}" names task group "${group}", which is not in this pool's task_groups`)
         continue
       }
-      const target = taskGroups[group]
-      if (target && !(echelon in target.echelons))
+      const target = getOwn(taskGroups, group)
+      if (target && !Object.hasOwn(target.echelons, echelon))
         report('pool', name, path, 'unknown_reference', `task group "${group}" has no echelon "${echelon}"${didYouMean(echelon, Object.keys(target.echelons))}`)
     }
     pool.fallback.fallback_pools.forEach((target, index) => {
@@ -82,8 +83,8 @@ export function checkReferences(check: ReferenceCheck): void {
         return
       }
       if (!resolve('task_group', name, path, 'task_groups', groupName, 'task group') || echelon === undefined) return
-      const target = taskGroups[groupName]
-      if (target && !(echelon in target.echelons))
+      const target = getOwn(taskGroups, groupName)
+      if (target && !Object.hasOwn(target.echelons, echelon))
         report('task_group', name, path, 'unknown_reference', `task group "${groupName}" has no echelon "${echelon}"${didYouMean(echelon, Object.keys(target.echelons))}`)
     })
   }
@@ -97,7 +98,7 @@ export function checkReferences(check: ReferenceCheck): void {
 }
 
 function checkDependencies({ registry, report }: ReferenceCheck): void {
-  const entryOf = (name: string) => registry.pools[name] ?? registry.task_groups[name] ?? registry.wrappers[name]
+  const entryOf = (name: string) => getOwn(registry.pools, name) ?? getOwn(registry.task_groups, name) ?? getOwn(registry.wrappers, name)
   const registered = () => [...Object.keys(registry.pools), ...Object.keys(registry.task_groups), ...Object.keys(registry.wrappers)]
   for (const [name, needs] of Object.entries(registry.dependencies)) {
     const entry = entryOf(name)
@@ -123,7 +124,7 @@ function checkDependencies({ registry, report }: ReferenceCheck): void {
       return
     }
     state.set(name, 'visiting')
-    for (const needed of registry.dependencies[name] ?? []) visit(needed, [...trail, name])
+    for (const needed of getOwn(registry.dependencies, name) ?? []) visit(needed, [...trail, name])
     state.set(name, 'done')
   }
   for (const name of Object.keys(registry.dependencies)) visit(name, [])

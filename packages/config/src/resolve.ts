@@ -13,7 +13,8 @@ import {
 import { buildDocument, type LoadedDocument, readWithOverlay } from './document'
 import { freezeConfig } from './freeze'
 import { formatPath, type KeyPath } from './key-path'
-import { deepMerge } from './merge'
+import { deepMerge, hasPath } from './merge'
+import { getOwn, setOwn } from './own'
 import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
 import { checkReferences } from './references'
 import type { SourceFile, SourceFiles } from './source-files'
@@ -68,6 +69,13 @@ interface CachedSection {
 }
 
 type SectionKind = 'pool' | 'task_group'
+
+/** One table of an inheritance chain, child first: where a merged value was written. */
+interface InheritedLayer {
+  loaded: LoadedDocument
+  tableName: string
+  table: Record<string, unknown>
+}
 const SECTION_SCHEMA = { pool: Pool, task_group: TaskGroup }
 const REGISTRY_SECTION: Record<SectionKind, 'pools' | 'task_groups'> = { pool: 'pools', task_group: 'task_groups' }
 const KIND_WORD: Record<SectionKind, string> = { pool: 'pool', task_group: 'task group' }
@@ -215,6 +223,31 @@ class Resolution {
     }
   }
 
+  /**
+   * Validation of a merged (inherited) table: a problem in a value that a base wrote is reported against the file
+   * and line of that base, not the child's, so it reads as (and, for a registered base, is merged with) the base's own.
+   */
+  private layeredValidation(loaded: LoadedDocument, layers: InheritedLayer[], unknownKeys: ValidateOptions['unknownKeys']): ValidateOptions {
+    const options = this.validation(loaded, unknownKeys)
+    if (layers.length <= 1) return options
+    const origin = (keyPath: KeyPath) => {
+      const rest = keyPath.slice(1)
+      // name and inherits_from are never inherited: they are the child's own.
+      const candidates = rest[0] === 'name' || rest[0] === 'inherits_from' ? layers.slice(0, 1) : layers
+      const layer = candidates.find((candidate) => hasPath(candidate.table, rest))
+      return layer ? { loaded: layer.loaded, path: [layer.tableName, ...rest] } : { loaded, path: keyPath }
+    }
+    options.file = (keyPath) => {
+      const where = origin(keyPath)
+      return where.loaded.fileOf(where.path)
+    }
+    options.locate = (file, keyPath) => {
+      const where = origin(keyPath)
+      return where.loaded.locate(file, where.path)
+    }
+    return options
+  }
+
   private get unknownKeys(): 'error' | 'warning' {
     return this.strict ? 'error' : 'warning'
   }
@@ -237,15 +270,33 @@ class Resolution {
     const useDefaults = isPlainTable(globalValue) && globalValue.use_defaults_on_failure === true
     const registry: Record<string, unknown> = {}
     for (const [key, sectionSchema] of Object.entries(schema.properties)) {
-      const value = key in document ? document[key] : sectionSchema.default
+      const value = Object.hasOwn(document, key) ? document[key] : sectionSchema.default
       const options = { ...this.validation(loaded, this.unknownKeys), useDefaultsOnFailure: useDefaults }
-      registry[key] = validate(sectionSchema, value, [key], options) ?? sectionSchema.default
+      registry[key] = validate(sectionSchema, value, [key], options) ?? this.usableEntries(sectionSchema, value, key, loaded)
     }
     for (const key of Object.keys(document)) {
-      if (!(key in schema.properties))
+      if (!Object.hasOwn(schema.properties, key))
         this.problem(loaded, [key], 'unknown_key', `unknown key "${key}"${didYouMean(key, Object.keys(schema.properties))}`, !this.strict)
     }
     return registry as unknown as RegistryFile
+  }
+
+  /**
+   * When a section of entries (`[pools]`, `[dependencies]`, ...) has a problem, which was reported, the entries that
+   * are usable on their own are kept, so that one bad entry does not make every reference to the others fail too.
+   */
+  private usableEntries(sectionSchema: { default?: unknown }, value: unknown, key: string, loaded: LoadedDocument): unknown {
+    const patterns = (sectionSchema as { patternProperties?: Record<string, unknown> }).patternProperties
+    const [namePattern, entrySchema] = patterns ? (Object.entries(patterns)[0] ?? []) : []
+    if (namePattern === undefined || !isPlainTable(value)) return sectionSchema.default
+    const names = new RegExp(namePattern, 'u')
+    const entries: Record<string, unknown> = {}
+    for (const [name, entry] of Object.entries(value)) {
+      if (!names.test(name)) continue
+      const checked = validate(entrySchema, entry, [key, name], this.validation(loaded, 'ignore', new ProblemSink()))
+      if (checked !== undefined) setOwn(entries, name, checked)
+    }
+    return entries
   }
 
   /** Registry-level checks: paths stay inside the directory, names are unique across kinds. */
@@ -328,7 +379,8 @@ class Resolution {
       return undefined
     }
     const usedBases = new Set<string>()
-    const merged = this.inherit(kind, loaded, kind, table, [kind], usedBases)
+    const layers: InheritedLayer[] = []
+    const merged = this.inherit(kind, loaded, kind, table, [kind], usedBases, layers)
     const inherits = table.inherits_from !== undefined
     for (const key of Object.keys(document)) {
       if (key === kind || usedBases.has(key)) continue
@@ -339,7 +391,7 @@ class Resolution {
     }
     if (!merged) return undefined
     if (kind === 'task_group') this.reconcileFallbackStrategy(loaded, merged)
-    const value = validate(SECTION_SCHEMA[kind], merged, [kind], this.validation(loaded, inherits ? 'ignore' : this.unknownKeys)) as
+    const value = validate(SECTION_SCHEMA[kind], merged, [kind], this.layeredValidation(loaded, layers, inherits ? 'ignore' : this.unknownKeys)) as
       | Record<string, unknown>
       | undefined
     if (!value) return undefined
@@ -358,8 +410,10 @@ class Resolution {
     table: Record<string, unknown>,
     chain: string[],
     usedBases: Set<string>,
+    layers: InheritedLayer[] = [],
   ): Record<string, unknown> | undefined {
     const own = this.normalizeAliases(kind, loaded, tableName, table)
+    layers.push({ loaded, tableName, table: own })
     const baseName = own.inherits_from
     // A table that inherits nothing is checked for unknown keys together with everything else, in one pass.
     if (baseName === undefined && chain.length === 1) return { ...own }
@@ -370,15 +424,15 @@ class Resolution {
     const document = loaded.document!
     if (typeof baseName !== 'string' || baseName === '') return own // the schema reports it
     let base: Record<string, unknown> | undefined
-    const localBase = document[baseName]
+    const localBase = getOwn(document, baseName)
     if (baseName !== kind && baseName !== tableName && isPlainTable(localBase)) {
       if (chain.includes(baseName)) {
         this.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...chain, baseName].join(' → ')}`)
         return undefined
       }
       usedBases.add(baseName)
-      base = this.inherit(kind, loaded, baseName, localBase, [...chain, baseName], usedBases)
-    } else if (baseName in this.registry[REGISTRY_SECTION[kind]]) {
+      base = this.inherit(kind, loaded, baseName, localBase, [...chain, baseName], usedBases, layers)
+    } else if (Object.hasOwn(this.registry[REGISTRY_SECTION[kind]], baseName)) {
       const id = `${kind}:${baseName}`
       for (const reads of this.trail) reads.bases.set(id, this.registry[REGISTRY_SECTION[kind]][baseName]!.file)
       if (this.resolving.includes(id)) {
@@ -386,7 +440,7 @@ class Resolution {
         this.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...names, baseName].join(' → ')}`)
         return undefined
       }
-      base = this.rawSection(kind, baseName)
+      base = this.rawSection(kind, baseName, layers)
     } else {
       const candidates = [...Object.keys(document).filter((key) => key !== kind), ...Object.keys(this.registry[REGISTRY_SECTION[kind]])]
       this.problem(
@@ -403,7 +457,7 @@ class Resolution {
   }
 
   /** The merged (inheritance applied) but not yet defaulted table of a registered entry, used as a base. */
-  private rawSection(kind: SectionKind, name: string): Record<string, unknown> | undefined {
+  private rawSection(kind: SectionKind, name: string, layers: InheritedLayer[] = []): Record<string, unknown> | undefined {
     const entry = this.registry[REGISTRY_SECTION[kind]][name]!
     if (!this.insideDirectory(entry.file)) return undefined
     const loaded = this.document(entry.file)
@@ -414,7 +468,7 @@ class Resolution {
     }
     const id = `${kind}:${name}`
     this.resolving.push(id)
-    const result = this.inherit(kind, loaded, kind, table, [kind], new Set())
+    const result = this.inherit(kind, loaded, kind, table, [kind], new Set(), layers)
     this.resolving.pop()
     // An enabled base reports its own unknown keys when it resolves; a disabled one (a template) does here.
     if (!entry.enabled)
@@ -497,6 +551,12 @@ class Resolution {
       const ownGlobal = isPlainTable(file.document.global) ? file.document.global : {}
       const merged = file.kind === 'task_group_wrappers' ? deepMerge(inheritedGlobal, ownGlobal) : ownGlobal
       const global = validate(schema.properties.global, merged, ['global'], this.validation(file.loaded, 'ignore', new ProblemSink()))
+      // A task-group wrapper in a pool wrappers file gets the task-group settings too, at their defaults.
+      let taskGroupGlobal: unknown
+      const globalOf = (wrapper: Record<string, unknown>) =>
+        file.kind === 'pool_wrappers' && wrapper.type === 'task_group'
+          ? (taskGroupGlobal ??= validate(TaskGroupWrappersFile.properties.global, ownGlobal, ['global'], this.validation(file.loaded, 'ignore', new ProblemSink())))
+          : global
       for (const [name, wrapper] of Object.entries(checked.wrappers)) {
         const other = owner.get(name)
         if (other) {
@@ -507,14 +567,15 @@ class Resolution {
         if (this.isRegisteredName(name))
           this.problem(file.loaded, ['wrappers', name], 'duplicate_name', `"${name}" is also a registered name; wrapper, pool and task group names must be unique`)
         if (wrapper.enabled === false) continue
-        result[name] = { ...wrapper, file: file.loaded.file, global } as ResolvedWrapper
+        result[name] = { ...wrapper, file: file.loaded.file, global: globalOf(wrapper) } as ResolvedWrapper
       }
     }
     return result
   }
 
   private isRegisteredName(name: string): boolean {
-    return name in this.registry.pools || name in this.registry.task_groups || name in this.registry.wrappers
+    const { pools, task_groups: taskGroups, wrappers } = this.registry
+    return Object.hasOwn(pools, name) || Object.hasOwn(taskGroups, name) || Object.hasOwn(wrappers, name)
   }
 
   private referenceProblem(kind: 'pool' | 'task_group' | 'wrapper' | 'registry', name: string, keyPath: KeyPath, code: ConfigProblemCode, message: string): void {
@@ -528,7 +589,7 @@ class Resolution {
   private wrapperFileOf(name: string): string {
     for (const entry of Object.values(this.registry.wrappers)) {
       const wrappers = this.documents.get(entry.file)?.document?.wrappers
-      if (isPlainTable(wrappers) && name in wrappers) return entry.file
+      if (isPlainTable(wrappers) && Object.hasOwn(wrappers, name)) return entry.file
     }
     return REGISTRY_FILE
   }

@@ -1,3 +1,5 @@
+import { setOwn } from './own'
+
 /** What a secret value is replaced by wherever configuration is shown. */
 export const REDACTED = '[redacted]'
 
@@ -43,7 +45,7 @@ export function redact<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value
   const result: Record<string, unknown> = {}
   for (const [key, item] of Object.entries(value)) {
-    result[key] = isSecretKey(key) ? redactValue(item) : redact(item)
+    setOwn(result, key, isSecretKey(key) ? redactValue(item) : redact(item))
   }
   return result as T
 }

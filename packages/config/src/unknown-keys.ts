@@ -46,7 +46,7 @@ function walk(schema: JsonSchema, value: unknown, path: (string | number)[], fou
   const properties = schema.properties ?? {}
   const pattern = schema.patternProperties && Object.values(schema.patternProperties)[0]
   for (const key in value) {
-    const child = properties[key] ?? pattern
+    const child = (Object.hasOwn(properties, key) ? properties[key] : undefined) ?? pattern
     if (!child) {
       found.push({ path: [...path, key], key, suggestion: didYouMean(key, Object.keys(properties)) })
       continue

@@ -1,5 +1,6 @@
 import { MODEL_ID_PATTERN, NAME_PATTERN } from '@llmpool/schema'
 import { formatPath, type KeyPath } from './key-path'
+import { setOwn } from './own'
 import type { ConfigProblem, ConfigProblemCode, ProblemSink } from './problems'
 import { isSecretKey } from './secrets'
 import { didYouMean } from './suggest'
@@ -196,7 +197,7 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
     const propertySchema = properties[key]!
     let checked: Result
     path.push(key)
-    if (key in value) checked = walk(propertySchema, value[key], path, options)
+    if (Object.hasOwn(value, key)) checked = walk(propertySchema, value[key], path, options)
     else if (propertySchema.default !== undefined) checked = walk(propertySchema, clone(propertySchema.default), path, options)
     else if (required.includes(key)) {
       report(options, path, 'missing_key', `required key "${key}" is missing`)
@@ -204,11 +205,11 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
     } else checked = undefined
     path.pop()
     if (checked === INVALID) invalid = true
-    else if (checked !== undefined || key in value) result[key] = checked
+    else if (checked !== undefined || Object.hasOwn(value, key)) result[key] = checked
   }
   const pattern = schema.patternProperties && Object.entries(schema.patternProperties)[0]
   for (const key in value) {
-    if (key in properties) continue
+    if (Object.hasOwn(properties, key)) continue
     const item = value[key]
     path.push(key)
     if (pattern) {
@@ -220,7 +221,7 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
       } else {
         const checked = walk(itemSchema, item, path, options)
         if (checked === INVALID) invalid = true
-        else result[key] = checked
+        else setOwn(result, key, checked)
       }
     } else if (options.unknownKeys !== 'ignore') {
       const hint = options.unknownKeyHint?.(path.slice(0, -1), key) ?? didYouMean(key, Object.keys(properties))

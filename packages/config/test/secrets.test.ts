@@ -1,0 +1,106 @@
+/** Secrets are real in the configuration, and `[redacted]` wherever it, or a problem, is shown. */
+import { format, inspect } from 'node:util'
+import { ConfigError, isSecretKey, loadConfig, REDACTED } from '@llmpool/config'
+import { describe, expect, test } from 'vitest'
+import { check, fixture } from './helpers'
+
+const SECRET = 'sk-live-SECRET'
+const env = { OPENAI_API_KEY: SECRET }
+
+async function rejection(promise: Promise<unknown>): Promise<ConfigError> {
+  try {
+    await promise
+  } catch (error) {
+    expect(ConfigError.isInstance(error)).toBe(true)
+    return error as ConfigError
+  }
+  throw new Error('expected a rejection')
+}
+
+/** Every way a ConfigError may end up in a log. */
+function shown(error: ConfigError): string[] {
+  return [
+    error.message,
+    String(error),
+    JSON.stringify(error),
+    inspect(error, { depth: null }),
+    ...error.problems.map((problem) => problem.message),
+    ...error.warnings.map((problem) => problem.message),
+  ]
+}
+
+describe('secrets', () => {
+  test('the value is real for the code that uses it', () => {
+    const { config, errors } = check('secrets', { env })
+    expect(errors).toEqual([])
+    expect(config!.task_groups.fast_group!.echelons.echelon1!.api_key).toBe(SECRET)
+    expect(config!.task_groups.fast_group!.metadata.admin_password).toBe('hunter2-SECRET')
+  })
+
+  test('JSON.stringify of the configuration, or of any part of it, redacts it', () => {
+    const { config } = check('secrets', { env })
+    const echelon = config!.task_groups.fast_group!.echelons.echelon1!
+    for (const text of [
+      JSON.stringify(config),
+      JSON.stringify(config!.task_groups),
+      JSON.stringify(config!.task_groups.fast_group),
+      JSON.stringify(echelon),
+      JSON.stringify(config!.task_groups.fast_group!.metadata),
+    ]) {
+      expect(text).not.toContain('SECRET')
+      expect(text).toContain(REDACTED)
+    }
+    // max_tokens counts tokens: it is not a secret.
+    expect(JSON.parse(JSON.stringify(echelon))).toMatchObject({ api_key: REDACTED, max_tokens: 2000 })
+  })
+
+  test('util.inspect and console.log formatting redact it', () => {
+    const { config } = check('secrets', { env })
+    for (const text of [
+      inspect(config, { depth: null }),
+      inspect(config!.task_groups.fast_group!.echelons, { depth: null }),
+      format('%o', config),
+      format('%O', config!.task_groups.fast_group!.echelons.echelon1),
+    ]) {
+      expect(text).not.toContain('SECRET')
+      expect(text).toContain(REDACTED)
+    }
+    expect(inspect(config!.task_groups.fast_group!.echelons.echelon1)).toContain('max_tokens: 2000')
+  })
+
+  test('an invalid secret value is not echoed in the problem', async () => {
+    const { errors } = check('secret-invalid-value')
+    expect(errors).toEqual([expect.objectContaining({ code: 'invalid_type', path: 'task_group.echelons.echelon1.api_key' })])
+    expect(errors[0]!.message).not.toContain('987654321')
+    const error = await rejection(loadConfig({ directory: fixture('secret-invalid-value'), env: {} }))
+    for (const text of shown(error)) expect(text).not.toContain('987654321')
+  })
+
+  test('a TOML syntax error on a line holding a secret does not echo the line', async () => {
+    const { errors } = check('secret-syntax-error')
+    expect(errors).toEqual([expect.objectContaining({ code: 'toml_syntax', file: 'task-groups/fast-group.toml', line: 7 })])
+    const error = await rejection(loadConfig({ directory: fixture('secret-syntax-error'), env: {} }))
+    for (const text of shown(error)) expect(text).not.toContain(SECRET)
+  })
+
+  test('a secret pasted where a variable name belongs is not echoed', async () => {
+    const { errors } = check('secret-bad-reference')
+    expect(errors).toEqual([expect.objectContaining({ code: 'invalid_value', path: 'task_group.echelons.echelon1.api_key' })])
+    const error = await rejection(loadConfig({ directory: fixture('secret-bad-reference'), env: {} }))
+    for (const text of shown(error)) expect(text).not.toContain(SECRET)
+  })
+
+  test('a missing secret variable names the variable, never a value', async () => {
+    const error = await rejection(loadConfig({ directory: fixture('secrets'), env: {} }))
+    expect(error.problems).toEqual([
+      expect.objectContaining({ code: 'env_missing', path: 'task_group.echelons.echelon1.api_key' }),
+    ])
+    expect(error.problems[0]!.message).toContain('OPENAI_API_KEY')
+  })
+
+  test('which keys are secrets', () => {
+    for (const key of ['api_key', 'apiKey', 'access_token', 'client_secret', 'password', 'db_password_file', 'credentials'])
+      expect(isSecretKey(key), key).toBe(true)
+    for (const key of ['max_tokens', 'tokens', 'models', 'base_url', 'keyword']) expect(isSecretKey(key), key).toBe(false)
+  })
+})
