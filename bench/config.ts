@@ -7,7 +7,7 @@ import { checkConfig, type ConfigEvent, createConfigStore } from '@llmpool/confi
 
 const POOLS = Number(process.argv[2] ?? 1000)
 const GROUPS = POOLS
-const RUNS = 5
+const RUNS = 9
 
 function generate(directory: string): void {
   mkdirSync(path.join(directory, 'pools'))
@@ -140,5 +140,5 @@ try {
     }),
   )
 } finally {
-  if (!process.env.KEEP) rmSync(directory, { recursive: true, force: true })
+  rmSync(directory, { recursive: true, force: true })
 }

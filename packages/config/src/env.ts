@@ -56,26 +56,40 @@ function injectString(text: string, path: KeyPath, env: NodeJS.ProcessEnv, injec
   })
 }
 
+/** The key path down to a table: a linked list, made once per table walked, turned into an array only when used. */
+interface Trail {
+  parent: Trail | undefined
+  key: string | number
+}
+
+function pathOf(trail: Trail | undefined, key: string | number): (string | number)[] {
+  const path = [key]
+  for (let node = trail; node; node = node.parent) path.push(node.key)
+  return path.reverse()
+}
+
+/** One item: strings with `${` are injected, tables and arrays walked; returns the item itself when unchanged. */
+function item(value: unknown, trail: Trail | undefined, key: string | number, env: NodeJS.ProcessEnv, injection: EnvInjection): unknown {
+  if (typeof value === 'string') return value.includes('${') ? injectString(value, pathOf(trail, key), env, injection) : value
+  if (typeof value !== 'object' || value === null) return value
+  return walk(value, { parent: trail, key }, env, injection)
+}
+
 /** Copy on write: a table or array without any `${` in it is returned as it is, not copied. */
-function walk(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, injection: EnvInjection): unknown {
-  if (typeof value === 'string') return value.includes('${') ? injectString(value, [...path], env, injection) : value
+function walk(value: unknown, trail: Trail | undefined, env: NodeJS.ProcessEnv, injection: EnvInjection): unknown {
   if (Array.isArray(value)) {
     let result: unknown[] | undefined
     for (let index = 0; index < value.length; index++) {
-      path.push(index)
-      const item = walk(value[index], path, env, injection)
-      path.pop()
-      if (item !== value[index]) (result ??= [...value])[index] = item
+      const next = item(value[index], trail, index, env, injection)
+      if (next !== value[index]) (result ??= [...value])[index] = next
     }
     return result ?? value
   }
   if (isPlainTable(value)) {
     let result: Record<string, unknown> | undefined
     for (const key in value) {
-      path.push(key)
-      const item = walk(value[key], path, env, injection)
-      path.pop()
-      if (item !== value[key]) setOwn((result ??= { ...value }), key, item)
+      const next = item(value[key], trail, key, env, injection)
+      if (next !== value[key]) setOwn((result ??= { ...value }), key, next)
     }
     return result ?? value
   }
@@ -88,6 +102,6 @@ function walk(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv,
  */
 export function injectEnv(document: unknown, env: NodeJS.ProcessEnv): EnvInjection {
   const injection: EnvInjection = { value: undefined, used: new Map(), problems: [] }
-  injection.value = walk(document, [], env, injection)
+  injection.value = walk(document, undefined, env, injection)
   return injection
 }

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util'
-import { isSecretKey, redact } from './secrets'
+import { isSecretKey, redact, redactUrl } from './secrets'
 import type { ResolvedConfig } from './types'
 
 const hooks = {
@@ -16,7 +16,8 @@ const hooks = {
 } satisfies PropertyDescriptorMap
 
 /**
- * Deeply freezes a configuration tree. Each table that holds a secret gets non-enumerable `toJSON` and
+ * Deeply freezes a configuration tree. Each table that holds a secret (a secret-named key, or a URL with
+ * credentials) gets non-enumerable `toJSON` and
  * `util.inspect` hooks that show it redacted, so printing any part of the tree (or all of it) never shows a secret.
  * Only those tables get hooks: adding properties to every table would slow every later property read.
  * Already frozen subtrees (reused from the previous load) are skipped.
@@ -28,8 +29,9 @@ function freezeTree(value: unknown): void {
   } else {
     let holdsSecret = false
     for (const key in value) {
-      freezeTree((value as Record<string, unknown>)[key])
-      if (!holdsSecret && isSecretKey(key)) holdsSecret = true
+      const item = (value as Record<string, unknown>)[key]
+      freezeTree(item)
+      if (!holdsSecret && (isSecretKey(key) || (typeof item === 'string' && redactUrl(item) !== item))) holdsSecret = true
     }
     if (holdsSecret) Object.defineProperties(value, hooks)
   }

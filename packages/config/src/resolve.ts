@@ -316,6 +316,8 @@ class Resolution {
   }
 
   private insideDirectory(file: string): boolean {
+    // The common case needs no path arithmetic: a relative path without `..` cannot leave the directory.
+    if (!file.includes('..') && !path.isAbsolute(file) && !file.includes('\\') && file !== '' && file !== '.') return true
     let inside = this.cache.inside.get(file)
     if (inside === undefined) {
       const relative = path.relative(this.files.directory, path.resolve(this.files.directory, file))

@@ -39,8 +39,38 @@ function redactValue(value: unknown): unknown {
   return value
 }
 
-/** A deep copy of `value` with every secret replaced by `[redacted]` (empty strings stay empty). */
+/**
+ * A URL's credentials: the password of `https://user:password@host/` and the values of query parameters named like
+ * secrets (`?api_key=...`, `&token=...`). Other text is returned as it is.
+ */
+export function redactUrl(text: string): string {
+  if (!text.includes('://')) return text
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return text
+  }
+  let changed = false
+  if (url.password) {
+    url.password = 'redacted'
+    changed = true
+  }
+  for (const name of [...url.searchParams.keys()]) {
+    if (isSecretKey(name)) {
+      url.searchParams.set(name, 'redacted')
+      changed = true
+    }
+  }
+  return changed ? url.toString().replaceAll('redacted', REDACTED) : text
+}
+
+/**
+ * A deep copy of `value` with every secret replaced by `[redacted]`: values of secret-named keys (empty strings stay
+ * empty: they mean "the provider's default") and credentials inside URLs.
+ */
 export function redact<T>(value: T): T {
+  if (typeof value === 'string') return redactUrl(value) as T
   if (Array.isArray(value)) return value.map((item) => redact(item)) as T
   if (value === null || typeof value !== 'object') return value
   const result: Record<string, unknown> = {}

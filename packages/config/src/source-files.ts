@@ -1,10 +1,10 @@
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { parse, TomlError } from 'smol-toml'
+import { setOwn } from './own'
 import { KeyLocator, type Location } from './locate'
 import type { KeyPath } from './key-path'
 import type { ConfigProblem } from './problems'
-import { isPlainTable } from './validate'
 
 /** One configuration file as read and parsed. */
 export interface SourceFile {
@@ -27,16 +27,21 @@ interface CacheEntry {
   file: SourceFile
 }
 
-const DATE_LIKE = /\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}/
-
-/** TOML dates become their TOML text, so that a resolved configuration holds only JSON values. */
-function normalizeDates(value: unknown): unknown {
+/**
+ * smol-toml builds tables with `Object.create(null)`, which V8 keeps in slow dictionary mode; every later stage walks
+ * them. One pass turns them into ordinary objects (own properties only, so `__proto__` stays a key) and TOML dates
+ * into their TOML text, so that a resolved configuration holds only JSON values.
+ */
+function normalize(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
   if (value instanceof Date) return value.toISOString()
-  if (Array.isArray(value)) return value.map(normalizeDates)
-  if (isPlainTable(value)) {
-    for (const [key, item] of Object.entries(value)) value[key] = normalizeDates(item)
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) value[index] = normalize(value[index])
+    return value
   }
-  return value
+  const result: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) setOwn(result, key, normalize((value as Record<string, unknown>)[key]))
+  return result
 }
 
 function syntaxProblem(relative: string, error: unknown): ConfigProblem {
@@ -122,8 +127,7 @@ export class SourceFiles {
     if (text !== undefined) {
       try {
         const parsed = parse(text)
-        // Only a file that can hold a TOML date needs the walk.
-        document = (DATE_LIKE.test(text) ? normalizeDates(parsed) : parsed) as Record<string, unknown>
+        document = normalize(parsed) as Record<string, unknown>
       } catch (error) {
         problems.push(syntaxProblem(relative, error))
       }

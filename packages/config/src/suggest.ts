@@ -27,6 +27,25 @@ export function closestMatch(input: string, candidates: Iterable<string>): strin
   return bestDistance <= limit ? best : undefined
 }
 
+/**
+ * The candidates that `input` is likely a typo or a part of, closest first: within a third of its length in edit
+ * distance, or containing it (`fast` → `fast_pool`, `fast_group`).
+ */
+export function suggestions(input: string, candidates: Iterable<string>, limit = 5): string[] {
+  const needle = input.toLowerCase()
+  const threshold = Math.max(2, Math.floor(needle.length / 3))
+  return [...new Set(candidates)]
+    .map((candidate) => {
+      const lower = candidate.toLowerCase()
+      const score = lower.includes(needle) && needle.length > 0 ? 0.5 : distance(needle, lower)
+      return { candidate, score }
+    })
+    .filter(({ score }) => score <= threshold)
+    .sort((a, b) => a.score - b.score || a.candidate.localeCompare(b.candidate))
+    .slice(0, limit)
+    .map(({ candidate }) => candidate)
+}
+
 /** ` (did you mean "x"?)` or nothing. */
 export function didYouMean(input: string, candidates: Iterable<string>): string {
   const match = closestMatch(input, candidates)

@@ -2,7 +2,7 @@ import { MODEL_ID_PATTERN, NAME_PATTERN } from '@llmpool/schema'
 import { formatPath, type KeyPath } from './key-path'
 import { setOwn } from './own'
 import type { ConfigProblem, ConfigProblemCode, ProblemSink } from './problems'
-import { isSecretKey } from './secrets'
+import { isSecretKey, redactUrl } from './secrets'
 import { didYouMean } from './suggest'
 
 /** The subset of JSON Schema that the llmpool schemas use. */
@@ -63,6 +63,7 @@ export function isPlainTable(value: unknown): value is Record<string, unknown> {
 }
 
 function describe(value: unknown): string {
+  if (typeof value === 'string') value = redactUrl(value)
   if (typeof value === 'string') return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value)
   if (Array.isArray(value)) return 'an array'
   if (value instanceof Date) return 'a date'
@@ -187,6 +188,15 @@ function walkArray(schema: JsonSchema, value: unknown, path: Path, options: Vali
   return invalid ? INVALID : result
 }
 
+const keyPatterns = new WeakMap<JsonSchema, [string, JsonSchema] | undefined>()
+
+/** The `[keyPattern, valueSchema]` of a record schema, computed once per schema. */
+function keyPattern(schema: JsonSchema): [string, JsonSchema] | undefined {
+  if (!schema.patternProperties) return undefined
+  if (!keyPatterns.has(schema)) keyPatterns.set(schema, Object.entries(schema.patternProperties)[0])
+  return keyPatterns.get(schema)
+}
+
 function walkTable(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   if (!isPlainTable(value)) return fail(schema, path, options, 'invalid_type', `expected a table, got ${typeName(value)}`)
   const properties = schema.properties ?? {}
@@ -195,9 +205,11 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
   let invalid = false
   for (const key in properties) {
     const propertySchema = properties[key]!
+    const present = Object.hasOwn(value, key)
+    if (!present && propertySchema.default === undefined && !required.includes(key)) continue
     let checked: Result
     path.push(key)
-    if (Object.hasOwn(value, key)) checked = walk(propertySchema, value[key], path, options)
+    if (present) checked = walk(propertySchema, value[key], path, options)
     else if (propertySchema.default !== undefined) checked = walk(propertySchema, clone(propertySchema.default), path, options)
     else if (required.includes(key)) {
       report(options, path, 'missing_key', `required key "${key}" is missing`)
@@ -205,9 +217,9 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
     } else checked = undefined
     path.pop()
     if (checked === INVALID) invalid = true
-    else if (checked !== undefined || Object.hasOwn(value, key)) result[key] = checked
+    else if (checked !== undefined || present) result[key] = checked
   }
-  const pattern = schema.patternProperties && Object.entries(schema.patternProperties)[0]
+  const pattern = keyPattern(schema)
   for (const key in value) {
     if (Object.hasOwn(properties, key)) continue
     const item = value[key]

@@ -1,6 +1,6 @@
 /** Secrets are real in the configuration, and `[redacted]` wherever it, or a problem, is shown. */
 import { format, inspect } from 'node:util'
-import { ConfigError, isSecretKey, loadConfig, REDACTED } from '@llmpool/config'
+import { ConfigError, isSecretKey, loadConfig, REDACTED, redactUrl, suggestions } from '@llmpool/config'
 import { describe, expect, test } from 'vitest'
 import { check, fixture } from './helpers'
 
@@ -102,5 +102,34 @@ describe('secrets', () => {
     for (const key of ['api_key', 'apiKey', 'access_token', 'client_secret', 'password', 'db_password_file', 'credentials'])
       expect(isSecretKey(key), key).toBe(true)
     for (const key of ['max_tokens', 'tokens', 'models', 'base_url', 'keyword']) expect(isSecretKey(key), key).toBe(false)
+  })
+})
+
+describe('credentials inside URLs', () => {
+  test('are real in the configuration and redacted wherever it is shown', () => {
+    const { config } = check('secrets', { env })
+    const echelon = config!.task_groups.fast_group!.echelons.echelon2!
+    expect(echelon.base_url).toContain('url-SECRET')
+    for (const text of [JSON.stringify(echelon), JSON.stringify(config), inspect(echelon), inspect(config, { depth: null })]) {
+      expect(text).not.toContain('SECRET')
+    }
+    expect(JSON.parse(JSON.stringify(echelon)).base_url).toBe(
+      `https://proxy-user:${REDACTED}@proxy.example/v1?api_key=${REDACTED}&region=eu`,
+    )
+  })
+
+  test('redactUrl leaves URLs without credentials, and text that is not a URL, as they are', () => {
+    expect(redactUrl('http://127.0.0.1:8080/v1')).toBe('http://127.0.0.1:8080/v1')
+    expect(redactUrl('https://api.openai.com/v1?region=eu')).toBe('https://api.openai.com/v1?region=eu')
+    expect(redactUrl('not a url: user:pass@host')).toBe('not a url: user:pass@host')
+    expect(redactUrl('https://h/?access_token=abc')).toBe(`https://h/?access_token=${REDACTED}`)
+  })
+})
+
+describe('suggestions', () => {
+  test('lists likely typos and names that contain the input, closest first', () => {
+    expect(suggestions('helth_check', ['health_check', 'fallback', 'metrics'])).toEqual(['health_check'])
+    expect(suggestions('fast', ['fast_pool', 'fast_group', 'thinking_pool'])).toEqual(['fast_group', 'fast_pool'])
+    expect(suggestions('zzz', ['fast_pool'])).toEqual([])
   })
 })

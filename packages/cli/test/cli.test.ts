@@ -1,0 +1,297 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCli } from '../src/index'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const SECRET = 'sk-test-SECRET123'
+
+type Result = { code: number; stdout: string; stderr: string }
+
+async function cli(argv: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+  let stdout = ''
+  let stderr = ''
+  const code = await runCli(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    cwd: options.cwd ?? root,
+    env: options.env ?? {},
+  })
+  return { code, stdout, stderr }
+}
+
+function edit(file: string, from: string | RegExp, to: string): void {
+  const text = readFileSync(file, 'utf8')
+  const edited = text.replace(from, to)
+  if (edited === text) throw new Error(`fixture edit did not apply to ${file}: ${String(from)}`)
+  writeFileSync(file, edited)
+}
+
+let work = ''
+/** A copy of configs/llms with three errors: two invalid values and a TOML syntax error. */
+let broken = ''
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'llmpool-cli-'))
+  broken = join(work, 'broken')
+  cpSync(join(root, 'configs', 'llms'), broken, { recursive: true })
+  // With defaults on failure, invalid values would be warnings; these cases are about errors.
+  edit(join(broken, '_registry.toml'), 'use_defaults_on_failure = true', 'use_defaults_on_failure = false')
+  edit(join(broken, 'pools', 'fast-pool.toml'), /^interval = 30\b/m, 'interval = 0')
+  edit(join(broken, 'pools', 'fast-pool.toml'), 'type = "round_robin"', 'type = "round-robin"')
+  edit(join(broken, 'pools', 'plan-pool.toml'), '[pool]', '[pool\nbroken = [')
+})
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true })
+})
+
+describe('llmpool validate', () => {
+  it('accepts configs/llms with a summary line', async () => {
+    const result = await cli(['validate'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toBe('✓ configs/llms is valid (3 pools, 4 task groups, 7 wrappers)\n')
+    expect(result.stderr).toBe('')
+  })
+
+  it('--json prints exactly one JSON object', async () => {
+    const result = await cli(['validate', 'configs/llms', '--json'])
+    expect(result.code).toBe(0)
+    expect(JSON.parse(result.stdout)).toEqual({ ok: true, errors: [], warnings: [] })
+  })
+
+  it('lists every error of a broken copy, with file, key path, line and column', async () => {
+    const result = await cli(['validate', broken, '--json'])
+    expect(result.code).toBe(1)
+    const report = JSON.parse(result.stdout) as { ok: boolean; errors: Array<Record<string, unknown>> }
+    expect(report.ok).toBe(false)
+    expect(report.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: 'pools/fast-pool.toml', path: 'pool.health_check.interval', line: expect.any(Number) }),
+        expect.objectContaining({ file: 'pools/fast-pool.toml', path: 'pool.rotation_strategy.type' }),
+        expect.objectContaining({ file: 'pools/plan-pool.toml', code: 'toml_syntax' }),
+      ]),
+    )
+    for (const problem of report.errors) {
+      expect(Object.keys(problem).every((key) => ['code', 'file', 'path', 'message', 'line', 'column'].includes(key))).toBe(true)
+    }
+  })
+
+  it('prints file:line:col  path  message, then the summary', async () => {
+    const result = await cli(['validate', 'broken'], { cwd: work })
+    expect(result.code).toBe(1)
+    const lines = result.stdout.trimEnd().split('\n')
+    expect(lines.find((line) => line.includes('pool.health_check.interval'))).toMatch(
+      /^broken\/pools\/fast-pool\.toml:\d+:\d+ {2}pool\.health_check\.interval {2}\S/,
+    )
+    expect(lines.some((line) => /^broken\/pools\/plan-pool\.toml:\d+:\d+ {2}/.test(line))).toBe(true)
+    expect(lines.at(-1)).toMatch(/^✗ \d+ errors in broken$/)
+  })
+
+  it('reports invalid values as warnings when the registry uses defaults on failure', async () => {
+    const lenient = join(work, 'defaults')
+    cpSync(join(root, 'configs', 'llms'), lenient, { recursive: true })
+    edit(join(lenient, 'pools', 'fast-pool.toml'), /^interval = 30\b/m, 'interval = 0')
+    const result = await cli(['validate', lenient])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^warning: .*pools\/fast-pool\.toml:\d+:\d+ {2}pool\.health_check\.interval {2}/m)
+    expect(result.stdout).toMatch(/is valid \(3 pools, 4 task groups, 7 wrappers\) — 1 warning\n$/)
+  })
+
+  it('--lenient turns an unknown key into a warning', async () => {
+    const unknown = join(work, 'unknown-key')
+    cpSync(join(root, 'configs', 'llms'), unknown, { recursive: true })
+    edit(join(unknown, 'pools', 'fast-pool.toml'), 'task_groups = ["fast_group"]', 'task_groups = ["fast_group"]\ncolour = "red"')
+    expect((await cli(['validate', unknown, '--strict'])).code).toBe(1)
+    const lenient = await cli(['validate', unknown, '--lenient', '--json'])
+    expect(lenient.code).toBe(0)
+    expect(JSON.parse(lenient.stdout).warnings).toEqual([expect.objectContaining({ code: 'unknown_key', path: 'pool.colour' })])
+  })
+
+  it('a missing registry is an invalid configuration', async () => {
+    const empty = mkdtempSync(join(work, 'empty-'))
+    const result = await cli(['validate', empty, '--json'])
+    expect(result.code).toBe(1)
+    expect(JSON.parse(result.stdout).errors).toEqual([expect.objectContaining({ code: 'file_not_found', file: '_registry.toml' })])
+  })
+
+  it('a directory that does not exist is a usage error', async () => {
+    const result = await cli(['validate', 'no/such/dir'])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe('llmpool: directory no/such/dir does not exist\n')
+  })
+
+  it('an unknown flag is a usage error that names the flag meant', async () => {
+    const result = await cli(['validate', '--jsn'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^llmpool validate: unknown option --jsn; did you mean --json\? \(see "llmpool validate --help"\)\n$/)
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+  })
+
+  it('--lenient and --strict together are a usage error', async () => {
+    expect((await cli(['validate', '--lenient', '--strict'])).code).toBe(2)
+  })
+})
+
+describe('llmpool explain', () => {
+  const env = { OPENAI_API_KEY: SECRET }
+
+  it('shows the resolved configuration with the api key redacted', async () => {
+    const result = await cli(['explain', 'configs/llms'], { env })
+    expect(result.code).toBe(0)
+    expect(result.stdout).not.toContain(SECRET)
+    expect(result.stdout).toMatch(/^ +api_key +\[redacted\]$/m)
+    expect(result.stdout).toMatch(/^ +api_key +\(provider default\)$/m)
+    for (const heading of ['registry  configs/llms', 'pools', 'task_groups', 'wrappers']) {
+      expect(result.stdout).toMatch(new RegExp(`^${heading}$`, 'm'))
+    }
+    expect(result.stdout).toContain('fast_pool  pools/fast-pool.toml')
+    expect(result.stdout).toContain('execute_group_wrapper')
+  })
+
+  it('--json has exactly registry, pools, task_groups and wrappers, redacted', async () => {
+    const result = await cli(['explain', '--json'], { env })
+    expect(result.code).toBe(0)
+    expect(result.stdout).not.toContain(SECRET)
+    const view = JSON.parse(result.stdout)
+    expect(Object.keys(view)).toEqual(['registry', 'pools', 'task_groups', 'wrappers'])
+    expect(view.task_groups.execute_group.echelons.echelon1.api_key).toBe('[redacted]')
+    expect(view.pools.fast_pool.health_check.interval).toBe(30)
+  })
+
+  it('NAME shows one pool', async () => {
+    const result = await cli(['explain', 'fast_pool'])
+    expect(result.code).toBe(0)
+    expect(result.stdout.split('\n')[0]).toBe('pool fast_pool  pools/fast-pool.toml')
+    expect(result.stdout).toContain('rotation_strategy')
+    expect(result.stdout).not.toContain('thinking_pool')
+
+    const json = JSON.parse((await cli(['explain', 'fast_pool', '--json'])).stdout)
+    expect(json).toMatchObject({ kind: 'pool', name: 'fast_pool', file: 'pools/fast-pool.toml' })
+    expect(json.value.task_groups).toEqual(['fast_group'])
+  })
+
+  it('NAME shows one task group, secrets redacted', async () => {
+    const result = await cli(['explain', 'configs/llms', 'execute_group'], { env })
+    expect(result.code).toBe(0)
+    expect(result.stdout.split('\n')[0]).toBe('task_group execute_group  task-groups/execute-group.toml')
+    expect(result.stdout).toContain('[redacted]')
+    expect(result.stdout).not.toContain(SECRET)
+
+    const json = await cli(['explain', 'execute_group', '--json'], { env })
+    expect(json.stdout).not.toContain(SECRET)
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      kind: 'task_group',
+      file: 'task-groups/execute-group.toml',
+      value: { echelons: { echelon1: { api_key: '[redacted]' } } },
+    })
+  })
+
+  it('NAME shows one wrapper', async () => {
+    const result = await cli(['explain', 'execute_group_wrapper'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^wrapper execute_group_wrapper {2}wrappers\/task-group-wrappers\.toml$/m)
+    expect(result.stdout).toMatch(/wraps +task_group execute_group/)
+    const json = JSON.parse((await cli(['explain', 'execute_group_wrapper', '--json'])).stdout)
+    expect(json).toMatchObject({ kind: 'wrapper', value: { type: 'task_group', task_group_name: 'execute_group' } })
+  })
+
+  it('an unknown NAME is a usage error with suggestions', async () => {
+    const result = await cli(['explain', 'fast_pol'])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/no pool, task group or wrapper named "fast_pol"; did you mean "fast_pool"/)
+  })
+
+  it('an invalid configuration prints its problems and exits 1', async () => {
+    const result = await cli(['explain', broken])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toMatch(/fast-pool\.toml:\d+:\d+ {2}pool\.health_check\.interval/)
+    const json = await cli(['explain', broken, '--json'])
+    expect(json.code).toBe(1)
+    expect(JSON.parse(json.stdout).ok).toBe(false)
+  })
+})
+
+describe('llmpool schema', () => {
+  it('--out writes one JSON Schema per kind of file', async () => {
+    const out = join(work, 'schemas', 'nested')
+    const result = await cli(['schema', '--out', out])
+    expect(result.code).toBe(0)
+    const files = readdirSync(out).sort()
+    expect(files).toEqual([
+      'pool-wrappers.schema.json',
+      'pool.schema.json',
+      'registry.schema.json',
+      'task-group-wrappers.schema.json',
+      'task-group.schema.json',
+    ])
+    for (const file of files) {
+      expect(JSON.parse(readFileSync(join(out, file), 'utf8')).$schema).toContain('json-schema.org')
+      expect(result.stdout).toContain(file)
+    }
+  })
+
+  it('without --out is a usage error', async () => {
+    const result = await cli(['schema'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('--out DIR is required')
+    expect(existsSync(join(root, 'schemas'))).toBe(false)
+  })
+})
+
+describe('llmpool', () => {
+  it('prints usage for --help, help and no arguments', async () => {
+    for (const argv of [['--help'], ['help'], []]) {
+      const result = await cli(argv)
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(/^Usage: llmpool <command>/)
+      expect(result.stdout).toContain('validate')
+    }
+    const command = await cli(['validate', '--help'])
+    expect(command.code).toBe(0)
+    expect(command.stdout).toMatch(/^Usage: llmpool validate/)
+    expect((await cli(['help', 'explain'])).stdout).toMatch(/^Usage: llmpool explain/)
+  })
+
+  it('--version prints the package version', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'packages', 'cli', 'package.json'), 'utf8')) as { version: string }
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
+  })
+
+  it('an unknown command is a usage error', async () => {
+    const result = await cli(['valdate'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toMatch(/^llmpool: unknown command "valdate"; did you mean "validate"\?/)
+    expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
+  })
+
+  it('an unexpected failure is one line and exit 2; LLMPOOL_DEBUG=1 adds the stack', async () => {
+    const failing = (env: NodeJS.ProcessEnv) => {
+      let stderr = ''
+      const io = {
+        stdout: { write: () => { throw new Error('disk on fire') } },
+        stderr: { write: (text: string) => (stderr += text) },
+        cwd: root,
+        env,
+      }
+      return runCli(['--version'], io).then((code) => ({ code, stderr }))
+    }
+    const quiet = await failing({})
+    expect(quiet.code).toBe(2)
+    expect(quiet.stderr).toBe('llmpool: internal error: disk on fire (set LLMPOOL_DEBUG=1 for the stack trace)\n')
+    const debug = await failing({ LLMPOOL_DEBUG: '1' })
+    expect(debug.code).toBe(2)
+    expect(debug.stderr).toMatch(/^llmpool: internal error: Error: disk on fire\n\s+at /)
+  })
+
+  it('an invalid --env name is a usage error, not a stack trace', async () => {
+    const result = await cli(['validate', '--env', '../prod'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+  })
+})
