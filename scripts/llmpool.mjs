@@ -1,0 +1,26 @@
+// `pnpm llmpool ...`: builds the CLI and the packages it uses (quietly; turbo's cache makes this near-instant after
+// the first time), then runs `llmpool` with the given arguments and its exit code.
+import { spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = join(root, 'node_modules', '.bin')
+const env = { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` }
+
+const build = spawnSync(join(bin, 'turbo'), ['run', 'build', '--filter=@llmpool/cli...', '--output-logs=errors-only'], {
+  cwd: root,
+  env,
+  encoding: 'utf8',
+})
+if (build.status !== 0) {
+  process.stderr.write(build.stdout ?? '')
+  process.stderr.write(build.stderr ?? '')
+  console.error(build.error ? `could not build the CLI: ${build.error.message}` : 'could not build the CLI (see above)')
+  process.exit(2)
+}
+
+const cli = spawnSync(process.execPath, [join(root, 'packages', 'cli', 'dist', 'bin.js'), ...process.argv.slice(2)], {
+  stdio: 'inherit',
+})
+process.exit(cli.status ?? 2)
