@@ -1,0 +1,110 @@
+import { type Clock, systemClock } from '@llmpool/schema'
+import { AcquireAbortedError, AcquireTimeoutError } from './errors'
+import type { AcquireOptions, Acquisition, Lease, Limiter, LimiterState } from './types'
+
+class CompositeLease implements Lease {
+  readonly granted = true
+  constructor(
+    readonly weight: number,
+    private readonly leases: Lease[],
+  ) {}
+  release(): void {
+    for (const lease of this.leases) lease.release()
+  }
+  cancel(): void {
+    for (let i = this.leases.length - 1; i >= 0; i--) this.leases[i]!.cancel()
+  }
+}
+
+/** Longest single wait between two tries of a polling `acquire()`. */
+const MAX_POLL_MS = 250
+
+/**
+ * All-or-nothing over limiters of any backend (the Redis ones answer asynchronously): takes each part in turn and,
+ * when one denies, cancels what the others granted. Not atomic across parts — another process may take capacity
+ * between two parts — but never keeps a partial acquisition. `acquire()` retries after each denial's `retryAfterMs`.
+ */
+export class CompositeLimiter implements Limiter {
+  readonly kind = 'composite' as const
+
+  constructor(
+    readonly name: string,
+    private readonly parts: Limiter[],
+    private readonly clock: Clock = systemClock,
+  ) {
+    if (parts.length === 0) throw new RangeError('a composite limiter needs at least one part')
+  }
+
+  async tryAcquire(weight = 1): Promise<Acquisition> {
+    const taken: Lease[] = []
+    for (const part of this.parts) {
+      let result: Acquisition
+      try {
+        result = await part.tryAcquire(weight)
+      } catch (error) {
+        for (const lease of taken.reverse()) lease.cancel()
+        throw error
+      }
+      if (!result.granted) {
+        for (const lease of taken.reverse()) lease.cancel()
+        return result
+      }
+      taken.push(result)
+    }
+    return new CompositeLease(weight, taken)
+  }
+
+  async acquire(weight = 1, options: AcquireOptions = {}): Promise<Lease> {
+    const { signal, deadline } = options
+    for (;;) {
+      if (signal?.aborted) throw new AcquireAbortedError(this.name, signal.reason)
+      const result = await this.tryAcquire(weight)
+      if (result.granted) {
+        if (signal?.aborted) {
+          result.cancel()
+          throw new AcquireAbortedError(this.name, signal.reason)
+        }
+        return result
+      }
+      const now = this.clock.now()
+      if (deadline !== undefined && now + result.retryAfterMs > deadline) {
+        if (deadline > now) await this.sleep(deadline - now, signal)
+        throw new AcquireTimeoutError(this.name, result.retryAfterMs)
+      }
+      await this.sleep(Math.min(Math.max(result.retryAfterMs, 1), MAX_POLL_MS), signal)
+    }
+  }
+
+  private sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.clock.clearTimeout(timer)
+        reject(new AcquireAbortedError(this.name, signal?.reason))
+      }
+      const timer = this.clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }, ms)
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  async state(): Promise<LimiterState> {
+    const parts = await Promise.all(this.parts.map((part) => part.state()))
+    return {
+      kind: 'composite',
+      limit: Math.min(...parts.map((part) => part.limit)),
+      available: Math.min(...parts.map((part) => part.available)),
+      inFlight: Math.max(...parts.map((part) => part.inFlight)),
+      queued: parts.reduce((sum, part) => sum + part.queued, 0),
+      nextRefillMs: parts.some((part) => part.available === 0)
+        ? Math.max(...parts.filter((part) => part.available === 0).map((part) => part.nextRefillMs ?? 0))
+        : undefined,
+      parts,
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.parts.map((part) => part.dispose()))
+  }
+}

@@ -1,0 +1,22 @@
+export type {
+  AcquireOptions,
+  Acquisition,
+  Denial,
+  Lease,
+  Limiter,
+  LimiterKind,
+  LimiterState,
+  LimitSpec,
+  SyncLimiter,
+} from './types'
+export { AcquireAbortedError, AcquireTimeoutError, LimiterUnavailableError } from './errors'
+export { compositeLimiter, type LimiterBackend, type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './backend'
+export { CompositeLimiter } from './composite'
+export { MemoryLimiter } from './memory/memory-limiter'
+export { TokenBucketLimiter } from './memory/token-bucket'
+export { FixedWindowLimiter } from './memory/fixed-window'
+export { MAX_SLIDING_WINDOW_LIMIT, SlidingWindowLimiter } from './memory/sliding-window'
+export { ConcurrencyLimiter } from './memory/concurrency'
+export { CompositeMemoryLimiter } from './memory/composite'
+export { createMemoryLimiter } from './memory/index'
+export { echelonLimitSpecs, poolLimitSpec } from './from-config'

@@ -1,0 +1,65 @@
+import type { Clock } from '@llmpool/schema'
+import { MemoryLimiter } from './memory-limiter'
+
+/**
+ * Token bucket: holds up to `bucketSize` tokens, refilled at `refillPerSecond`; a request takes `weight` tokens.
+ * Tokens are computed from the elapsed time when asked: no timer refills them.
+ */
+export class TokenBucketLimiter extends MemoryLimiter {
+  readonly kind = 'token_bucket' as const
+  private tokens: number
+  private last: number
+  private readonly perMs: number
+
+  constructor(
+    name: string,
+    private readonly bucketSize: number,
+    refillPerSecond: number,
+    clock?: Clock,
+  ) {
+    super(name, clock)
+    if (!(Number.isInteger(bucketSize) && bucketSize >= 1)) throw new RangeError(`bucketSize must be an integer ≥ 1 (got ${bucketSize})`)
+    if (!(Number.isFinite(refillPerSecond) && refillPerSecond > 0)) throw new RangeError(`refillPerSecond must be a number > 0 (got ${refillPerSecond})`)
+    this.perMs = refillPerSecond / 1000
+    this.tokens = bucketSize
+    this.last = this.clock.now()
+  }
+
+  protected get capacity(): number {
+    return this.bucketSize
+  }
+
+  private refill(now: number): void {
+    if (now > this.last) {
+      this.tokens = Math.min(this.bucketSize, this.tokens + (now - this.last) * this.perMs)
+      this.last = now
+    }
+  }
+
+  protected check(weight: number, now: number): number {
+    this.refill(now)
+    return this.tokens >= weight ? 0 : (weight - this.tokens) / this.perMs
+  }
+
+  protected commit(weight: number): number {
+    this.tokens -= weight
+    return 0
+  }
+
+  protected refund(weight: number, _ticket: number, _held: boolean, now: number): void {
+    this.refill(now)
+    this.tokens = Math.min(this.bucketSize, this.tokens + weight)
+  }
+
+  protected available(now: number): number {
+    this.refill(now)
+    return Math.floor(this.tokens)
+  }
+
+  protected nextRefill(now: number): number | undefined {
+    this.refill(now)
+    if (this.tokens >= this.bucketSize) return undefined
+    const fraction = this.tokens - Math.floor(this.tokens)
+    return (1 - fraction) / this.perMs
+  }
+}

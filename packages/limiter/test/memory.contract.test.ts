@@ -1,0 +1,15 @@
+import { memoryBackend } from '../src/index'
+import { describeLimiterContract } from './contract'
+import { FakeClock } from './fake-clock'
+
+let clock = new FakeClock()
+
+describeLimiterContract('memory', {
+  backend: async () => {
+    clock = new FakeClock()
+    return memoryBackend({ clock })
+  },
+  advance: (ms) => clock.advance(ms),
+  now: () => clock.now(),
+  unit: 1000,
+})
