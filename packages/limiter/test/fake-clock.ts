@@ -37,6 +37,19 @@ export class FakeClock implements Clock {
     await flush()
   }
 
+  /** Moves time forward by `ms` at once, running due timers synchronously (for tests without promises). */
+  tick(ms: number): void {
+    const end = this.time + ms
+    for (;;) {
+      const due = this.timers.filter((timer) => timer.at <= end).sort((a, b) => a.at - b.at || a.id - b.id)[0]
+      if (!due) break
+      this.timers = this.timers.filter((timer) => timer !== due)
+      this.time = Math.max(this.time, due.at)
+      due.callback()
+    }
+    this.time = end
+  }
+
   get pendingTimers(): number {
     return this.timers.length
   }

@@ -1,0 +1,157 @@
+/** Invariants of the memory limiters over random arrival schedules (fast-check, fake clock). */
+import fc from 'fast-check'
+import { describe, expect, test } from 'vitest'
+import {
+  AcquireAbortedError,
+  ConcurrencyLimiter,
+  FixedWindowLimiter,
+  type Lease,
+  SlidingWindowLimiter,
+  TokenBucketLimiter,
+} from '../src/index'
+import { FakeClock, flush } from './fake-clock'
+
+/** Gaps between arrivals (ms) and the weight of each. */
+const arrivals = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), weight: fc.integer({ min: 1, max: 3 }) }), {
+  minLength: 1,
+  maxLength: 300,
+})
+
+describe('memory limiter invariants', () => {
+  test('sliding window: no span of the window ever admits more than the limit', () => {
+    fc.assert(
+      fc.property(arrivals, fc.integer({ min: 3, max: 20 }), fc.integer({ min: 100, max: 2000 }), (schedule, limit, windowMs) => {
+        const clock = new FakeClock()
+        const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
+        const admitted: number[] = []
+        for (const { gap, weight } of schedule) {
+          clock.tick(gap)
+          const result = limiter.tryAcquire(weight)
+          if (result.granted) for (let i = 0; i < weight; i++) admitted.push(clock.now())
+        }
+        // Every span [t, t + windowMs) that starts at an admission holds at most `limit` admissions.
+        for (let start = 0; start < admitted.length; start++) {
+          let count = 0
+          for (let j = start; j < admitted.length && admitted[j]! < admitted[start]! + windowMs; j++) count++
+          expect(count).toBeLessThanOrEqual(limit)
+        }
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('sliding window: a denial is exact — capacity is there once retryAfterMs has passed', () => {
+    fc.assert(
+      fc.property(arrivals, fc.integer({ min: 1, max: 10 }), (schedule, limit) => {
+        const clock = new FakeClock()
+        const limiter = new SlidingWindowLimiter('rpm', 1000, limit, clock)
+        for (const { gap } of schedule) {
+          clock.tick(gap)
+          const result = limiter.tryAcquire()
+          if (!result.granted) {
+            clock.tick(result.retryAfterMs)
+            expect(limiter.tryAcquire().granted).toBe(true)
+          }
+        }
+      }),
+      { numRuns: 100 },
+    )
+  })
+
+  test('fixed window: no aligned window admits more than max_requests', () => {
+    fc.assert(
+      fc.property(arrivals, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 100, max: 2000 }), (schedule, max, windowMs) => {
+        const clock = new FakeClock()
+        const limiter = new FixedWindowLimiter('window', windowMs, max, clock)
+        const perWindow = new Map<number, number>()
+        for (const { gap, weight } of schedule) {
+          clock.tick(gap)
+          if (weight > max) continue
+          if (limiter.tryAcquire(weight).granted) {
+            const window = Math.floor(clock.now() / windowMs)
+            perWindow.set(window, (perWindow.get(window) ?? 0) + weight)
+          }
+        }
+        for (const count of perWindow.values()) expect(count).toBeLessThanOrEqual(max)
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('token bucket: tokens stay within [0, size], and admissions never exceed size + rate × time', () => {
+    fc.assert(
+      fc.property(arrivals, fc.integer({ min: 3, max: 50 }), fc.double({ min: 0.1, max: 50, noNaN: true }), (schedule, size, rate) => {
+        const clock = new FakeClock()
+        const start = clock.now()
+        const limiter = new TokenBucketLimiter('bucket', size, rate, clock)
+        let admitted = 0
+        for (const { gap, weight } of schedule) {
+          clock.tick(gap)
+          if (limiter.tryAcquire(weight).granted) admitted += weight
+          const { available } = limiter.state()
+          expect(available).toBeGreaterThanOrEqual(0)
+          expect(available).toBeLessThanOrEqual(size)
+        }
+        expect(admitted).toBeLessThanOrEqual(size + (rate * (clock.now() - start)) / 1000 + 1e-9)
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  test('concurrency: in flight never exceeds the limit, whatever the order of acquisitions and releases', () => {
+    const operations = fc.array(fc.oneof(fc.constant('acquire' as const), fc.nat({ max: 50 })), { maxLength: 300 })
+    fc.assert(
+      fc.property(operations, fc.integer({ min: 1, max: 8 }), (ops, limit) => {
+        const limiter = new ConcurrencyLimiter('concurrency', limit, new FakeClock())
+        const held: Lease[] = []
+        for (const op of ops) {
+          if (op === 'acquire') {
+            const result = limiter.tryAcquire()
+            if (result.granted) held.push(result)
+          } else if (held.length > 0) {
+            const [lease] = held.splice(op % held.length, 1)
+            lease!.release()
+            lease!.release()
+          }
+          expect(limiter.state().inFlight).toBe(held.length)
+          expect(held.length).toBeLessThanOrEqual(limit)
+          expect(limiter.state().available).toBe(limit - held.length)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('waiters are served in FIFO order, and an aborted waiter never consumes capacity later', async () => {
+    const scenario = fc.array(fc.record({ abort: fc.boolean(), hold: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 30 })
+    await fc.assert(
+      fc.asyncProperty(scenario, fc.integer({ min: 1, max: 3 }), async (waiters, limit) => {
+        const clock = new FakeClock()
+        const limiter = new ConcurrencyLimiter('fifo', limit, clock)
+        const blockers = Array.from({ length: limit }, () => limiter.tryAcquire() as Lease)
+        const served: number[] = []
+        const controllers = waiters.map(() => new AbortController())
+        const pending = waiters.map(({ hold }, index) =>
+          limiter.acquire(1, { signal: controllers[index]!.signal }).then(
+            (lease) => {
+              served.push(index)
+              clock.setTimeout(() => lease.release(), hold)
+              return 'served'
+            },
+            (error: unknown) => (AcquireAbortedError.isInstance(error) ? 'aborted' : error),
+          ),
+        )
+        waiters.forEach(({ abort }, index) => abort && controllers[index]!.abort())
+        await flush()
+        for (const blocker of blockers) blocker.release()
+        await clock.advance(50 * waiters.length + 100)
+        const outcomes = await Promise.all(pending)
+        const expected = waiters.map((_, index) => index).filter((index) => !waiters[index]!.abort)
+        expect(served).toEqual(expected)
+        outcomes.forEach((outcome, index) => expect(outcome).toBe(waiters[index]!.abort ? 'aborted' : 'served'))
+        expect(limiter.state()).toMatchObject({ inFlight: 0, queued: 0, available: limit })
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
