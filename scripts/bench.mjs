@@ -1,7 +1,8 @@
-// `pnpm bench NAME [args...]` runs bench/NAME.ts with tsx; workspace packages resolve to their TypeScript
-// src through the `@llmpool/source` export condition, so no build is needed. Without a known NAME it lists
-// the benchmarks and exits 2.
-import { spawn } from 'node:child_process'
+// `pnpm bench NAME [args...]` builds the packages (turbo, cached), then runs bench/NAME.ts with tsx. Packages
+// resolve to their built dist/, so a benchmark measures the code users run (tsx's transform of sources adds
+// per-closure helpers that would distort microsecond figures). Without a known NAME it lists the benchmarks and
+// exits 2.
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,7 +27,18 @@ if (!name || !available.includes(name)) {
   process.exit(2)
 }
 
-const nodeOptions = [process.env.NODE_OPTIONS, '--conditions=@llmpool/source'].filter(Boolean).join(' ')
+const binDirectory = join(root, 'node_modules', '.bin')
+const build = spawnSync(join(binDirectory, 'turbo'), ['run', 'build', '--output-logs=errors-only'], {
+  cwd: root,
+  env: { ...process.env, PATH: `${binDirectory}:${process.env.PATH ?? ''}` },
+  encoding: 'utf8',
+})
+if (build.status !== 0) {
+  process.stderr.write(`${build.stdout ?? ''}${build.stderr ?? ''}`)
+  console.error('the build failed: benchmarks run against the built packages')
+  process.exit(1)
+}
+const nodeOptions = process.env.NODE_OPTIONS ?? ''
 const child = spawn(tsx, [join(benchDirectory, `${name}.ts`), ...rest], {
   cwd: root,
   stdio: 'inherit',

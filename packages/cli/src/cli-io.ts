@@ -14,4 +14,6 @@ export interface CliIo {
   cwd: string
   /** Variables for `${VAR}` injection in the TOML files, and `LLMPOOL_ENV` / `LLMPOOL_DEBUG`. */
   env: NodeJS.ProcessEnv
+  /** Stops long-running commands (`mock-upstream`). Default: the first SIGINT or SIGTERM. */
+  signal?: AbortSignal
 }

@@ -1,6 +1,7 @@
 import type { CliIo } from './cli-io'
 import type { Command } from './command'
 import { explainCommand } from './commands/explain'
+import { mockUpstreamCommand } from './commands/mock-upstream'
 import { schemaCommand } from './commands/schema'
 import { validateCommand } from './commands/validate'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
@@ -8,7 +9,7 @@ import { didYouMean } from './suggest'
 import { UsageError } from './usage-error'
 import { packageVersion } from './version'
 
-const commands: readonly Command[] = [validateCommand, explainCommand, schemaCommand]
+const commands: readonly Command[] = [validateCommand, explainCommand, schemaCommand, mockUpstreamCommand]
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length))
@@ -62,6 +63,7 @@ export async function runCli(argv: string[], io: Partial<CliIo> = {}): Promise<n
     stderr: io.stderr ?? process.stderr,
     cwd: io.cwd ?? process.cwd(),
     env: io.env ?? process.env,
+    ...(io.signal ? { signal: io.signal } : {}),
   }
   try {
     return await dispatch(argv, complete)

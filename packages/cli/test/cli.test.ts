@@ -295,3 +295,31 @@ describe('llmpool', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /)
   })
 })
+
+describe('llmpool mock-upstream', () => {
+  it('serves the mock upstream until stopped, and reports what it received', async () => {
+    const controller = new AbortController()
+    let output = ''
+    let errors = ''
+    const running = runCli(['mock-upstream', '--port', '0'], {
+      stdout: { write: (text: string) => (output += text) },
+      stderr: { write: (text: string) => (errors += text) },
+      signal: controller.signal,
+    })
+    for (let i = 0; i < 100 && !output.includes('http://'); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    const url = output.trim()
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) })
+    expect(response.status).toBe(200)
+    controller.abort()
+    expect(await running).toBe(0)
+    expect(errors).toContain('stopped after 1 requests')
+  })
+
+  it('a bad port is a usage error', async () => {
+    let errors = ''
+    const code = await runCli(['mock-upstream', '--port', 'x'], { stdout: { write: () => true }, stderr: { write: (text: string) => (errors += text) } })
+    expect(code).toBe(2)
+    expect(errors).toContain('--port')
+  })
+})

@@ -20,3 +20,12 @@ export { ConcurrencyLimiter } from './memory/concurrency'
 export { CompositeMemoryLimiter } from './memory/composite'
 export { createMemoryLimiter } from './memory/index'
 export { echelonLimitSpecs, poolLimitSpec } from './from-config'
+export {
+  type RedisBackend,
+  type RedisBackendEvent,
+  type RedisBackendOptions,
+  type RedisRecoveredEvent,
+  type RedisUnavailableEvent,
+  type UnavailablePolicy,
+  redisBackend,
+} from './redis/index'

@@ -1,0 +1,24 @@
+export { CircuitBreaker } from './circuit-breaker'
+export { type BreakerOptions, breakerOptionsFromConfig, type RecoveryBackoff } from './options'
+export type {
+  Breaker,
+  BreakerPermit,
+  BreakerSnapshot,
+  CircuitState,
+  RestoreOptions,
+  StateChange,
+  StateChangeListener,
+  StateChangeReason,
+} from './types'
+export { type BrokenCircuitCode, BrokenCircuitError } from './broken-circuit-error'
+export { TrialTimeoutError } from './trial-timeout-error'
+export { classifyFailure, FAILURE_KINDS, type FailureKind } from './classify-failure'
+export { COUNTED_FAILURE_KINDS, countFailureKinds, defaultIsFailure } from './is-failure'
+export {
+  createRedisBreakerGroup,
+  type RedisBreakerGroup,
+  type RedisBreakerGroupOptions,
+  type ShareableBreaker,
+} from './redis-breaker-group'
+export type { RedisClientLike } from './redis-client'
+export { type SharedBreakerState, shareBreakerState, type ShareBreakerStateOptions } from './share-breaker-state'

@@ -1,0 +1,44 @@
+import { LLMPoolError } from '@llmpool/schema'
+
+/**
+ * The part of an ioredis 5 client that shared breaker state uses. An ioredis `Redis` is one; so is anything with
+ * the same methods. Declared here so that this package's types do not need ioredis installed.
+ */
+export interface RedisClientLike {
+  /** Connection status; `'ready'` when commands go through at once. */
+  readonly status: string
+  /** Sends one command. */
+  call(command: string, ...args: (string | number)[]): Promise<unknown>
+  /** Subscribes this connection to channels (it then serves only pub/sub). */
+  subscribe(...channels: string[]): Promise<unknown>
+  /** A new connection with the same options. */
+  duplicate(): RedisClientLike
+  on(event: string, listener: (...args: any[]) => void): unknown
+  removeListener(event: string, listener: (...args: any[]) => void): unknown
+  /** Closes after pending replies. */
+  quit(): Promise<unknown>
+  /** Closes at once. */
+  disconnect(): void
+}
+
+type RedisConstructor = new (url: string, options?: Record<string, unknown>) => RedisClientLike
+
+/** Opens an ioredis connection to `url`, importing ioredis only now; says what to install when it is missing. */
+export async function connectRedis(url: string): Promise<RedisClientLike> {
+  let Redis: RedisConstructor
+  try {
+    const module = (await import('ioredis')) as unknown as { default?: RedisConstructor; Redis?: RedisConstructor }
+    const constructor = module.default ?? module.Redis
+    if (typeof constructor !== 'function') throw new TypeError('ioredis exports no Redis class')
+    Redis = constructor
+  } catch (error) {
+    throw new LLMPoolError({
+      code: 'missing_peer_dependency',
+      message:
+        'Sharing breaker state through Redis needs the optional peer dependency ioredis 5: ' +
+        '`npm install ioredis@5` (or pass your own ioredis client as `redis`)',
+      cause: error,
+    })
+  }
+  return new Redis(url, { lazyConnect: false })
+}

@@ -1,0 +1,2 @@
+export { type RedisBackend, redisBackend } from './redis-backend'
+export type { RedisBackendEvent, RedisBackendOptions, RedisRecoveredEvent, RedisUnavailableEvent, UnavailablePolicy } from './options'

@@ -1,0 +1,208 @@
+import type { Clock } from '@llmpool/schema'
+import { LimiterUnavailableError } from '../errors'
+import { CompositeMemoryLimiter } from '../memory/composite'
+import { createMemoryLimiter } from '../memory/index'
+import type { MemoryLimiter } from '../memory/memory-limiter'
+import type { AcquireOptions, Acquisition, Lease, Limiter, LimiterKind, LimiterState, LimitSpec } from '../types'
+import { type RedisConnection, RedisUnreachable } from './connection'
+import type { LeaseRenewer } from './lease-renewer'
+import type { UnavailablePolicy } from './options'
+import type { RedisPart } from './parts'
+import type { BatchTarget, OperationBatch } from './operation-batch'
+import { RedisLease } from './redis-lease'
+import { WaitQueue } from './wait-queue'
+import type { Wakeups } from './wakeups'
+
+type Argument = string | number
+
+/** What the limiters of one backend share. */
+export interface RedisLimiterContext {
+  readonly connection: RedisConnection
+  readonly renewer: LeaseRenewer
+  readonly wakeups: Wakeups
+  readonly batch: OperationBatch
+  readonly clock: Clock
+  readonly policy: UnavailablePolicy
+  /** A lease id unique across processes. */
+  leaseId(): string
+}
+
+/**
+ * A limiter kept in Redis: one part (a plain limiter) or several taken all-or-nothing by one script (an atomic
+ * composite). Acquisitions, releases and cancels go to Redis in the order they were issued, batched per tick
+ * (`OperationBatch`), and are timed by Redis; `release()` and `cancel()` do not wait for the reply.
+ */
+export class RedisLimiter implements Limiter, BatchTarget {
+  readonly kind: LimiterKind
+  readonly keys: string[]
+  readonly partArguments: Argument[]
+  private readonly concurrencyKeys: string[]
+  private readonly capacity: number
+  private readonly queue: WaitQueue
+  private readonly unwatch: (() => void)[]
+  /** The part limiters of a composite (empty for a plain limiter). */
+  private readonly members: RedisLimiter[]
+  private held = 0
+  private averageHoldMs = 0
+  private memory: MemoryLimiter | undefined
+
+  constructor(
+    readonly name: string,
+    readonly parts: readonly RedisPart[],
+    private readonly context: RedisLimiterContext,
+    /** A plain limiter's spec (for its memory fallback), or a composite's part limiters. */
+    private readonly source: LimitSpec | RedisLimiter[],
+  ) {
+    this.members = Array.isArray(source) ? source : []
+    this.kind = Array.isArray(source) ? 'composite' : source.kind
+    this.keys = parts.map((part) => part.key)
+    this.partArguments = parts.flatMap((part) => [part.code, part.a, part.b])
+    this.concurrencyKeys = parts.filter((part) => part.code === 'c').map((part) => part.key)
+    this.capacity = Math.min(...parts.map((part) => part.capacity))
+    this.queue = new WaitQueue(name, context.clock, (weight) => this.attempt(weight), () => {
+      for (const key of this.concurrencyKeys) context.wakeups.subscribe(key)
+    })
+    this.unwatch = this.keys.map((key) => context.wakeups.watch(key, () => this.queue.wake()))
+  }
+
+  private checkWeight(weight: number): void {
+    if (!(Number.isInteger(weight) && weight >= 1)) throw new RangeError(`weight must be an integer ≥ 1 (got ${weight})`)
+    if (weight > this.capacity) throw new RangeError(`weight ${weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`)
+  }
+
+  async tryAcquire(weight = 1): Promise<Acquisition> {
+    this.checkWeight(weight)
+    if (this.queue.size > 0) return { granted: false, retryAfterMs: this.queue.lastRetryAfterMs, reason: 'queue' }
+    return this.attempt(weight)
+  }
+
+  acquire(weight = 1, options: AcquireOptions = {}): Promise<Lease> {
+    try {
+      this.checkWeight(weight)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return this.queue.acquire(weight, options)
+  }
+
+  /** One try: a round trip to Redis, or the memory fallback while Redis is unreachable (if the policy allows). */
+  private attempt(weight: number): Promise<Acquisition> {
+    const id = this.context.leaseId()
+    return new Promise<number[]>((resolve, reject) => {
+      this.context.batch.add(this, { op: 'a', weight, id, settle: (reply, error) => (reply ? resolve(reply) : reject(error)) })
+    }).then(
+      (reply) => {
+        if (reply[0] === 1) return this.grant(weight, id, reply.slice(1, 1 + this.parts.length))
+        const wait = reply[1] ?? 0
+        // A concurrency permit comes back when a call ends: the wait is an estimate, and the reason says so.
+        if (reply[2] === 1) return { granted: false, retryAfterMs: Math.max(wait, this.retryEstimate()), reason: 'concurrency' }
+        return { granted: false, retryAfterMs: wait, reason: 'rate' }
+      },
+      (error: unknown) => this.whenUnreachable(error, (memory) => memory.tryAcquire(weight)),
+    )
+  }
+
+  /** The average time this process held a lease, as memory's concurrency limiter estimates it. */
+  private retryEstimate(): number {
+    return this.averageHoldMs > 0 ? Math.ceil(this.averageHoldMs) : 1000
+  }
+
+  private grant(weight: number, id: string, tickets: number[]): RedisLease {
+    const lease = new RedisLease(this, weight, id, tickets, this.context.clock.now())
+    this.held++
+    for (const member of this.members) member.held++
+    if (this.concurrencyKeys.length > 0) this.context.renewer.add(this.concurrencyKeys, id, weight)
+    return lease
+  }
+
+  private untrack(lease: RedisLease): void {
+    this.held--
+    for (const member of this.members) member.held--
+    if (this.concurrencyKeys.length === 0) return
+    this.context.renewer.remove(this.concurrencyKeys, lease.id)
+    const heldMs = Math.max(0, this.context.clock.now() - lease.acquiredAt)
+    this.averageHoldMs = this.averageHoldMs === 0 ? heldMs : this.averageHoldMs * 0.8 + heldMs * 0.2
+  }
+
+  /** @internal */
+  releaseLease(lease: RedisLease): void {
+    this.untrack(lease)
+    if (this.concurrencyKeys.length > 0) this.context.batch.add(this, { op: 'r', weight: lease.weight, id: lease.id })
+  }
+
+  /** @internal */
+  cancelLease(lease: RedisLease, held: boolean): void {
+    if (held) this.untrack(lease)
+    this.context.batch.add(this, { op: 'x', weight: lease.weight, id: lease.id, tickets: lease.tickets })
+  }
+
+  /** @internal Capacity of these keys may be back: local waiters (of this and related limiters) try now. */
+  onGivenBack(): void {
+    for (const key of this.keys) this.context.wakeups.notify(key)
+  }
+
+  async state(): Promise<LimiterState> {
+    // After this process's operations issued before it.
+    this.context.batch.flush()
+    let reply: number[]
+    try {
+      reply = await this.context.connection.run((client) =>
+        client.llmpoolLimiterStateV1(this.keys.length, ...this.keys, ...this.partArguments),
+      )
+    } catch (error) {
+      return this.whenUnreachable(error, (memory) => ({ ...memory.state(), queued: this.queue.size }))
+    }
+    const parts = this.parts.map((part, i): LimiterState => {
+      const owner = this.members[i] ?? this
+      const inFlight = reply[3 * i + 2] ?? -1
+      const nextRefill = reply[3 * i + 1] ?? -1
+      return {
+        kind: part.kind,
+        limit: part.capacity,
+        available: reply[3 * i] ?? 0,
+        // Concurrency: permits held across all processes; rate limits: leases this process holds.
+        inFlight: inFlight >= 0 ? inFlight : owner.held,
+        queued: owner.queue.size,
+        nextRefillMs: nextRefill >= 0 ? nextRefill : undefined,
+      }
+    })
+    if (this.members.length === 0) return parts[0]!
+    const short = parts.filter((part) => part.available === 0)
+    return {
+      kind: 'composite',
+      limit: Math.min(...parts.map((part) => part.limit)),
+      available: Math.min(...parts.map((part) => part.available)),
+      inFlight: this.held,
+      queued: this.queue.size,
+      nextRefillMs: short.length > 0 ? Math.max(...short.map((part) => part.nextRefillMs ?? 0)) : undefined,
+      parts,
+    }
+  }
+
+  private whenUnreachable<T>(error: unknown, useMemory: (memory: MemoryLimiter) => T): T {
+    if (!(error instanceof RedisUnreachable)) throw error
+    if (this.context.policy === 'fail-closed') throw new LimiterUnavailableError(this.name, error.cause)
+    return useMemory(this.fallback())
+  }
+
+  /** @internal The memory limiter of the same spec that stands in while Redis is unreachable. */
+  fallback(): MemoryLimiter {
+    if (!this.memory) {
+      const { clock } = this.context
+      const source = this.source
+      const memory = Array.isArray(source)
+        ? new CompositeMemoryLimiter(this.name, source.map((member) => member.fallback()), clock)
+        : createMemoryLimiter(this.name, source, clock)
+      memory.onCapacity(() => this.queue.wake())
+      this.memory = memory
+    }
+    return this.memory
+  }
+
+  /** Pending waiters reject with `AcquireAbortedError`. Leases still held stay valid until the backend is disposed. */
+  dispose(): void {
+    this.queue.dispose()
+    for (const unwatch of this.unwatch) unwatch()
+    this.memory?.dispose()
+  }
+}

@@ -1,0 +1,141 @@
+import type { FailureKind } from '@llmpool/breaker'
+import { LLMPoolError } from '@llmpool/schema'
+
+/** One upstream call of a request, as reported in `AllAttemptsFailedError.attempts` and in events. */
+export interface AttemptRecord {
+  /** `task_group.echelon/provider:model`. */
+  instance: string
+  /** The pool the attempt was made for, when the request entered through a pool. */
+  pool?: string
+  /** 0 for the first call on this instance, 1.. for its retries. */
+  retry: number
+  /** What went wrong; undefined for the successful attempt. */
+  error?: { kind: FailureKind; message: string; statusCode?: number }
+  durationMs: number
+}
+
+export type RouterErrorCode = 'no_instance_available' | 'rate_limited' | 'all_attempts_failed' | 'request_timeout' | 'unknown_target' | 'request_rejected'
+
+const markers = {
+  NoInstanceAvailableError: 'llmpool.error.NoInstanceAvailableError',
+  RateLimitedError: 'llmpool.error.RateLimitedError',
+  AllAttemptsFailedError: 'llmpool.error.AllAttemptsFailedError',
+  RequestTimeoutError: 'llmpool.error.RequestTimeoutError',
+  UnknownTargetError: 'llmpool.error.UnknownTargetError',
+  RequestRejectedError: 'llmpool.error.RequestRejectedError',
+} as const
+const symbols = {
+  NoInstanceAvailableError: Symbol.for(markers.NoInstanceAvailableError),
+  RateLimitedError: Symbol.for(markers.RateLimitedError),
+  AllAttemptsFailedError: Symbol.for(markers.AllAttemptsFailedError),
+  RequestTimeoutError: Symbol.for(markers.RequestTimeoutError),
+  UnknownTargetError: Symbol.for(markers.UnknownTargetError),
+  RequestRejectedError: Symbol.for(markers.RequestRejectedError),
+}
+
+/** Base of the router's errors: a code, whether trying again later may help, and the attempts made. */
+export abstract class RouterError<Code extends RouterErrorCode = RouterErrorCode> extends LLMPoolError<Code> {
+  /** True when the same request may succeed later (capacity, health or breakers recover). */
+  abstract readonly isRetryable: boolean
+  constructor(
+    code: Code,
+    message: string,
+    /** The target (pool or task group) the request was for. */
+    readonly target: string,
+    /** Every upstream call made, in order. */
+    readonly attempts: readonly AttemptRecord[],
+    cause?: unknown,
+  ) {
+    super({ code, message, cause })
+  }
+
+  toJSON() {
+    return { name: this.name, code: this.code, message: this.message, target: this.target, isRetryable: this.isRetryable, attempts: this.attempts }
+  }
+}
+
+/** No instance of the target can be tried: all are open, unhealthy, draining or excluded. */
+export class NoInstanceAvailableError extends RouterError<'no_instance_available'> {
+  private readonly [symbols.NoInstanceAvailableError] = true
+  readonly isRetryable = true
+  constructor(target: string, attempts: readonly AttemptRecord[], readonly retryAfterMs: number | undefined) {
+    super('no_instance_available', `no instance of "${target}" is available (breakers open or instances unhealthy)`, target, attempts)
+    this.name = 'NoInstanceAvailableError'
+  }
+  static override isInstance(error: unknown): error is NoInstanceAvailableError {
+    return LLMPoolError.hasMarker(error, markers.NoInstanceAvailableError)
+  }
+}
+
+/** Every instance is at its limits and none frees up before the request's deadline. */
+export class RateLimitedError extends RouterError<'rate_limited'> {
+  private readonly [symbols.RateLimitedError] = true
+  readonly isRetryable = true
+  constructor(target: string, attempts: readonly AttemptRecord[], /** When capacity is expected back (ms from now). */ readonly retryAfterMs: number) {
+    super('rate_limited', `"${target}" is at its rate or concurrency limits; retry after ${Math.ceil(retryAfterMs)} ms`, target, attempts)
+    this.name = 'RateLimitedError'
+  }
+  static override isInstance(error: unknown): error is RateLimitedError {
+    return LLMPoolError.hasMarker(error, markers.RateLimitedError)
+  }
+}
+
+/** Every attempt allowed (by fallback settings and the attempt budget) failed. */
+export class AllAttemptsFailedError extends RouterError<'all_attempts_failed'> {
+  private readonly [symbols.AllAttemptsFailedError] = true
+  readonly isRetryable: boolean
+  constructor(target: string, attempts: readonly AttemptRecord[], lastError: unknown) {
+    const last = attempts[attempts.length - 1]
+    super(
+      'all_attempts_failed',
+      `all ${attempts.length} attempt${attempts.length === 1 ? '' : 's'} for "${target}" failed${last?.error ? `; last: ${last.instance}: ${last.error.message}` : ''}`,
+      target,
+      attempts,
+      lastError,
+    )
+    this.name = 'AllAttemptsFailedError'
+    this.isRetryable = attempts.some((attempt) => attempt.error && !['bad_request', 'content_policy', 'not_found', 'auth'].includes(attempt.error.kind))
+  }
+  static override isInstance(error: unknown): error is AllAttemptsFailedError {
+    return LLMPoolError.hasMarker(error, markers.AllAttemptsFailedError)
+  }
+}
+
+/** The request's overall deadline passed. */
+export class RequestTimeoutError extends RouterError<'request_timeout'> {
+  private readonly [symbols.RequestTimeoutError] = true
+  readonly isRetryable = true
+  constructor(target: string, attempts: readonly AttemptRecord[], readonly timeoutMs: number) {
+    super('request_timeout', `the request for "${target}" did not complete within ${timeoutMs} ms`, target, attempts)
+    this.name = 'RequestTimeoutError'
+  }
+  static override isInstance(error: unknown): error is RequestTimeoutError {
+    return LLMPoolError.hasMarker(error, markers.RequestTimeoutError)
+  }
+}
+
+/** The request itself was refused by an upstream (400, content policy): another instance would refuse it too. */
+export class RequestRejectedError extends RouterError<'request_rejected'> {
+  private readonly [symbols.RequestRejectedError] = true
+  readonly isRetryable = false
+  constructor(target: string, attempts: readonly AttemptRecord[], cause: unknown, readonly kind: FailureKind, readonly statusCode: number | undefined) {
+    super('request_rejected', `the request for "${target}" was rejected (${kind}): ${attempts[attempts.length - 1]?.error?.message ?? ''}`, target, attempts, cause)
+    this.name = 'RequestRejectedError'
+  }
+  static override isInstance(error: unknown): error is RequestRejectedError {
+    return LLMPoolError.hasMarker(error, markers.RequestRejectedError)
+  }
+}
+
+/** No pool or task group has that name (or it is disabled). */
+export class UnknownTargetError extends RouterError<'unknown_target'> {
+  private readonly [symbols.UnknownTargetError] = true
+  readonly isRetryable = false
+  constructor(target: string, suggestion: string) {
+    super('unknown_target', `no enabled pool or task group is named "${target}"${suggestion}`, target, [])
+    this.name = 'UnknownTargetError'
+  }
+  static override isInstance(error: unknown): error is UnknownTargetError {
+    return LLMPoolError.hasMarker(error, markers.UnknownTargetError)
+  }
+}

@@ -1,0 +1,244 @@
+import type { FailureKind } from '@llmpool/breaker'
+import type { Clock } from '@llmpool/schema'
+import type { RouterEvent } from './events'
+import { Histogram } from './histogram'
+
+/** Counters of one instance, pool or task group over some span of time. */
+export class Counters {
+  requests = 0
+  successes = 0
+  failures: Partial<Record<FailureKind | string, number>> = {}
+  retries = 0
+  fallbacks = 0
+  rateLimited = 0
+  breakerTrips = 0
+  inputTokens = 0
+  outputTokens = 0
+  readonly latency = new Histogram()
+  readonly timeToFirstToken = new Histogram()
+
+  merge(other: Counters): void {
+    this.requests += other.requests
+    this.successes += other.successes
+    for (const [kind, count] of Object.entries(other.failures)) this.failures[kind] = (this.failures[kind] ?? 0) + count!
+    this.retries += other.retries
+    this.fallbacks += other.fallbacks
+    this.rateLimited += other.rateLimited
+    this.breakerTrips += other.breakerTrips
+    this.inputTokens += other.inputTokens
+    this.outputTokens += other.outputTokens
+    this.latency.merge(other.latency)
+    this.timeToFirstToken.merge(other.timeToFirstToken)
+  }
+
+  toJSON() {
+    return {
+      requests: this.requests,
+      successes: this.successes,
+      failures: this.failures,
+      retries: this.retries,
+      fallbacks: this.fallbacks,
+      rateLimited: this.rateLimited,
+      breakerTrips: this.breakerTrips,
+      inputTokens: this.inputTokens,
+      outputTokens: this.outputTokens,
+      latency: this.latency.toJSON(),
+      timeToFirstToken: this.timeToFirstToken.toJSON(),
+    }
+  }
+}
+
+/** One series (an instance, a pool, a task group): counters per interval, dropped after the retention period. */
+class Series {
+  private readonly buckets: { start: number; counters: Counters }[] = []
+  inFlight = 0
+
+  constructor(
+    private intervalMs: number,
+    private retentionMs: number,
+  ) {}
+
+  configure(intervalMs: number, retentionMs: number): void {
+    this.intervalMs = intervalMs
+    this.retentionMs = retentionMs
+  }
+
+  at(now: number): Counters {
+    const start = now - (now % this.intervalMs)
+    const last = this.buckets[this.buckets.length - 1]
+    if (last && last.start === start) return last.counters
+    const counters = new Counters()
+    this.buckets.push({ start, counters })
+    while (this.buckets.length > 0 && this.buckets[0]!.start + this.intervalMs <= now - this.retentionMs) this.buckets.shift()
+    return counters
+  }
+
+  total(now: number): Counters {
+    const total = new Counters()
+    for (const bucket of this.buckets) if (bucket.start + this.intervalMs > now - this.retentionMs) total.merge(bucket.counters)
+    return total
+  }
+
+  intervals(now: number) {
+    return this.buckets
+      .filter((bucket) => bucket.start + this.intervalMs > now - this.retentionMs)
+      .map((bucket) => ({ start: bucket.start, ...bucket.counters.toJSON() }))
+  }
+}
+
+export interface MetricsSettings {
+  /** Bucket length (ms) of a series. */
+  intervalMs: number
+  /** How long buckets are kept (ms). */
+  retentionMs: number
+}
+
+export interface MetricsSnapshot {
+  at: number
+  instances: Record<string, ReturnType<Counters['toJSON']> & { inFlight: number }>
+  pools: Record<string, ReturnType<Counters['toJSON']> & { inFlight: number }>
+  taskGroups: Record<string, ReturnType<Counters['toJSON']> & { inFlight: number }>
+}
+
+/**
+ * Metrics of a router, from its events: per instance, per pool and per task group — requests, successes, failures
+ * by kind, retries, fallbacks, rate limiting, breaker trips, latency and time-to-first-token histograms, tokens in
+ * and out, calls in flight — in buckets of the configured interval, kept for the retention period.
+ */
+export class RouterMetrics {
+  private readonly instances = new Map<string, Series>()
+  private readonly pools = new Map<string, Series>()
+  private readonly groups = new Map<string, Series>()
+  private readonly targets = new Map<number, { target: string; kind: 'pool' | 'group' }>()
+
+  constructor(
+    private readonly clock: Clock,
+    /** Interval and retention of a pool or group (its `metrics` table), and of instances (`instance`). */
+    private readonly settingsOf: (kind: 'pool' | 'group' | 'instance', name: string) => MetricsSettings | undefined,
+  ) {}
+
+  private series(map: Map<string, Series>, kind: 'pool' | 'group' | 'instance', name: string): Series | undefined {
+    const settings = this.settingsOf(kind, name)
+    if (!settings) return undefined
+    let series = map.get(name)
+    if (!series) map.set(name, (series = new Series(settings.intervalMs, settings.retentionMs)))
+    else series.configure(settings.intervalMs, settings.retentionMs)
+    return series
+  }
+
+  private target(requestId: number): Series | undefined {
+    const target = this.targets.get(requestId)
+    if (!target) return undefined
+    return target.kind === 'pool' ? this.series(this.pools, 'pool', target.target) : this.series(this.groups, 'group', target.target)
+  }
+
+  /** Feeds one event (subscribe it with `router.on(event => metrics.record(event))`). */
+  record(event: RouterEvent, targetKind?: (target: string) => 'pool' | 'group' | undefined): void {
+    const now = event.at
+    switch (event.type) {
+      case 'request_start': {
+        const kind = targetKind?.(event.target)
+        if (kind) this.targets.set(event.requestId, { target: event.target, kind })
+        const series = this.target(event.requestId)
+        if (series) {
+          series.at(now).requests++
+          series.inFlight++
+        }
+        return
+      }
+      case 'request_end': {
+        const series = this.target(event.requestId)
+        if (series) {
+          const counters = series.at(now)
+          if (event.ok) counters.successes++
+          else counters.failures[event.error ?? 'error'] = (counters.failures[event.error ?? 'error'] ?? 0) + 1
+          counters.latency.observe(event.durationMs)
+          series.inFlight = Math.max(0, series.inFlight - 1)
+        }
+        this.targets.delete(event.requestId)
+        return
+      }
+      case 'attempt_start': {
+        const series = this.series(this.instances, 'instance', event.instance)
+        if (series) {
+          series.at(now).requests++
+          series.inFlight++
+        }
+        return
+      }
+      case 'attempt_end': {
+        const series = this.series(this.instances, 'instance', event.instance)
+        if (!series) return
+        const counters = series.at(now)
+        series.inFlight = Math.max(0, series.inFlight - 1)
+        if (event.ok) counters.successes++
+        else if (event.error) counters.failures[event.error.kind] = (counters.failures[event.error.kind] ?? 0) + 1
+        counters.latency.observe(event.durationMs)
+        if (event.timeToFirstTokenMs !== undefined) {
+          counters.timeToFirstToken.observe(event.timeToFirstTokenMs)
+          this.target(event.requestId)?.at(now).timeToFirstToken.observe(event.timeToFirstTokenMs)
+        }
+        this.tokens(counters, event.inputTokens, event.outputTokens, event.requestId, now)
+        return
+      }
+      case 'stream_end': {
+        const series = this.series(this.instances, 'instance', event.instance)
+        if (!series) return
+        const counters = series.at(now)
+        if (!event.ok && event.error) counters.failures[event.error.kind] = (counters.failures[event.error.kind] ?? 0) + 1
+        this.tokens(counters, event.inputTokens, event.outputTokens, event.requestId, now)
+        return
+      }
+      case 'retry': {
+        const series = this.series(this.instances, 'instance', event.instance)
+        if (series) series.at(now).retries++
+        this.bump(event.requestId, now, 'retries')
+        return
+      }
+      case 'fallback':
+        this.bump(event.requestId, now, 'fallbacks')
+        return
+      case 'rate_limited':
+        this.bump(event.requestId, now, 'rateLimited')
+        return
+      case 'breaker_change':
+        if (event.to === 'open') {
+          const series = this.series(this.instances, 'instance', event.instance)
+          if (series) series.at(now).breakerTrips++
+        }
+        return
+      default:
+        return
+    }
+  }
+
+  private bump(requestId: number, now: number, field: 'retries' | 'fallbacks' | 'rateLimited'): void {
+    const series = this.target(requestId)
+    if (series) series.at(now)[field]++
+  }
+
+  private tokens(counters: Counters, input: number | undefined, output: number | undefined, requestId: number, now: number): void {
+    if (input === undefined && output === undefined) return
+    counters.inputTokens += input ?? 0
+    counters.outputTokens += output ?? 0
+    const target = this.target(requestId)?.at(now)
+    if (target) {
+      target.inputTokens += input ?? 0
+      target.outputTokens += output ?? 0
+    }
+  }
+
+  /** Totals over each series' retention period, with calls in flight now. */
+  snapshot(): MetricsSnapshot {
+    const now = this.clock.now()
+    const totals = (map: Map<string, Series>) =>
+      Object.fromEntries([...map].map(([name, series]) => [name, { ...series.total(now).toJSON(), inFlight: series.inFlight }]))
+    return { at: now, instances: totals(this.instances), pools: totals(this.pools), taskGroups: totals(this.groups) }
+  }
+
+  /** The per-interval buckets of one series, oldest first. */
+  intervals(kind: 'pool' | 'group' | 'instance', name: string) {
+    const map = kind === 'pool' ? this.pools : kind === 'group' ? this.groups : this.instances
+    return map.get(name)?.intervals(this.clock.now()) ?? []
+  }
+}
