@@ -1,7 +1,7 @@
-import { MODEL_ID_PATTERN, NAME_PATTERN } from '@llmpool/schema'
+import { CUSTOM_STRATEGY_PATTERN, MODEL_ID_PATTERN, NAME_PATTERN } from '@llmpool/schema'
 import { formatPath, type KeyPath } from './key-path'
 import { setOwn } from './own'
-import type { ConfigProblem, ConfigProblemCode, ProblemSink } from './problems'
+import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
 import { isSecretKey, redactUrl } from './secrets'
 import { didYouMean } from './suggest'
 
@@ -47,6 +47,7 @@ const INVALID: unique symbol = Symbol('invalid')
 type Result = unknown | typeof INVALID
 
 const PATTERN_MESSAGES: Record<string, string> = {
+  [CUSTOM_STRATEGY_PATTERN]: 'custom:NAME (a strategy registered in code)',
   [MODEL_ID_PATTERN]: 'must be a model id of the form provider:model (e.g. "openai:gpt-4o")',
   [NAME_PATTERN]: 'must be a name of letters, digits, "_" and "-", starting with a letter',
 }
@@ -263,5 +264,12 @@ function walkUnion(schema: JsonSchema, value: unknown, path: Path, options: Vali
     }
     return walk(branches[index]!, value, path, options)
   }
-  return fail(schema, path, options, 'invalid_value', 'does not match any allowed form')
+  // Other unions (an enumeration or a pattern): the first branch that accepts the value, checked silently.
+  for (const branch of branches) {
+    const silent = { ...options, sink: new ProblemSink(), useDefaultsOnFailure: false, locate: undefined }
+    const checked = walk(branch, value, path, silent)
+    if (checked !== INVALID && silent.sink.ok) return checked
+  }
+  const forms = branches.map((branch) => (branch.enum ? branch.enum.join(' | ') : branch.pattern ? (PATTERN_MESSAGES[branch.pattern] ?? `/${branch.pattern}/`) : (branch.type ?? 'a value')))
+  return fail(schema, path, options, 'invalid_value', `must be one of ${forms.join(', or ')}${got(path, value)}`)
 }

@@ -31,7 +31,7 @@ const pools: Case[] = [
   { fixture: 'pool-interval-zero', code: 'invalid_value', file: POOL, path: 'pool.health_check.interval', at: 'interval = 0', message: /greater than 0, got 0/ },
   { fixture: 'pool-failure-threshold-zero', code: 'invalid_value', file: POOL, path: 'pool.health_check.failure_threshold', at: 'failure_threshold = 0', message: /at least 1/ },
   { fixture: 'pool-recovery-time-zero', code: 'invalid_value', file: POOL, path: 'pool.health_check.recovery_time', at: 'recovery_time = 0', message: /greater than 0/ },
-  { fixture: 'pool-rotation-type-invalid', code: 'invalid_value', file: POOL, path: 'pool.rotation_strategy.type', at: 'type = "fastest"', message: /round_robin \| random \| weighted \| least_connections, got "fastest"/ },
+  { fixture: 'pool-rotation-type-invalid', code: 'invalid_value', file: POOL, path: 'pool.rotation_strategy.type', at: 'type = "fastest"', message: /must be one of round_robin \| random \| weighted \| least_connections, or custom:NAME \(a strategy registered in code\), got "fastest"/ },
   { fixture: 'pool-fallback-strategy-invalid', code: 'invalid_value', file: POOL, path: 'pool.fallback.strategy', at: 'strategy =', message: /instance_rotation \| pool_fallback/ },
   { fixture: 'pool-rate-limiting-missing-table', code: 'missing_key', file: POOL, path: 'pool.rate_limiting.fixed_window', at: '[pool.rate_limiting]', message: /\[pool\.rate_limiting\.fixed_window\] is missing/ },
   { fixture: 'pool-token-bucket-refill-zero', code: 'invalid_value', file: POOL, path: 'pool.rate_limiting.token_bucket.refill_rate', at: 'refill_rate = 0' },

@@ -1,6 +1,6 @@
 import { memoryBackend } from '../src/index'
 import { describeLimiterContract } from './contract'
-import { FakeClock } from './fake-clock'
+import { FakeClock } from '@llmpool/testing'
 
 let clock = new FakeClock()
 

@@ -9,7 +9,7 @@ import {
   SlidingWindowLimiter,
   TokenBucketLimiter,
 } from '../src/index'
-import { FakeClock, flush } from './fake-clock'
+import { FakeClock, flushMicrotasks as flush } from '@llmpool/testing'
 
 /** Gaps between arrivals (ms) and the weight of each. */
 const arrivals = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), weight: fc.integer({ min: 1, max: 3 }) }), {

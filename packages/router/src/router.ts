@@ -1,5 +1,5 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamResult } from '@ai-sdk/provider'
-import { type FailureKind } from '@llmpool/breaker'
+import type { Breaker, FailureKind } from '@llmpool/breaker'
 import type { ConfigStore, ResolvedConfig } from '@llmpool/config'
 import { suggestions } from '@llmpool/config'
 import { type LimiterBackend, memoryBackend } from '@llmpool/limiter'
@@ -45,6 +45,11 @@ export interface RouterOptions {
   cache?: CacheSettings | false
   /** Collect metrics (see `router.metrics`). Default true. */
   metrics?: boolean
+  /**
+   * Shares every instance's breaker with other processes, e.g. `await createRedisBreakerGroup({ redis })` of
+   * `@llmpool/breaker`: a trip in one replica opens the instance's breaker in all of them.
+   */
+  breakers?: { add(breaker: Breaker & { readonly clock: Clock }, name?: string): Promise<Disposable> }
   clock?: Clock
   /** A number in [0, 1), for `random`, `weighted` and jitter. Default `Math.random`. */
   random?: () => number
@@ -101,6 +106,7 @@ export class Router {
   private readonly probes = new Map<InstanceRuntime, unknown>()
   private readonly subscription: Disposable | undefined
   private readonly breakerSubscriptions = new Map<InstanceRuntime, Disposable>()
+  private readonly sharedBreakers = new Map<InstanceRuntime, Promise<Disposable | undefined>>()
   private requestIds = 0
   private disposed = false
   private readonly cache: ResponseCache | undefined
@@ -316,6 +322,11 @@ export class Router {
         ),
       )
       this.startProbe(instance)
+      if (this.options.breakers)
+        this.sharedBreakers.set(
+          instance,
+          this.options.breakers.add(instance.breaker as Breaker & { readonly clock: Clock }, instance.key).catch(() => undefined),
+        )
     }
     for (const instance of topology.retired) if (instance.inFlight === 0) this.retire(instance)
     return topology
@@ -354,6 +365,8 @@ export class Router {
     this.probes.delete(instance)
     this.breakerSubscriptions.get(instance)?.dispose()
     this.breakerSubscriptions.delete(instance)
+    void this.sharedBreakers.get(instance)?.then((sharing) => sharing?.dispose())
+    this.sharedBreakers.delete(instance)
     void instance.limiter?.dispose()
     ;(instance.breaker as Partial<Disposable>).dispose?.()
   }
@@ -366,6 +379,8 @@ export class Router {
     this.probes.clear()
     for (const subscription of this.breakerSubscriptions.values()) subscription.dispose()
     this.breakerSubscriptions.clear()
+    for (const sharing of this.sharedBreakers.values()) (await sharing)?.dispose()
+    this.sharedBreakers.clear()
     if (this.ownsLimits) await this.limits.dispose()
   }
 }

@@ -141,8 +141,11 @@ export class Topology {
       const strategyKey = pool.rotation_strategy.type
       const spec = poolLimitSpec(pool.rate_limiting)
       const limiter = old && old.limiterKey === limiterKey ? old.limiter : spec ? options.limits.create(`pool:${name}`, spec) : undefined
-      const factory = options.strategies[strategyKey]
-      if (!factory) throw new RangeError(`pool "${name}": no rotation strategy named "${strategyKey}" is registered`)
+      // `custom:NAME` selects a strategy registered in code as NAME.
+      const strategyName = strategyKey.startsWith('custom:') ? strategyKey.slice('custom:'.length) : strategyKey
+      const factory = Object.hasOwn(options.strategies, strategyName) ? options.strategies[strategyName] : undefined
+      if (!factory)
+        throw new RangeError(`pool "${name}": rotation strategy "${strategyKey}" is not registered (pass it in the router's \`strategies\` option as "${strategyName}")`)
       const strategy = old && old.strategyKey === strategyKey ? old.strategy : factory(name)
       const { tiers, weights } = this.tiersOf(pool, instancesOfEchelon, echelonsOfGroup)
       this.pools.set(name, { name, config: pool, tiers, weights, limiter, strategy, limiterKey, strategyKey })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { loadConfig, type ResolvedConfig } from '@llmpool/config'
 import type { Clock } from '@llmpool/schema'
-import { FakeClock } from '@llmpool/testing'
+import { FakeClock, seededRandom } from '@llmpool/testing'
 import { type ProviderDefinition, Router, type RouterOptions } from '../src/index'
 
 /** Writes a configuration directory from `{ relativePath: toml }` and loads it. */
@@ -196,17 +196,8 @@ export function holder() {
   return { behaviour, open }
 }
 
-/** mulberry32: a reproducible source of numbers in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let value = state
-    value = Math.imul(value ^ (value >>> 15), value | 1)
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61)
-    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+/** A reproducible source of numbers in [0, 1) (mulberry32, from @llmpool/testing). */
+export { seededRandom }
 
 /**
  * A stream of `parts`; then it closes, errors with `end.error`, or stays open (`end.hang`). Like a body read by

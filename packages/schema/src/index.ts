@@ -19,6 +19,7 @@ export {
   RATE_LIMIT_ALGORITHMS,
   RateLimiting,
   ROTATION_STRATEGIES,
+  CUSTOM_STRATEGY_PATTERN,
   RotationStrategy,
   TokenBucket,
 } from './pool'

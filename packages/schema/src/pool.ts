@@ -5,9 +5,21 @@ export const ROTATION_STRATEGIES = ['round_robin', 'random', 'weighted', 'least_
 export const POOL_FALLBACK_STRATEGIES = ['instance_rotation', 'pool_fallback'] as const
 export const RATE_LIMIT_ALGORITHMS = ['token_bucket', 'fixed_window'] as const
 
+/** A rotation strategy registered in code (`new Router({ strategies: { NAME: ... } })`), chosen with `custom:NAME`. */
+export const CUSTOM_STRATEGY_PATTERN = '^custom:[A-Za-z][A-Za-z0-9_-]*$'
+
 export const RotationStrategy = Type.Object(
   {
-    type: OneOf([...ROTATION_STRATEGIES], 'How a request picks an instance of the pool.', 'round_robin'),
+    type: Type.Union(
+      [
+        Type.Enum([...ROTATION_STRATEGIES]),
+        Type.Unsafe<`custom:${string}`>({ type: 'string', pattern: CUSTOM_STRATEGY_PATTERN }),
+      ],
+      {
+        description: 'How a request picks an instance of the pool; `custom:NAME` for a strategy registered in code.',
+        default: 'round_robin',
+      },
+    ),
     options: Type.Object(
       {
         weights: Type.Record(Type.String(), Type.Number({ minimum: 0 }), {

@@ -79,7 +79,7 @@ describe('toJsonSchema', () => {
 describe('static types', () => {
   test('describe the resolved form: defaulted keys are always there', () => {
     expectTypeOf<Pool['health_check']['interval']>().toEqualTypeOf<number>()
-    expectTypeOf<Pool['rotation_strategy']['type']>().toEqualTypeOf<'round_robin' | 'random' | 'weighted' | 'least_connections'>()
+    expectTypeOf<Pool['rotation_strategy']['type']>().toEqualTypeOf<'round_robin' | 'random' | 'weighted' | 'least_connections' | `custom:${string}`>()
     expectTypeOf<RegistryGlobal['config_validation']>().toEqualTypeOf<'strict' | 'lenient'>()
     expectTypeOf<Echelon['rpm_limit']>().toEqualTypeOf<number | undefined>()
     expectTypeOf<Echelon['models']>().toEqualTypeOf<string[]>()

@@ -19,3 +19,4 @@ export {
   type SimulateStreamOptions,
 } from './mock-results'
 export { FakeClock, flushMicrotasks } from './fake-clock'
+export { seededRandom, type Random } from './seeded-random'
