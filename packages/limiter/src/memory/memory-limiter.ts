@@ -1,13 +1,7 @@
 import { type Clock, systemClock } from '@llmpool/schema'
 import { AcquireAbortedError, AcquireTimeoutError } from '../errors'
+import { createWaiter, type Waiter } from '../waiter'
 import type { AcquireOptions, Acquisition, Denial, Lease, LimiterKind, LimiterState, SyncLimiter } from '../types'
-
-interface Waiter {
-  weight: number
-  resolve(lease: Lease): void
-  reject(error: unknown): void
-  cleanup(): void
-}
 
 /** A lease of a memory limiter: a plain object, no closures, so acquiring costs one allocation. */
 class MemoryLease implements Lease {
@@ -151,32 +145,24 @@ export abstract class MemoryLimiter implements SyncLimiter {
         return Promise.reject(new AcquireTimeoutError(this.name, wait))
     }
     if (deadline !== undefined && now >= deadline) return Promise.reject(new AcquireTimeoutError(this.name, this.retryEstimate()))
-    return new Promise<Lease>((resolve, reject) => {
-      let deadlineTimer: unknown
-      const onAbort = () => {
-        this.remove(waiter)
-        reject(new AcquireAbortedError(this.name, signal?.reason))
-      }
-      const waiter: Waiter = {
+    const { waiter, promise } = createWaiter(
+      {
+        limiter: this.name,
+        clock: this.clock,
         weight,
-        resolve,
-        reject,
-        cleanup: () => {
-          signal?.removeEventListener('abort', onAbort)
-          if (deadlineTimer !== undefined) this.clock.clearTimeout(deadlineTimer)
-        },
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (deadline !== undefined) {
-        deadlineTimer = this.clock.setTimeout(() => {
-          this.remove(waiter)
+        signal,
+        deadline,
+        remove: (gaveUp) => this.remove(gaveUp),
+        retryAfterMs: () => {
           const wait = this.check(weight, this.clock.now())
-          reject(new AcquireTimeoutError(this.name, Number.isFinite(wait) ? wait : this.retryEstimate()))
-        }, Math.max(0, deadline - now))
-      }
-      this.waiters.push(waiter)
-      this.drain()
-    })
+          return Number.isFinite(wait) ? wait : this.retryEstimate()
+        },
+      },
+      {},
+    )
+    this.waiters.push(waiter)
+    this.drain()
+    return promise
   }
 
   /** Removes a waiter that gave up; the next one may fit now. */

@@ -1,20 +1,14 @@
 import type { Clock } from '@llmpool/schema'
 import { AcquireAbortedError, AcquireTimeoutError } from '../errors'
 import type { AcquireOptions, Acquisition, Lease } from '../types'
+import { createWaiter, type Waiter as BaseWaiter } from '../waiter'
 
 /** Longest wait between two tries when a rate limit denied: its retryAfterMs is exact unless another process refunds. */
 const MAX_RATE_POLL_MS = 1000
 /** Longest wait between two tries when concurrency denied: releases in other processes also wake waiters (pub/sub). */
 const MAX_CONCURRENCY_POLL_MS = 100
 
-interface Waiter {
-  readonly sequence: number
-  readonly weight: number
-  readonly deadline: number | undefined
-  resolve(lease: Lease): void
-  reject(error: unknown): void
-  cleanup(): void
-}
+type Waiter = BaseWaiter & { readonly sequence: number; readonly deadline: number | undefined }
 
 /**
  * This process's waiters for one Redis limiter, first in, first out. Only the head asks Redis, polling with the
@@ -77,40 +71,25 @@ export class WaitQueue {
   }
 
   private enqueue(sequence: number, weight: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
-    return new Promise<Lease>((resolve, reject) => {
-      let deadlineTimer: unknown
-      const onAbort = () => {
-        this.remove(waiter)
-        reject(new AcquireAbortedError(this.name, signal?.reason))
-      }
-      const waiter: Waiter = {
-        sequence,
+    const { waiter, promise } = createWaiter(
+      {
+        limiter: this.name,
+        clock: this.clock,
         weight,
+        signal,
         deadline,
-        resolve,
-        reject,
-        cleanup: () => {
-          signal?.removeEventListener('abort', onAbort)
-          if (deadlineTimer !== undefined) this.clock.clearTimeout(deadlineTimer)
-        },
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (deadline !== undefined) {
-        deadlineTimer = this.clock.setTimeout(
-          () => {
-            this.remove(waiter)
-            reject(new AcquireTimeoutError(this.name, this.lastRetryAfterMs))
-          },
-          Math.max(0, deadline - this.clock.now()),
-        )
-      }
-      // In arrival order: an earlier caller may still be on its first try.
-      let index = this.waiters.length
-      while (index > 0 && this.waiters[index - 1]!.sequence > sequence) index--
-      this.waiters.splice(index, 0, waiter)
-      if (this.waiters.length === 1) this.onWait()
-      void this.pump()
-    })
+        remove: (gaveUp) => this.remove(gaveUp as Waiter),
+        retryAfterMs: () => this.lastRetryAfterMs,
+      },
+      { sequence, deadline },
+    )
+    // In arrival order: an earlier caller may still be on its first try.
+    let index = this.waiters.length
+    while (index > 0 && this.waiters[index - 1]!.sequence > sequence) index--
+    this.waiters.splice(index, 0, waiter)
+    if (this.waiters.length === 1) this.onWait()
+    void this.pump()
+    return promise
   }
 
   /** A waiter gave up: out of the queue; the next one may try at once. */
