@@ -67,7 +67,11 @@ export class AttemptSignal {
    * `abortSignal` cannot hold a request past its timeout or deadline.
    */
   race<T>(work: PromiseLike<T>): Promise<T> {
-    if (this.aborted) return Promise.reject(this.pendingReason)
+    if (this.aborted) {
+      // The work was started already: its own rejection (the abort it sees) must not go unhandled.
+      Promise.resolve(work).catch(() => undefined)
+      return Promise.reject(this.pendingReason)
+    }
     return Promise.race([
       work,
       new Promise<never>((_, reject) => {
