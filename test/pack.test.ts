@@ -119,9 +119,18 @@ describe('packed packages install and run outside the workspace', () => {
     if (workDirectory && !process.env.LLMPOOL_KEEP_PACK_DIR) rmSync(workDirectory, { recursive: true, force: true })
   })
 
-  if (packages.length === 0) {
-    it.skip('no publishable packages yet', () => {})
-  }
+  it('finds every publishable package', () => {
+    expect(packages.map(({ manifest }) => manifest.name).sort()).toEqual([
+      '@llmpool/breaker',
+      '@llmpool/cli',
+      '@llmpool/config',
+      '@llmpool/limiter',
+      '@llmpool/router',
+      '@llmpool/schema',
+      '@llmpool/testing',
+      '@llmpool/wrappers',
+    ])
+  })
 
   for (const { manifest } of packages) {
     it(

@@ -244,6 +244,8 @@ export class Executor {
     for (;;) {
       let saturatedFor = Number.POSITIVE_INFINITY
       let anyAdmitted = false
+      // True while every denial was a rate limit, whose retryAfterMs is exact: no release can come sooner.
+      let exact = true
       // First in first out among the requests for the same target (they compete for the same instances).
       const mustQueue = waiters.hasWaiters(request.target, request.ticket)
       if (!mustQueue) {
@@ -258,6 +260,7 @@ export class Executor {
               const result = isPromise(pending) ? await pending : pending
               if (!result.granted) {
                 saturatedFor = Math.min(saturatedFor, result.retryAfterMs)
+                if (result.reason !== 'rate') exact = false
                 continue
               }
               lease = result
@@ -266,6 +269,7 @@ export class Executor {
             if (!permit) {
               lease?.cancel()
               saturatedFor = Math.min(saturatedFor, Math.max(1, instance.breaker.retryAfterMs))
+              exact = false
               continue
             }
             if (request.ticket !== undefined) waiters.notify(request.target)
@@ -276,11 +280,13 @@ export class Executor {
       } else {
         anyAdmitted = true
         saturatedFor = 50
+        exact = false
       }
       // Every admitted instance is saturated: wait for capacity, first in first out, within the deadline.
       const now = clock.now()
       if (!Number.isFinite(saturatedFor)) saturatedFor = 1000
-      if (now + Math.min(saturatedFor, 1) > request.deadline || request.deadline - now <= 0) {
+      // Capacity that comes back only after the deadline is not waited for.
+      if (now + (exact ? saturatedFor : Math.min(saturatedFor, 1)) > request.deadline || request.deadline - now <= 0) {
         throw new RateLimitedError(pool ?? request.target, request.attempts, saturatedFor)
       }
       if (request.ticket === undefined) {

@@ -1,0 +1,184 @@
+// `pnpm bench gateway`: what an OpenAI-compatible gateway in front of the mock upstream costs, at concurrency 1, 10
+// and 100, non-streaming chat completions. Each server runs in its own process, the load generator in another:
+// - direct: the mock upstream itself;
+// - bare-proxy: node:http + undici, no routing — the practical limit;
+// - llmpool: examples/gateway routing a pool of two upstream targets (pass-through path);
+// - llmpool-ai-sdk: the same with `--no-pass-through` (the AI SDK's conversions both ways);
+// - portkey: @portkey-ai/gateway (installed into a temporary prefix for this run only), loadbalance over the same
+//   two targets through the x-portkey-config header. Skipped with `--no-portkey` or when it cannot be installed.
+// The targets are measured in interleaved rounds (`--rounds`, default 3) and each figure is the median over the
+// rounds, so a burst of other work on the machine does not land on one target only.
+// Reports requests/s and the p50 / p99 latency added over direct. Targets: ≥ 5× Portkey's requests/s and ≥ 70 %
+// of the bare proxy's at every concurrency, and a lower added p99 than Portkey. Last line: one JSON object.
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { loadavg, tmpdir } from 'node:os'
+import path from 'node:path'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    'duration-ms': { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+    'warmup-ms': { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '1,10,100' },
+    portkey: { type: 'boolean', default: true },
+    'no-portkey': { type: 'boolean', default: false },
+    'portkey-prefix': { type: 'string', default: path.join(tmpdir(), 'llmpool-bench-portkey') },
+  },
+})
+const durationMs = Number(values['duration-ms'])
+const warmupMs = Number(values['warmup-ms'])
+const concurrencies = values.concurrency!.split(',').map(Number)
+const rounds = Number(values.rounds)
+const here = import.meta.dirname
+const root = path.join(here, '..')
+const children: ChildProcess[] = []
+const cleanup: (() => void)[] = []
+
+function forkServer(script: string, args: string[], execArgv?: string[]): Promise<string> {
+  const child = fork(script, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(execArgv ? { execArgv } : {}) })
+  children.push(child)
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve(typeof message === 'string' ? message : (message as { url: string }).url))
+    child.once('exit', (code) => reject(new Error(`${path.basename(script)} exited with ${code}`)))
+  })
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+
+async function waitFor(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      await fetch(url)
+      return
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} did not come up within ${timeoutMs} ms`)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  }
+}
+
+/** Installs @portkey-ai/gateway into a temporary prefix (once) and starts it; undefined when that fails. */
+async function startPortkey(): Promise<string | undefined> {
+  const prefix = values['portkey-prefix']!
+  const entry = path.join(prefix, 'node_modules', '@portkey-ai', 'gateway', 'build', 'start-server.js')
+  if (!existsSync(entry)) {
+    console.error(`installing @portkey-ai/gateway into ${prefix} (for this benchmark only)`)
+    mkdirSync(prefix, { recursive: true })
+    try {
+      execFileSync('npm', ['install', '--no-save', '--prefix', prefix, '@portkey-ai/gateway@1.15.2'], { stdio: ['ignore', 'ignore', 'inherit'] })
+    } catch (error) {
+      console.error(`could not install @portkey-ai/gateway: ${(error as Error).message}; skipping it`)
+      return undefined
+    }
+  }
+  const port = await freePort()
+  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { stdio: 'ignore', env: { ...process.env, NODE_ENV: 'production' } })
+  children.push(child)
+  await waitFor(`http://127.0.0.1:${port}/`, 30_000)
+  return `http://127.0.0.1:${port}`
+}
+
+function load(url: string, headers: Record<string, string>, body: string, concurrency: number) {
+  const output = execFileSync(process.execPath, [...process.execArgv, path.join(here, 'gateway-load.ts'), JSON.stringify({ url, headers, body, concurrency, warmupMs, durationMs })], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return JSON.parse(output.trim().split('\n').at(-1)!) as { requests: number; errors: number; firstError?: string; rps: number; p50Ms: number; p99Ms: number }
+}
+
+try {
+  const upstream = await forkServer(path.join(here, 'router-upstream.ts'), [])
+  const config = mkdtempSync(path.join(tmpdir(), 'llmpool-bench-gateway-'))
+  cleanup.push(() => rmSync(config, { recursive: true, force: true }))
+  const files: Record<string, string> = {
+    '_registry.toml': '[pools]\nbench_pool = { file = "pools/bench-pool.toml" }\n[task_groups]\nbench_group = { file = "task-groups/bench-group.toml" }\n[global]\nenable_hot_reload = false\n',
+    'pools/bench-pool.toml': '[pool]\nname = "bench_pool"\ntask_groups = ["bench_group"]\n[pool.rotation_strategy]\ntype = "round_robin"\n',
+    'task-groups/bench-group.toml': `[task_group]\nname = "bench_group"\n[task_group.echelons.main]\nmodels = ["openai:bench-a", "openai:bench-b"]\nconcurrency_limit = 100000\nrpm_limit = 1000000\ntimeout = 30\napi_key = "bench-key"\nbase_url = "${upstream}/v1"\n`,
+  }
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(config, file)), { recursive: true })
+    writeFileSync(path.join(config, file), text)
+  }
+  const main = path.join(root, 'examples', 'gateway', 'src', 'main.ts')
+  const bare = await forkServer(path.join(here, 'gateway-bare-proxy.ts'), [upstream])
+  const llmpool = await forkServer(main, ['--config', config, '--port', '0'])
+  const llmpoolAiSdk = await forkServer(main, ['--config', config, '--port', '0', '--no-pass-through'])
+  const portkey = values['no-portkey'] ? undefined : await startPortkey()
+
+  const message = { messages: [{ role: 'user', content: 'Say hello to the benchmark, briefly.' }], max_tokens: 32 }
+  const portkeyConfig = JSON.stringify({
+    strategy: { mode: 'loadbalance' },
+    targets: [
+      { provider: 'openai', api_key: 'bench-key', custom_host: `${upstream}/v1`, override_params: { model: 'bench-a' } },
+      { provider: 'openai', api_key: 'bench-key', custom_host: `${upstream}/v1`, override_params: { model: 'bench-b' } },
+    ],
+  })
+  const targets: { name: string; url: string; headers: Record<string, string>; model: string }[] = [
+    { name: 'direct', url: upstream, headers: { authorization: 'Bearer bench-key' }, model: 'bench-a' },
+    { name: 'bare-proxy', url: bare, headers: {}, model: 'bench-a' },
+    { name: 'llmpool', url: llmpool, headers: {}, model: 'bench_pool' },
+    { name: 'llmpool-ai-sdk', url: llmpoolAiSdk, headers: {}, model: 'bench_pool' },
+    ...(portkey ? [{ name: 'portkey', url: portkey, headers: { 'x-portkey-config': portkeyConfig }, model: 'bench-a' }] : []),
+  ]
+
+  type Row = ReturnType<typeof load> & { addedP50Ms?: number; addedP99Ms?: number }
+  const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!
+  const results: Record<string, Record<number, Row>> = {}
+  for (const concurrency of concurrencies) {
+    const runs = new Map<string, ReturnType<typeof load>[]>()
+    for (let round = 0; round < rounds; round++) {
+      for (const target of targets) {
+        const run = load(target.url, target.headers, JSON.stringify({ model: target.model, ...message }), concurrency)
+        if (!runs.has(target.name)) runs.set(target.name, [])
+        runs.get(target.name)!.push(run)
+      }
+    }
+    for (const target of targets) {
+      const all = runs.get(target.name)!
+      const row: Row = {
+        requests: all.reduce((sum, run) => sum + run.requests, 0),
+        errors: all.reduce((sum, run) => sum + run.errors, 0),
+        ...(all.find((run) => run.firstError) ? { firstError: all.find((run) => run.firstError)!.firstError } : {}),
+        rps: median(all.map((run) => run.rps)),
+        p50Ms: median(all.map((run) => run.p50Ms)),
+        p99Ms: median(all.map((run) => run.p99Ms)),
+      }
+      const direct = results.direct?.[concurrency]
+      if (direct && target.name !== 'direct') {
+        row.addedP50Ms = row.p50Ms - direct.p50Ms
+        row.addedP99Ms = row.p99Ms - direct.p99Ms
+      }
+      ;(results[target.name] ??= {})[concurrency] = row
+      const added = row.addedP50Ms === undefined ? '' : `  added p50 ${row.addedP50Ms.toFixed(3)} ms, p99 ${row.addedP99Ms!.toFixed(3)} ms`
+      console.log(
+        `c=${String(concurrency).padStart(3)}  ${target.name.padEnd(15)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${added}${row.errors ? `  errors ${row.errors} (${row.firstError})` : ''}`,
+      )
+    }
+  }
+  const ratios = Object.fromEntries(
+    concurrencies.map((concurrency) => {
+      const ours = results.llmpool![concurrency]!
+      const vsBare = ours.rps / results['bare-proxy']![concurrency]!.rps
+      const pk = results.portkey?.[concurrency]
+      return [concurrency, { vsBare, ...(pk ? { vsPortkey: ours.rps / pk.rps, lowerAddedP99ThanPortkey: ours.addedP99Ms! < pk.addedP99Ms! } : {}) }]
+    }),
+  )
+  for (const [concurrency, ratio] of Object.entries(ratios)) {
+    console.log(`c=${concurrency.padStart(3)}  llmpool = ${(ratio.vsBare * 100).toFixed(0)} % of the bare proxy${'vsPortkey' in ratio ? `, ${ratio.vsPortkey!.toFixed(1)}× Portkey` : ''}`)
+  }
+  const met = Object.values(ratios).every((ratio) => ratio.vsBare >= 0.7 && (!('vsPortkey' in ratio) || (ratio.vsPortkey! >= 5 && ratio.lowerAddedP99ThanPortkey)))
+  console.log(JSON.stringify({ benchmark: 'gateway', durationMs, rounds, loadAverage: loadavg(), concurrencies, results, ratios, targetsMet: met }))
+} finally {
+  for (const child of children) child.kill()
+  for (const step of cleanup) step()
+}

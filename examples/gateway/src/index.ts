@@ -1,0 +1,6 @@
+export { type Gateway, type GatewayOptions, startGateway } from './server'
+export { HttpError, toHttpError } from './http-error'
+export { type ChatCompletionRequest, parseBody, toCallOptions, toPrompt } from './convert-request'
+export { ChunkWriter, toChatCompletion } from './convert-response'
+export { PASS_THROUGH_KEY, passThroughProvider, UpstreamPools } from './pass-through'
+export { prometheusText } from './prometheus'
