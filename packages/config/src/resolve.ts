@@ -51,6 +51,11 @@ export class ResolutionCache {
   readonly documents = new Map<string, { base: SourceFile; overlay: SourceFile | undefined; loaded: LoadedDocument; problems: ConfigProblem[] }>()
   readonly sections = new Map<string, CachedSection>()
   readonly digests = new WeakMap<SourceFile, string>()
+  /**
+   * Keep a digest per file (hot reload: a reload then hashes only the files that changed). A one-shot load hashes
+   * the texts directly instead: no digest per file to make and keep.
+   */
+  constructor(readonly perFileDigests = false) {}
   /** The validated registry of a registry document, with its problems. */
   registry: { loaded: LoadedDocument; validation: string | undefined; registry: RegistryFile; strict: boolean; errors: ConfigProblem[]; warnings: ConfigProblem[] } | undefined
   /** Whether a registered path stays inside the directory, by path. */
@@ -169,7 +174,12 @@ class Resolution {
     hash.update(`environment:${this.options.environment ?? ''}\n`)
     const sources = new Map<string, SourceFile>()
     for (const loaded of this.documents.values()) for (const source of loaded.sources) sources.set(source.relative, source)
-    for (const relative of [...sources.keys()].sort()) hash.update(`${relative}\n${this.digest(sources.get(relative)!)}\n`)
+    for (const relative of [...sources.keys()].sort()) {
+      const source = sources.get(relative)!
+      hash.update(`${relative}\n`)
+      hash.update(this.cache.perFileDigests ? this.digest(source) : (source.text ?? ''))
+      hash.update('\n')
+    }
     // Injected values change the configuration without changing a file.
     const used = new Map<string, string | undefined>()
     for (const loaded of this.documents.values()) for (const [name, value] of loaded.envUsed) used.set(name, value)

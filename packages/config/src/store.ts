@@ -159,7 +159,7 @@ class Store implements ConfigStore {
     this.files.cacheEnabled = cacheEnabled
     // The watcher invalidated every path it saw change; polling and manual reloads check every file.
     this.files.trustCache = trigger === 'watch'
-    const result = resolveConfiguration(this.files, this.options, cacheEnabled ? this.cache : new ResolutionCache())
+    const result = resolveConfiguration(this.files, this.options, cacheEnabled ? this.cache : new ResolutionCache(true))
     const at = this.options.clock.now()
     const durationMs = performance.now() - started
     if (!result.config) {
@@ -283,7 +283,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   if (!(Number.isInteger(historySize) && historySize >= 1)) throw new RangeError(`historySize must be an integer ≥ 1 (got ${historySize})`)
   const normalized = normalizeOptions(options)
   const files = new SourceFiles(normalized.directory, true)
-  const cache = new ResolutionCache()
+  const cache = new ResolutionCache(true)
   const started = performance.now()
   const result = resolveConfiguration(files, normalized, cache)
   if (!result.config) throw new ConfigError(result.errors, result.warnings)
