@@ -57,7 +57,8 @@ if (values.live) {
 }
 
 const config = await loadConfig({ directory })
-const router = new Router({ config, providers, healthChecks: false, requestTimeoutMs: 20_000, retry: { maxRetryDelayMs: 2_000 } })
+// The failing model's retries would spend a default budget of 10 before its breaker opens: give the demo room.
+const router = new Router({ config, providers, healthChecks: false, requestTimeoutMs: 20_000, attemptBudget: 16, retry: { maxRetryDelayMs: 2_000 } })
 const tally = new Tally()
 router.on((event: RouterEvent) => tally.record(event))
 
