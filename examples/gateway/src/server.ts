@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
 import { createRedisBreakerGroup } from '@llmpool/breaker'
@@ -9,8 +9,9 @@ import { openAICompatibleProvider, openAIProvider, type ProviderDefinition, Rout
 import { type ChatCompletionRequest, parseBody, toCallOptions } from './convert-request'
 import { ChunkWriter, completionId, toChatCompletion } from './convert-response'
 import { HttpError, streamErrorBody, toHttpError } from './http-error'
-import { PASS_THROUGH_KEY, type PassThroughAnswer, passThroughProvider, rewriteModel, UpstreamPools } from './pass-through'
+import { PASS_THROUGH_KEY, type PassThroughAnswer, type PassThroughRequest, passThroughProvider, rewriteModel } from './pass-through'
 import { prometheusText } from './prometheus'
+import { Upstreams } from './upstream'
 
 export interface GatewayOptions {
   /** The configuration directory (with `_registry.toml`), or a `ConfigStore` you own. */
@@ -89,12 +90,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       : options.config
   const ownsLimits = options.limits === undefined && options.redis !== undefined
   const limits = options.limits ?? (options.redis ? redisBackend({ redis: options.redis, prefix: options.redisPrefix ?? 'llmpool' }) : undefined)
-  const upstreamPools = new UpstreamPools()
+  const upstreams = new Upstreams()
   const providers: Record<string, ProviderDefinition> = {}
   if (options.passThrough !== false) {
-    providers.openai = passThroughProvider(openAIProvider(options.router?.openai), upstreamPools, 'https://api.openai.com/v1', () => process.env.OPENAI_API_KEY)
+    providers.openai = passThroughProvider(openAIProvider(options.router?.openai), upstreams, 'https://api.openai.com/v1', () => process.env.OPENAI_API_KEY)
     for (const name of providerNames(store.current)) {
-      if (name !== 'openai' && name !== 'anthropic') providers[name] = passThroughProvider(openAICompatibleProvider(), upstreamPools)
+      if (name !== 'openai' && name !== 'anthropic') providers[name] = passThroughProvider(openAICompatibleProvider(), upstreams)
     }
   }
   Object.assign(providers, options.providers)
@@ -107,7 +108,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const maxBodyBytes = options.maxBodyBytes ?? MiB
   const started = Math.floor(Date.now() / 1000)
   const responses = new Map<string, number>()
-  const inFlight = new Set<AbortController>()
+  const inFlight = new Set<IncomingMessage>()
+  // One AbortController per client connection, made by its first chat request and aborted when a response on it
+  // closes unfinished (the client went away) or when shutdown gives up waiting. HTTP/1.1 serves a connection's
+  // requests one after another, so this is the per-request signal without an AbortController per request.
+  const connectionAborts = new WeakMap<Socket, AbortController>()
+  const connectionSignal = (socket: Socket) => {
+    let controller = connectionAborts.get(socket)
+    if (!controller) connectionAborts.set(socket, (controller = new AbortController()))
+    return controller.signal
+  }
+  const abortConnection = (socket: Socket, reason: Error) => {
+    const controller = connectionAborts.get(socket)
+    if (!controller) return
+    connectionAborts.delete(socket)
+    controller.abort(reason)
+  }
   let closing = false
   let drained: (() => void) | undefined
 
@@ -141,23 +157,29 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       request.on('error', reject)
     })
 
-  const chat = async (request: IncomingMessage, response: ServerResponse, controller: AbortController) => {
-    const body: ChatCompletionRequest = parseBody(await readBody(request))
-    const target = resolveTarget(store.current, body.model)
+  const chat = async (request: IncomingMessage, response: ServerResponse) => {
+    const text = await readBody(request)
+    const body: ChatCompletionRequest = parseBody(text)
+    const model = body.model
+    const target = resolveTarget(store.current, model)
     const call = toCallOptions(body)
-    call.abortSignal = controller.signal
+    const signal = connectionSignal(request.socket)
+    call.abortSignal = signal
     if (body.stream !== true) {
-      if (options.passThrough !== false) call.providerOptions = { [PASS_THROUGH_KEY]: { body: body as unknown as Record<string, string> } }
-      const result = await router.generate(target, call, { signal: controller.signal })
+      if (options.passThrough !== false) {
+        const passThrough: PassThroughRequest = { text, body: body as unknown as Record<string, unknown> }
+        call.providerOptions = { [PASS_THROUGH_KEY]: passThrough as unknown as Record<string, string> }
+      }
+      const result = await router.generate(target, call, { signal })
       const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
-      send(response, 200, raw ? rewriteModel(raw, body.model) : JSON.stringify(toChatCompletion(result, body.model)))
+      send(response, 200, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)))
       return
     }
-    const { stream } = await router.stream(target, call, { signal: controller.signal })
+    const { stream } = await router.stream(target, call, { signal })
     responses.set('200', (responses.get('200') ?? 0) + 1)
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(closing ? { connection: 'close' } : {}) })
     let pending = ''
-    const writer = new ChunkWriter((event) => void (pending += event), body.model, body.stream_options?.include_usage === true, completionId())
+    const writer = new ChunkWriter((event) => void (pending += event), model, body.stream_options?.include_usage === true, completionId())
     writer.start()
     const reader = stream.getReader()
     const flush = async () => {
@@ -232,11 +254,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const url = request.url ?? '/'
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
-    const controller = new AbortController()
-    inFlight.add(controller)
+    inFlight.add(request)
     response.once('close', () => {
-      if (!response.writableFinished) controller.abort(new Error('the client went away'))
-      inFlight.delete(controller)
+      if (!response.writableFinished) abortConnection(request.socket, new Error('the client went away'))
+      inFlight.delete(request)
       if (closing && inFlight.size === 0) drained?.()
     })
     try {
@@ -245,7 +266,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return send(response, 401, new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'a valid bearer token is required').body(), { 'www-authenticate': 'Bearer' })
       }
       const method = request.method ?? 'GET'
-      if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return await chat(request, response, controller)
+      if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return await chat(request, response)
       if (method === 'GET' && (path === '/v1/models' || path === '/models')) return send(response, 200, models())
       if (method === 'GET' && path === '/metrics') return send(response, 200, await prometheusText(router, { requests: responses, inFlight: inFlight.size }), {}, 'text/plain; version=0.0.4; charset=utf-8')
       if (method === 'GET' && path === '/admin/state') return send(response, 200, await adminState())
@@ -284,7 +305,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           const timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000)
           timer.unref()
         })
-        for (const controller of inFlight) controller.abort(new Error('the gateway is shutting down'))
+        for (const request of inFlight) abortConnection(request.socket, new Error('the gateway is shutting down'))
       }
       server.closeAllConnections()
       await stopped
@@ -292,7 +313,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await breakers?.dispose()
       if (ownsLimits) await limits?.dispose()
       if (ownsStore) await store.dispose()
-      await upstreamPools.close()
+      await upstreams.close()
     })())
 
   return { url: `http://${host}:${address.port}`, router, store, close }

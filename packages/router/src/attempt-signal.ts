@@ -1,3 +1,4 @@
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import type { Clock } from '@llmpool/schema'
 import { timeoutError, unref } from './signals'
 
@@ -9,6 +10,11 @@ import { timeoutError, unref } from './signals'
  * only when someone reads `signal` (every HTTP provider does; an in-memory model need not). An abort requested before
  * that is remembered and applied when the signal is made.
  */
+const noop = () => undefined
+
+/** The key under which a call made by the router carries its attempt (see `onAbort`). */
+export const ATTEMPT = Symbol.for('llmpool.attempt')
+
 export class AttemptSignal {
   private controller: AbortController | undefined
   private pendingReason: unknown
@@ -16,6 +22,7 @@ export class AttemptSignal {
   private timer: unknown
   /** The attempt's own timer fired (not the caller, not the deadline). */
   timedOut = false
+  private listeners: ((reason: unknown) => void)[] | undefined
   private readonly onCallerAbort = () => this.abort(this.caller?.reason)
   private readonly onTrialAbort = () => this.abort(this.trial?.reason)
 
@@ -57,7 +64,29 @@ export class AttemptSignal {
     this.aborted = true
     this.pendingReason = reason
     this.controller?.abort(reason)
+    if (this.listeners) {
+      for (const listener of this.listeners.splice(0)) {
+        try {
+          listener(reason)
+        } catch {
+          // A listener's failure is its own; the others still hear the abort.
+        }
+      }
+    }
     this.rejectRace?.(reason)
+  }
+
+  /** Calls `listener` once on abort (at once if aborted already), without making an AbortSignal. */
+  subscribe(listener: (reason: unknown) => void): () => void {
+    if (this.aborted) {
+      listener(this.pendingReason)
+      return noop
+    }
+    ;(this.listeners ??= []).push(listener)
+    return () => {
+      const at = this.listeners?.indexOf(listener) ?? -1
+      if (at >= 0) this.listeners!.splice(at, 1)
+    }
   }
 
   private rejectRace: ((reason: unknown) => void) | undefined
@@ -92,4 +121,24 @@ export class AttemptSignal {
     this.caller?.removeEventListener('abort', this.onCallerAbort)
     this.trial?.removeEventListener('abort', this.onTrialAbort)
   }
+}
+
+/**
+ * Calls `listener` once when `call` is aborted — by the attempt's timeout, the request's deadline or the caller — and
+ * returns a function that stops listening. For providers that do their own I/O (a raw HTTP client, a socket):
+ * for a call the router made it creates no AbortSignal (one costs about 6 µs in Node 20, more than the rest of
+ * routing); for any other call it listens on `call.abortSignal`.
+ */
+export function onAbort(call: LanguageModelV3CallOptions, listener: (reason: unknown) => void): () => void {
+  const attempt = (call as { [ATTEMPT]?: AttemptSignal })[ATTEMPT]
+  if (attempt) return attempt.subscribe(listener)
+  const signal = call.abortSignal
+  if (!signal) return noop
+  if (signal.aborted) {
+    listener(signal.reason)
+    return noop
+  }
+  const onAbortEvent = () => listener(signal.reason)
+  signal.addEventListener('abort', onAbortEvent, { once: true })
+  return () => signal.removeEventListener('abort', onAbortEvent)
 }

@@ -15,7 +15,7 @@ import type { RouterEvent } from './events'
 import type { InstanceRuntime } from './instance'
 import { backoffDelay, type RetryPolicy, retryAfterMs } from './retry'
 import { scrubMessage } from './scrub'
-import { AttemptSignal } from './attempt-signal'
+import { ATTEMPT, AttemptSignal } from './attempt-signal'
 import { sleep } from './signals'
 import type { InstanceView, RotationContext } from './strategies/index'
 import type { PoolRuntime, Topology } from './topology'
@@ -94,6 +94,18 @@ type Outcome<T> = { ok: true; success: Success<T> } | { ok: false; kind: Failure
 const REJECTIONS: ReadonlySet<FailureKind> = new Set(['bad_request', 'content_policy'])
 
 const NO_MORE = Symbol('no more candidates')
+
+/**
+ * The `abortSignal` of every call the router makes: one getter shared by all calls (a closure per call would give
+ * each call object its own hidden class in V8) that reads the attempt the call carries.
+ */
+const ABORT_SIGNAL_PROPERTY: PropertyDescriptor = {
+  get(this: { [ATTEMPT]: AttemptSignal }) {
+    return this[ATTEMPT].signal
+  },
+  enumerable: true,
+  configurable: true,
+}
 
 /** The memory backend answers synchronously: only a promise is awaited, so the hot path takes no extra microtask. */
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
@@ -402,16 +414,17 @@ export class Executor {
 
   /**
    * The call for an instance: the echelon's temperature and max_tokens unless the caller set them, and the attempt's
-   * abort signal, made when the model reads it. (Object.assign, not spread-and-add: the latter costs microseconds in
-   * Node 20's V8.)
+   * abort signal, made when the model reads it (`onAbort` finds the attempt under ATTEMPT and makes none).
+   * (Object.assign, not spread-and-add: the latter costs microseconds in Node 20's V8.)
    */
   private callFor(request: RequestState, instance: InstanceRuntime, attemptSignal: AttemptSignal): LanguageModelV3CallOptions {
     const { temperature, maxTokens } = instance.config
     const call: LanguageModelV3CallOptions = Object.assign({}, request.call, {
       temperature: request.call.temperature ?? temperature,
       maxOutputTokens: request.call.maxOutputTokens ?? maxTokens,
+      [ATTEMPT]: attemptSignal,
     })
-    Object.defineProperty(call, 'abortSignal', { get: () => attemptSignal.signal, enumerable: true, configurable: true })
+    Object.defineProperty(call, 'abortSignal', ABORT_SIGNAL_PROPERTY)
     return call
   }
 

@@ -42,6 +42,7 @@ export {
 } from './strategies/index'
 export { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy, retryAfterMs } from './retry'
 export { StreamInterruptedError } from './stream'
+export { onAbort } from './attempt-signal'
 export { type CacheSettings, ResponseCache } from './cache'
 export { Counters, type MetricsSettings, type MetricsSnapshot, RouterMetrics } from './metrics'
 export { Histogram, LATENCY_BUCKETS_MS } from './histogram'
