@@ -30,15 +30,36 @@ const finishReasons: Record<string, LanguageModelV3GenerateResult['finishReason'
   content_filter: 'content-filter',
 }
 
-// JSON strings escape every `"` inside them, so `"name":` (quote, name, quote, colon) can only be a key, and a
-// string or bracket token found from a token boundary is one. That makes these searches safe on any valid JSON text.
-const MODEL_KEY = /"model"\s*:\s*/g
-const STRING_AT = /"(?:[^"\\]|\\.)*"/y
-const TOKENS = /"(?:[^"\\]|\\.)*"|[{}[\]]/g
+// These read JSON text without parsing it (and without allocating: they run on every request). JSON strings escape
+// every `"` inside them, so a token found from a token boundary is one, and a string followed by `:` is a key.
+const QUOTE = 34
+const BACKSLASH = 92
+const COLON = 58
+const OPEN_BRACE = 123
+const OPEN_BRACKET = 91
+const CLOSE_BRACE = 125
+const CLOSE_BRACKET = 93
 const ERROR_FIRST = /^\s*\{\s*"error"\s*:/
-const PROMPT_TOKENS = /"prompt_tokens"\s*:\s*(\d+)/g
-const COMPLETION_TOKENS = /"completion_tokens"\s*:\s*(\d+)/g
-const FINISH_REASON = /"finish_reason"\s*:\s*"([a-z_]+)"/g
+/** Past this many characters the top-level model is not looked for by scanning (re-serializing is as fast). */
+const SCAN_LIMIT = 8192
+
+const isSpace = (code: number) => code === 32 || code === 10 || code === 13 || code === 9
+
+/** The index of the first character at or after `index` that is not JSON whitespace. */
+function skipSpace(text: string, index: number): number {
+  while (index < text.length && isSpace(text.charCodeAt(index))) index++
+  return index
+}
+
+/** The index just past the JSON string that starts (with its quote) at `index`. */
+function stringEnd(text: string, index: number): number {
+  for (let at = index + 1; at < text.length; at++) {
+    const code = text.charCodeAt(at)
+    if (code === BACKSLASH) at++
+    else if (code === QUOTE) return at + 1
+  }
+  return text.length
+}
 
 /**
  * How deep in objects and arrays the token that starts at `index` of the JSON `text` is (1: a key of the top-level
@@ -46,36 +67,59 @@ const FINISH_REASON = /"finish_reason"\s*:\s*"([a-z_]+)"/g
  */
 function depthOfTokenAt(text: string, index: number): number {
   let depth = 0
-  TOKENS.lastIndex = 0
-  for (let token = TOKENS.exec(text); token; token = TOKENS.exec(text)) {
-    if (token.index >= index) return token.index === index ? depth : -1
-    const char = token[0]
-    if (char === '{' || char === '[') depth++
-    else if (char === '}' || char === ']') depth--
+  for (let at = 0; at < index; at++) {
+    const code = text.charCodeAt(at)
+    if (code === QUOTE) {
+      at = stringEnd(text, at) - 1
+      if (at >= index) return -1
+    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++
+    else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--
+  }
+  return depth
+}
+
+/** Where the value of the key `"name"` found at or after `from` starts; -1 if there is none. */
+function valueOf(text: string, name: string, from: number, end = text.length): { key: number; value: number } | -1 {
+  for (let key = text.indexOf(name, from); key >= 0 && key < end; key = text.indexOf(name, key + 1)) {
+    const colon = skipSpace(text, key + name.length)
+    if (text.charCodeAt(colon) === COLON) return { key, value: skipSpace(text, colon + 1) }
   }
   return -1
 }
 
 /**
  * The span of the quoted string value of the top-level `"model":` key of the JSON object `text`, looking only
- * before `end`; undefined if there is none there (or it is written with escapes: the caller then parses).
+ * before `end` (and within SCAN_LIMIT); undefined if there is none there, or it is written with escapes: the caller
+ * then parses or re-serializes.
  */
 export function topLevelModel(text: string, end = text.length): [number, number] | undefined {
-  MODEL_KEY.lastIndex = 0
-  for (let match = MODEL_KEY.exec(text); match && match.index < end; match = MODEL_KEY.exec(text)) {
-    const start = MODEL_KEY.lastIndex
-    if (depthOfTokenAt(text, match.index) !== 1) continue
-    STRING_AT.lastIndex = start
-    return STRING_AT.test(text) ? [start, STRING_AT.lastIndex] : undefined
+  const limit = Math.min(end, SCAN_LIMIT)
+  for (let from = 0; ; ) {
+    const found = valueOf(text, '"model"', from, limit)
+    if (found === -1) return undefined
+    if (depthOfTokenAt(text, found.key) === 1) {
+      return text.charCodeAt(found.value) === QUOTE ? [found.value, stringEnd(text, found.value)] : undefined
+    }
+    from = found.key + 1
   }
-  return undefined
 }
 
-/** The number after the first `regex` match at or after `from`, or undefined. */
-function numberAfter(regex: RegExp, text: string, from: number): number | undefined {
-  regex.lastIndex = from
-  const match = regex.exec(text)
-  return match ? Number(match[1]) : undefined
+/** The whole number that is the value of the first key `"name"` at or after `from`, or undefined. */
+function numberAfter(text: string, name: string, from: number): number | undefined {
+  const found = valueOf(text, name, from)
+  if (found === -1) return undefined
+  let value = 0
+  let at = found.value
+  for (let code = text.charCodeAt(at); code >= 48 && code <= 57; code = text.charCodeAt(++at)) value = value * 10 + (code - 48)
+  return at > found.value ? value : undefined
+}
+
+/** The string value of the first key `"name"`, if it is a plain one. */
+function stringAfter(text: string, name: string): string | undefined {
+  const found = valueOf(text, name, 0)
+  if (found === -1 || text.charCodeAt(found.value) !== QUOTE) return undefined
+  const close = text.indexOf('"', found.value + 1)
+  return close < 0 ? undefined : text.slice(found.value + 1, close)
 }
 
 /**
@@ -112,10 +156,9 @@ export function upstreamBody(request: PassThroughRequest, modelId: string, call:
  */
 function passThroughResult(text: string, modelSpan: [number, number] | undefined): LanguageModelV3GenerateResult {
   const usageAt = text.lastIndexOf('"usage"')
-  const input = usageAt < 0 ? undefined : numberAfter(PROMPT_TOKENS, text, usageAt)
-  const output = usageAt < 0 ? undefined : numberAfter(COMPLETION_TOKENS, text, usageAt)
-  FINISH_REASON.lastIndex = 0
-  const raw = FINISH_REASON.exec(text)?.[1]
+  const input = usageAt < 0 ? undefined : numberAfter(text, '"prompt_tokens"', usageAt)
+  const output = usageAt < 0 ? undefined : numberAfter(text, '"completion_tokens"', usageAt)
+  const raw = stringAfter(text, '"finish_reason"')
   const answer: PassThroughAnswer = modelSpan ? { text, modelSpan } : { text }
   return {
     content: [],
@@ -176,7 +219,7 @@ export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstre
           }
           // Not parsed: an answer is an answer when it is an object with `choices` and does not lead with `error`.
           const choices = text.indexOf('"choices"')
-          if (choices < 0 || ERROR_FIRST.test(text) || text.trimStart()[0] !== '{') {
+          if (choices < 0 || text.charCodeAt(skipSpace(text, 0)) !== OPEN_BRACE || ERROR_FIRST.test(text)) {
             throw new APICallError({ message: 'upstream answered an error in a 200 body', url, requestBodyValues: request.body, statusCode: 502, responseBody: text.slice(0, 2000), isRetryable: true })
           }
           return passThroughResult(text, topLevelModel(text, choices))

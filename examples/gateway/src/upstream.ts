@@ -36,55 +36,12 @@ export class Upstreams {
   /** POSTs `body` to `url`; rejects on network errors and on the call's abort (with the abort reason). */
   post(url: URL, headers: Record<string, string>, body: string, call: LanguageModelV3CallOptions): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
-      let abortRequest: ((reason: Error) => void) | undefined
-      let abortedWith: unknown
-      let done = false
-      let status = 0
-      let rawHeaders: Buffer[] | undefined
-      const chunks: Buffer[] = []
-      let size = 0
-      const stopListening = onAbort(call, (reason) => {
-        abortedWith = reason ?? new Error('aborted')
-        abortRequest?.(abortedWith as Error)
-      })
-      const finish = (error: unknown, answer?: UpstreamAnswer) => {
-        if (done) return
-        done = true
-        stopListening()
-        if (answer) resolve(answer)
-        else reject(error)
-      }
-      const handler: Dispatcher.DispatchHandlers = {
-        onConnect(abort) {
-          abortRequest = abort
-          if (abortedWith !== undefined) abort(abortedWith as Error)
-        },
-        onError(error) {
-          finish(abortedWith ?? error)
-        },
-        onHeaders(statusCode, headers) {
-          status = statusCode
-          if (statusCode >= 400) rawHeaders = headers as unknown as Buffer[]
-          return true
-        },
-        onData(chunk) {
-          size += chunk.length
-          if (size > MAX_ANSWER_BYTES) {
-            abortRequest?.(new Error(`the upstream's answer is larger than ${MAX_ANSWER_BYTES} bytes`))
-            return false
-          }
-          chunks.push(chunk)
-          return true
-        },
-        onComplete() {
-          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
-          finish(undefined, rawHeaders ? { status, text, headers: headerRecord(rawHeaders) } : { status, text })
-        },
-      }
+      const exchange = new Exchange(resolve, reject)
+      exchange.stopListening = onAbort(call, (reason) => exchange.abortWith(reason))
       try {
-        this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, handler)
+        this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, exchange)
       } catch (error) {
-        finish(error)
+        exchange.onError(error as Error)
       }
     })
   }
@@ -94,6 +51,67 @@ export class Upstreams {
     this.pools.clear()
   }
 }
+
+/** One request's undici handler: collects the answer's buffers; a class, so that a request allocates one object. */
+class Exchange implements Dispatcher.DispatchHandlers {
+  stopListening: () => void = noop
+  private abortRequest: ((reason: Error) => void) | undefined
+  private abortedWith: unknown
+  private done = false
+  private status = 0
+  private rawHeaders: Buffer[] | undefined
+  private readonly chunks: Buffer[] = []
+  private size = 0
+
+  constructor(
+    private readonly resolve: (answer: UpstreamAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  abortWith(reason: unknown): void {
+    this.abortedWith = reason ?? new Error('aborted')
+    this.abortRequest?.(this.abortedWith as Error)
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortRequest = abort
+    if (this.abortedWith !== undefined) abort(this.abortedWith as Error)
+  }
+
+  onError(error: Error): void {
+    if (this.done) return
+    this.done = true
+    this.stopListening()
+    this.reject(this.abortedWith ?? error)
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[] | string[] | null): boolean {
+    this.status = statusCode
+    if (statusCode >= 400) this.rawHeaders = (headers ?? []) as Buffer[]
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length
+    if (this.size > MAX_ANSWER_BYTES) {
+      this.abortRequest?.(new Error(`the upstream's answer is larger than ${MAX_ANSWER_BYTES} bytes`))
+      return false
+    }
+    this.chunks.push(chunk)
+    return true
+  }
+
+  onComplete(): void {
+    if (this.done) return
+    this.done = true
+    this.stopListening()
+    const { chunks, status, rawHeaders } = this
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
+    this.resolve(rawHeaders ? { status, text, headers: headerRecord(rawHeaders) } : { status, text })
+  }
+}
+
+const noop = () => undefined
 
 /** undici's raw header list (name, value, name, value, ...) as a record; repeated names are joined with ", ". */
 function headerRecord(raw: Buffer[]): Record<string, string> {

@@ -2,19 +2,23 @@ import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import type { Clock } from '@llmpool/schema'
 import { timeoutError, unref } from './signals'
 
-/**
- * The abort signal of one attempt. It aborts on the attempt's timeout (bounded by the request's deadline), on the
- * caller's abort, and on a breaker trial's timeout.
- *
- * Creating an AbortSignal costs about 6 µs in Node 20 — more than the rest of routing — so the controller is made
- * only when someone reads `signal` (every HTTP provider does; an in-memory model need not). An abort requested before
- * that is remembered and applied when the signal is made.
- */
 const noop = () => undefined
 
 /** The key under which a call made by the router carries its attempt (see `onAbort`). */
 export const ATTEMPT = Symbol.for('llmpool.attempt')
 
+const ONCE = { once: true } as const
+
+/**
+ * The abort signal of one attempt. It aborts on the attempt's timeout (bounded by the request's deadline), on the
+ * caller's abort, and on a breaker trial's timeout.
+ *
+ * Creating an AbortSignal costs about 6 µs in Node 20 — more than the rest of routing — so the controller is made
+ * only when someone reads `signal` (every AI SDK provider does; an in-memory model or a provider using `onAbort`
+ * need not). An abort requested before that is remembered and applied when the signal is made. One is made per
+ * attempt, so it allocates little: it listens to the caller and the trial as an event listener object (no closures),
+ * and builds its timeout message only when the timeout fires.
+ */
 export class AttemptSignal {
   private controller: AbortController | undefined
   private pendingReason: unknown
@@ -23,26 +27,33 @@ export class AttemptSignal {
   /** The attempt's own timer fired (not the caller, not the deadline). */
   timedOut = false
   private listeners: ((reason: unknown) => void)[] | undefined
-  private readonly onCallerAbort = () => this.abort(this.caller?.reason)
-  private readonly onTrialAbort = () => this.abort(this.trial?.reason)
+  private rejectRace: ((reason: unknown) => void) | undefined
 
   constructor(
     private readonly clock: Clock,
-    limitMs: number,
-    private readonly label: string,
+    private readonly limitMs: number,
+    /** What timed out, for the message: the instance key. */
+    private readonly instance: string,
     private readonly caller: AbortSignal | undefined,
     private readonly trial: AbortSignal | undefined,
   ) {
-    this.timer = clock.setTimeout(() => {
-      this.timedOut = true
-      this.abort(timeoutError(`${label} timed out after ${Math.round(limitMs)} ms`))
-    }, Math.max(0, limitMs))
+    this.timer = clock.setTimeout(() => this.onTimeout(), Math.max(0, limitMs))
     unref(this.timer)
     if (caller) {
       if (caller.aborted) this.abort(caller.reason)
-      else caller.addEventListener('abort', this.onCallerAbort, { once: true })
+      else caller.addEventListener('abort', this, ONCE)
     }
-    trial?.addEventListener('abort', this.onTrialAbort, { once: true })
+    trial?.addEventListener('abort', this, ONCE)
+  }
+
+  private onTimeout(): void {
+    this.timedOut = true
+    this.abort(timeoutError(`attempt on ${this.instance} timed out after ${Math.round(this.limitMs)} ms`))
+  }
+
+  /** The caller's or the trial's abort (EventTarget calls listener objects through `handleEvent`). */
+  handleEvent(event: Event): void {
+    this.abort((event.target as AbortSignal).reason)
   }
 
   /** The signal to hand to the model; made on first read. */
@@ -89,8 +100,6 @@ export class AttemptSignal {
     }
   }
 
-  private rejectRace: ((reason: unknown) => void) | undefined
-
   /**
    * `work`, or a rejection with the abort reason as soon as the attempt aborts — so that a model that ignores its
    * `abortSignal` cannot hold a request past its timeout or deadline.
@@ -101,12 +110,10 @@ export class AttemptSignal {
       Promise.resolve(work).catch(() => undefined)
       return Promise.reject(this.pendingReason)
     }
-    return Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        this.rejectRace = reject
-      }),
-    ])
+    return new Promise<T>((resolve, reject) => {
+      this.rejectRace = reject
+      work.then(resolve, reject)
+    })
   }
 
   /** A stream's first content arrived: the attempt's timeout is over; only `deadline` still holds. */
@@ -118,8 +125,8 @@ export class AttemptSignal {
 
   dispose(): void {
     this.clock.clearTimeout(this.timer)
-    this.caller?.removeEventListener('abort', this.onCallerAbort)
-    this.trial?.removeEventListener('abort', this.onTrialAbort)
+    this.caller?.removeEventListener('abort', this)
+    this.trial?.removeEventListener('abort', this)
   }
 }
 

@@ -69,6 +69,20 @@ export interface AttemptControls {
   disarmTimeout(): void
 }
 
+/** AttemptControls as a class: one object per attempt, no closures. */
+class Controls implements AttemptControls {
+  constructor(
+    readonly started: number,
+    readonly signal: AttemptSignal,
+    private readonly request: RequestState,
+  ) {}
+
+  disarmTimeout(): void {
+    const { request } = this
+    this.signal.disarm(request.deadline, `request for "${request.target}" timed out after ${request.timeoutMs} ms`)
+  }
+}
+
 export type RunAttempt<T> = (
   instance: InstanceRuntime,
   model: LanguageModelV3,
@@ -107,6 +121,24 @@ const ABORT_SIGNAL_PROPERTY: PropertyDescriptor = {
   configurable: true,
 }
 
+/** Whether `list` has an admitted instance not tried yet. */
+function hasCandidate(list: readonly InstanceRuntime[], tried: readonly string[]): boolean {
+  for (const instance of list) if (instance.admitted && !tried.includes(instance.key)) return true
+  return false
+}
+
+/** A pool, then (under `pool_fallback`) its fallback pools in order; each pool once, so fallbacks never loop. */
+function fallbackChain(topology: Topology, pool: PoolRuntime): PoolRuntime[] {
+  const chain: PoolRuntime[] = [pool]
+  if (pool.config.fallback.strategy === 'pool_fallback') {
+    for (const name of pool.config.fallback.fallback_pools) {
+      const fallback = topology.pools.get(name)
+      if (fallback && !chain.includes(fallback)) chain.push(fallback)
+    }
+  }
+  return chain
+}
+
 /** The memory backend answers synchronously: only a promise is awaited, so the hot path takes no extra microtask. */
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
   return typeof (value as { then?: unknown } | undefined)?.then === 'function'
@@ -118,16 +150,10 @@ export class Executor {
   /** A request to a pool: its rotation and fallback, then (under `pool_fallback`) its fallback pools in order. */
   async pool<T>(request: RequestState, topology: Topology, pool: PoolRuntime, run: RunAttempt<T>): Promise<Success<T>> {
     if (request.signal?.aborted) throw request.signal.reason // cancelled before it started: no upstream call
-    // The pool, then (under `pool_fallback`) its fallback pools in order; each pool once, so fallbacks never loop.
-    const chain: PoolRuntime[] = [pool]
-    if (pool.config.fallback.strategy === 'pool_fallback') {
-      for (const name of pool.config.fallback.fallback_pools) {
-        const fallback = topology.pools.get(name)
-        if (fallback && !chain.includes(fallback)) chain.push(fallback)
-      }
-    }
+    const chain = (pool.chain ??= fallbackChain(topology, pool))
     let lastError: unknown
-    for (const [index, current] of chain.entries()) {
+    for (let index = 0; index < chain.length; index++) {
+      const current = chain[index]!
       if (index > 0) {
         const last = request.attempts[request.attempts.length - 1]
         this.context.emit({ type: 'fallback', at: this.context.clock.now(), requestId: request.id, target: request.target, from: last?.instance ?? chain[index - 1]!.name, kind: last?.error?.kind ?? 'unknown', toPool: current.name })
@@ -136,20 +162,18 @@ export class Executor {
         const admitted = this.admitToPool(request, current, index === 0)
         if (!(isPromise(admitted) ? await admitted : admitted)) continue
       }
-      const context: RotationContext = { weightOf: (instance) => current.weights.get(instance.key) ?? 0, random: this.context.random }
-      const outcome = await this.walk(
-        request,
-        current.tiers,
-        current.config.fallback.max_instance_attempts,
-        current.name,
-        (_list, candidates) => current.strategy.order(candidates, context) as readonly InstanceView[] as InstanceRuntime[],
-        run,
-      )
+      const outcome = await this.walk(request, current.tiers, current.config.fallback.max_instance_attempts, current.name, (current.order ??= this.poolOrder(current)), run)
       if (outcome.ok) return outcome.success
       lastError = outcome.error
       if (request.budget <= 0) break
     }
     throw this.failure(request, lastError)
+  }
+
+  /** How a pool orders a tier for a request: its rotation strategy (made once per pool runtime). */
+  private poolOrder(pool: PoolRuntime): (listIndex: number, candidates: InstanceRuntime[]) => InstanceRuntime[] {
+    const context: RotationContext = { weightOf: (instance) => pool.weights.get(instance.key) ?? 0, random: this.context.random }
+    return (_list, candidates) => pool.strategy.order(candidates, context) as readonly InstanceView[] as InstanceRuntime[]
   }
 
   /** A request to a task group: its echelons in chain order, round robin within each, bounded by `max_attempts`. */
@@ -209,28 +233,24 @@ export class Executor {
     run: RunAttempt<T>,
     stepDelayMs = 0,
   ): Promise<Outcome<T>> {
-    const tried = new Set<string>()
+    // Instance keys tried so far (a few at most: an array is cheaper than a Set here).
+    const tried: string[] = []
     // Each list is ordered once per request (one turn of round robin, one draw of random or weighted), then
     // filtered at each selection by what is admitted and not yet tried.
-    const orders = new Map<number, InstanceRuntime[]>()
-    const ordered = (listIndex: number) => {
-      let result = orders.get(listIndex)
-      if (!result) orders.set(listIndex, (result = order(listIndex, lists[listIndex]!)))
-      return result
-    }
+    const orders: (InstanceRuntime[] | undefined)[] = new Array(lists.length)
     let lastFailure: Outcome<T> | undefined
     let lastList = -1
     for (let instances = 0; instances < maxInstances && request.budget > 0; ) {
       // Between echelons of a task group: `retry_delay`, once the failed echelon has nothing left to try (and
       // something is left elsewhere: a request with nowhere to go fails at once).
-      const exhausted = (list: InstanceRuntime[]) => !list.some((instance) => !tried.has(instance.key) && instance.admitted)
-      if (stepDelayMs > 0 && lastFailure && exhausted(lists[lastList]!) && !lists.every(exhausted)) {
-        await this.pause(request, stepDelayMs)
+      if (stepDelayMs > 0 && lastFailure) {
+        const exhausted = (list: InstanceRuntime[]) => !list.some((instance) => !tried.includes(instance.key) && instance.admitted)
+        if (exhausted(lists[lastList]!) && !lists.every(exhausted)) await this.pause(request, stepDelayMs)
       }
-      const selection = await this.select(request, lists, tried, ordered, pool)
+      const selection = await this.select(request, lists, tried, orders, order, pool)
       if (selection === NO_MORE) break
       instances++
-      tried.add(selection.instance.key)
+      tried.push(selection.instance.key)
       if (lastFailure && !lastFailure.ok) {
         const previous = request.attempts[request.attempts.length - 1]
         this.context.emit({ type: 'fallback', at: this.context.clock.now(), requestId: request.id, target: request.target, from: previous?.instance ?? '', kind: lastFailure.kind })
@@ -248,8 +268,9 @@ export class Executor {
   private async select(
     request: RequestState,
     lists: InstanceRuntime[][],
-    tried: Set<string>,
-    ordered: (listIndex: number) => InstanceRuntime[],
+    tried: readonly string[],
+    orders: (InstanceRuntime[] | undefined)[],
+    order: (listIndex: number, candidates: InstanceRuntime[]) => InstanceRuntime[],
     pool: string | undefined,
   ): Promise<Selection | typeof NO_MORE> {
     const { waiters, clock } = this.context
@@ -262,9 +283,10 @@ export class Executor {
       const mustQueue = waiters.hasWaiters(request.target, request.ticket)
       if (!mustQueue) {
         for (let listIndex = 0; listIndex < lists.length; listIndex++) {
-          if (!lists[listIndex]!.some((instance) => instance.admitted && !tried.has(instance.key))) continue
-          for (const instance of ordered(listIndex)) {
-            if (!instance.admitted || tried.has(instance.key)) continue
+          if (!hasCandidate(lists[listIndex]!, tried)) continue
+          const ordered = (orders[listIndex] ??= order(listIndex, lists[listIndex]!))
+          for (const instance of ordered) {
+            if (!instance.admitted || tried.includes(instance.key)) continue
             anyAdmitted = true
             let lease: Lease | undefined
             if (instance.limiter) {
@@ -328,7 +350,7 @@ export class Executor {
       const attemptSignal = new AttemptSignal(
         clock,
         Math.min(instance.config.timeoutMs, request.deadline - started),
-        `attempt on ${instance.key}`,
+        instance.key,
         request.signal,
         permit.trial ? permit.signal : undefined,
       )
@@ -350,11 +372,7 @@ export class Executor {
       try {
         const cached = instance.readyModel
         const model = cached ?? (await instance.getModel())
-        result = await attemptSignal.race(run(instance, model, this.callFor(request, instance, attemptSignal), {
-          started,
-          signal: attemptSignal,
-          disarmTimeout: () => attemptSignal.disarm(request.deadline, `request for "${request.target}" timed out after ${request.timeoutMs} ms`),
-        }))
+        result = await attemptSignal.race(run(instance, model, this.callFor(request, instance, attemptSignal), new Controls(started, attemptSignal, request)))
       } catch (caught) {
         const error = attemptSignal.timedOut && !this.requestOver(request) ? attemptSignal.reason : caught
         settle(error, true)

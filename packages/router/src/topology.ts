@@ -20,6 +20,10 @@ export interface PoolRuntime {
   /** What the limiter and the strategy were made from, to keep them across reloads when unchanged. */
   limiterKey: string
   strategyKey: string
+  /** Filled on first use: the pool and its fallback pools, in order (a topology never changes once built). */
+  chain?: PoolRuntime[]
+  /** Filled on first use: the strategy's order for a request, with its rotation context. */
+  order?: (listIndex: number, candidates: InstanceRuntime[]) => InstanceRuntime[]
 }
 
 /** One step of a task group's fallback chain: an echelon and its instances. */
@@ -148,7 +152,7 @@ export class Topology {
         throw new RangeError(`pool "${name}": rotation strategy "${strategyKey}" is not registered (pass it in the router's \`strategies\` option as "${strategyName}")`)
       const strategy = old && old.strategyKey === strategyKey ? old.strategy : factory(name)
       const { tiers, weights } = this.tiersOf(pool, instancesOfEchelon, echelonsOfGroup)
-      this.pools.set(name, { name, config: pool, tiers, weights, limiter, strategy, limiterKey, strategyKey })
+      this.pools.set(name, { name, config: pool, tiers, weights, limiter, strategy, limiterKey, strategyKey, chain: undefined, order: undefined })
     }
   }
 
