@@ -191,6 +191,10 @@ function responseFormat(value: unknown): LanguageModelV3CallOptions['responseFor
   throw invalid('type must be text, json_object or json_schema', 'response_format')
 }
 
+function set<K extends keyof LanguageModelV3CallOptions>(call: LanguageModelV3CallOptions, key: K, value: LanguageModelV3CallOptions[K] | undefined): void {
+  if (value !== undefined) call[key] = value
+}
+
 /** Checks the body's shape and converts it into the AI SDK's call options (without the abort signal). */
 export function toCallOptions(body: ChatCompletionRequest): LanguageModelV3CallOptions {
   const stop = body.stop
@@ -198,19 +202,19 @@ export function toCallOptions(body: ChatCompletionRequest): LanguageModelV3CallO
     throw invalid('must be a string or an array of strings', 'stop')
   }
   const call: LanguageModelV3CallOptions = { prompt: toPrompt(body.messages) }
-  const set = <K extends keyof LanguageModelV3CallOptions>(key: K, value: LanguageModelV3CallOptions[K] | undefined) => {
-    if (value !== undefined) call[key] = value
-  }
-  set('temperature', number(body.temperature, 'temperature'))
-  set('maxOutputTokens', number(body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens'))
-  set('topP', number(body.top_p, 'top_p'))
-  set('seed', number(body.seed, 'seed'))
-  set('frequencyPenalty', number(body.frequency_penalty, 'frequency_penalty'))
-  set('presencePenalty', number(body.presence_penalty, 'presence_penalty'))
-  set('stopSequences', stop === undefined || stop === null ? undefined : typeof stop === 'string' ? [stop] : stop)
-  set('responseFormat', responseFormat(body.response_format))
-  set('tools', tools(body.tools))
-  set('toolChoice', toolChoice(body.tool_choice))
+  const temperature = number(body.temperature, 'temperature')
+  if (temperature !== undefined) call.temperature = temperature
+  const maxOutputTokens = number(body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens')
+  if (maxOutputTokens !== undefined) call.maxOutputTokens = maxOutputTokens
+  // The rest is rare: only a request that has any of them pays for looking.
+  if (body.top_p !== undefined) set(call, 'topP', number(body.top_p, 'top_p'))
+  if (body.seed !== undefined) set(call, 'seed', number(body.seed, 'seed'))
+  if (body.frequency_penalty !== undefined) set(call, 'frequencyPenalty', number(body.frequency_penalty, 'frequency_penalty'))
+  if (body.presence_penalty !== undefined) set(call, 'presencePenalty', number(body.presence_penalty, 'presence_penalty'))
+  if (stop !== undefined && stop !== null) call.stopSequences = typeof stop === 'string' ? [stop] : stop
+  if (body.response_format !== undefined) set(call, 'responseFormat', responseFormat(body.response_format))
+  if (body.tools !== undefined) set(call, 'tools', tools(body.tools))
+  if (body.tool_choice !== undefined) set(call, 'toolChoice', toolChoice(body.tool_choice))
   return call
 }
 

@@ -55,6 +55,8 @@ export interface Gateway {
 
 const MiB = 1024 * 1024
 const JSON_TYPE = 'application/json'
+/** Status codes as the keys of the response counters, made once. */
+const STATUS_KEYS: Record<number, string> = Object.fromEntries([200, 400, 401, 404, 413, 429, 500, 502, 503, 504].map((status) => [status, String(status)]))
 
 /** Digests make the comparison constant-time whatever the lengths. */
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -127,8 +129,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   let closing = false
   let drained: (() => void) | undefined
 
-  const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, type = JSON_TYPE) => {
-    responses.set(String(status), (responses.get(String(status)) ?? 0) + 1)
+  const count = (status: number) => {
+    const key = STATUS_KEYS[status] ?? String(status)
+    responses.set(key, (responses.get(key) ?? 0) + 1)
+  }
+  const send = (response: ServerResponse, status: number, body: string, headers?: Record<string, string>, type = JSON_TYPE) => {
+    count(status)
+    if (headers === undefined && !closing && !response.headersSent) {
+      // The common answer, without building a header object.
+      response.writeHead(status, ['content-type', type, 'content-length', String(Buffer.byteLength(body))])
+      response.end(body)
+      return
+    }
     if (response.headersSent) return void response.end()
     response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...(closing ? { connection: 'close' } : {}), ...headers })
     response.end(body)
@@ -176,7 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return
     }
     const { stream } = await router.stream(target, call, { signal })
-    responses.set('200', (responses.get('200') ?? 0) + 1)
+    count(200)
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(closing ? { connection: 'close' } : {}) })
     let pending = ''
     const writer = new ChunkWriter((event) => void (pending += event), model, body.stream_options?.include_usage === true, completionId())
@@ -250,16 +262,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
   }
 
+  /** A response closed: finished, or cut because the client went away (then its connection's signal aborts). */
+  function onResponseClose(this: ServerResponse) {
+    const request = this.req
+    if (!this.writableFinished) abortConnection(request.socket, new Error('the client went away'))
+    inFlight.delete(request)
+    if (closing && inFlight.size === 0) drained?.()
+  }
+
   const server = createServer(async (request, response) => {
     const url = request.url ?? '/'
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
     inFlight.add(request)
-    response.once('close', () => {
-      if (!response.writableFinished) abortConnection(request.socket, new Error('the client went away'))
-      inFlight.delete(request)
-      if (closing && inFlight.size === 0) drained?.()
-    })
+    response.on('close', onResponseClose)
     try {
       if (path === '/healthz') return send(response, 200, JSON.stringify({ status: closing ? 'draining' : 'ok' }))
       if (!authorized(request)) {

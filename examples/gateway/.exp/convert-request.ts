@@ -1,0 +1,229 @@
+import type {
+  JSONSchema7,
+  LanguageModelV3CallOptions,
+  LanguageModelV3FunctionTool,
+  LanguageModelV3Message,
+  LanguageModelV3ToolChoice,
+} from '@ai-sdk/provider'
+import { HttpError } from './http-error'
+
+/** The parts of an OpenAI Chat Completions request body the gateway reads. */
+export interface ChatCompletionRequest {
+  model: string
+  messages: OpenAIMessage[]
+  stream?: boolean
+  stream_options?: { include_usage?: boolean }
+  temperature?: number
+  max_tokens?: number
+  max_completion_tokens?: number
+  top_p?: number
+  stop?: string | string[]
+  seed?: number
+  frequency_penalty?: number
+  presence_penalty?: number
+  response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name?: string; description?: string; schema?: unknown } }
+  tools?: { type: 'function'; function: { name: string; description?: string; parameters?: unknown; strict?: boolean } }[]
+  tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } }
+}
+
+type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } | string } | { type: string; [key: string]: unknown }
+type OpenAIMessage =
+  | { role: 'system' | 'developer'; content: string | ContentPart[] }
+  | { role: 'user'; content: string | ContentPart[] }
+  | { role: 'assistant'; content?: string | ContentPart[] | null; tool_calls?: { id: string; type?: 'function'; function: { name: string; arguments: string } }[] }
+  | { role: 'tool'; tool_call_id: string; content: string | ContentPart[] }
+
+const invalid = (message: string, param?: string) =>
+  new HttpError(400, 'invalid_request_error', param ? 'invalid_value' : 'invalid_request', param ? `${param}: ${message}` : message)
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+function textOf(content: unknown, where: string): string {
+  if (typeof content === 'string') return content
+  if (content === null || content === undefined) return ''
+  if (!Array.isArray(content)) throw invalid('must be a string or an array of content parts', where)
+  let text = ''
+  for (const part of content) {
+    if (isObject(part) && part.type === 'text' && typeof part.text === 'string') text += part.text
+    else throw invalid('only text parts are accepted here', where)
+  }
+  return text
+}
+
+function dataUrl(url: string): { data: string | URL; mediaType: string } {
+  const match = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(url)
+  if (match) return { data: match[2] ? match[3]! : Buffer.from(decodeURIComponent(match[3]!)).toString('base64'), mediaType: match[1] ?? 'application/octet-stream' }
+  try {
+    return { data: new URL(url), mediaType: 'image/*' }
+  } catch {
+    throw invalid('is not a URL', 'image_url.url')
+  }
+}
+
+function userContent(content: unknown, where: string): Extract<LanguageModelV3Message, { role: 'user' }>['content'] {
+  if (typeof content === 'string') return [{ type: 'text', text: content }]
+  if (!Array.isArray(content)) throw invalid('must be a string or an array of content parts', where)
+  return content.map((part, index) => {
+    if (!isObject(part)) throw invalid('must be an object', `${where}[${index}]`)
+    if (part.type === 'text' && typeof part.text === 'string') return { type: 'text' as const, text: part.text }
+    if (part.type === 'image_url') {
+      const image = part.image_url
+      const url = typeof image === 'string' ? image : isObject(image) && typeof image.url === 'string' ? image.url : undefined
+      if (url === undefined) throw invalid('needs image_url.url', `${where}[${index}]`)
+      const { data, mediaType } = dataUrl(url)
+      return { type: 'file' as const, data, mediaType }
+    }
+    throw invalid(`content part type "${String(part.type)}" is not supported`, `${where}[${index}]`)
+  })
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** OpenAI messages to the AI SDK prompt; tool results find their tool's name from the assistant's calls. */
+export function toPrompt(messages: unknown): LanguageModelV3Message[] {
+  if (!Array.isArray(messages) || messages.length === 0) throw invalid('must be a non-empty array', 'messages')
+  const toolNames = new Map<string, string>()
+  const prompt: LanguageModelV3Message[] = []
+  messages.forEach((message: unknown, index) => {
+    const where = `messages[${index}]`
+    if (!isObject(message)) throw invalid('must be an object', where)
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        prompt.push({ role: 'system', content: textOf(message.content, `${where}.content`) })
+        return
+      case 'user':
+        prompt.push({ role: 'user', content: userContent(message.content, `${where}.content`) })
+        return
+      case 'assistant': {
+        const content: Extract<LanguageModelV3Message, { role: 'assistant' }>['content'] = []
+        const text = textOf(message.content, `${where}.content`)
+        if (text !== '') content.push({ type: 'text', text })
+        const calls = message.tool_calls
+        if (calls !== undefined && calls !== null) {
+          if (!Array.isArray(calls)) throw invalid('must be an array', `${where}.tool_calls`)
+          calls.forEach((call: unknown, callIndex) => {
+            const fn = isObject(call) ? call.function : undefined
+            if (!isObject(call) || typeof call.id !== 'string' || !isObject(fn) || typeof fn.name !== 'string') {
+              throw invalid('needs id and function.name', `${where}.tool_calls[${callIndex}]`)
+            }
+            toolNames.set(call.id, fn.name)
+            content.push({ type: 'tool-call', toolCallId: call.id, toolName: fn.name, input: parseArguments(typeof fn.arguments === 'string' ? fn.arguments : '{}') })
+          })
+        }
+        prompt.push({ role: 'assistant', content })
+        return
+      }
+      case 'tool': {
+        if (typeof message.tool_call_id !== 'string') throw invalid('needs tool_call_id', where)
+        const part = {
+          type: 'tool-result' as const,
+          toolCallId: message.tool_call_id,
+          toolName: toolNames.get(message.tool_call_id) ?? 'unknown',
+          output: { type: 'text' as const, value: textOf(message.content, `${where}.content`) },
+        }
+        // Consecutive tool messages answer one assistant turn: one AI SDK tool message.
+        const last = prompt[prompt.length - 1]
+        if (last?.role === 'tool') last.content.push(part)
+        else prompt.push({ role: 'tool', content: [part] })
+        return
+      }
+      default:
+        throw invalid(`role "${String(message.role)}" is not supported`, `${where}.role`)
+    }
+  })
+  return prompt
+}
+
+const number = (value: unknown, param: string): number | undefined => {
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid('must be a number', param)
+  return value
+}
+
+function tools(value: unknown): LanguageModelV3FunctionTool[] | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value)) throw invalid('must be an array', 'tools')
+  return value.map((tool: unknown, index) => {
+    const fn = isObject(tool) ? tool.function : undefined
+    if (!isObject(tool) || tool.type !== 'function' || !isObject(fn) || typeof fn.name !== 'string') {
+      throw invalid('must be { type: "function", function: { name, parameters? } }', `tools[${index}]`)
+    }
+    return {
+      type: 'function' as const,
+      name: fn.name,
+      ...(typeof fn.description === 'string' ? { description: fn.description } : {}),
+      inputSchema: (isObject(fn.parameters) ? fn.parameters : { type: 'object', properties: {} }) as JSONSchema7,
+      ...(typeof fn.strict === 'boolean' ? { strict: fn.strict } : {}),
+    }
+  })
+}
+
+function toolChoice(value: unknown): LanguageModelV3ToolChoice | undefined {
+  if (value === undefined || value === null) return undefined
+  if (value === 'auto' || value === 'none' || value === 'required') return { type: value }
+  if (isObject(value) && value.type === 'function' && isObject(value.function) && typeof value.function.name === 'string') {
+    return { type: 'tool', toolName: value.function.name }
+  }
+  throw invalid('must be "auto", "none", "required" or { type: "function", function: { name } }', 'tool_choice')
+}
+
+function responseFormat(value: unknown): LanguageModelV3CallOptions['responseFormat'] {
+  if (value === undefined || value === null) return undefined
+  if (!isObject(value)) throw invalid('must be an object', 'response_format')
+  if (value.type === 'text') return { type: 'text' }
+  if (value.type === 'json_object') return { type: 'json' }
+  if (value.type === 'json_schema' && isObject(value.json_schema)) {
+    const spec = value.json_schema
+    return {
+      type: 'json',
+      ...(isObject(spec.schema) ? { schema: spec.schema as JSONSchema7 } : {}),
+      ...(typeof spec.name === 'string' ? { name: spec.name } : {}),
+      ...(typeof spec.description === 'string' ? { description: spec.description } : {}),
+    }
+  }
+  throw invalid('type must be text, json_object or json_schema', 'response_format')
+}
+
+/** Checks the body's shape and converts it into the AI SDK's call options (without the abort signal). */
+export function toCallOptions(body: ChatCompletionRequest): LanguageModelV3CallOptions {
+  const stop = body.stop
+  if (stop !== undefined && stop !== null && typeof stop !== 'string' && !(Array.isArray(stop) && stop.every((s) => typeof s === 'string'))) {
+    throw invalid('must be a string or an array of strings', 'stop')
+  }
+  const call: LanguageModelV3CallOptions = { prompt: toPrompt(body.messages) }
+  const set = <K extends keyof LanguageModelV3CallOptions>(key: K, value: LanguageModelV3CallOptions[K] | undefined) => {
+    if (value !== undefined) call[key] = value
+  }
+  set('temperature', number(body.temperature, 'temperature'))
+  set('maxOutputTokens', number(body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens'))
+  set('topP', number(body.top_p, 'top_p'))
+  set('seed', number(body.seed, 'seed'))
+  set('frequencyPenalty', number(body.frequency_penalty, 'frequency_penalty'))
+  set('presencePenalty', number(body.presence_penalty, 'presence_penalty'))
+  set('stopSequences', stop === undefined || stop === null ? undefined : typeof stop === 'string' ? [stop] : stop)
+  set('responseFormat', responseFormat(body.response_format))
+  set('tools', tools(body.tools))
+  set('toolChoice', toolChoice(body.tool_choice))
+  return call
+}
+
+/** Parses and checks the top level of a request body. */
+export function parseBody(text: string): ChatCompletionRequest {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch {
+    throw new HttpError(400, 'invalid_request_error', 'invalid_json', 'the request body is not valid JSON')
+  }
+  if (!isObject(body)) throw invalid('the request body must be a JSON object')
+  if (typeof body.model !== 'string' || body.model === '') throw invalid('is required (a wrapper, pool or task group name)', 'model')
+  if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('must be a boolean', 'stream')
+  return body as unknown as ChatCompletionRequest
+}

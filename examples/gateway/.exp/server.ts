@@ -1,0 +1,320 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
+import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
+import { createRedisBreakerGroup } from '@llmpool/breaker'
+import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
+import { openAICompatibleProvider, openAIProvider, type ProviderDefinition, Router, type RouterOptions } from '@llmpool/router'
+import { type ChatCompletionRequest, parseBody, toCallOptions } from './convert-request'
+import { ChunkWriter, completionId, toChatCompletion } from './convert-response'
+import { HttpError, streamErrorBody, toHttpError } from './http-error'
+import { PASS_THROUGH_KEY, type PassThroughAnswer, type PassThroughRequest, passThroughProvider, rewriteModel } from './pass-through'
+import { prometheusText } from './prometheus'
+import { Upstreams } from './upstream'
+
+export interface GatewayOptions {
+  /** The configuration directory (with `_registry.toml`), or a `ConfigStore` you own. */
+  config: string | ConfigStore
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number
+  /** Host to listen on. Default `127.0.0.1`. */
+  host?: string
+  /** Bearer token clients must send; default `LLMPOOL_GATEWAY_TOKEN`; empty or unset: no auth. */
+  token?: string
+  /** Largest request body (bytes); larger ones get a 413. Default 1 MiB. */
+  maxBodyBytes?: number
+  /** Watch the configuration directory and hot-reload. Default: the registry's `enable_hot_reload`. */
+  watch?: boolean
+  /** Variables for `${VAR}` in the configuration. Default `process.env`. */
+  env?: Record<string, string | undefined>
+  /** A Redis URL: limits and breaker states are shared with every gateway on the same Redis and prefix. */
+  redis?: string
+  /** Key prefix of the shared limits. Default `llmpool`. */
+  redisPrefix?: string
+  /** A limiter backend of your own (overrides `redis`). */
+  limits?: LimiterBackend
+  /** Providers by name, as the router takes them (they replace the pass-through ones of the same name). */
+  providers?: Record<string, ProviderDefinition>
+  /** Forward non-streaming requests to OpenAI-compatible instances as raw bytes. Default true. */
+  passThrough?: boolean
+  /** More router options (`requestTimeoutMs`, `retry`, `healthChecks`, `attemptBudget`, ...). */
+  router?: Omit<RouterOptions, 'config' | 'limits' | 'providers'>
+  /** Longest wait for in-flight requests on close (ms) before they are cut. Default 10 000. */
+  shutdownTimeoutMs?: number
+}
+
+export interface Gateway {
+  /** `http://host:port`. */
+  url: string
+  router: Router
+  store: ConfigStore
+  /** Stops accepting, drains in-flight requests (bounded by `shutdownTimeoutMs`), then closes router and store. */
+  close(): Promise<void>
+}
+
+const MiB = 1024 * 1024
+const JSON_TYPE = 'application/json'
+
+/** Digests make the comparison constant-time whatever the lengths. */
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/** Every provider name of the configuration's instances, for the pass-through registrations. */
+function providerNames(config: ResolvedConfig): Set<string> {
+  const names = new Set<string>()
+  for (const group of Object.values(config.task_groups)) {
+    for (const echelon of Object.values(group.echelons ?? {})) {
+      for (const model of (echelon as { models?: readonly string[] }).models ?? []) {
+        const colon = model.indexOf(':')
+        if (colon > 0) names.add(model.slice(0, colon))
+      }
+    }
+  }
+  return names
+}
+
+/** The pool or task group a client's `model` names: a wrapper, a pool or a task group. */
+function resolveTarget(config: ResolvedConfig, model: string): string {
+  const wrapper = config.wrappers[model] as { pool_name?: string; task_group_name?: string } | undefined
+  if (wrapper) return wrapper.pool_name ?? wrapper.task_group_name ?? model
+  if (model in config.pools || model in config.task_groups) return model
+  throw new HttpError(404, 'invalid_request_error', 'model_not_found', `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`)
+}
+
+/** Starts an OpenAI-compatible gateway. Resolves once it listens. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const ownsStore = typeof options.config === 'string'
+  const store =
+    typeof options.config === 'string'
+      ? await createConfigStore({ directory: options.config, ...(options.watch !== undefined ? { watch: options.watch } : {}), ...(options.env ? { env: options.env } : {}) })
+      : options.config
+  const ownsLimits = options.limits === undefined && options.redis !== undefined
+  const limits = options.limits ?? (options.redis ? redisBackend({ redis: options.redis, prefix: options.redisPrefix ?? 'llmpool' }) : undefined)
+  const upstreams = new Upstreams()
+  const providers: Record<string, ProviderDefinition> = {}
+  if (options.passThrough !== false) {
+    providers.openai = passThroughProvider(openAIProvider(options.router?.openai), upstreams, 'https://api.openai.com/v1', () => process.env.OPENAI_API_KEY)
+    for (const name of providerNames(store.current)) {
+      if (name !== 'openai' && name !== 'anthropic') providers[name] = passThroughProvider(openAICompatibleProvider(), upstreams)
+    }
+  }
+  Object.assign(providers, options.providers)
+  // With Redis, breakers are shared too: a trip seen by one gateway opens the instance in all of them.
+  const breakers = options.redis ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` }) : undefined
+  const router = new Router({ ...options.router, config: store, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}) })
+
+  const token = options.token ?? process.env.LLMPOOL_GATEWAY_TOKEN
+  const tokenDigest = token ? digest(`Bearer ${token}`) : undefined
+  const maxBodyBytes = options.maxBodyBytes ?? MiB
+  const started = Math.floor(Date.now() / 1000)
+  const responses = new Map<string, number>()
+  const inFlight = new Set<IncomingMessage>()
+  // One AbortController per client connection, made by its first chat request and aborted when a response on it
+  // closes unfinished (the client went away) or when shutdown gives up waiting. HTTP/1.1 serves a connection's
+  // requests one after another, so this is the per-request signal without an AbortController per request.
+  const connectionAborts = new WeakMap<Socket, AbortController>()
+  const connectionSignal = (socket: Socket) => {
+    let controller = connectionAborts.get(socket)
+    if (!controller) connectionAborts.set(socket, (controller = new AbortController()))
+    return controller.signal
+  }
+  const abortConnection = (socket: Socket, reason: Error) => {
+    const controller = connectionAborts.get(socket)
+    if (!controller) return
+    connectionAborts.delete(socket)
+    controller.abort(reason)
+  }
+  let closing = false
+  let drained: (() => void) | undefined
+
+  const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}, type = JSON_TYPE) => {
+    responses.set(String(status), (responses.get(String(status)) ?? 0) + 1)
+    if (response.headersSent) return void response.end()
+    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...(closing ? { connection: 'close' } : {}), ...headers })
+    response.end(body)
+  }
+  const sendError = (response: ServerResponse, error: unknown) => {
+    const http = toHttpError(error)
+    send(response, http.status, http.body(), http.headers)
+  }
+
+  const readBody = (request: IncomingMessage): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const declared = Number(request.headers['content-length'])
+      const tooLarge = () => new HttpError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than ${maxBodyBytes} bytes`)
+      if (declared > maxBodyBytes) return reject(tooLarge())
+      const chunks: Buffer[] = []
+      let size = 0
+      request.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > maxBodyBytes) {
+          request.removeAllListeners('data')
+          request.resume()
+          reject(tooLarge())
+        } else chunks.push(chunk)
+      })
+      request.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')))
+      request.on('error', reject)
+    })
+
+  const chat = async (request: IncomingMessage, response: ServerResponse) => {
+    const text = await readBody(request)
+    const body: ChatCompletionRequest = parseBody(text)
+    const model = body.model
+    const target = resolveTarget(store.current, model)
+    const call = toCallOptions(body)
+    const signal = connectionSignal(request.socket)
+    call.abortSignal = signal
+    if (body.stream !== true) {
+      if (options.passThrough !== false) {
+        const passThrough: PassThroughRequest = { text, body: body as unknown as Record<string, unknown> }
+        call.providerOptions = { [PASS_THROUGH_KEY]: passThrough as unknown as Record<string, string> }
+      }
+      const result = await router.generate(target, call, { signal })
+      const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
+      send(response, 200, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)))
+      return
+    }
+    const { stream } = await router.stream(target, call, { signal })
+    responses.set('200', (responses.get('200') ?? 0) + 1)
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(closing ? { connection: 'close' } : {}) })
+    let pending = ''
+    const writer = new ChunkWriter((event) => void (pending += event), model, body.stream_options?.include_usage === true, completionId())
+    writer.start()
+    const reader = stream.getReader()
+    const flush = async () => {
+      if (pending === '') return
+      const ok = response.write(pending)
+      pending = ''
+      if (!ok && !response.destroyed) await new Promise<void>((resolve) => response.once('drain', resolve).once('close', resolve))
+    }
+    try {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) {
+          // The router never ends a failed stream cleanly; a stream without finish is reported as an error too.
+          await flush()
+          response.end(`data: ${streamErrorBody(new Error('the stream ended without finishing'))}\n\n`)
+          return
+        }
+        const part = value as LanguageModelV3StreamPart
+        if (part.type === 'error') {
+          await flush()
+          response.end(`data: ${streamErrorBody(part.error)}\n\n`)
+          void reader.cancel().catch(() => undefined)
+          return
+        }
+        if (writer.part(part)) {
+          pending += 'data: [DONE]\n\n'
+          response.end(pending)
+          void reader.cancel().catch(() => undefined)
+          return
+        }
+        await flush()
+        if (response.destroyed) return
+      }
+    } finally {
+      reader.releaseLock()
+    }
+  }
+
+  const authorized = (request: IncomingMessage) => {
+    if (!tokenDigest) return true
+    const header = request.headers.authorization
+    return typeof header === 'string' && timingSafeEqual(digest(header), tokenDigest)
+  }
+
+  const models = () => {
+    const config = store.current
+    const item = (id: string, owned_by: string) => ({ id, object: 'model', created: started, owned_by })
+    return JSON.stringify({
+      object: 'list',
+      data: [
+        ...Object.keys(config.wrappers).map((name) => item(name, 'llmpool:wrapper')),
+        ...Object.keys(config.pools).map((name) => item(name, 'llmpool:pool')),
+        ...Object.keys(config.task_groups).map((name) => item(name, 'llmpool:task_group')),
+      ],
+    })
+  }
+
+  const adminState = async () => {
+    const config = store.current
+    const state = await router.state()
+    return JSON.stringify({
+      configuration: { hash: config.source.hash, version: config.registry.registry?.version },
+      wrappers: Object.fromEntries(Object.entries(config.wrappers).map(([name, wrapper]) => [name, (wrapper as { pool_name?: string; task_group_name?: string }).pool_name ?? (wrapper as { task_group_name?: string }).task_group_name])),
+      targets: router.targets(),
+      pools: state.pools,
+      instances: state.instances,
+      inFlight: inFlight.size,
+    })
+  }
+
+  const server = createServer(async (request, response) => {
+    const url = request.url ?? '/'
+    const query = url.indexOf('?')
+    const path = query < 0 ? url : url.slice(0, query)
+    inFlight.add(request)
+    response.once('close', () => {
+      if (!response.writableFinished) abortConnection(request.socket, new Error('the client went away'))
+      inFlight.delete(request)
+      if (closing && inFlight.size === 0) drained?.()
+    })
+    try {
+      if (path === '/healthz') return send(response, 200, JSON.stringify({ status: closing ? 'draining' : 'ok' }))
+      if (!authorized(request)) {
+        return send(response, 401, new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'a valid bearer token is required').body(), { 'www-authenticate': 'Bearer' })
+      }
+      const method = request.method ?? 'GET'
+      if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return await chat(request, response)
+      if (method === 'GET' && (path === '/v1/models' || path === '/models')) return send(response, 200, models())
+      if (method === 'GET' && path === '/metrics') return send(response, 200, await prometheusText(router, { requests: responses, inFlight: inFlight.size }), {}, 'text/plain; version=0.0.4; charset=utf-8')
+      if (method === 'GET' && path === '/admin/state') return send(response, 200, await adminState())
+      send(response, 404, new HttpError(404, 'invalid_request_error', 'not_found', `no route ${method} ${path}`).body())
+    } catch (error) {
+      if (response.headersSent) {
+        if (!response.writableEnded) response.end(`data: ${streamErrorBody(error)}\n\n`)
+        return
+      }
+      const http = toHttpError(error)
+      // A body we stopped reading: the connection closes once the answer is out, rather than read the rest.
+      if (http.status === 413) response.shouldKeepAlive = false
+      sendError(response, http)
+    }
+  })
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+
+  let closed: Promise<void> | undefined
+  const close = () =>
+    (closed ??= (async () => {
+      closing = true
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      if (inFlight.size > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve
+          const timer = setTimeout(resolve, options.shutdownTimeoutMs ?? 10_000)
+          timer.unref()
+        })
+        for (const request of inFlight) abortConnection(request.socket, new Error('the gateway is shutting down'))
+      }
+      server.closeAllConnections()
+      await stopped
+      await router.dispose()
+      await breakers?.dispose()
+      if (ownsLimits) await limits?.dispose()
+      if (ownsStore) await store.dispose()
+      await upstreams.close()
+    })())
+
+  return { url: `http://${host}:${address.port}`, router, store, close }
+}

@@ -1,0 +1,125 @@
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
+import { onAbort } from '@llmpool/router'
+import { type Dispatcher, Pool } from 'undici'
+
+/** An upstream's answer: status, body text, and (for error statuses only) the headers. */
+export interface UpstreamAnswer {
+  status: number
+  text: string
+  /** Lower-case names; only for status ≥ 400, where `retry-after` and the like matter. */
+  headers?: Record<string, string>
+}
+
+/** The largest answer body read (bytes); a larger one fails the attempt rather than fill the memory. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024
+
+/**
+ * Keep-alive connection pools, one per upstream origin, shared by every pass-through model of a gateway. Requests go
+ * through undici's `dispatch` with a handler that collects the body's buffers: the `request()` API wraps every
+ * answer in a Readable stream, which cost the gateway about a quarter of its CPU per request.
+ *
+ * undici's own header and body timeouts are off: the router's attempt timeout and deadline govern, and they abort
+ * the request through `onAbort`.
+ */
+export class Upstreams {
+  private readonly pools = new Map<string, Pool>()
+
+  private pool(origin: string): Pool {
+    let pool = this.pools.get(origin)
+    if (!pool) {
+      pool = new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 })
+      this.pools.set(origin, pool)
+    }
+    return pool
+  }
+
+  /** POSTs `body` to `url`; rejects on network errors and on the call's abort (with the abort reason). */
+  post(url: URL, headers: Record<string, string>, body: string, call: LanguageModelV3CallOptions): Promise<UpstreamAnswer> {
+    return new Promise((resolve, reject) => {
+      const exchange = new Exchange(resolve, reject)
+      exchange.stopListening = onAbort(call, (reason) => exchange.abortWith(reason))
+      try {
+        this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, exchange)
+      } catch (error) {
+        exchange.onError(error as Error)
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()))
+    this.pools.clear()
+  }
+}
+
+/** One request's undici handler: collects the answer's buffers; a class, so that a request allocates one object. */
+class Exchange implements Dispatcher.DispatchHandlers {
+  stopListening: () => void = noop
+  private abortRequest: ((reason: Error) => void) | undefined
+  private abortedWith: unknown
+  private done = false
+  private status = 0
+  private rawHeaders: Buffer[] | undefined
+  private readonly chunks: Buffer[] = []
+  private size = 0
+
+  constructor(
+    private readonly resolve: (answer: UpstreamAnswer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  abortWith(reason: unknown): void {
+    this.abortedWith = reason ?? new Error('aborted')
+    this.abortRequest?.(this.abortedWith as Error)
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortRequest = abort
+    if (this.abortedWith !== undefined) abort(this.abortedWith as Error)
+  }
+
+  onError(error: Error): void {
+    if (this.done) return
+    this.done = true
+    this.stopListening()
+    this.reject(this.abortedWith ?? error)
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[] | string[] | null): boolean {
+    this.status = statusCode
+    if (statusCode >= 400) this.rawHeaders = (headers ?? []) as Buffer[]
+    return true
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.size += chunk.length
+    if (this.size > MAX_ANSWER_BYTES) {
+      this.abortRequest?.(new Error(`the upstream's answer is larger than ${MAX_ANSWER_BYTES} bytes`))
+      return false
+    }
+    this.chunks.push(chunk)
+    return true
+  }
+
+  onComplete(): void {
+    if (this.done) return
+    this.done = true
+    this.stopListening()
+    const { chunks, status, rawHeaders } = this
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')
+    this.resolve(rawHeaders ? { status, text, headers: headerRecord(rawHeaders) } : { status, text })
+  }
+}
+
+const noop = () => undefined
+
+/** undici's raw header list (name, value, name, value, ...) as a record; repeated names are joined with ", ". */
+function headerRecord(raw: Buffer[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const name = raw[index]!.toString('latin1').toLowerCase()
+    const value = raw[index + 1]!.toString('latin1')
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value
+  }
+  return headers
+}
