@@ -62,7 +62,7 @@ describe('over HTTP', () => {
 
   beforeAll(async () => {
     upstream = await createMockUpstream()
-    gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: { ...FAST_ROUTER, requestTimeoutMs: 300 } })
+    gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: { ...FAST_ROUTER, requestTimeoutMs: 1_500 } })
     gateway.router.on((event) => void events.push(event))
   })
   afterAll(async () => {
@@ -84,7 +84,7 @@ describe('over HTTP', () => {
     })
 
   async function until(check: () => boolean): Promise<void> {
-    const deadline = Date.now() + 3_000
+    const deadline = Date.now() + 5_000
     while (!check()) {
       if (Date.now() > deadline) throw new Error('timed out waiting')
       await new Promise((resolve) => setTimeout(resolve, 10))
@@ -118,12 +118,17 @@ describe('over HTTP', () => {
     await until(() => upstream.stats().aborted === 1)
   })
 
-  test('many requests over one keep-alive connection leave no abort listeners behind', async () => {
+  test('many requests over one keep-alive connection leave no abort listeners behind, failovers included', async () => {
     const warnings: Error[] = []
     const onWarning = (warning: Error) => void warnings.push(warning)
     process.on('warning', onWarning)
     try {
-      for (let index = 0; index < 40; index++) expect((await post('main_group')).status).toBe(200)
+      for (let index = 0; index < 40; index++) {
+        // Half of them with model-a failing: the router moves to model-b.
+        if (index === 20) upstream.setFaults('model-a', { status: 500 })
+        expect((await post('main_group')).status).toBe(200)
+      }
+      expect(upstream.stats().models['model-a']?.faulted).toBeGreaterThan(0)
     } finally {
       process.off('warning', onWarning)
     }
