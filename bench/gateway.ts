@@ -113,8 +113,10 @@ try {
   }
   const main = path.join(root, 'examples', 'gateway', 'src', 'main.ts')
   const bare = await forkServer(path.join(here, 'gateway-bare-proxy.ts'), [upstream])
-  const llmpool = await forkServer(main, ['--config', config, '--port', '0'])
-  const llmpoolAiSdk = await forkServer(main, ['--config', config, '--port', '0', '--no-pass-through'])
+  // The gateway runs as `pnpm gateway` starts it: with a 32 MiB young generation (see its README).
+  const gatewayNode = [...process.execArgv, '--max-semi-space-size=32']
+  const llmpool = await forkServer(main, ['--config', config, '--port', '0'], gatewayNode)
+  const llmpoolAiSdk = await forkServer(main, ['--config', config, '--port', '0', '--no-pass-through'], gatewayNode)
   const portkey = values['no-portkey'] ? undefined : await startPortkey()
 
   const message = { messages: [{ role: 'user', content: 'Say hello to the benchmark, briefly.' }], max_tokens: 32 }

@@ -109,7 +109,7 @@ function parseArguments(text) {
 }
 function toPrompt(messages) {
   if (!Array.isArray(messages) || messages.length === 0) throw invalid("must be a non-empty array", "messages");
-  const toolNames = /* @__PURE__ */ new Map();
+  let toolNames;
   const prompt = [];
   messages.forEach((message, index) => {
     const where = `messages[${index}]`;
@@ -134,7 +134,8 @@ function toPrompt(messages) {
             if (!isObject(call) || typeof call.id !== "string" || !isObject(fn) || typeof fn.name !== "string") {
               throw invalid("needs id and function.name", `${where}.tool_calls[${callIndex}]`);
             }
-            toolNames.set(call.id, fn.name);
+            ;
+            (toolNames ??= /* @__PURE__ */ new Map()).set(call.id, fn.name);
             content.push({ type: "tool-call", toolCallId: call.id, toolName: fn.name, input: parseArguments(typeof fn.arguments === "string" ? fn.arguments : "{}") });
           });
         }
@@ -146,7 +147,7 @@ function toPrompt(messages) {
         const part = {
           type: "tool-result",
           toolCallId: message.tool_call_id,
-          toolName: toolNames.get(message.tool_call_id) ?? "unknown",
+          toolName: toolNames?.get(message.tool_call_id) ?? "unknown",
           output: { type: "text", value: textOf(message.content, `${where}.content`) }
         };
         const last = prompt[prompt.length - 1];
@@ -206,25 +207,27 @@ function responseFormat(value) {
   }
   throw invalid("type must be text, json_object or json_schema", "response_format");
 }
+function set(call, key, value) {
+  if (value !== void 0) call[key] = value;
+}
 function toCallOptions(body) {
   const stop = body.stop;
   if (stop !== void 0 && stop !== null && typeof stop !== "string" && !(Array.isArray(stop) && stop.every((s) => typeof s === "string"))) {
     throw invalid("must be a string or an array of strings", "stop");
   }
   const call = { prompt: toPrompt(body.messages) };
-  const set = (key, value) => {
-    if (value !== void 0) call[key] = value;
-  };
-  set("temperature", number(body.temperature, "temperature"));
-  set("maxOutputTokens", number(body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens !== void 0 ? "max_completion_tokens" : "max_tokens"));
-  set("topP", number(body.top_p, "top_p"));
-  set("seed", number(body.seed, "seed"));
-  set("frequencyPenalty", number(body.frequency_penalty, "frequency_penalty"));
-  set("presencePenalty", number(body.presence_penalty, "presence_penalty"));
-  set("stopSequences", stop === void 0 || stop === null ? void 0 : typeof stop === "string" ? [stop] : stop);
-  set("responseFormat", responseFormat(body.response_format));
-  set("tools", tools(body.tools));
-  set("toolChoice", toolChoice(body.tool_choice));
+  const temperature = number(body.temperature, "temperature");
+  if (temperature !== void 0) call.temperature = temperature;
+  const maxOutputTokens = number(body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens !== void 0 ? "max_completion_tokens" : "max_tokens");
+  if (maxOutputTokens !== void 0) call.maxOutputTokens = maxOutputTokens;
+  if (body.top_p !== void 0) set(call, "topP", number(body.top_p, "top_p"));
+  if (body.seed !== void 0) set(call, "seed", number(body.seed, "seed"));
+  if (body.frequency_penalty !== void 0) set(call, "frequencyPenalty", number(body.frequency_penalty, "frequency_penalty"));
+  if (body.presence_penalty !== void 0) set(call, "presencePenalty", number(body.presence_penalty, "presence_penalty"));
+  if (stop !== void 0 && stop !== null) call.stopSequences = typeof stop === "string" ? [stop] : stop;
+  if (body.response_format !== void 0) set(call, "responseFormat", responseFormat(body.response_format));
+  if (body.tools !== void 0) set(call, "tools", tools(body.tools));
+  if (body.tool_choice !== void 0) set(call, "toolChoice", toolChoice(body.tool_choice));
   return call;
 }
 function parseBody(text) {
@@ -705,6 +708,7 @@ function headerRecord(raw) {
 // src/server.ts
 var MiB = 1024 * 1024;
 var JSON_TYPE = "application/json";
+var STATUS_KEYS = Object.fromEntries([200, 400, 401, 404, 413, 429, 500, 502, 503, 504].map((status) => [status, String(status)]));
 var digest = (value) => createHash("sha256").update(value).digest();
 function providerNames(config) {
   const names = /* @__PURE__ */ new Set();
@@ -760,8 +764,17 @@ async function startGateway(options) {
   };
   let closing = false;
   let drained;
-  const send = (response, status, body, headers = {}, type = JSON_TYPE) => {
-    responses.set(String(status), (responses.get(String(status)) ?? 0) + 1);
+  const count = (status) => {
+    const key = STATUS_KEYS[status] ?? String(status);
+    responses.set(key, (responses.get(key) ?? 0) + 1);
+  };
+  const send = (response, status, body, headers, type = JSON_TYPE) => {
+    count(status);
+    if (headers === void 0 && !closing && !response.headersSent) {
+      response.writeHead(status, ["content-type", type, "content-length", String(Buffer.byteLength(body))]);
+      response.end(body);
+      return;
+    }
     if (response.headersSent) return void response.end();
     response.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body), ...closing ? { connection: "close" } : {}, ...headers });
     response.end(body);
@@ -806,7 +819,7 @@ async function startGateway(options) {
       return;
     }
     const { stream } = await router.stream(target, call, { signal });
-    responses.set("200", (responses.get("200") ?? 0) + 1);
+    count(200);
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...closing ? { connection: "close" } : {} });
     let pending = "";
     const writer = new ChunkWriter((event) => void (pending += event), model, body.stream_options?.include_usage === true, completionId());
@@ -879,16 +892,18 @@ async function startGateway(options) {
       inFlight: inFlight.size
     });
   };
+  function onResponseClose() {
+    const request = this.req;
+    if (!this.writableFinished) abortConnection(request.socket, new Error("the client went away"));
+    inFlight.delete(request);
+    if (closing && inFlight.size === 0) drained?.();
+  }
   const server = createServer(async (request, response) => {
     const url = request.url ?? "/";
     const query = url.indexOf("?");
     const path2 = query < 0 ? url : url.slice(0, query);
     inFlight.add(request);
-    response.once("close", () => {
-      if (!response.writableFinished) abortConnection(request.socket, new Error("the client went away"));
-      inFlight.delete(request);
-      if (closing && inFlight.size === 0) drained?.();
-    });
+    response.on("close", onResponseClose);
     try {
       if (path2 === "/healthz") return send(response, 200, JSON.stringify({ status: closing ? "draining" : "ok" }));
       if (!authorized(request)) {

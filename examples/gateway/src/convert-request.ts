@@ -88,7 +88,8 @@ function parseArguments(text: string): unknown {
 /** OpenAI messages to the AI SDK prompt; tool results find their tool's name from the assistant's calls. */
 export function toPrompt(messages: unknown): LanguageModelV3Message[] {
   if (!Array.isArray(messages) || messages.length === 0) throw invalid('must be a non-empty array', 'messages')
-  const toolNames = new Map<string, string>()
+  // Made for the first tool call: most requests have none.
+  let toolNames: Map<string, string> | undefined
   const prompt: LanguageModelV3Message[] = []
   messages.forEach((message: unknown, index) => {
     const where = `messages[${index}]`
@@ -113,7 +114,7 @@ export function toPrompt(messages: unknown): LanguageModelV3Message[] {
             if (!isObject(call) || typeof call.id !== 'string' || !isObject(fn) || typeof fn.name !== 'string') {
               throw invalid('needs id and function.name', `${where}.tool_calls[${callIndex}]`)
             }
-            toolNames.set(call.id, fn.name)
+            ;(toolNames ??= new Map()).set(call.id, fn.name)
             content.push({ type: 'tool-call', toolCallId: call.id, toolName: fn.name, input: parseArguments(typeof fn.arguments === 'string' ? fn.arguments : '{}') })
           })
         }
@@ -125,7 +126,7 @@ export function toPrompt(messages: unknown): LanguageModelV3Message[] {
         const part = {
           type: 'tool-result' as const,
           toolCallId: message.tool_call_id,
-          toolName: toolNames.get(message.tool_call_id) ?? 'unknown',
+          toolName: toolNames?.get(message.tool_call_id) ?? 'unknown',
           output: { type: 'text' as const, value: textOf(message.content, `${where}.content`) },
         }
         // Consecutive tool messages answer one assistant turn: one AI SDK tool message.

@@ -90,6 +90,10 @@ export interface InstanceState {
   limits: unknown
 }
 
+/** A non-streaming attempt: the model's answer as it is (one function for every request, no closure per call). */
+const generateAttempt: RunAttempt<LanguageModelV3GenerateResult> = async (_instance, model, upstreamCall) => ({ value: await model.doGenerate(upstreamCall) })
+const runGenerate = () => generateAttempt
+
 /**
  * Routes LLM calls to pools and task groups: picks an instance by rotation, skips the unhealthy, the open and the
  * saturated, retries, falls back, and bounds everything by deadlines. See docs/routing.md.
@@ -174,9 +178,7 @@ export class Router {
       this.cachedRequest(target, cached.instance, false)
       return { ...cached.value, routing: { instance: cached.instance, attempts: [] }, providerMetadata: { ...cached.value.providerMetadata, llmpool: { instance: cached.instance, attempts: 0, cached: true } } }
     }
-    const run: RunAttempt<LanguageModelV3GenerateResult> = async (_instance, model, upstreamCall) => ({ value: await model.doGenerate(upstreamCall) })
-
-    const { value, routing } = await this.route(target, call, options, false, () => run)
+    const { value, routing } = await this.route(target, call, options, false, runGenerate)
     if (cacheKey) this.cache!.setGenerate(cacheKey, value, routing.instance)
     return Object.assign({}, value, {
       routing,

@@ -1,7 +1,0 @@
-export { type Gateway, type GatewayOptions, startGateway } from './server'
-export { HttpError, toHttpError } from './http-error'
-export { type ChatCompletionRequest, parseBody, toCallOptions, toPrompt } from './convert-request'
-export { ChunkWriter, toChatCompletion } from './convert-response'
-export { PASS_THROUGH_KEY, type PassThroughAnswer, type PassThroughRequest, passThroughProvider, rewriteModel, topLevelModel, upstreamBody } from './pass-through'
-export { type UpstreamAnswer, Upstreams } from './upstream'
-export { prometheusText } from './prometheus'
