@@ -175,8 +175,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const model = body.model
     const target = resolveTarget(store.current, model)
     const call = toCallOptions(body)
+    // Given to the router in its options, not in call.abortSignal: the router's per-attempt call is cheaper to make.
     const signal = connectionSignal(request.socket)
-    call.abortSignal = signal
     if (body.stream !== true) {
       if (options.passThrough !== false) {
         const passThrough: PassThroughRequest = { text, body: body as unknown as Record<string, unknown> }
