@@ -199,7 +199,7 @@ try {
     )
   }
   const met = Object.values(ratios).every((ratio) => ratio.vsBare >= 0.7 && (!('vsPortkey' in ratio) || (ratio.vsPortkey! >= 5 && ratio.lowerAddedP99ThanPortkey)))
-  console.log(JSON.stringify({ benchmark: 'gateway', durationMs, rounds, loadAverage: loadavg(), concurrencies, results, ratios, targetsMet: met }))
+  console.log(JSON.stringify({ benchmark: "gateway", durationMs, rounds, loadAverage: loadavg(), concurrencies, results, ratios, perRound, targetsMet: met }))
 } finally {
   for (const child of children) child.kill()
   for (const step of cleanup) step()
