@@ -30,7 +30,7 @@ const finishReasons: Record<string, LanguageModelV3GenerateResult['finishReason'
   content_filter: 'content-filter',
 }
 
-// These read JSON text without parsing it (and without allocating: they run on every request). JSON strings escape
+// These read JSON text without parsing it (and allocate next to nothing: they run on every request). JSON strings escape
 // every `"` inside them, so a token found from a token boundary is one, and a string followed by `:` is a key.
 const QUOTE = 34
 const BACKSLASH = 92

@@ -10,8 +10,6 @@ export interface UpstreamAnswer {
   headers?: Record<string, string>
 }
 
-/** The largest answer body read (bytes); a larger one fails the attempt rather than fill the memory. */
-const MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 /**
  * Keep-alive connection pools, one per upstream origin, shared by every pass-through model of a gateway. Requests go
@@ -23,6 +21,12 @@ const MAX_ANSWER_BYTES = 64 * 1024 * 1024
  */
 export class Upstreams {
   private readonly pools = new Map<string, Pool>()
+  /** The largest answer body read (bytes); a larger one fails the attempt rather than fill the memory. */
+  private readonly maxAnswerBytes: number
+
+  constructor(options: { maxAnswerBytes?: number } = {}) {
+    this.maxAnswerBytes = options.maxAnswerBytes ?? 64 * 1024 * 1024
+  }
 
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin)
@@ -36,7 +40,7 @@ export class Upstreams {
   /** POSTs `body` to `url`; rejects on network errors and on the call's abort (with the abort reason). */
   post(url: URL, headers: Record<string, string>, body: string, call: LanguageModelV3CallOptions): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
-      const exchange = new Exchange(resolve, reject)
+      const exchange = new Exchange(resolve, reject, this.maxAnswerBytes)
       exchange.stopListening = onAbort(call, (reason) => exchange.abortWith(reason))
       try {
         this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, exchange)
@@ -66,6 +70,7 @@ class Exchange implements Dispatcher.DispatchHandlers {
   constructor(
     private readonly resolve: (answer: UpstreamAnswer) => void,
     private readonly reject: (error: unknown) => void,
+    private readonly maxBytes: number,
   ) {}
 
   abortWith(reason: unknown): void {
@@ -93,8 +98,8 @@ class Exchange implements Dispatcher.DispatchHandlers {
 
   onData(chunk: Buffer): boolean {
     this.size += chunk.length
-    if (this.size > MAX_ANSWER_BYTES) {
-      this.abortRequest?.(new Error(`the upstream's answer is larger than ${MAX_ANSWER_BYTES} bytes`))
+    if (this.size > this.maxBytes) {
+      this.abortRequest?.(new Error(`the upstream's answer is larger than ${this.maxBytes} bytes`))
       return false
     }
     this.chunks.push(chunk)

@@ -3,7 +3,7 @@ import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import type { RouterEvent } from '@llmpool/router'
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
-import { type Gateway, rewriteModel, startGateway, topLevelModel, upstreamBody } from '../src/index'
+import { type Gateway, rewriteModel, startGateway, topLevelModel, Upstreams, upstreamBody } from '../src/index'
 import { FAST_ROUTER, FIXTURE } from './helpers'
 
 const call = (extra: Partial<LanguageModelV3CallOptions> = {}) => ({ prompt: [], ...extra }) as LanguageModelV3CallOptions
@@ -98,6 +98,29 @@ describe('over HTTP', () => {
     expect(answer.model).toBe('main_group')
     const end = events.find((event) => event.type === 'attempt_end')
     expect(end).toMatchObject({ ok: true, inputTokens: answer.usage.prompt_tokens, outputTokens: answer.usage.completion_tokens })
+  })
+
+  test('an error in a 200 body fails the attempt (502) and the router moves on', async () => {
+    upstream.setFaults('model-a', { errorInBody: true })
+    for (let index = 0; index < 2; index++) expect((await post('main_group')).status).toBe(200)
+    const failed = events.find((event) => event.type === 'attempt_end' && !event.ok)
+    expect(failed).toMatchObject({ instance: expect.stringContaining('model-a'), error: { statusCode: 502 } })
+  })
+
+  test('an answer over the size limit fails instead of filling the memory', async () => {
+    const upstreams = new Upstreams({ maxAnswerBytes: 1_000 })
+    const url = new URL(`${upstream.url}/v1/chat/completions`)
+    const body = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })
+    try {
+      upstream.setReply('big', 'x'.repeat(5_000))
+      await expect(upstreams.post(url, { 'content-type': 'application/json' }, body('big'), call())).rejects.toThrow(/larger than 1000 bytes/)
+      const small = await upstreams.post(url, { 'content-type': 'application/json' }, body('small'), call())
+      expect(small.status).toBe(200)
+      expect(JSON.parse(small.text)).toMatchObject({ model: 'small' })
+    } finally {
+      upstream.clearReplies()
+      await upstreams.close()
+    }
   })
 
   test('a client that hangs up aborts the upstream request', async () => {

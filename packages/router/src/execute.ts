@@ -109,10 +109,7 @@ const REJECTIONS: ReadonlySet<FailureKind> = new Set(['bad_request', 'content_po
 
 const NO_MORE = Symbol('no more candidates')
 
-/**
- * The `abortSignal` of every call the router makes: one getter shared by all calls (a closure per call would give
- * each call object its own hidden class in V8) that reads the attempt the call carries.
- */
+/** The `abortSignal` of every call the router makes: one getter shared by all calls, reading the attempt each carries. */
 const ABORT_SIGNAL_PROPERTY: PropertyDescriptor = {
   get(this: { [ATTEMPT]: AttemptSignal }) {
     return this[ATTEMPT].signal
@@ -244,8 +241,7 @@ export class Executor {
       // Between echelons of a task group: `retry_delay`, once the failed echelon has nothing left to try (and
       // something is left elsewhere: a request with nowhere to go fails at once).
       if (stepDelayMs > 0 && lastFailure) {
-        const exhausted = (list: InstanceRuntime[]) => !list.some((instance) => !tried.includes(instance.key) && instance.admitted)
-        if (exhausted(lists[lastList]!) && !lists.every(exhausted)) await this.pause(request, stepDelayMs)
+        if (!hasCandidate(lists[lastList]!, tried) && lists.some((list) => hasCandidate(list, tried))) await this.pause(request, stepDelayMs)
       }
       const selection = await this.select(request, lists, tried, orders, order, pool)
       if (selection === NO_MORE) break
