@@ -50,7 +50,9 @@ describe('inheritance', () => {
     expect(group.circuit_breaker.failure_threshold).toBe(2)
     expect(Object.keys(group.echelons)).toEqual(['primary', 'backup'])
     expect(group.echelons.primary).toMatchObject({ models: ['anthropic:claude-3-5-sonnet'], timeout: 10, priority: 1 })
-    expect(group.echelons.backup).toMatchObject({ models: ['openai:gpt-4o-mini'], timeout: 30, priority: 2 })
+    expect(group.echelons.backup).toMatchObject({ models: ['openai:gpt-4o-mini'], priority: 2 })
+    // No timeout of its own: the routing plan applies the wrappers' default_timeout (docs/routing.md).
+    expect(group.echelons.backup!.timeout).toBeUndefined()
   })
 
   test('a chain of bases: local table → registered pool → a table of that pool\'s file', () => {

@@ -17,9 +17,11 @@ describe('the resolved configuration', () => {
     expect(group.circuit_breaker).toEqual({ failure_threshold: 5, recovery_time: 60, half_open_requests: 1 })
     expect(group.fallback_strategy).toBe('echelon_down')
     expect(group.fallback.strategy).toBe('echelon_down')
-    // An echelon without priority takes its position in the file; optional limits stay absent.
-    expect(group.echelons.echelon1).toEqual({ models: ['openai:gpt-4o'], temperature: 0.7, timeout: 30, max_retries: 2, priority: 1 })
-    expect(group.echelons.echelon2).toEqual({ models: ['openai:gpt-4o-mini'], timeout: 30, max_retries: 2, priority: 2 })
+    // An echelon without priority takes its position in the file; optional limits stay absent, and so do timeout
+    // and max_retries: their defaults come from the wrappers' [global] in the routing plan (docs/routing.md).
+    expect(group.echelons.echelon1).toEqual({ models: ['openai:gpt-4o'], temperature: 0.7, priority: 1 })
+    expect(group.echelons.echelon2).toEqual({ models: ['openai:gpt-4o-mini'], priority: 2 })
+    expect(group.cooldown).toEqual({ default_time: 5, max_time: 300 })
     expect(config!.wrappers.fast_pool_wrapper!.global).toMatchObject({ default_timeout: 20, max_retries: 3 })
     expect(config!.registry.global.use_defaults_on_failure).toBe(false)
     expect(config!.source).toMatchObject({

@@ -25,6 +25,7 @@ export {
 } from './pool'
 export {
   CircuitBreaker,
+  Cooldown,
   Echelon,
   GROUP_FALLBACK_STRATEGIES,
   GroupFallback,
@@ -48,4 +49,5 @@ export {
   Wrapper,
   WRAPPER_TYPES,
 } from './wrappers'
+export { schemaDefaults } from './defaults'
 export { FILE_KINDS, type FileKind, fileSchemas, jsonSchemaFileNames, toJsonSchema } from './json-schema'

@@ -52,6 +52,9 @@ export const PoolFallback = Type.Object(
       description: 'For `pool_fallback`: pools tried in order after this one.',
       default: [],
     }),
+    hedge_after: Type.Optional(
+      Seconds('Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins.'),
+    ),
   },
   { additionalProperties: false, default: {} },
 )

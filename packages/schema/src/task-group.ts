@@ -18,12 +18,32 @@ export const Echelon = Type.Object(
         description: 'Lower is tried first. When left out: the position of the echelon in the file (1, 2, ...).',
       }),
     ),
-    timeout: Seconds('Seconds one attempt may take.', 30),
-    max_retries: Type.Integer({ minimum: 0, default: 2, description: 'Retries of a retryable failure on one instance.' }),
+    timeout: Type.Optional(
+      Seconds(
+        'Seconds one attempt may take (for a stream: until its first content part). Left out: the wrappers file\'s `[global] default_timeout`, else 30.',
+      ),
+    ),
+    first_token_timeout: Type.Optional(
+      Seconds('Streams: seconds until the first content part, when it should differ from `timeout`.'),
+    ),
+    max_retries: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Retries of one instance of this echelon for a failure that retrying may cure. Left out: the wrappers file's `[global] max_retries`, else 3.",
+      }),
+    ),
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2, description: 'Sampling temperature, 0 to 2.' })),
     max_tokens: Type.Optional(Count('Most tokens generated per request.')),
     api_key: Type.Optional(
       Type.String({ description: "API key for this echelon's models; empty or left out: the provider's own default." }),
+    ),
+    api_keys: Type.Optional(
+      Type.Array(Type.String({ description: 'One API key.' }), {
+        minItems: 1,
+        description:
+          'Several API keys instead of `api_key`: each key makes its own instance of every model (`model#2`), with its own limits, breaker, health and cooldown.',
+      }),
     ),
     base_url: Type.Optional(
       Type.String({ description: "Base URL of the provider's API; empty or left out: the provider's own default." }),
@@ -52,10 +72,26 @@ export const GroupFallback = Type.Object(
     ),
     max_attempts: Count('Most attempts of one request across echelons and groups.', 3),
     retry_delay: Type.Number({ minimum: 0, default: 1, description: 'Seconds between fallback steps.' }),
+    hedge_after: Type.Optional(
+      Seconds('Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins.'),
+    ),
   },
   { additionalProperties: false, default: {} },
 )
 export type GroupFallback = Static<typeof GroupFallback>
+
+/** How long an instance rests after its upstream said "not now" (429, 529) or "not you" (401, 403, quota). */
+export const Cooldown = Type.Object(
+  {
+    default_time: Seconds('Seconds an instance rests after a 429 or 529 that gives no retry time.', 5),
+    max_time: Seconds(
+      'Longest rest in seconds, whatever the upstream asks; also the rest of an instance whose key was refused (401, 403) or is out of quota.',
+      300,
+    ),
+  },
+  { additionalProperties: false, default: {} },
+)
+export type Cooldown = Static<typeof Cooldown>
 
 export const TaskGroupMetrics = Type.Object(
   {
@@ -80,6 +116,7 @@ export const TaskGroup = Type.Object(
       'echelon_down',
     ),
     circuit_breaker: CircuitBreaker,
+    cooldown: Cooldown,
     fallback: GroupFallback,
     echelons: Type.Record(Type.String({ pattern: NAME_PATTERN }), Echelon, {
       minProperties: 1,

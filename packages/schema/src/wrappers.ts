@@ -67,8 +67,11 @@ export const Logging = Type.Object(
 export type Logging = Static<typeof Logging>
 
 const poolWrapperGlobalKeys = {
-  default_timeout: Seconds('Default overall timeout of a request, in seconds.', 30),
-  max_retries: Type.Integer({ minimum: 0, default: 3, description: 'Default number of retries.' }),
+  default_timeout: Seconds('Seconds one attempt may take, for echelons that set no `timeout`.', 30),
+  max_retries: Type.Integer({ minimum: 0, default: 3, description: 'Retries of one instance, for echelons that set no `max_retries`.' }),
+  request_timeout: Type.Optional(
+    Seconds('Seconds a whole request may take, across retries and fallbacks. Left out: room to walk the chain once.'),
+  ),
   enable_metrics: Flag('Collect metrics.', true),
   metrics_interval: Seconds('Seconds per metrics bucket.', 60),
   error_handling: ErrorHandling,
