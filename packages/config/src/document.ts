@@ -1,5 +1,5 @@
 import { injectEnv } from './env'
-import { formatPath, type KeyPath } from './key-path'
+import { formatPath, type KeyPath, pathKey } from './key-path'
 import { deepMerge, hasPath } from './merge'
 import type { ConfigProblem } from './problems'
 import type { SourceFile, SourceFiles } from './source-files'
@@ -18,9 +18,16 @@ export interface LoadedDocument {
   locate(file: string, path: KeyPath): { line: number; column: number } | undefined
   /** Variables read by `${VAR}` references, and their values. */
   envUsed: Map<string, string | undefined>
+  /**
+   * The variable, when the string at `path` was one `${VAR}` or `${VAR:default}` and nothing else: such a value takes
+   * the type of a number, integer or boolean field.
+   */
+  wholeReference(path: KeyPath): string | undefined
   /** Texts it was made from, for the content hash. */
   sources: SourceFile[]
 }
+
+const noReference = (): undefined => undefined
 
 /** `pools/fast-pool.toml` + `production` → `pools/fast-pool.production.toml`. */
 export function overlayPath(file: string, environment: string): string {
@@ -45,7 +52,16 @@ export function buildDocument(
   }
   const fileOf = (path: KeyPath) => (overlay?.document && hasPath(overlay.document, path) ? overlay.relative : file)
   const locate = (relative: string, path: KeyPath) => (relative === overlay?.relative ? overlay : base).locate(path)
-  const loaded: LoadedDocument = { file, overlay: overlay?.relative, document: undefined, fileOf, locate, envUsed: new Map(), sources }
+  const loaded: LoadedDocument = {
+    file,
+    overlay: overlay?.relative,
+    document: undefined,
+    fileOf,
+    locate,
+    envUsed: new Map(),
+    wholeReference: noReference,
+    sources,
+  }
   if (!base.document || (overlay && !overlay.document)) return loaded
   const merged = overlay ? deepMerge(base.document, overlay.document) : base.document
   // Most files use no variable at all: skip the walk.
@@ -55,6 +71,7 @@ export function buildDocument(
   }
   const injection = injectEnv(merged, env)
   loaded.envUsed = injection.used
+  if (injection.wholeReferences.size > 0) loaded.wholeReference = (path) => injection.wholeReferences.get(pathKey(path))
   for (const problem of injection.problems) {
     const relative = fileOf(problem.path)
     problems.push({ ...problem, file: relative, path: formatPath(problem.path), ...locate(relative, problem.path) })

@@ -1,22 +1,28 @@
-import type { KeyPath } from './key-path'
+import { type KeyPath, pathKey } from './key-path'
 import { setOwn } from './own'
 import type { ConfigProblemCode } from './problems'
-import { isSecretKey } from './secrets'
+import { isSecretPath } from './secrets'
 import { isPlainTable } from './validate'
 
 /** `${VAR}`, `${VAR:default}`; `$${` is a literal `${`. */
 const REFERENCE = /\$\$\{|\$\{([^}]*)\}/g
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** A string that is one reference and nothing else: it may take the type of a number or boolean field. */
+const WHOLE_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}$/
 
 export interface EnvInjection {
   value: unknown
   /** Variables the document read, and the value each had (for the reload cache key). */
   used: Map<string, string | undefined>
+  /** Key paths (by `pathKey`) whose whole string was one `${VAR}` or `${VAR:default}`, and the variable. */
+  wholeReferences: Map<string, string>
   problems: { code: ConfigProblemCode; path: KeyPath; message: string }[]
 }
 
 function injectString(text: string, path: KeyPath, env: NodeJS.ProcessEnv, injection: EnvInjection): string {
   if (!text.includes('${')) return text
+  const whole = WHOLE_REFERENCE.exec(text)
+  if (whole) injection.wholeReferences.set(pathKey(path), whole[1]!)
   return text.replace(REFERENCE, (match, body: string | undefined) => {
     if (body === undefined) return '${'
     const separator = body.indexOf(':')
@@ -24,8 +30,7 @@ function injectString(text: string, path: KeyPath, env: NodeJS.ProcessEnv, injec
     const fallback = separator === -1 ? undefined : body.slice(separator + 1)
     if (!VARIABLE_NAME.test(name)) {
       // The text between the braces may be a secret pasted in the wrong place: do not echo it for a secret key.
-      const key = path[path.length - 1]
-      const what = typeof key === 'string' && isSecretKey(key) ? 'this value' : `"${match}"`
+      const what = isSecretPath(path) ? 'this value' : `"${match}"`
       injection.problems.push({
         code: 'invalid_value',
         path,
@@ -101,7 +106,7 @@ function walk(value: unknown, trail: Trail | undefined, env: NodeJS.ProcessEnv, 
  * again (no recursive expansion); a variable that is missing without a default is a problem, never a literal `${VAR}`.
  */
 export function injectEnv(document: unknown, env: NodeJS.ProcessEnv): EnvInjection {
-  const injection: EnvInjection = { value: undefined, used: new Map(), problems: [] }
+  const injection: EnvInjection = { value: undefined, used: new Map(), wholeReferences: new Map(), problems: [] }
   injection.value = walk(document, undefined, env, injection)
   return injection
 }

@@ -15,3 +15,8 @@ export function formatPath(path: KeyPath): string {
   }
   return result
 }
+
+/** A key path as one string, for a map key. */
+export function pathKey(path: KeyPath): string {
+  return path.join('\u0000')
+}

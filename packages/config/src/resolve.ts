@@ -13,7 +13,8 @@ import {
 import { buildDocument, type LoadedDocument, readWithOverlay } from './document'
 import { freezeConfig } from './freeze'
 import { formatPath, type KeyPath } from './key-path'
-import { deepMerge, hasPath } from './merge'
+import { type Layer, writtenAt } from './layers'
+import { deepMerge } from './merge'
 import { getOwn, setOwn } from './own'
 import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
 import { checkReferences } from './references'
@@ -75,12 +76,6 @@ interface CachedSection {
 
 type SectionKind = 'pool' | 'task_group'
 
-/** One table of an inheritance chain, child first: where a merged value was written. */
-interface InheritedLayer {
-  loaded: LoadedDocument
-  tableName: string
-  table: Record<string, unknown>
-}
 const SECTION_SCHEMA = { pool: Pool, task_group: TaskGroup }
 const REGISTRY_SECTION: Record<SectionKind, 'pools' | 'task_groups'> = { pool: 'pools', task_group: 'task_groups' }
 const KIND_WORD: Record<SectionKind, string> = { pool: 'pool', task_group: 'task group' }
@@ -227,6 +222,7 @@ class Resolution {
     return {
       file: loaded.fileOf,
       locate: loaded.locate,
+      wholeReference: loaded.wholeReference,
       sink,
       unknownKeys,
       useDefaultsOnFailure: this.registry?.global.use_defaults_on_failure ?? false,
@@ -234,19 +230,14 @@ class Resolution {
   }
 
   /**
-   * Validation of a merged (inherited) table: a problem in a value that a base wrote is reported against the file
-   * and line of that base, not the child's, so it reads as (and, for a registered base, is merged with) the base's own.
+   * Validation of a merged table (a section and its bases, a wrappers file's `[global]` and the pool wrappers'): a
+   * value is checked as written where it was written — a problem in a value that a base wrote is reported against
+   * the file and line of that base, not the child's, so it reads as (and, for a registered base, is merged with) the
+   * base's own; a `${VAR}` a base wrote takes its field's type in the child too.
    */
-  private layeredValidation(loaded: LoadedDocument, layers: InheritedLayer[], unknownKeys: ValidateOptions['unknownKeys']): ValidateOptions {
-    const options = this.validation(loaded, unknownKeys)
-    if (layers.length <= 1) return options
-    const origin = (keyPath: KeyPath) => {
-      const rest = keyPath.slice(1)
-      // name and inherits_from are never inherited: they are the child's own.
-      const candidates = rest[0] === 'name' || rest[0] === 'inherits_from' ? layers.slice(0, 1) : layers
-      const layer = candidates.find((candidate) => hasPath(candidate.table, rest))
-      return layer ? { loaded: layer.loaded, path: [layer.tableName, ...rest] } : { loaded, path: keyPath }
-    }
+  private layeredValidation(loaded: LoadedDocument, layers: readonly Layer[], unknownKeys: ValidateOptions['unknownKeys'], sink = this.sink): ValidateOptions {
+    const options = this.validation(loaded, unknownKeys, sink)
+    const origin = (keyPath: KeyPath) => writtenAt(layers, keyPath.slice(1)) ?? { loaded, path: keyPath }
     options.file = (keyPath) => {
       const where = origin(keyPath)
       return where.loaded.fileOf(where.path)
@@ -254,6 +245,10 @@ class Resolution {
     options.locate = (file, keyPath) => {
       const where = origin(keyPath)
       return where.loaded.locate(file, where.path)
+    }
+    options.wholeReference = (keyPath) => {
+      const where = writtenAt(layers, keyPath.slice(1))
+      return where?.loaded.wholeReference(where.path)
     }
     return options
   }
@@ -277,7 +272,9 @@ class Resolution {
     const globalValue = document.global
     const declared = isPlainTable(globalValue) ? globalValue.config_validation : undefined
     this.strict = (this.options.validation ?? declared ?? 'strict') !== 'lenient'
-    const useDefaults = isPlainTable(globalValue) && globalValue.use_defaults_on_failure === true
+    const declaredDefaults = isPlainTable(globalValue) ? globalValue.use_defaults_on_failure : undefined
+    const useDefaults =
+      declaredDefaults === true || (declaredDefaults === 'true' && loaded.wholeReference(['global', 'use_defaults_on_failure']) !== undefined)
     const registry: Record<string, unknown> = {}
     for (const [key, sectionSchema] of Object.entries(schema.properties)) {
       const value = Object.hasOwn(document, key) ? document[key] : sectionSchema.default
@@ -391,7 +388,7 @@ class Resolution {
       return undefined
     }
     const usedBases = new Set<string>()
-    const layers: InheritedLayer[] = []
+    const layers: Layer[] = []
     const merged = this.inherit(kind, loaded, kind, table, [kind], usedBases, layers)
     const inherits = table.inherits_from !== undefined
     for (const key of Object.keys(document)) {
@@ -422,10 +419,10 @@ class Resolution {
     table: Record<string, unknown>,
     chain: string[],
     usedBases: Set<string>,
-    layers: InheritedLayer[] = [],
+    layers: Layer[] = [],
   ): Record<string, unknown> | undefined {
-    const own = this.normalizeAliases(kind, loaded, tableName, table)
-    layers.push({ loaded, tableName, table: own })
+    const { table: own, aliases } = this.normalizeAliases(kind, loaded, tableName, table)
+    layers.push({ loaded, at: [tableName], table: own, aliases })
     const baseName = own.inherits_from
     // A table that inherits nothing is checked for unknown keys together with everything else, in one pass.
     if (baseName === undefined && chain.length === 1) return { ...own }
@@ -469,7 +466,7 @@ class Resolution {
   }
 
   /** The merged (inheritance applied) but not yet defaulted table of a registered entry, used as a base. */
-  private rawSection(kind: SectionKind, name: string, layers: InheritedLayer[] = []): Record<string, unknown> | undefined {
+  private rawSection(kind: SectionKind, name: string, layers: Layer[] = []): Record<string, unknown> | undefined {
     const entry = this.registry[REGISTRY_SECTION[kind]][name]!
     if (!this.insideDirectory(entry.file)) return undefined
     const loaded = this.document(entry.file)
@@ -489,21 +486,23 @@ class Resolution {
     return result
   }
 
-  /** The document's flat `health_check_interval` etc. become `health_check.*`. */
+  /** The document's flat `health_check_interval` etc. become `health_check.*`; `aliases` says which were used. */
   private normalizeAliases(kind: SectionKind, loaded: LoadedDocument, tableName: string, table: Record<string, unknown>) {
-    if (kind !== 'pool' || !Object.keys(POOL_KEY_ALIASES).some((alias) => alias in table)) return table
+    if (kind !== 'pool' || !Object.keys(POOL_KEY_ALIASES).some((alias) => Object.hasOwn(table, alias))) return { table, aliases: undefined }
     const result: Record<string, unknown> = { ...table }
     const healthCheck: Record<string, unknown> = isPlainTable(table.health_check) ? { ...table.health_check } : {}
+    const aliases = new Map<string, string>()
     for (const [alias, target] of Object.entries(POOL_KEY_ALIASES)) {
-      if (!(alias in result)) continue
+      if (!Object.hasOwn(result, alias)) continue
       const key = target.split('.')[1]!
-      if (key in healthCheck && healthCheck[key] !== result[alias])
+      if (Object.hasOwn(healthCheck, key) && healthCheck[key] !== result[alias])
         this.problem(loaded, [tableName, alias], 'conflicting_keys', `"${alias}" and "${target}" are both set, to different values; keep one`)
       healthCheck[key] = result[alias]
+      aliases.set(key, alias)
       delete result[alias]
     }
     result.health_check = healthCheck
-    return result
+    return { table: result, aliases }
   }
 
   private reconcileFallbackStrategy(loaded: LoadedDocument, table: Record<string, unknown>): void {
@@ -544,10 +543,15 @@ class Resolution {
       const allTaskGroups = declared.length > 0 && declared.every((wrapper) => isPlainTable(wrapper) && wrapper.type === 'task_group')
       files.push({ loaded, kind: allTaskGroups ? 'task_group_wrappers' : 'pool_wrappers', document: loaded.document })
     }
-    const poolGlobals = files
-      .filter((file) => file.kind === 'pool_wrappers')
-      .map((file) => (isPlainTable(file.document.global) ? file.document.global : {}))
-    const inheritedGlobal = poolGlobals.reduce<unknown>((merged, global) => deepMerge(merged, global), {})
+    const globalLayer = (file: WrapperFile): Layer => ({
+      loaded: file.loaded,
+      at: ['global'],
+      table: isPlainTable(file.document.global) ? file.document.global : {},
+    })
+    // Merged in registry order, so the last pool wrappers file wins: its layer comes first.
+    const poolGlobals = files.filter((file) => file.kind === 'pool_wrappers').map(globalLayer)
+    const inheritedGlobal = poolGlobals.reduce<unknown>((merged, layer) => deepMerge(merged, layer.table), {})
+    poolGlobals.reverse()
     const result: Record<string, ResolvedWrapper> = {}
     const owner = new Map<string, string>()
     for (const file of files) {
@@ -562,7 +566,8 @@ class Resolution {
       // A task-group wrappers file inherits the pool wrappers' [global]; its own keys win.
       const ownGlobal = isPlainTable(file.document.global) ? file.document.global : {}
       const merged = file.kind === 'task_group_wrappers' ? deepMerge(inheritedGlobal, ownGlobal) : ownGlobal
-      const global = validate(schema.properties.global, merged, ['global'], this.validation(file.loaded, 'ignore', new ProblemSink()))
+      const layers = file.kind === 'task_group_wrappers' ? [globalLayer(file), ...poolGlobals] : [globalLayer(file)]
+      const global = validate(schema.properties.global, merged, ['global'], this.layeredValidation(file.loaded, layers, 'ignore', new ProblemSink()))
       // A task-group wrapper in a pool wrappers file gets the task-group settings too, at their defaults.
       let taskGroupGlobal: unknown
       const globalOf = (wrapper: Record<string, unknown>) =>

@@ -1,3 +1,4 @@
+import type { KeyPath } from './key-path'
 import { setOwn } from './own'
 
 /** What a secret value is replaced by wherever configuration is shown. */
@@ -19,6 +20,15 @@ export function isSecretKey(key: string): boolean {
 }
 
 const decided = new Map<string, boolean>()
+
+/** True when the value at `path` is a secret: the nearest key is one (`api_keys[1]` is one of `api_keys`). */
+export function isSecretPath(path: KeyPath): boolean {
+  for (let index = path.length - 1; index >= 0; index--) {
+    const segment = path[index]
+    if (typeof segment === 'string') return isSecretKey(segment)
+  }
+  return false
+}
 
 function decide(key: string): boolean {
   const words = key

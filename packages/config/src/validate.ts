@@ -2,7 +2,7 @@ import { CUSTOM_STRATEGY_PATTERN, MODEL_ID_PATTERN, NAME_PATTERN } from '@llmpoo
 import { formatPath, type KeyPath } from './key-path'
 import { setOwn } from './own'
 import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
-import { isSecretKey, redactUrl } from './secrets'
+import { isSecretPath, redactUrl } from './secrets'
 import { didYouMean } from './suggest'
 
 /** The subset of JSON Schema that the llmpool schemas use. */
@@ -38,6 +38,13 @@ export interface ValidateOptions {
   locate?: (file: string, path: KeyPath) => { line: number; column: number } | undefined
   /** Extra words for an unknown key's message. */
   unknownKeyHint?: (path: KeyPath, key: string) => string | undefined
+  /**
+   * The variable, when the string at `path` was one `${VAR}` or `${VAR:default}` and nothing else: in a number,
+   * integer or boolean field such a string takes the field's type.
+   */
+  wholeReference?: (path: KeyPath) => string | undefined
+  /** Called with the path of each value replaced by its default (`useDefaultsOnFailure`). */
+  onDefaultUsed?: (path: KeyPath) => void
 }
 
 /** The key path being walked: pushed and popped, copied only when a problem is reported. */
@@ -109,6 +116,7 @@ function report(options: ValidateOptions, path: KeyPath, code: ConfigProblemCode
 function fail(schema: JsonSchema, path: Path, options: ValidateOptions, code: ConfigProblemCode, message: string): Result {
   if (options.useDefaultsOnFailure && schema.default !== undefined) {
     report(options, path, 'default_used', `${message}; using the default ${JSON.stringify(schema.default)} instead`, true)
+    options.onDefaultUsed?.([...path])
     return walk(schema, clone(schema.default), path, { ...options, useDefaultsOnFailure: false })
   }
   report(options, path, code, message)
@@ -116,8 +124,7 @@ function fail(schema: JsonSchema, path: Path, options: ValidateOptions, code: Co
 }
 
 function got(path: KeyPath, value: unknown): string {
-  const key = path[path.length - 1]
-  return typeof key === 'string' && isSecretKey(key) ? '' : `, got ${describe(value)}`
+  return isSecretPath(path) ? '' : `, got ${describe(value)}`
 }
 
 function walk(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
@@ -137,9 +144,7 @@ function walk(schema: JsonSchema, value: unknown, path: Path, options: ValidateO
     case 'integer':
       return walkNumber(schema, value, path, options)
     case 'boolean':
-      return typeof value === 'boolean'
-        ? value
-        : fail(schema, path, options, 'invalid_type', `expected true or false${got(path, value)}`)
+      return walkBoolean(schema, value, path, options)
     default:
       return value
   }
@@ -158,19 +163,53 @@ function walkString(schema: JsonSchema, value: unknown, path: Path, options: Val
   return value
 }
 
+/** A decimal number as TOML writes one: `10`, `-2`, `16.67`, `1e3`. */
+const NUMBER = /^[+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?$/
+
+/** `${NAME} is "ten"`, or, for a secret, only the variable. */
+function spelled(variable: string, path: KeyPath, text: string): string {
+  return isSecretPath(path) ? `\${${variable}}` : `\${${variable}} is ${describe(text)}`
+}
+
 function walkNumber(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
   const integer = schema.type === 'integer'
-  if (typeof value !== 'number')
-    return fail(schema, path, options, 'invalid_type', `expected ${integer ? 'an integer' : 'a number'}, got ${typeName(value)}`)
-  if (!Number.isFinite(value)) return fail(schema, path, options, 'invalid_value', `must be a finite number${got(path, value)}`)
+  const expected = integer ? 'an integer' : 'a number'
+  let from = ''
+  if (typeof value === 'string') {
+    // `concurrency_limit = "${MAX_CONCURRENCY:10}"`: a whole reference takes the field's type.
+    const variable = options.wholeReference?.(path)
+    if (variable !== undefined) {
+      if (!NUMBER.test(value)) return fail(schema, path, options, 'invalid_type', `expected ${expected}: ${spelled(variable, path, value)}`)
+      const text = value
+      value = Number(text)
+      if (integer && !Number.isInteger(value))
+        return fail(schema, path, options, 'invalid_value', `must be a whole number: ${spelled(variable, path, text)}`)
+      from = ` (from \${${variable}})`
+    }
+  }
+  if (typeof value !== 'number') return fail(schema, path, options, 'invalid_type', `expected ${expected}, got ${typeName(value)}`)
+  if (!Number.isFinite(value)) return fail(schema, path, options, 'invalid_value', `must be a finite number${got(path, value)}${from}`)
   if (integer && !Number.isInteger(value)) return fail(schema, path, options, 'invalid_value', `must be a whole number${got(path, value)}`)
   if (schema.exclusiveMinimum !== undefined && !(value > schema.exclusiveMinimum))
-    return fail(schema, path, options, 'invalid_value', `must be greater than ${schema.exclusiveMinimum}${got(path, value)}`)
+    return fail(schema, path, options, 'invalid_value', `must be greater than ${schema.exclusiveMinimum}${got(path, value)}${from}`)
   if (schema.minimum !== undefined && value < schema.minimum)
-    return fail(schema, path, options, 'invalid_value', `must be at least ${schema.minimum}${got(path, value)}`)
+    return fail(schema, path, options, 'invalid_value', `must be at least ${schema.minimum}${got(path, value)}${from}`)
   if (schema.maximum !== undefined && value > schema.maximum)
-    return fail(schema, path, options, 'invalid_value', `must be at most ${schema.maximum}${got(path, value)}`)
+    return fail(schema, path, options, 'invalid_value', `must be at most ${schema.maximum}${got(path, value)}${from}`)
   return value
+}
+
+function walkBoolean(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
+  if (typeof value === 'boolean') return value
+  if (typeof value === 'string') {
+    // `enabled = "${FLAG:true}"`: a whole reference takes the field's type; exactly `true` or `false`.
+    const variable = options.wholeReference?.(path)
+    if (variable !== undefined) {
+      if (value === 'true' || value === 'false') return value === 'true'
+      return fail(schema, path, options, 'invalid_type', `expected true or false: ${spelled(variable, path, value)}`)
+    }
+  }
+  return fail(schema, path, options, 'invalid_type', `expected true or false${got(path, value)}`)
 }
 
 function walkArray(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {

@@ -86,6 +86,13 @@ const registry: Case[] = [
   { fixture: 'toml-syntax', code: 'toml_syntax', file: POOL, path: '', message: /^invalid TOML: / },
 ]
 
+/** A string that is exactly one `${VAR}` takes the type of its number, integer or boolean field (docs: Environment variables). */
+const typedEnvironment: Case[] = [
+  { fixture: 'env-typed-not-a-number', code: 'invalid_type', file: GROUP, path: 'task_group.echelons.echelon1.concurrency_limit', at: 'concurrency_limit', message: /^expected an integer: \$\{MAX_CONCURRENCY\} is "ten"$/ },
+  { fixture: 'env-typed-not-whole', code: 'invalid_value', file: GROUP, path: 'task_group.echelons.echelon1.concurrency_limit', at: 'concurrency_limit', message: /^must be a whole number: \$\{MAX_CONCURRENCY\} is "2\.5"$/ },
+  { fixture: 'env-typed-not-boolean', code: 'invalid_type', file: POOL, path: 'pool.rate_limiting.enabled', at: 'enabled =', message: /^expected true or false: \$\{RATE_LIMITING\} is "yes"$/ },
+]
+
 /** Names that every JavaScript object has as properties are names like any other. */
 const objectProperties: Case[] = [
   { fixture: 'object-property-unknown-key', code: 'unknown_key', file: POOL, path: 'pool.constructor', at: 'constructor = 1' },
@@ -142,6 +149,10 @@ describe('registry rules', () => {
     expect(errors.map((problem) => problem.file)).not.toContain('../outside.toml')
     expect(errors.every((problem) => !problem.message.includes('outside_pool"'))).toBe(true)
   })
+})
+
+describe('typed values from the environment', () => {
+  test.each(typedEnvironment)('$fixture → $code at $file $path', expectCase)
 })
 
 describe('names that are also properties of every JavaScript object', () => {
