@@ -90,9 +90,15 @@ const ANTHROPIC_ERRORS: Record<number, { type: string; message: string }> = {
   529: { type: 'overloaded_error', message: 'Overloaded' },
 }
 
-/** The `{ "type": "error", "error": {...} }` body Anthropic sends with `status`. */
-export function anthropicErrorBody(status: number): string {
-  const known = ANTHROPIC_ERRORS[status] ?? {
+/** Anthropic's 401 without any key. */
+const KEY_REQUIRED = { type: 'authentication_error', message: 'x-api-key header is required' }
+
+/**
+ * The `{ "type": "error", "error": {...} }` body Anthropic sends with `status`. A 401 is `authentication_error`:
+ * "invalid x-api-key" for a request with a key, "x-api-key header is required" without.
+ */
+export function anthropicErrorBody(status: number, apiKey?: string): string {
+  const known = (status === 401 && apiKey === undefined ? KEY_REQUIRED : ANTHROPIC_ERRORS[status]) ?? {
     type: status >= 500 ? 'api_error' : 'invalid_request_error',
     message: `HTTP ${status} (mock upstream fault).`,
   }

@@ -6,7 +6,8 @@ import { runMockUpstream } from './run-mock-upstream'
 const USAGE = `Usage: llmpool-mock-upstream [--port N] [--host ADDRESS] [--faults FILE] [--seed N]
 
 Starts a mock LLM upstream (OpenAI Chat Completions, Anthropic Messages, GET /v1/models), prints its URL and
-serves until SIGINT or SIGTERM. FILE (TOML or JSON) sets faults per model; see the @llmpool/testing README.
+serves until SIGINT or SIGTERM. FILE (TOML or JSON) sets faults per model and per API key; see the
+@llmpool/testing README.
 `
 
 async function main(argv: string[]): Promise<number> {

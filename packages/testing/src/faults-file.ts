@@ -12,6 +12,8 @@ export interface FaultsFile {
   models?: string[]
   /** Fault rules per model (`'*'`: every model). */
   faults: Record<string, FaultSpec[]>
+  /** Fault rules per API key (`[key_faults."sk-b"]`), tried before the model's. */
+  keyFaults?: Record<string, FaultSpec[]>
   /** Fixed reply text per model. */
   replies?: Record<string, string>
 }
@@ -28,7 +30,8 @@ const KEY_NAMES: Readonly<Record<string, string>> = {
   quota_exhausted: 'quotaExhausted',
 }
 
-const TOP_LEVEL_KEYS = new Set(['seed', 'models', 'faults', 'replies'])
+/** Top-level keys; `key_faults` (TOML) and `keyFaults` (JSON) are the same table, `FaultsFile.keyFaults`. */
+const TOP_LEVEL_KEYS = new Set(['seed', 'models', 'faults', 'key_faults', 'keyFaults', 'replies'])
 
 /** Reads a faults file: TOML for `.toml`, JSON otherwise. Throws `InvalidFaultsError` listing every problem. */
 export async function loadFaultsFile(path: string): Promise<FaultsFile> {
@@ -91,8 +94,30 @@ export function parseFaultsFile(text: string, options: { format: 'json' | 'toml'
       issues.push({ path: 'faults', message: 'must map model names to fault rules' })
     }
   }
+  const keyFaults = readKeyFaults(data, issues)
+  if (keyFaults !== undefined) result.keyFaults = keyFaults
   if (issues.length > 0) throw new InvalidFaultsError(issues, options.file)
   return result
+}
+
+/** `[key_faults."sk-b"]` (or JSON `keyFaults`): rules per API key, checked as a model's are. */
+function readKeyFaults(data: Record<string, unknown>, issues: FaultsIssue[]): Record<string, FaultSpec[]> | undefined {
+  const names = ['key_faults', 'keyFaults'].filter((name) => data[name] !== undefined)
+  if (names.length > 1) issues.push({ path: 'keyFaults', message: 'write key_faults or keyFaults, not both' })
+  const [name] = names
+  if (name === undefined) return undefined
+  const table = data[name]
+  if (!isRecord(table)) {
+    issues.push({ path: name, message: 'must map API keys to fault rules' })
+    return undefined
+  }
+  const keyFaults: Record<string, FaultSpec[]> = {}
+  for (const [apiKey, faults] of Object.entries(table)) {
+    if (apiKey === '' || apiKey.trim() !== apiKey)
+      issues.push({ path: `${name}.${apiKey}`, message: 'an API key must be non-empty, without surrounding spaces' })
+    keyFaults[apiKey] = checkFaults(renameKeys(faults), `${name}.${apiKey}`, issues)
+  }
+  return keyFaults
 }
 
 /** Renames snake_case keys of rules and sequence steps (not inside `body` or `headers`). */

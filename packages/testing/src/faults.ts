@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http'
 import type { FaultsIssue } from './invalid-faults-error'
 
 /**
@@ -14,7 +15,10 @@ export interface Fault {
   retryAfter?: number
   /** Sets the `retry-after-ms` header, in milliseconds. */
   retryAfterMs?: number
-  /** Extra response headers. */
+  /**
+   * Extra response headers, sent as written (`x-ratelimit-reset-requests: "6m0s"`, `retry-after` as an HTTP date).
+   * Names are case-insensitive: `retryAfter` and `retryAfterMs` replace a header of the same name.
+   */
   headers?: Readonly<Record<string, string>>
   /** Waits this long before answering (or before failing). */
   latencyMs?: number
@@ -148,11 +152,19 @@ function checkFault(fault: unknown, path: string, allowed: ReadonlySet<string>, 
       issues.push({ path: `${path}.${key}`, message: 'must be true or false' })
   }
   const { headers } = fault
-  if (
-    headers !== undefined &&
-    !(isRecord(headers) && Object.values(headers).every((value) => typeof value === 'string'))
-  ) {
+  if (headers === undefined) return
+  if (!(isRecord(headers) && Object.values(headers).every((value) => typeof value === 'string'))) {
     issues.push({ path: `${path}.headers`, message: 'must map header names to strings' })
+    return
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    // Checked here, so that a bad header is a configuration error rather than a crash while answering.
+    try {
+      validateHeaderName(name)
+      validateHeaderValue(name, value as string)
+    } catch (error) {
+      issues.push({ path: `${path}.headers.${name}`, message: (error as Error).message })
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 export { createMockUpstream, type MockUpstream, type MockUpstreamOptions } from './mock-upstream'
 export type { MockApi, MockReply, MockReplySpec, MockToolCall, MockUpstreamRequest } from './replies'
-export type { MockUpstreamStats, RecordedRequest, RequestOutcome, RequestStats } from './recorder'
+export type { MockUpstreamStats, RecordedRequest, RequestFilter, RequestOutcome, RequestStats } from './recorder'
 export type { Fault, FaultKind, FaultRule, Faults, FaultSequence, FaultSpec } from './faults'
 export { type FaultsIssue, InvalidFaultsError } from './invalid-faults-error'
 export { type FaultsFile, loadFaultsFile, parseFaultsFile } from './faults-file'

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { type Clock, systemClock } from '@llmpool/schema'
 import { FaultSchedule } from './fault-schedule'
 import type { Faults } from './faults'
-import { type MockUpstreamStats, type RecordedRequest, Recorder } from './recorder'
+import { type MockUpstreamStats, type RecordedRequest, Recorder, type RequestFilter } from './recorder'
 import type { MockReply } from './replies'
 import { createRequestHandler } from './serve'
 
@@ -15,6 +15,8 @@ export interface MockUpstreamOptions {
   host?: string
   /** Faults per model (`'*'`: every model, after its own rules), as `setFaults()` takes them. */
   faults?: Readonly<Record<string, Faults>>
+  /** Faults per API key, tried before the model's rules, as `setKeyFaults()` takes them. */
+  keyFaults?: Readonly<Record<string, Faults>>
   /** Replies per model (`'*'`: every model without its own). Default: the echo reply and the tool rule. */
   replies?: Readonly<Record<string, MockReply>>
   /** Models `GET /v1/models` lists, besides those requests named. */
@@ -39,16 +41,27 @@ export interface MockUpstream {
   readonly port: number
   /** Replaces the fault rules of `model` (`'*'`: every model, after its own rules). Throws `InvalidFaultsError`. */
   setFaults(model: string, faults: Faults): void
-  /** Removes the fault rules of `model`, or all of them. */
+  /** Removes the fault rules of `model`, or every model's (`'*'` included; key rules stay). */
   clearFaults(model?: string): void
+  /**
+   * Replaces the fault rules of requests carrying `apiKey` (`Authorization: Bearer <key>` or `x-api-key: <key>`),
+   * on every route. They are tried before the model's rules; one that does not apply (`rate`, `times` used up, a
+   * sequence used up) falls through to them. Throws `InvalidFaultsError`.
+   */
+  setKeyFaults(apiKey: string, faults: Faults): void
+  /** Removes the fault rules of `apiKey`, or every key's (model rules stay). */
+  clearKeyFaults(apiKey?: string): void
   /** Sets how `model` (`'*'`: every model without its own) answers; undefined restores the default. */
   setReply(model: string, reply: MockReply | undefined): void
   /** Restores the default reply of `model`, or of every model. */
   clearReplies(model?: string): void
-  /** Counters, in total and per model. */
+  /** Counters, in total, per model and per API key. */
   stats(): MockUpstreamStats
-  /** The recorded requests of `model` (or of all models), oldest first. */
-  requests(model?: string): RecordedRequest[]
+  /**
+   * The recorded requests, oldest first: of all models, of one (`requests('gpt-4o')`), or those a filter picks
+   * (`requests({ apiKey: 'sk-b' })`, `requests({ model, apiKey })`).
+   */
+  requests(filter?: string | RequestFilter): RecordedRequest[]
   /** Forgets counters and recorded requests (keeps faults and replies). */
   reset(): void
   /** Resolves when no request is in flight. */
@@ -69,6 +82,7 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
 
   const faults = new FaultSchedule(seed)
   for (const [model, spec] of Object.entries(options.faults ?? {})) faults.set(model, spec)
+  for (const [apiKey, spec] of Object.entries(options.keyFaults ?? {})) faults.setKey(apiKey, spec)
   const replies = new Map(Object.entries(options.replies ?? {}))
   const models = new Set<string>(options.models)
   for (const model of [...replies.keys(), ...Object.keys(options.faults ?? {})]) if (model !== '*') models.add(model)
@@ -101,6 +115,8 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
     port: address.port,
     setFaults: (model, spec) => faults.set(model, spec),
     clearFaults: (model) => faults.clear(model),
+    setKeyFaults: (apiKey, spec) => faults.setKey(apiKey, spec),
+    clearKeyFaults: (apiKey) => faults.clearKey(apiKey),
     setReply: (model, reply) => {
       if (reply === undefined) replies.delete(model)
       else replies.set(model, reply)
@@ -111,7 +127,7 @@ export async function createMockUpstream(options: MockUpstreamOptions = {}): Pro
       else replies.delete(model)
     },
     stats: () => recorder.stats(),
-    requests: (model) => recorder.requests(model),
+    requests: (filter) => recorder.requests(typeof filter === 'string' ? { model: filter } : filter),
     reset: () => recorder.reset(),
     whenIdle: () => recorder.whenIdle(),
     close: () => {

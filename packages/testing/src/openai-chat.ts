@@ -95,8 +95,12 @@ export function openAIChatStream(
 
 const OPENAI_ERRORS: Record<number, { type: string; code: string | null; message: string }> = {
   400: { type: 'invalid_request_error', code: null, message: 'Invalid request (mock upstream fault).' },
-  401: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
-  403: { type: 'invalid_request_error', code: null, message: 'Forbidden (mock upstream fault).' },
+  403: {
+    type: 'invalid_request_error',
+    code: null,
+    message:
+      "You have insufficient permissions for this operation. Check that you have the correct role in your organization and project, and if you're using a restricted API key, that it has the necessary scopes.",
+  },
   404: {
     type: 'invalid_request_error',
     code: 'model_not_found',
@@ -118,14 +122,41 @@ const OPENAI_ERRORS: Record<number, { type: string; code: string | null; message
   529: { type: 'overloaded_error', code: null, message: 'Overloaded (mock upstream fault).' },
 }
 
-/** The `{ "error": {...} }` body OpenAI sends with `status`. */
-export function openAIErrorBody(status: number): string {
-  const known = OPENAI_ERRORS[status] ?? {
+const KEYS_PAGE = 'https://platform.openai.com/account/api-keys'
+
+/**
+ * The `{ "error": {...} }` body OpenAI sends with `status`. A 401 is OpenAI's: `invalid_api_key` naming the request's
+ * key, masked as OpenAI masks it, or, without a key, "You didn't provide an API key" with `code: null`.
+ */
+export function openAIErrorBody(status: number, apiKey?: string): string {
+  const known = (status === 401 ? unauthorized(apiKey) : OPENAI_ERRORS[status]) ?? {
     type: status >= 500 ? 'server_error' : 'invalid_request_error',
     code: null,
     message: `HTTP ${status} (mock upstream fault).`,
   }
   return JSON.stringify({ error: { message: known.message, type: known.type, param: null, code: known.code } })
+}
+
+/** OpenAI's 401: the key was wrong, or there was none. */
+function unauthorized(apiKey: string | undefined): { type: string; code: string | null; message: string } {
+  if (apiKey === undefined) {
+    return {
+      type: 'invalid_request_error',
+      code: null,
+      message: `You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY). You can obtain an API key from ${KEYS_PAGE}.`,
+    }
+  }
+  return {
+    type: 'invalid_request_error',
+    code: 'invalid_api_key',
+    message: `Incorrect API key provided: ${maskKey(apiKey)}. You can find your API key at ${KEYS_PAGE}.`,
+  }
+}
+
+/** `sk-proj-…` as OpenAI prints it: the first 8 and last 4 characters; a key of 12 or fewer is all stars. */
+function maskKey(apiKey: string): string {
+  if (apiKey.length <= 12) return '*'.repeat(apiKey.length)
+  return `${apiKey.slice(0, 8)}${'*'.repeat(apiKey.length - 12)}${apiKey.slice(-4)}`
 }
 
 /** OpenAI's answer to an exhausted quota: 429 with `insufficient_quota`. */

@@ -12,6 +12,11 @@ export interface RecordedRequest {
   model: string
   /** `openai`, `anthropic`, or `models` for the model endpoints. */
   api: 'openai' | 'anthropic' | 'models'
+  /**
+   * The API key it carried: `Authorization: Bearer <key>` or `x-api-key: <key>` (Messages requests read `x-api-key`
+   * first, the others the bearer token). undefined when it carried neither.
+   */
+  apiKey: string | undefined
   /** HTTP method. */
   method: string
   /** URL path, without the query. */
@@ -57,10 +62,20 @@ export interface RequestStats {
   paths: Record<string, number>
 }
 
-/** `stats()`: the totals, and the same counters per model. */
+/** `stats()`: the totals, and the same counters per model and per API key. */
 export interface MockUpstreamStats extends RequestStats {
   /** Per model, keyed as requests name them. */
   models: Record<string, RequestStats>
+  /** Per API key, keyed by the key requests carried; requests without a key are counted in no entry. */
+  keys: Record<string, RequestStats>
+}
+
+/** Which recorded requests `requests()` returns; the fields combine. */
+export interface RequestFilter {
+  /** Only requests that named this model (`'*'`: the model list and bodies without a model). */
+  model?: string
+  /** Only requests that carried this API key. */
+  apiKey?: string
 }
 
 function emptyStats(): RequestStats {
@@ -87,6 +102,8 @@ interface ModelRecord {
 export interface Arrival {
   readonly request: RecordedRequest
   readonly model: RequestStats
+  /** The counters of the request's API key; undefined without a key. */
+  readonly key: RequestStats | undefined
   readonly total: RequestStats
 }
 
@@ -94,23 +111,36 @@ export interface Arrival {
 export class Recorder {
   private total = emptyStats()
   private models = new Map<string, ModelRecord>()
+  private keys = new Map<string, RequestStats>()
   private nextId = 1
   private idleWaiters: (() => void)[] = []
 
   constructor(private readonly maxRequests: number, private readonly recordBodies: boolean) {}
 
   arrive(
-    fields: Pick<RecordedRequest, 'model' | 'api' | 'method' | 'path' | 'stream' | 'body' | 'headers' | 'arrivedAt'>,
+    fields: Pick<
+      RecordedRequest,
+      'model' | 'api' | 'apiKey' | 'method' | 'path' | 'stream' | 'body' | 'headers' | 'arrivedAt'
+    >,
   ): Arrival {
     let model = this.models.get(fields.model)
     if (model === undefined) {
       model = { stats: emptyStats(), requests: [] }
       this.models.set(fields.model, model)
     }
+    let key: RequestStats | undefined
+    if (fields.apiKey !== undefined) {
+      key = this.keys.get(fields.apiKey)
+      if (key === undefined) {
+        key = emptyStats()
+        this.keys.set(fields.apiKey, key)
+      }
+    }
     const request: RecordedRequest = {
       id: this.nextId++,
       model: fields.model,
       api: fields.api,
+      apiKey: fields.apiKey,
       method: fields.method,
       path: fields.path,
       stream: fields.stream,
@@ -124,13 +154,14 @@ export class Recorder {
     }
     count(this.total, request)
     count(model.stats, request)
+    if (key !== undefined) count(key, request)
     if (this.maxRequests > 0) {
       model.requests.push(request)
       // Amortised trimming: drop the oldest half when the buffer doubles.
       if (model.requests.length >= 2 * this.maxRequests)
         model.requests.splice(0, model.requests.length - this.maxRequests)
     }
-    return { request, model: model.stats, total: this.total }
+    return { request, model: model.stats, key, total: this.total }
   }
 
   /** Ends a request once: counts its outcome and wakes `whenIdle()` waiters. */
@@ -139,11 +170,10 @@ export class Recorder {
     if (request.outcome !== 'in_flight') return
     request.outcome = outcome
     request.endedAt = endedAt
-    for (const stats of [arrival.model, arrival.total]) {
-      stats.inFlight--
-      stats[outcome]++
-      if (request.fault !== undefined) stats.faulted++
-    }
+    const faulted = request.fault !== undefined
+    countEnd(arrival.model, outcome, faulted)
+    if (arrival.key !== undefined) countEnd(arrival.key, outcome, faulted)
+    countEnd(arrival.total, outcome, faulted)
     if (this.total.inFlight === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters
       this.idleWaiters = []
@@ -163,22 +193,30 @@ export class Recorder {
   stats(): MockUpstreamStats {
     const models: Record<string, RequestStats> = {}
     for (const [name, record] of this.models) models[name] = copy(record.stats)
-    return { ...copy(this.total), models }
+    const keys: Record<string, RequestStats> = {}
+    for (const [name, stats] of this.keys) keys[name] = copy(stats)
+    return { ...copy(this.total), models, keys }
   }
 
-  requests(model?: string): RecordedRequest[] {
+  /** The kept requests of the filter's model (or of all), oldest first, narrowed to its API key if it names one. */
+  requests(filter: RequestFilter = {}): RecordedRequest[] {
     const pick = (record: ModelRecord) => record.requests.slice(-this.maxRequests)
-    if (model !== undefined) {
-      const record = this.models.get(model)
-      return record ? pick(record) : []
+    let requests: RecordedRequest[]
+    if (filter.model !== undefined) {
+      const record = this.models.get(filter.model)
+      requests = record ? pick(record) : []
+    } else {
+      requests = [...this.models.values()].flatMap(pick).sort((a, b) => a.id - b.id)
     }
-    return [...this.models.values()].flatMap(pick).sort((a, b) => a.id - b.id)
+    const { apiKey } = filter
+    return apiKey === undefined ? requests : requests.filter((request) => request.apiKey === apiKey)
   }
 
   /** Forgets counters and requests. Requests still in flight finish uncounted; `maxInFlight` restarts from 0. */
   reset(): void {
     this.total = emptyStats()
     this.models = new Map()
+    this.keys = new Map()
     const waiters = this.idleWaiters
     this.idleWaiters = []
     for (const wake of waiters) wake()
@@ -192,6 +230,12 @@ function count(stats: RequestStats, request: RecordedRequest): void {
   stats.firstArrivalAt ??= request.arrivedAt
   stats.lastArrivalAt = request.arrivedAt
   stats.paths[request.path] = (stats.paths[request.path] ?? 0) + 1
+}
+
+function countEnd(stats: RequestStats, outcome: Exclude<RequestOutcome, 'in_flight'>, faulted: boolean): void {
+  stats.inFlight--
+  stats[outcome]++
+  if (faulted) stats.faulted++
 }
 
 function copy(stats: RequestStats): RequestStats {

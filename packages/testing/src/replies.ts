@@ -9,6 +9,8 @@ export interface MockUpstreamRequest {
   api: MockApi
   /** The request body's `model`. */
   model: string
+  /** The API key it carried (`Authorization: Bearer <key>` or `x-api-key`), or undefined. */
+  apiKey: string | undefined
   /** The URL path (`/v1/chat/completions`). */
   path: string
   /** True when the client asked for server-sent events. */

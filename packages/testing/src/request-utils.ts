@@ -52,10 +52,27 @@ export function methodNotAllowed(response: ServerResponse, allow: string): void 
 /** `requireApiKey`: a key in `Authorization: Bearer …` or `x-api-key`, and the right one when a key is given. */
 export function authorized(headers: IncomingHttpHeaders, requireApiKey: boolean | string): boolean {
   if (requireApiKey === false) return true
-  const bearer = headers.authorization?.startsWith('Bearer ') ? headers.authorization.slice(7).trim() : undefined
-  const header = headers['x-api-key']
-  const keys = [bearer, typeof header === 'string' ? header.trim() : undefined].filter((key) => !!key)
+  const keys = [bearerKey(headers), headerKey(headers)].filter((key) => key !== undefined)
   return keys.some((key) => requireApiKey === true || key === requireApiKey)
+}
+
+/**
+ * The API key a request carries: Anthropic's `x-api-key` first for the Messages API, `Authorization: Bearer` first
+ * for everything else, each falling back on the other (gateways send either). undefined when neither is there.
+ */
+export function apiKeyOf(headers: IncomingHttpHeaders, anthropic: boolean): string | undefined {
+  return anthropic ? (headerKey(headers) ?? bearerKey(headers)) : (bearerKey(headers) ?? headerKey(headers))
+}
+
+function bearerKey(headers: IncomingHttpHeaders): string | undefined {
+  const { authorization } = headers
+  if (authorization === undefined || authorization.length <= 7 || !/^bearer /i.test(authorization)) return undefined
+  return authorization.slice(7).trim() || undefined
+}
+
+function headerKey(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers['x-api-key']
+  return typeof value === 'string' ? value.trim() || undefined : undefined
 }
 
 /** `stream_options.include_usage`: OpenAI then sends a last chunk with the usage. */
@@ -64,11 +81,15 @@ export function includeUsage(body: Record<string, unknown>): boolean {
   return options?.include_usage === true
 }
 
-/** The response headers a fault adds: `retry-after`, `retry-after-ms` and its `headers`. */
+/**
+ * The response headers a fault adds: its `headers`, then `retry-after` and `retry-after-ms`. Names are lowercased, so
+ * that `retryAfter` replaces a `Retry-After` of `headers` and a `Content-Type` replaces the default, never doubles it.
+ */
 export function faultHeaders(fault: Fault): Record<string, string> | undefined {
   if (fault.retryAfter === undefined && fault.retryAfterMs === undefined && fault.headers === undefined)
     return undefined
-  const headers: Record<string, string> = { ...fault.headers }
+  const headers: Record<string, string> = {}
+  for (const name in fault.headers) headers[name.toLowerCase()] = fault.headers[name] as string
   if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter)
   if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs)
   return headers

@@ -65,7 +65,7 @@ export function applyFault(
   }
 }
 
-/** An error status, with the API's error body or the fault's own. */
+/** An error status, with the API's error body (a 401 names the request's key, masked) or the fault's own. */
 export function fail(exchange: Exchange, status: number, fault: Fault | undefined): void {
   exchange.failed = status >= 400
   const headers = fault ? faultHeaders(fault) : undefined
@@ -83,7 +83,9 @@ export function fail(exchange: Exchange, status: number, fault: Fault | undefine
   sendBody(
     exchange.response,
     status,
-    exchange.api === 'anthropic' ? anthropicErrorBody(status) : openAIErrorBody(status),
+    exchange.api === 'anthropic'
+      ? anthropicErrorBody(status, exchange.arrival.request.apiKey)
+      : openAIErrorBody(status, exchange.arrival.request.apiKey),
     headers,
   )
 }

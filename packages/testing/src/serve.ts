@@ -13,7 +13,7 @@ import {
   type ResolvedReply,
   resolveReply,
 } from './replies'
-import { authorized, faultHeaders, methodNotAllowed, modelIdOf, readBody } from './request-utils'
+import { apiKeyOf, authorized, faultHeaders, methodNotAllowed, modelIdOf, readBody } from './request-utils'
 import { applyFault, fail, render, replyFailed } from './respond'
 import { sendBody, sendCutBody } from './send'
 
@@ -56,6 +56,7 @@ export function createRequestHandler(
     const arrival = recorder.arrive({
       model,
       api,
+      apiKey: apiKeyOf(request.headers, api === 'anthropic'),
       method: request.method ?? 'GET',
       path,
       stream,
@@ -97,7 +98,7 @@ export function createRequestHandler(
     recorder.finish(arrival, outcomeOf(exchange), clock.now())
   }
 
-  /** Applies the model's fault (after its delay), or calls `answer` for a normal answer. */
+  /** Applies the fault of the request's key or model (after its delay), or calls `answer` for a normal answer. */
   function serve(
     exchange: Exchange,
     model: string,
@@ -107,7 +108,7 @@ export function createRequestHandler(
       fail(exchange, 401, undefined)
       return
     }
-    const decision = faults.pick(model)
+    const decision = faults.pick(model, exchange.arrival.request.apiKey)
     if (decision === undefined) {
       answer(exchange, undefined)
       return
@@ -185,6 +186,7 @@ export function createRequestHandler(
       const chat: MockUpstreamRequest = {
         api,
         model,
+        apiKey: current.arrival.request.apiKey,
         path,
         stream,
         body,

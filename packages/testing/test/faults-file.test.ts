@@ -14,7 +14,25 @@ const expected = {
     'flaky-model': [{ sequence: [{ status: 500 }, 'ok', { errorInBody: true }] }],
     '*': [{ streamCutAfterChunks: 1, rate: 0 }],
   },
+  keyFaults: {
+    'sk-revoked': [{ status: 401 }],
+    'sk-busy': [
+      {
+        status: 429,
+        times: 2,
+        headers: { 'x-ratelimit-reset-requests': '6m0s', 'retry-after': 'Wed, 21 Oct 2026 07:28:00 GMT' },
+      },
+    ],
+  },
 }
+
+/** A Chat Completions request carrying `apiKey` as a bearer token. */
+const chat = (url: string, model: string, apiKey?: string) =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ model, messages: [] }),
+  })
 
 describe('faults files', () => {
   it('TOML (snake_case keys) and JSON (camelCase keys) load to the same faults', async () => {
@@ -41,6 +59,16 @@ describe('faults files', () => {
       expect(models.data.map((model) => model.id)).toEqual(
         expect.arrayContaining(['gpt-4o', 'claude-haiku-4-5', 'fixed-model']),
       )
+      const revoked = await chat(upstream.url, 'fixed-model', 'sk-revoked')
+      expect(revoked.status).toBe(401)
+      expect(await revoked.json()).toMatchObject({ error: { code: 'invalid_api_key' } })
+      const busy = await chat(upstream.url, 'fixed-model', 'sk-busy')
+      expect(busy.status).toBe(429)
+      expect(busy.headers.get('x-ratelimit-reset-requests')).toBe('6m0s')
+      expect(busy.headers.get('retry-after')).toBe('Wed, 21 Oct 2026 07:28:00 GMT')
+      expect((await chat(upstream.url, 'fixed-model', 'sk-busy')).status).toBe(429)
+      expect((await chat(upstream.url, 'fixed-model', 'sk-busy')).status).toBe(200)
+      expect(upstream.stats().keys['sk-busy']).toMatchObject({ arrivals: 3, failed: 2, completed: 1 })
     } finally {
       await upstream.close()
     }
@@ -56,7 +84,16 @@ describe('faults files', () => {
       'faults.gpt-4o',
       'faults.gpt-4o.status',
       'faults.gpt-4o.latencyMs',
+      'key_faults.sk-b.status',
     ])
+  })
+
+  it('key faults: key_faults (TOML) or keyFaults (JSON), not both; a table of keys', () => {
+    const both = '{"keyFaults": {"sk-a": {"status": 401}}, "key_faults": {}}'
+    expect(() => parseFaultsFile(both, { format: 'json' })).toThrow(/keyFaults: write key_faults or keyFaults/)
+    expect(() => parseFaultsFile('key_faults = 1', { format: 'toml' })).toThrow(/key_faults: must map API keys/)
+    expect(() => parseFaultsFile('[key_faults." sk-a"]\nstatus = 401', { format: 'toml' })).toThrow(/API key/)
+    expect(parseFaultsFile('[faults]', { format: 'toml' })).not.toHaveProperty('keyFaults')
   })
 
   it('reports syntax errors with their line, and missing files', async () => {
@@ -116,15 +153,13 @@ describe('llmpool-mock-upstream', () => {
       child.on('close', () => reject(new Error(`exited early: ${stderr}`)))
     })
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    const response = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST',
-      body: JSON.stringify({ model: 'gpt-4o', messages: [] }),
-    })
+    const response = await chat(url, 'gpt-4o')
     expect(response.status).toBe(429)
     expect(response.headers.get('retry-after')).toBe('2')
+    expect((await chat(url, 'fixed-model', 'sk-revoked')).status).toBe(401)
     child.kill('SIGTERM')
     expect(await exit(child)).toBe(0)
-    expect(stderr).toContain('stopped after 1 requests')
+    expect(stderr).toContain('stopped after 2 requests')
   }, 60_000)
 
   it('exits 2 with the problems of an invalid faults file', async () => {

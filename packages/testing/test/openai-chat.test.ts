@@ -195,8 +195,14 @@ describe('HTTP surface', () => {
         })
       const missing = await send({})
       expect(missing.status).toBe(401)
-      expect(await missing.json()).toMatchObject({ error: { code: 'invalid_api_key' } })
-      expect((await send({ authorization: 'Bearer wrong' })).status).toBe(401)
+      expect(await missing.json()).toMatchObject({
+        error: { type: 'invalid_request_error', code: null, message: expect.stringContaining("didn't provide") },
+      })
+      const wrong = await send({ authorization: 'Bearer sk-wrong-0123456789' })
+      expect(wrong.status).toBe(401)
+      expect(await wrong.json()).toMatchObject({
+        error: { code: 'invalid_api_key', message: expect.stringContaining('sk-wrong*******6789') },
+      })
       expect((await send({ authorization: 'Bearer secret-key' })).status).toBe(200)
       expect((await send({ 'x-api-key': 'secret-key' })).status).toBe(200)
       expect(strict.stats()).toMatchObject({ arrivals: 4, failed: 2, completed: 2 })
