@@ -122,11 +122,15 @@ function renderEchelon(name: string, echelon: Echelon, priority: string, indent:
       [
         ['models', list(echelon.models)],
         ['limits', limits(echelon)],
-        ['timeout', `${seconds(echelon.timeout)}, max_retries ${echelon.max_retries}`],
+        [
+          'timeout',
+          `${echelon.timeout === undefined ? '(wrappers default_timeout)' : seconds(echelon.timeout)}, max_retries ${echelon.max_retries ?? '(wrappers max_retries)'}`,
+        ],
         ['temperature', echelon.temperature === undefined ? '(model default)' : String(echelon.temperature)],
         ['max_tokens', echelon.max_tokens === undefined ? '(model default)' : String(echelon.max_tokens)],
         // The view is redacted: a set key reads "[redacted]" here.
-        ['api_key', echelon.api_key ? echelon.api_key : PROVIDER_DEFAULT],
+        ['api_key', echelon.api_keys ? undefined : echelon.api_key ? echelon.api_key : PROVIDER_DEFAULT],
+        ['api_keys', echelon.api_keys ? `${echelon.api_keys.length}: ${list(echelon.api_keys)}` : undefined],
         ['base_url', echelon.base_url ? echelon.base_url : PROVIDER_DEFAULT],
       ],
       `${indent}  `,

@@ -110,6 +110,30 @@ describe('llmpool validate', () => {
     expect(JSON.parse(lenient.stdout).warnings).toEqual([expect.objectContaining({ code: 'unknown_key', path: 'pool.colour' })])
   })
 
+  it('reports the rules of api_keys at file:line:col, without showing a key', async () => {
+    const keys = join(work, 'api-keys-rules')
+    cpSync(join(root, 'configs', 'llms'), keys, { recursive: true })
+    edit(
+      join(keys, 'task-groups', 'execute-group.toml'),
+      'api_key = "${OPENAI_API_KEY:}"',
+      `api_keys = ["${SECRET}", "\${SECOND_KEY:}", "sk-other-SECRET123", "\${THIRD_KEY:${SECRET}}"]`,
+    )
+    edit(join(keys, 'task-groups', 'plan-group.toml'), /^models = (.*)$/m, `models = $1\napi_key = "${SECRET}"\napi_keys = ["sk-a-SECRET123"]`)
+    const result = await cli(['validate', 'api-keys-rules'], { cwd: work })
+    expect(result.code).toBe(1)
+    expect(result.stdout).not.toContain('SECRET')
+    const lines = result.stdout.trimEnd().split('\n')
+    const at = (path: string) => lines.find((line) => line.includes(`  ${path}  `))
+    expect(at('task_group.echelons.echelon1.api_keys[1]')).toMatch(
+      /^api-keys-rules\/task-groups\/execute-group\.toml:\d+:\d+ {2}\S+ {2}must not be empty: \$\{SECOND_KEY\} is unset or empty$/,
+    )
+    expect(at('task_group.echelons.echelon1.api_keys[3]')).toMatch(
+      /^api-keys-rules\/task-groups\/execute-group\.toml:\d+:\d+ {2}\S+ {2}api_keys\[0\] and api_keys\[3\] are the same key$/,
+    )
+    expect(at('task_group.echelons.echelon1.api_keys')).toMatch(/^api-keys-rules\/task-groups\/plan-group\.toml:\d+:\d+ {2}\S+ {2}api_key and api_keys are both set/)
+    expect(lines.at(-1)).toMatch(/^✗ 3 errors/)
+  })
+
   it('a missing registry is an invalid configuration', async () => {
     const empty = mkdtempSync(join(work, 'empty-'))
     const result = await cli(['validate', empty, '--json'])
@@ -150,6 +174,24 @@ describe('llmpool explain', () => {
     }
     expect(result.stdout).toContain('fast_pool  pools/fast-pool.toml')
     expect(result.stdout).toContain('execute_group_wrapper')
+  })
+
+  it('shows api_keys redacted, as text and as JSON', async () => {
+    const keys = join(work, 'api-keys')
+    cpSync(join(root, 'configs', 'llms'), keys, { recursive: true })
+    edit(join(keys, 'task-groups', 'execute-group.toml'), 'api_key = "${OPENAI_API_KEY:}"', 'api_keys = ["${OPENAI_API_KEY}", "sk-second-SECRET123"]')
+    const text = await cli(['explain', keys, 'execute_group'], { env })
+    expect(text.code).toBe(0)
+    expect(text.stdout).not.toContain('SECRET')
+    expect(text.stdout).toMatch(/^ +api_keys +2: \[redacted\], \[redacted\]$/m)
+    for (const args of [[keys], [keys, 'execute_group']]) {
+      const json = await cli(['explain', ...args, '--json'], { env })
+      expect(json.code).toBe(0)
+      expect(json.stdout).not.toContain('SECRET')
+      const parsed = JSON.parse(json.stdout)
+      const group = args.length === 2 ? parsed.value : parsed.task_groups.execute_group
+      expect(group.echelons.echelon1.api_keys).toEqual(['[redacted]', '[redacted]'])
+    }
   })
 
   it('--json has exactly registry, pools, task_groups and wrappers, redacted', async () => {

@@ -10,6 +10,7 @@ import {
   TaskGroup,
   TaskGroupWrappersFile,
 } from '@llmpool/schema'
+import { checkApiKeys, type SectionReport } from './api-keys'
 import { buildDocument, type LoadedDocument, readWithOverlay } from './document'
 import { freezeConfig } from './freeze'
 import { formatPath, type KeyPath } from './key-path'
@@ -257,9 +258,17 @@ class Resolution {
     return this.strict ? 'error' : 'warning'
   }
 
-  private problem(loaded: LoadedDocument, keyPath: KeyPath, code: ConfigProblemCode, message: string, warning = false): void {
+  /** Reports a problem of a merged section against the file and line that wrote the key. */
+  private sectionReport(loaded: LoadedDocument, layers: readonly Layer[]): SectionReport {
+    return (keyPath, code, message, warning = false) => {
+      const written = writtenAt(layers, keyPath.slice(1))
+      this.problem(written?.loaded ?? loaded, written?.path ?? keyPath, code, message, warning, keyPath)
+    }
+  }
+
+  private problem(loaded: LoadedDocument, keyPath: KeyPath, code: ConfigProblemCode, message: string, warning = false, shownPath = keyPath): void {
     const file = loaded.fileOf(keyPath)
-    const problem: ConfigProblem = { code, file, path: formatPath(keyPath), message, ...loaded.locate(file, keyPath) }
+    const problem: ConfigProblem = { code, file, path: formatPath(shownPath), message, ...loaded.locate(file, keyPath) }
     if (warning) this.sink.warn(problem)
     else this.sink.error(problem)
   }
@@ -408,6 +417,13 @@ class Resolution {
       this.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
     if (kind === 'task_group') this.defaultPriorities(value)
     if (kind === 'pool') this.checkRateLimiting(loaded, value)
+    if (kind === 'task_group') {
+      const where = (keyPath: KeyPath) => writtenAt(layers, keyPath.slice(1))
+      checkApiKeys(value.echelons as TaskGroup['echelons'], this.sectionReport(loaded, layers), (keyPath) => {
+        const written = where(keyPath)
+        return written?.loaded.wholeReference(written.path)
+      })
+    }
     return value
   }
 

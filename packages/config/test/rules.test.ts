@@ -63,6 +63,10 @@ const taskGroups: Case[] = [
   { fixture: 'group-fallback-strategy-conflict', code: 'conflicting_keys', file: GROUP, path: 'task_group.fallback_strategy', at: 'fallback_strategy =', message: /"echelon_down".*"group_fallback"/ },
   { fixture: 'group-fallback-groups-unknown-echelon', code: 'unknown_reference', file: GROUP, path: 'task_group.fallback.fallback_groups[1]', at: 'fallback_groups =', message: /no echelon "echelon3"/ },
   { fixture: 'group-fallback-groups-disabled', code: 'disabled_reference', file: GROUP, path: 'task_group.fallback.fallback_groups[0]', at: 'fallback_groups =', message: /"slow_group" is disabled/ },
+  { fixture: 'group-api-keys-empty-list', code: 'invalid_value', file: GROUP, path: 'task_group.echelons.echelon1.api_keys', at: 'api_keys =', message: /^must list at least 1 item$/ },
+  { fixture: 'group-api-keys-empty-key', code: 'invalid_value', file: GROUP, path: 'task_group.echelons.echelon1.api_keys[1]', at: 'api_keys =', message: /^must not be empty: \$\{SECOND_KEY\} is unset or empty$/ },
+  { fixture: 'group-api-keys-duplicate', code: 'invalid_value', file: GROUP, path: 'task_group.echelons.echelon1.api_keys[2]', at: 'api_keys =', message: /^api_keys\[0\] and api_keys\[2\] are the same key$/ },
+  { fixture: 'group-api-keys-with-api-key', code: 'conflicting_keys', file: GROUP, path: 'task_group.echelons.echelon1.api_keys', at: 'api_keys =', message: /api_key and api_keys are both set/ },
 ]
 
 const wrappers: Case[] = [

@@ -105,6 +105,44 @@ describe('secrets', () => {
   })
 })
 
+describe('api_keys', () => {
+  const keys = { OPENAI_API_KEY: 'sk-first-SECRET' }
+
+  test('the keys are real for the code that uses them', () => {
+    const { config, errors } = check('secrets-api-keys', { env: keys })
+    expect(errors).toEqual([])
+    expect(config!.task_groups.fast_group!.echelons.echelon1!.api_keys).toEqual(['sk-first-SECRET', 'sk-second-SECRET'])
+  })
+
+  test('JSON.stringify, util.inspect and console.log formatting redact every key', () => {
+    const { config } = check('secrets-api-keys', { env: keys })
+    const echelon = config!.task_groups.fast_group!.echelons.echelon1!
+    for (const text of [
+      JSON.stringify(config),
+      JSON.stringify(config!.task_groups.fast_group),
+      JSON.stringify(echelon),
+      inspect(config, { depth: null }),
+      inspect(echelon),
+      format('%o', config),
+      format('%O', echelon),
+    ]) {
+      expect(text).not.toContain('SECRET')
+      expect(text).toContain(REDACTED)
+    }
+    expect(JSON.parse(JSON.stringify(echelon)).api_keys).toEqual([REDACTED, REDACTED])
+  })
+
+  test('no problem about the keys shows one', async () => {
+    for (const name of ['group-api-keys-duplicate', 'group-api-keys-empty-key', 'group-api-keys-with-api-key', 'secret-bad-reference-api-keys']) {
+      const error = await rejection(loadConfig({ directory: fixture(name), env: {} }))
+      for (const text of shown(error)) expect(text, name).not.toContain('SECRET')
+    }
+    // A secret pasted where a variable name belongs, in a list of keys.
+    const { errors } = check('secret-bad-reference-api-keys')
+    expect(errors).toContainEqual(expect.objectContaining({ code: 'invalid_value', path: 'task_group.echelons.echelon1.api_keys[1]', message: expect.stringMatching(/^this value is not a valid variable reference/) }))
+  })
+})
+
 describe('credentials inside URLs', () => {
   test('are real in the configuration and redacted wherever it is shown', () => {
     const { config } = check('secrets', { env })
