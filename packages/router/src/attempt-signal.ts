@@ -116,11 +116,13 @@ export class AttemptSignal {
     })
   }
 
-  /** A stream's first content arrived: the attempt's timeout is over; only `deadline` still holds. */
-  disarm(deadline: number, message: string): void {
+  /**
+   * A stream's first content arrived: the attempt's timeout is over. The stream is the caller's from now on, bounded
+   * by its idle timeout and the caller's own signal (docs/routing.md: deadlines).
+   */
+  disarm(): void {
     this.clock.clearTimeout(this.timer)
-    this.timer = this.clock.setTimeout(() => this.abort(timeoutError(message)), Math.max(0, deadline - this.clock.now()))
-    unref(this.timer)
+    this.timer = undefined
   }
 
   dispose(): void {

@@ -12,9 +12,21 @@ export interface AttemptRecord {
   /** What went wrong; undefined for the successful attempt. */
   error?: { kind: FailureKind; message: string; statusCode?: number }
   durationMs: number
+  /** A hedged call: started while an earlier call of the same request was still running. */
+  hedge?: true
+  /** Stopped by the router because another call answered first (hedging); it counts against no one. */
+  cancelled?: true
 }
 
-export type RouterErrorCode = 'no_instance_available' | 'rate_limited' | 'all_attempts_failed' | 'request_timeout' | 'unknown_target' | 'request_rejected'
+export type RouterErrorCode =
+  | 'no_instance_available'
+  | 'rate_limited'
+  | 'all_attempts_failed'
+  | 'request_timeout'
+  | 'unknown_target'
+  | 'request_rejected'
+  | 'invalid_request'
+  | 'local_failure'
 
 const markers = {
   NoInstanceAvailableError: 'llmpool.error.NoInstanceAvailableError',
@@ -23,6 +35,8 @@ const markers = {
   RequestTimeoutError: 'llmpool.error.RequestTimeoutError',
   UnknownTargetError: 'llmpool.error.UnknownTargetError',
   RequestRejectedError: 'llmpool.error.RequestRejectedError',
+  InvalidRequestError: 'llmpool.error.InvalidRequestError',
+  LocalFailureError: 'llmpool.error.LocalFailureError',
 } as const
 const symbols = {
   NoInstanceAvailableError: Symbol.for(markers.NoInstanceAvailableError),
@@ -31,6 +45,8 @@ const symbols = {
   RequestTimeoutError: Symbol.for(markers.RequestTimeoutError),
   UnknownTargetError: Symbol.for(markers.UnknownTargetError),
   RequestRejectedError: Symbol.for(markers.RequestRejectedError),
+  InvalidRequestError: Symbol.for(markers.InvalidRequestError),
+  LocalFailureError: Symbol.for(markers.LocalFailureError),
 }
 
 /** Base of the router's errors: a code, whether trying again later may help, and the attempts made. */
@@ -54,12 +70,17 @@ export abstract class RouterError<Code extends RouterErrorCode = RouterErrorCode
   }
 }
 
-/** No instance of the target can be tried: all are open, unhealthy, draining or excluded. */
+/** No instance of the target can be tried: all are open, unhealthy, resting (cooldown) or draining. */
 export class NoInstanceAvailableError extends RouterError<'no_instance_available'> {
   private readonly [symbols.NoInstanceAvailableError] = true
   readonly isRetryable = true
-  constructor(target: string, attempts: readonly AttemptRecord[], readonly retryAfterMs: number | undefined) {
-    super('no_instance_available', `no instance of "${target}" is available (breakers open or instances unhealthy)`, target, attempts)
+  constructor(
+    target: string,
+    attempts: readonly AttemptRecord[],
+    /** When the first instance is expected back (breaker recovery, health recovery, end of a cooldown), ms from now. */
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super('no_instance_available', `no instance of "${target}" is available (breakers open, instances unhealthy or resting)${retryAfterMs === undefined ? '' : `; the first is back in ${Math.ceil(retryAfterMs)} ms`}`, target, attempts)
     this.name = 'NoInstanceAvailableError'
   }
   static override isInstance(error: unknown): error is NoInstanceAvailableError {
@@ -127,12 +148,44 @@ export class RequestRejectedError extends RouterError<'request_rejected'> {
   }
 }
 
-/** No pool or task group has that name (or it is disabled). */
+/**
+ * The request cannot be sent as given: the provider could not convert it (an unsupported content type, an invalid
+ * argument) before any upstream call. Another instance would refuse it too; no instance is blamed.
+ */
+export class InvalidRequestError extends RouterError<'invalid_request'> {
+  private readonly [symbols.InvalidRequestError] = true
+  readonly isRetryable = false
+  constructor(target: string, attempts: readonly AttemptRecord[], cause: unknown) {
+    super('invalid_request', `the request for "${target}" cannot be sent: ${cause instanceof Error ? cause.message : String(cause)}`, target, attempts, cause)
+    this.name = 'InvalidRequestError'
+  }
+  static override isInstance(error: unknown): error is InvalidRequestError {
+    return LLMPoolError.hasMarker(error, markers.InvalidRequestError)
+  }
+}
+
+/**
+ * This process failed while making a call (out of file descriptors, a bug in a provider): not the upstream's doing,
+ * so no instance is blamed. `cause` holds the error.
+ */
+export class LocalFailureError extends RouterError<'local_failure'> {
+  private readonly [symbols.LocalFailureError] = true
+  readonly isRetryable = true
+  constructor(target: string, attempts: readonly AttemptRecord[], cause: unknown) {
+    super('local_failure', `the request for "${target}" failed in this process before reaching an upstream (${cause instanceof Error ? cause.name : 'error'})`, target, attempts, cause)
+    this.name = 'LocalFailureError'
+  }
+  static override isInstance(error: unknown): error is LocalFailureError {
+    return LLMPoolError.hasMarker(error, markers.LocalFailureError)
+  }
+}
+
+/** No wrapper, pool or task group has that name (or it is disabled). */
 export class UnknownTargetError extends RouterError<'unknown_target'> {
   private readonly [symbols.UnknownTargetError] = true
   readonly isRetryable = false
   constructor(target: string, suggestion: string) {
-    super('unknown_target', `no enabled pool or task group is named "${target}"${suggestion}`, target, [])
+    super('unknown_target', `no enabled wrapper, pool or task group is named "${target}"${suggestion}`, target, [])
     this.name = 'UnknownTargetError'
   }
   static override isInstance(error: unknown): error is UnknownTargetError {

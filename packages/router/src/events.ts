@@ -3,8 +3,17 @@ import type { CircuitState } from '@llmpool/breaker'
 
 /** What the router reports while it works. Every event carries the time (`at`, clock ms). */
 export type RouterEvent =
-  | { type: 'request_start'; at: number; requestId: number; target: string; stream: boolean }
-  | { type: 'attempt_start'; at: number; requestId: number; target: string; pool?: string; instance: string; retry: number }
+  | {
+      type: 'request_start'
+      at: number
+      requestId: number
+      /** The pool or task group routed to. */
+      target: string
+      /** The name called: a wrapper, or the pool or task group itself. */
+      entry: string
+      stream: boolean
+    }
+  | { type: 'attempt_start'; at: number; requestId: number; target: string; pool?: string; instance: string; retry: number; hedge?: boolean }
   | {
       type: 'attempt_end'
       at: number
@@ -20,6 +29,10 @@ export type RouterEvent =
       timeToFirstTokenMs?: number
       inputTokens?: number
       outputTokens?: number
+      /** A hedged call. */
+      hedge?: boolean
+      /** Stopped by the router: another call of the request answered first. */
+      cancelled?: boolean
     }
   | {
       /** A committed stream ended: cleanly, or with an error part. */
@@ -36,6 +49,29 @@ export type RouterEvent =
     }
   | { type: 'retry'; at: number; requestId: number; instance: string; retry: number; delayMs: number; kind: FailureKind }
   | { type: 'fallback'; at: number; requestId: number; target: string; from: string; kind: FailureKind; toPool?: string }
+  | {
+      /** Hedging: a call ran longer than `hedge_after`, so the next instance is called too. */
+      type: 'hedge'
+      at: number
+      requestId: number
+      target: string
+      /** The instance still running. */
+      from: string
+      /** The instance called in addition. */
+      to: string
+      afterMs: number
+    }
+  | {
+      /** An instance rests: its upstream said "not now" (429, 529) or refused its key; every request skips it until then. */
+      type: 'cooldown'
+      at: number
+      instance: string
+      kind: 'rate_limit' | 'overloaded' | 'auth' | 'quota_exhausted'
+      durationMs: number
+      reason: string
+      /** Set by another process through shared cooldowns. */
+      remote: boolean
+    }
   | { type: 'rate_limited'; at: number; requestId: number; target: string; retryAfterMs: number; waiting: boolean }
   | { type: 'breaker_change'; at: number; instance: string; from: CircuitState; to: CircuitState; reason: string }
   | { type: 'health_change'; at: number; instance: string; healthy: boolean; reason: string }
@@ -44,6 +80,7 @@ export type RouterEvent =
       at: number
       requestId: number
       target: string
+      entry: string
       durationMs: number
       ok: boolean
       /** The instance that answered. */

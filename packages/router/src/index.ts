@@ -1,5 +1,4 @@
 export {
-  DEFAULT_RETRY_ON,
   type InstanceState,
   type RoutedGenerateResult,
   type RoutedStreamResult,
@@ -11,6 +10,8 @@ export {
 export {
   AllAttemptsFailedError,
   type AttemptRecord,
+  InvalidRequestError,
+  LocalFailureError,
   NoInstanceAvailableError,
   RateLimitedError,
   RequestRejectedError,
@@ -23,6 +24,7 @@ export type { RouterEvent, RouterEventListener } from './events'
 export {
   anthropicProvider,
   apiRoot,
+  defaultApiRoot,
   openAICompatibleProvider,
   openAIProvider,
   type OpenAIProviderOptions,
@@ -40,9 +42,29 @@ export {
   type RotationStrategyFactory,
   weighted,
 } from './strategies/index'
-export { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy, retryAfterMs } from './retry'
+export { backoffDelay, DEFAULT_RETRY_POLICY, parseDuration, type RetryPolicy, retryAfterMs } from './retry'
 export { StreamInterruptedError } from './stream'
 export { onAbort } from './attempt-signal'
 export { type CacheSettings, ResponseCache } from './cache'
 export { Counters, type MetricsSettings, type MetricsSnapshot, RouterMetrics } from './metrics'
 export { Histogram, LATENCY_BUCKETS_MS } from './histogram'
+export { compilePlan, type PlanOverrides } from './plan/compile'
+export { planToJSON } from './plan/to-json'
+export type {
+  CandidatePlan,
+  EntryPlan,
+  EntryServices,
+  GroupRoutePlan,
+  InstancePlan,
+  PoolRoutePlan,
+  PoolSettings,
+  PoolStagePlan,
+  RetryPlan,
+  RoutePlan,
+  RoutingPlan,
+  Source,
+  StepPlan,
+} from './plan/types'
+export type { CooldownKind, CooldownState } from './runtime/cooldown'
+export { type CooldownSharing, type SharedCooldown, sharedCooldowns } from './runtime/cooldown-sharing'
+export { UPSTREAM_FAILURE } from './execute/failure'

@@ -12,6 +12,11 @@ export class Counters {
   fallbacks = 0
   rateLimited = 0
   breakerTrips = 0
+  /** Cooldowns started (an instance rested after a 429, a 529 or a refused key). */
+  cooldowns = 0
+  /** Hedged calls started; `cancelled`: calls stopped because another answered first. */
+  hedges = 0
+  cancelled = 0
   inputTokens = 0
   outputTokens = 0
   readonly latency = new Histogram()
@@ -25,6 +30,9 @@ export class Counters {
     this.fallbacks += other.fallbacks
     this.rateLimited += other.rateLimited
     this.breakerTrips += other.breakerTrips
+    this.cooldowns += other.cooldowns
+    this.hedges += other.hedges
+    this.cancelled += other.cancelled
     this.inputTokens += other.inputTokens
     this.outputTokens += other.outputTokens
     this.latency.merge(other.latency)
@@ -40,6 +48,9 @@ export class Counters {
       fallbacks: this.fallbacks,
       rateLimited: this.rateLimited,
       breakerTrips: this.breakerTrips,
+      cooldowns: this.cooldowns,
+      hedges: this.hedges,
+      cancelled: this.cancelled,
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
       latency: this.latency.toJSON(),
@@ -133,11 +144,11 @@ export class RouterMetrics {
   }
 
   /** Feeds one event (subscribe it with `router.on(event => metrics.record(event))`). */
-  record(event: RouterEvent, targetKind?: (target: string) => 'pool' | 'group' | undefined): void {
+  record(event: RouterEvent, targetKind?: (target: string, entry: string) => 'pool' | 'group' | undefined): void {
     const now = event.at
     switch (event.type) {
       case 'request_start': {
-        const kind = targetKind?.(event.target)
+        const kind = targetKind?.(event.target, event.entry)
         if (kind) this.targets.set(event.requestId, { target: event.target, kind })
         const series = this.target(event.requestId)
         if (series) {
@@ -172,6 +183,7 @@ export class RouterMetrics {
         const counters = series.at(now)
         series.inFlight = Math.max(0, series.inFlight - 1)
         if (event.ok) counters.successes++
+        else if (event.cancelled) counters.cancelled++
         else if (event.error) counters.failures[event.error.kind] = (counters.failures[event.error.kind] ?? 0) + 1
         counters.latency.observe(event.durationMs)
         if (event.timeToFirstTokenMs !== undefined) {
@@ -198,6 +210,14 @@ export class RouterMetrics {
       case 'fallback':
         this.bump(event.requestId, now, 'fallbacks')
         return
+      case 'hedge':
+        this.bump(event.requestId, now, 'hedges')
+        return
+      case 'cooldown': {
+        const series = this.series(this.instances, 'instance', event.instance)
+        if (series) series.at(now).cooldowns++
+        return
+      }
       case 'rate_limited':
         this.bump(event.requestId, now, 'rateLimited')
         return
@@ -212,7 +232,7 @@ export class RouterMetrics {
     }
   }
 
-  private bump(requestId: number, now: number, field: 'retries' | 'fallbacks' | 'rateLimited'): void {
+  private bump(requestId: number, now: number, field: 'retries' | 'fallbacks' | 'rateLimited' | 'hedges'): void {
     const series = this.target(requestId)
     if (series) series.at(now)[field]++
   }

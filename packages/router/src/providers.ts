@@ -52,9 +52,18 @@ export function apiRoot(baseURL: string | undefined): string | undefined {
   return url.replace(/\/+$/, '')
 }
 
-function modelsProbe(defaultRoot: string, headers: (apiKey: string | undefined) => Record<string, string>) {
+/**
+ * The API root a provider uses when the echelon gives no `base_url`, read as the AI SDK reads it: `OPENAI_BASE_URL`
+ * / `ANTHROPIC_BASE_URL` from the environment (at the time of the call), else the public API.
+ */
+export function defaultApiRoot(provider: 'openai' | 'anthropic', env: Record<string, string | undefined> = process.env): string {
+  const configured = provider === 'openai' ? env.OPENAI_BASE_URL : env.ANTHROPIC_BASE_URL
+  return apiRoot(configured) ?? (provider === 'openai' ? 'https://api.openai.com/v1' : 'https://api.anthropic.com/v1')
+}
+
+function modelsProbe(defaultRoot: () => string, headers: (apiKey: string | undefined) => Record<string, string>) {
   return async (settings: ProviderModelSettings, signal: AbortSignal) => {
-    const root = apiRoot(settings.baseURL) ?? defaultRoot
+    const root = apiRoot(settings.baseURL) ?? defaultRoot()
     const response = await fetch(`${root}/models`, { headers: headers(empty(settings.apiKey)), signal })
     await response.body?.cancel()
     if (!response.ok) {
@@ -78,7 +87,7 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): ProviderDef
       const provider = createOpenAI({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) })
       return options.api === 'responses' ? provider.responses(settings.modelId) : provider.chat(settings.modelId)
     },
-    probe: modelsProbe('https://api.openai.com/v1', (apiKey): Record<string, string> => {
+    probe: modelsProbe(() => defaultApiRoot('openai'), (apiKey): Record<string, string> => {
       const key = apiKey ?? process.env.OPENAI_API_KEY
       return key ? { authorization: `Bearer ${key}` } : {}
     }),
@@ -92,7 +101,7 @@ export function anthropicProvider(): ProviderDefinition {
       const { createAnthropic } = await load<typeof import('@ai-sdk/anthropic')>('@ai-sdk/anthropic', 'the anthropic provider')
       return createAnthropic({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) })(settings.modelId)
     },
-    probe: modelsProbe('https://api.anthropic.com/v1', (apiKey) => {
+    probe: modelsProbe(() => defaultApiRoot('anthropic'), (apiKey) => {
       const key = apiKey ?? process.env.ANTHROPIC_API_KEY
       return { 'anthropic-version': '2023-06-01', ...(key ? { 'x-api-key': key } : {}) }
     }),
@@ -115,7 +124,7 @@ export function openAICompatibleProvider(): ProviderDefinition {
     probe: async (settings, signal) => {
       const root = apiRoot(settings.baseURL)
       if (root === undefined) return
-      await modelsProbe(root, (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}))(settings, signal)
+      await modelsProbe(() => root, (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}))(settings, signal)
     },
   }
 }

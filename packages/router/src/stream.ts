@@ -2,8 +2,9 @@ import type { LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai
 import type { Clock } from '@llmpool/schema'
 import { classifyFailure } from '@llmpool/breaker'
 import type { RouterEvent } from './events'
+import type { RunAttempt } from './execute/context'
+import { UPSTREAM_FAILURE } from './execute/failure'
 import { scrubMessage } from './scrub'
-import type { RunAttempt } from './execute'
 import { timeoutError } from './signals'
 
 /** Parts that carry content: once one has been passed on, the stream is committed to its instance. */
@@ -26,6 +27,19 @@ export class StreamInterruptedError extends Error {
     this.name = 'StreamInterruptedError'
   }
 }
+
+/**
+ * An `error` part of an upstream stream, as an Error that says it is the upstream's (the AI SDK passes on what the
+ * upstream sent: often a plain object). The part's error is its `cause`, so that classification reads it.
+ */
+function upstreamStreamError(instance: string, error: unknown): Error {
+  if (error instanceof Error) return Object.assign(error, { [UPSTREAM_FAILURE]: true })
+  const text = typeof error === 'string' ? error : typeof (error as { message?: unknown })?.message === 'string' ? (error as { message: string }).message : 'an error part'
+  return Object.assign(new Error(`${instance}: the upstream stream sent an error: ${text}`, { cause: error }), { [UPSTREAM_FAILURE]: true })
+}
+
+/** Finish reasons that say the upstream did not answer properly. */
+const FAILED_FINISH = new Set(['error', 'other'])
 
 export interface StreamSettings {
   clock: Clock
@@ -51,7 +65,11 @@ export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageMode
       for (;;) {
         const { done, value } = await reader.read()
         if (done) throw new StreamInterruptedError(`${instance.key}: the stream ended before any content`)
-        if (value.type === 'error') throw value.error
+        if (value.type === 'error') throw upstreamStreamError(instance.key, value.error)
+        // No content and no proper finish (an error in a 200 answer, read as a finish): a failure of the instance.
+        if (value.type === 'finish' && FAILED_FINISH.has(value.finishReason.unified)) {
+          throw new StreamInterruptedError(`${instance.key}: the stream finished without content (${value.finishReason.unified}${value.finishReason.raw ? `: ${value.finishReason.raw}` : ''})`)
+        }
         head.push(value)
         if (CONTENT.has(value.type) || value.type === 'finish') break
       }
@@ -85,7 +103,7 @@ export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageMode
         instance: instance.key,
         durationMs: clock.now() - controls.started,
         ok: error === undefined,
-        ...(error !== undefined ? { error: { kind: classifyFailure(error), message: scrubMessage(error instanceof Error ? error.message : String(error), [instance.config.settings.apiKey]) } } : {}),
+        ...(error !== undefined ? { error: { kind: classifyFailure(error), message: scrubMessage(error instanceof Error ? error.message : String(error), [instance.plan.apiKey]) } } : {}),
         inputTokens,
         outputTokens,
       })
@@ -117,7 +135,7 @@ export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageMode
             return
           }
           const part = next.value
-          if (part.type === 'error') failure ??= part.error
+          if (part.type === 'error') failure ??= upstreamStreamError(instance.key, part.error)
           // After an error, a finish would read as a clean end: it is dropped.
           if (part.type === 'finish' && failure !== undefined) return
           noteUsage(part)
