@@ -49,17 +49,24 @@ afterAll(() => {
 })
 
 describe('llmpool validate', () => {
-  it('accepts configs/llms with a summary line', async () => {
+  it('accepts configs/llms with a summary line (and the warning the design document\'s fast-pool.toml earns)', async () => {
     const result = await cli(['validate'])
     expect(result.code).toBe(0)
-    expect(result.stdout).toBe('✓ configs/llms is valid (3 pools, 4 task groups, 7 wrappers)\n')
+    expect(result.stdout).toBe(
+      'warning: configs/llms/pools/fast-pool.toml:44:1  pool.rate_limiting.fixed_window  [pool.rate_limiting.fixed_window] has no effect: rate_limiting.algorithm is "token_bucket"\n' +
+        '✓ configs/llms is valid (3 pools, 4 task groups, 7 wrappers) — 1 warning\n',
+    )
     expect(result.stderr).toBe('')
   })
 
   it('--json prints exactly one JSON object', async () => {
     const result = await cli(['validate', 'configs/llms', '--json'])
     expect(result.code).toBe(0)
-    expect(JSON.parse(result.stdout)).toEqual({ ok: true, errors: [], warnings: [] })
+    expect(JSON.parse(result.stdout)).toEqual({
+      ok: true,
+      errors: [],
+      warnings: [expect.objectContaining({ code: 'no_effect', file: 'pools/fast-pool.toml', path: 'pool.rate_limiting.fixed_window' })],
+    })
   })
 
   it('lists every error of a broken copy, with file, key path, line and column', async () => {
@@ -97,7 +104,8 @@ describe('llmpool validate', () => {
     const result = await cli(['validate', lenient])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^warning: .*pools\/fast-pool\.toml:\d+:\d+ {2}pool\.health_check\.interval {2}/m)
-    expect(result.stdout).toMatch(/is valid \(3 pools, 4 task groups, 7 wrappers\) — 1 warning\n$/)
+    // The other warning is the no_effect one of the design document's fast-pool.toml.
+    expect(result.stdout).toMatch(/is valid \(3 pools, 4 task groups, 7 wrappers\) — 2 warnings\n$/)
   })
 
   it('--lenient turns an unknown key into a warning', async () => {
@@ -107,7 +115,10 @@ describe('llmpool validate', () => {
     expect((await cli(['validate', unknown, '--strict'])).code).toBe(1)
     const lenient = await cli(['validate', unknown, '--lenient', '--json'])
     expect(lenient.code).toBe(0)
-    expect(JSON.parse(lenient.stdout).warnings).toEqual([expect.objectContaining({ code: 'unknown_key', path: 'pool.colour' })])
+    expect(JSON.parse(lenient.stdout).warnings).toEqual([
+      expect.objectContaining({ code: 'unknown_key', path: 'pool.colour' }),
+      expect.objectContaining({ code: 'no_effect' }),
+    ])
   })
 
   it('reports the rules of api_keys at file:line:col, without showing a key', async () => {

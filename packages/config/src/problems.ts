@@ -36,6 +36,11 @@ export type ConfigProblemCode =
   | 'env_missing'
   /** Warning: an invalid value was replaced by its default (`use_defaults_on_failure`). */
   | 'default_used'
+  /**
+   * Warning: a setting that does nothing where it is written, because another setting makes it do nothing (`weights`
+   * under a rotation other than `weighted`, the rate-limiting table of the algorithm not chosen, ...).
+   */
+  | 'no_effect'
 
 /** One problem with a configuration: data a program can act on, and a message for a person. */
 export interface ConfigProblem {

@@ -16,6 +16,8 @@ import { freezeConfig } from './freeze'
 import { formatPath, type KeyPath } from './key-path'
 import { type Layer, writtenAt } from './layers'
 import { deepMerge } from './merge'
+import { checkNoEffect } from './no-effect'
+import { recordSectionOrigins } from './origins'
 import { getOwn, setOwn } from './own'
 import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
 import { checkReferences } from './references'
@@ -139,6 +141,9 @@ class Resolution {
       wrappers,
       report: (kind, name, keyPath, code, message) => this.referenceProblem(kind, name, keyPath, code, message),
     })
+    checkNoEffect({ pools: pools as unknown as Record<string, Pool>, taskGroups: taskGroups as unknown as Record<string, TaskGroup> }, (written, keyPath, message) =>
+      this.problem(written.loaded, written.path, 'no_effect', message, true, keyPath),
+    )
     if (!this.sink.ok || this.documentProblems.length > 0) return this.result(undefined, registry.global)
 
     const files = { pools: {} as Record<string, string>, task_groups: {} as Record<string, string>, wrappers: {} as Record<string, string> }
@@ -413,6 +418,7 @@ class Resolution {
       | Record<string, unknown>
       | undefined
     if (!value) return undefined
+    recordSectionOrigins(value, { kind, loaded, layers })
     if (value.name !== name)
       this.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
     if (kind === 'task_group') this.defaultPriorities(value)

@@ -32,6 +32,14 @@ export function onlyError(result: ConfigCheck, expected: Partial<ConfigProblem>)
   return result.errors[0]!
 }
 
+/** Asserts that the check loaded with exactly one warning, matching `expected`, and returns it. */
+export function onlyWarning(result: ConfigCheck, expected: Partial<ConfigProblem>): ConfigProblem {
+  expect(result.errors).toEqual([])
+  expect(result.config).toBeDefined()
+  expect(result.warnings).toEqual([expect.objectContaining(expected)])
+  return result.warnings[0]!
+}
+
 /** Every string in a value, deeply. */
 export function strings(value: unknown): string[] {
   if (typeof value === 'string') return [value]

@@ -4,10 +4,13 @@ import { describe, expect, test } from 'vitest'
 import { REAL_TREE } from './helpers'
 
 describe('configs/llms', () => {
-  test('loads with no errors and no warnings', () => {
+  test('loads with no errors, and one warning: the document\'s fast-pool.toml writes a table its algorithm ignores', () => {
     const { config, errors, warnings } = checkConfig({ directory: REAL_TREE, env: {} })
     expect(errors).toEqual([])
-    expect(warnings).toEqual([])
+    // The design document's file writes [pool.rate_limiting.fixed_window] next to algorithm = "token_bucket".
+    expect(warnings).toEqual([
+      expect.objectContaining({ code: 'no_effect', file: 'pools/fast-pool.toml', path: 'pool.rate_limiting.fixed_window', line: 44, column: 1 }),
+    ])
     expect(config).toBeDefined()
   })
 

@@ -4,7 +4,7 @@
  */
 import type { ConfigProblem } from '@llmpool/config'
 import { describe, expect, test } from 'vitest'
-import { check, onlyError, positionOf } from './helpers'
+import { check, onlyError, onlyWarning, positionOf } from './helpers'
 
 interface Case {
   fixture: string
@@ -97,6 +97,26 @@ const typedEnvironment: Case[] = [
   { fixture: 'env-typed-not-boolean', code: 'invalid_type', file: POOL, path: 'pool.rate_limiting.enabled', at: 'enabled =', message: /^expected true or false: \$\{RATE_LIMITING\} is "yes"$/ },
 ]
 
+/** Settings that another setting makes do nothing: a `no_effect` warning where they are written; the rest loads. */
+const noEffect: Case[] = [
+  { fixture: 'no-effect-weights', code: 'no_effect', file: POOL, path: 'pool.rotation_strategy.options.weights', at: 'weights =', message: /^weights have no effect: rotation_strategy\.type is "round_robin"; weights apply to "weighted" only$/ },
+  { fixture: 'no-effect-fallback-pools', code: 'no_effect', file: POOL, path: 'pool.fallback.fallback_pools', at: 'fallback_pools =', message: /^fallback_pools have no effect: fallback\.strategy is "instance_rotation"/ },
+  { fixture: 'no-effect-rate-limiting-other-algorithm', code: 'no_effect', file: POOL, path: 'pool.rate_limiting.fixed_window', at: '[pool.rate_limiting.fixed_window]', message: /^\[pool\.rate_limiting\.fixed_window\] has no effect: rate_limiting\.algorithm is "token_bucket"$/ },
+  { fixture: 'no-effect-rate-limiting-disabled', code: 'no_effect', file: POOL, path: 'pool.rate_limiting.token_bucket', at: '[pool.rate_limiting.token_bucket]', message: /has no effect: rate_limiting\.enabled is false$/ },
+  { fixture: 'no-effect-pool-hedge-single-instance', code: 'no_effect', file: POOL, path: 'pool.fallback.hedge_after', at: 'hedge_after', message: /^hedge_after has no effect: the pool has one instance/ },
+  { fixture: 'no-effect-group-hedge-single-instance', code: 'no_effect', file: GROUP, path: 'task_group.fallback.hedge_after', at: 'hedge_after', message: /^hedge_after has no effect: the chain of this task group has one instance/ },
+  { fixture: 'no-effect-group-retry-delay-single-echelon', code: 'no_effect', file: GROUP, path: 'task_group.fallback.retry_delay', at: 'retry_delay', message: /one echelon/ },
+  { fixture: 'no-effect-group-retry-delay-one-attempt', code: 'no_effect', file: GROUP, path: 'task_group.fallback.retry_delay', at: 'retry_delay', message: /max_attempts is 1/ },
+  { fixture: 'no-effect-pool-metrics-disabled', code: 'no_effect', file: POOL, path: 'pool.metrics.interval', at: 'interval = 30\n\n[pool.rate', message: /metrics\.enabled is false/ },
+  { fixture: 'no-effect-group-metrics-disabled', code: 'no_effect', file: GROUP, path: 'task_group.metrics.collection_interval', at: 'collection_interval', message: /metrics\.enabled is false/ },
+]
+
+function expectWarning({ fixture, at, message, ...expected }: Case): void {
+  const problem = onlyWarning(check(fixture), expected)
+  if (message) expect(problem.message).toMatch(message)
+  if (at) expect(problem).toMatchObject(positionOf(fixture, expected.file, at))
+}
+
 /** Names that every JavaScript object has as properties are names like any other. */
 const objectProperties: Case[] = [
   { fixture: 'object-property-unknown-key', code: 'unknown_key', file: POOL, path: 'pool.constructor', at: 'constructor = 1' },
@@ -152,6 +172,27 @@ describe('registry rules', () => {
     const { errors } = check('path-outside-config-dir/config')
     expect(errors.map((problem) => problem.file)).not.toContain('../outside.toml')
     expect(errors.every((problem) => !problem.message.includes('outside_pool"'))).toBe(true)
+  })
+})
+
+describe('settings that have no effect', () => {
+  test.each(noEffect)('$fixture → $code at $file $path', expectWarning)
+
+  test('written where they do have an effect, the same settings warn of nothing', () => {
+    const { config, errors, warnings } = check('no-effect-none')
+    expect(errors).toEqual([])
+    expect(warnings).toEqual([])
+    expect(config!.task_groups.fast_group!.fallback).toMatchObject({ hedge_after: 1.5, retry_delay: 2 })
+  })
+
+  test('a base that one child uses and another ignores is no warning; one that every child ignores is, naming them', () => {
+    const problem = onlyWarning(check('no-effect-inherited'), {
+      code: 'no_effect',
+      file: 'pools/base-pool.toml',
+      path: 'pool.rotation_strategy.options.weights',
+    })
+    expect(problem.message).toMatch(/weights have no effect: .* \(in pools "fast_pool", "slow_pool", which inherit it\)$/)
+    expect(problem).toMatchObject(positionOf('no-effect-inherited', 'pools/base-pool.toml', 'weights ='))
   })
 })
 
