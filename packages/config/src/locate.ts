@@ -3,7 +3,7 @@ import type { KeyPath } from './key-path'
 const KEY = String.raw`(?:[A-Za-z0-9_-]+|"(?:[^"\\]|\\.)*"|'[^']*')`
 const DOTTED_KEY = String.raw`${KEY}(?:\s*\.\s*${KEY})*`
 const HEADER = new RegExp(String.raw`^\s*\[\[?\s*(${DOTTED_KEY})\s*\]\]?`)
-const ASSIGNMENT = new RegExp(String.raw`(^|[{,]\s*)(${DOTTED_KEY})\s*=`, 'g')
+const ASSIGNMENT = new RegExp(String.raw`(^\s*|[{,]\s*)(${DOTTED_KEY})\s*=`, 'g')
 const KEY_PART = new RegExp(KEY, 'g')
 
 function splitKeys(dotted: string): string[] {
