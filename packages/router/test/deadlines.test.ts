@@ -5,6 +5,8 @@ import { disposeRouters, fails, hang, httpError, mockProvider, modelsCalled, pro
 
 afterEach(disposeRouters)
 
+const networkError = () => Object.assign(new Error('connect ECONNRESET'), { code: 'ECONNRESET' })
+
 const group = (models: string[], echelon = '', maxRetries = 0) => `
 [task_group.fallback]
 max_attempts = 10
@@ -51,7 +53,7 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
   test('the overall deadline bounds retries and their backoff', async () => {
     const config = await setup({ groups: { g: group(['a'], '', 10) } })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: fails(httpError(503)) }, { clock })
+    const mock = mockProvider({ a: fails(networkError()) }, { clock })
     const start = clock.now()
     const failure = rejection(routerFor(config, mock, { clock, random: () => 1 }).generate('g', prompt, { timeoutMs: 1000 }))
     await clock.advance(1000)
@@ -78,7 +80,7 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
   test("the caller's AbortSignal also ends a wait between retries", async () => {
     const config = await setup({ groups: { g: group(['a', 'b'], '', 3) } })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: fails(httpError(503)) })
+    const mock = mockProvider({ a: fails(networkError()) })
     const controller = new AbortController()
     const failure = rejection(routerFor(config, mock, { clock, random: () => 1 }).generate('g', prompt, { signal: controller.signal }))
     await clock.advance(100)
@@ -101,17 +103,28 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
     const config = await setup({
       groups: { g: groupOf(['a', 'b', 'c']), h: groupOf(['x', 'y', 'z']) },
       pools: {
-        p1: 'task_groups = ["g"]\n[pool.fallback]\nstrategy = "pool_fallback"\nmax_instance_attempts = 3\nfallback_pools = ["p2"]',
-        p2: 'task_groups = ["h"]\n[pool.fallback]\nmax_instance_attempts = 3',
+        p1: 'task_groups = ["g"]\n[pool.fallback]\nstrategy = "pool_fallback"\nmax_instance_attempts = 3\nfallback_pools = ["p2"]\n[pool.health_check]\nfailure_threshold = 100',
+        p2: 'task_groups = ["h"]\n[pool.fallback]\nmax_instance_attempts = 3\n[pool.health_check]\nfailure_threshold = 100',
       },
     })
-    const mock = mockProvider(Object.fromEntries(['a', 'b', 'c', 'x', 'y', 'z'].map((model) => [model, fails(httpError(429, 'Rate limit reached'))])))
+    const breakers = '[task_group.circuit_breaker]\nfailure_threshold = 100\n'
+    const lenient = await setup({
+      groups: { g: breakers + groupOf(['a', 'b', 'c']), h: breakers + groupOf(['x', 'y', 'z']) },
+      pools: {
+        p1: 'task_groups = ["g"]\n[pool.fallback]\nstrategy = "pool_fallback"\nmax_instance_attempts = 3\nfallback_pools = ["p2"]\n[pool.health_check]\nfailure_threshold = 100',
+        p2: 'task_groups = ["h"]\n[pool.fallback]\nmax_instance_attempts = 3\n[pool.health_check]\nfailure_threshold = 100',
+      },
+    })
+    const mock = mockProvider(Object.fromEntries(['a', 'b', 'c', 'x', 'y', 'z'].map((model) => [model, fails(networkError())])))
     const error = await rejection(routerFor(config, mock, { random: () => 0, attemptBudget: 4 }).generate('p1', prompt))
     expect(AllAttemptsFailedError.isInstance(error)).toBe(true)
     expect(mock.calls).toHaveLength(4)
     expect(error.attempts).toHaveLength(4)
+    // The default cap is every call the rules allow: 3 instances × (1 + 5 retries) in each of the 2 pools.
     mock.calls.length = 0
-    await rejection(routerFor(config, mock, { random: () => 0 }).generate('p1', prompt))
-    expect(mock.calls).toHaveLength(10) // the default budget
+    const router = routerFor(lenient, mock, { random: () => 0, retry: { baseDelayMs: 0 } })
+    expect(router.entry('p1').maxCalls).toBe(36)
+    await rejection(router.generate('p1', prompt, { timeoutMs: 60_000 }))
+    expect(mock.calls).toHaveLength(36)
   })
 })

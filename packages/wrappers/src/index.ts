@@ -1,6 +1,7 @@
 export { createLLMPool, type CreateLLMPoolOptions, type LLMPool } from './create-llm-pool'
+export { type NameKind, type PoolCallOptions, PoolCalls } from './calls'
 export { PoolLanguageModel } from './pool-model'
 export { createPoolProvider } from './provider'
 export { FunctionCallingDisabledError, UnknownWrapperError, type WrapperErrorCode } from './errors'
-export { applyToolSettings, DEFAULT_WRAPPERS_GLOBAL, routerGlobal, routerOptionsFrom } from './settings'
+export { applyToolSettings, timeoutOf } from './settings'
 export { type LogDestination, type PoolLogger, textDestination } from './logging'

@@ -1,6 +1,5 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
-import type { RouterEvent } from '@llmpool/router'
-import type { PoolWrappersGlobal } from '@llmpool/schema'
+import type { EntryServices, RouterEvent } from '@llmpool/router'
 
 /** The part of a pino logger the pool uses; a pino instance (or a child) fits. */
 export interface PoolLogger {
@@ -22,13 +21,15 @@ const SECRET_PATHS = [
   ...SECRET_HEADERS.map((header) => `request.headers["${header}"]`),
   '*.apiKey',
   '*.api_key',
+  '*.api_keys',
   '*.authorization',
 ]
 const CONTENT_PATHS = ['request.prompt', 'response.content', 'response.text']
 
 type PinoFactory = (options: object, destination: LogDestination) => PoolLogger
 
-async function loadPino(): Promise<PinoFactory> {
+/** pino, imported on first need; fails with what to install. */
+export async function loadPino(): Promise<PinoFactory> {
   try {
     const module = (await import('pino')) as unknown as { pino?: PinoFactory; default?: PinoFactory }
     return (module.pino ?? module.default)!
@@ -60,12 +61,34 @@ export function textDestination(out: LogDestination): LogDestination {
   }
 }
 
-/** A pino logger for `[global.logging]`: level, json or text, secrets (and, with `redactContent`, content) redacted. */
-export async function createLogger(logging: PoolWrappersGlobal['logging'], redactContent: boolean, destination: LogDestination): Promise<PoolLogger> {
-  const pino = await loadPino()
-  const paths = redactContent ? [...SECRET_PATHS, ...CONTENT_PATHS] : SECRET_PATHS
-  const out = logging.format === 'text' ? textDestination(destination) : destination
-  return pino({ name: 'llmpool', level: logging.level, redact: { paths, censor: REDACTED }, base: undefined }, out)
+/**
+ * The loggers of one pool: one pino logger per `[global.logging]` level and format in use (each wrappers file's own),
+ * secrets (and, with `redactContent`, content) redacted. Or the caller's own logger for everything.
+ */
+export class Loggers {
+  private readonly made = new Map<string, PoolLogger>()
+
+  constructor(
+    private readonly pino: PinoFactory | undefined,
+    private readonly own: PoolLogger | undefined,
+    private readonly redactContent: boolean,
+    private readonly destination: LogDestination,
+  ) {}
+
+  /** The logger for an entry's `[global.logging]`; undefined when there is none to be had (pino not loaded). */
+  of(logging: EntryServices['logging']): PoolLogger | undefined {
+    if (this.own) return this.own
+    if (!this.pino) return undefined
+    const key = `${logging.level}:${logging.format}`
+    let logger = this.made.get(key)
+    if (!logger) {
+      const paths = this.redactContent ? [...SECRET_PATHS, ...CONTENT_PATHS] : SECRET_PATHS
+      const out = logging.format === 'text' ? textDestination(this.destination) : this.destination
+      logger = this.pino({ name: 'llmpool', level: logging.level, redact: { paths, censor: REDACTED }, base: undefined }, out)
+      this.made.set(key, logger)
+    }
+    return logger
+  }
 }
 
 /** The request as logged: lower-cased headers (credentials redacted by the logger), content under `prompt`. */
@@ -87,11 +110,11 @@ export function requestRecord(call: LanguageModelV3CallOptions, redactContent: b
   }
 }
 
-/** Router events worth a line: retries, fallbacks, rate limiting, breaker and health changes. */
+/** Router events worth a line: failed attempts, retries, fallbacks, hedges, rate limiting, cooldowns, breaker and health changes. */
 export function logRouterEvent(logger: PoolLogger, event: RouterEvent): void {
   switch (event.type) {
     case 'attempt_end':
-      if (!event.ok) logger.debug({ event: event.type, requestId: event.requestId, instance: event.instance, retry: event.retry, error: event.error }, 'attempt failed')
+      if (!event.ok) logger.debug({ event: event.type, requestId: event.requestId, instance: event.instance, retry: event.retry, error: event.error, cancelled: event.cancelled }, 'attempt failed')
       return
     case 'retry':
       logger.info({ event: event.type, requestId: event.requestId, instance: event.instance, retry: event.retry, delayMs: event.delayMs, kind: event.kind }, 'retry')
@@ -99,8 +122,14 @@ export function logRouterEvent(logger: PoolLogger, event: RouterEvent): void {
     case 'fallback':
       logger.info({ event: event.type, requestId: event.requestId, target: event.target, from: event.from, kind: event.kind, toPool: event.toPool }, 'fallback')
       return
+    case 'hedge':
+      logger.info({ event: event.type, requestId: event.requestId, target: event.target, from: event.from, to: event.to, afterMs: event.afterMs }, 'hedge')
+      return
     case 'rate_limited':
       logger.info({ event: event.type, requestId: event.requestId, target: event.target, retryAfterMs: event.retryAfterMs, waiting: event.waiting }, 'rate limited')
+      return
+    case 'cooldown':
+      logger.warn({ event: event.type, instance: event.instance, kind: event.kind, durationMs: event.durationMs, reason: event.reason, remote: event.remote }, 'instance resting')
       return
     case 'breaker_change':
       logger.warn({ event: event.type, instance: event.instance, from: event.from, to: event.to, reason: event.reason }, 'breaker state changed')

@@ -1,32 +1,59 @@
-/** The [global] → router options mapping, and the text log format. */
-import { expect, test } from 'vitest'
-import { DEFAULT_WRAPPERS_GLOBAL, routerOptionsFrom, textDestination } from '../src/index'
+/** Each wrappers file's [global] applies to its own wrappers; pools and task groups by name get the defaults. */
+import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { type LLMPool, textDestination } from '../src/index'
+import { fixture, openPool } from './helpers'
 
-test('seconds become milliseconds, names map one to one, cache and metrics follow their flags', () => {
-  expect(routerOptionsFrom(DEFAULT_WRAPPERS_GLOBAL)).toEqual({
-    requestTimeoutMs: 30_000,
-    attemptBudget: 4,
-    retryOn: ['timeout', 'rate_limit', 'network_error'],
-    retry: { maxRetryDelayMs: 10_000, backoffFactor: 2 },
-    cache: false,
-    metrics: true,
-  })
-  const global = {
-    ...DEFAULT_WRAPPERS_GLOBAL,
-    default_timeout: 2.5,
-    max_retries: 0,
-    enable_metrics: false,
-    error_handling: { retry_on_errors: ['server_error', 'overloaded'] as ('server_error' | 'overloaded')[], max_retry_delay: 0.5, backoff_factor: 3 },
-    cache: { enabled: true, max_size: 5, ttl: 1.5 },
+let upstream: MockUpstream
+let pool: LLMPool
+
+beforeAll(async () => {
+  upstream = await createMockUpstream()
+  pool = await openPool(upstream, fixture('basic'))
+})
+afterAll(async () => {
+  await pool.dispose()
+  await upstream.close()
+})
+
+test("a pool wrapper: its file's [global] (seconds become milliseconds, names map one to one)", () => {
+  const entry = pool.router.entry('fast_pool_wrapper')
+  expect(entry).toMatchObject({ kind: 'wrapper', target: 'fast_pool', file: 'wrappers/pool-wrappers.toml' })
+  expect(entry.retry).toEqual({ retryOn: ['timeout', 'rate_limit', 'network_error', 'server_error'], baseDelayMs: 250, backoffFactor: 2, maxRetryDelayMs: 50 })
+  // default_timeout = 1 and max_retries = 1 are the defaults of echelons that set neither.
+  const candidate = entry.route.kind === 'pool' ? entry.route.stages[0]!.tiers[0]![0]! : undefined
+  expect(candidate).toMatchObject({ attemptTimeoutMs: 1000, maxRetries: 1 })
+  expect(candidate!.sources.attemptTimeoutMs).toBe('wrappers/pool-wrappers.toml: [global] default_timeout')
+  expect(entry.services.tools).toBeUndefined()
+  // other_group's echelon sets its own timeout = 5 and max_retries = 0: those win.
+  const other = pool.router.entry('other_pool_wrapper')
+  const own = other.route.kind === 'pool' ? other.route.stages[0]!.tiers[0]![0]! : undefined
+  expect(own).toMatchObject({ attemptTimeoutMs: 5000, maxRetries: 0 })
+  expect(own!.sources.attemptTimeoutMs).toMatch(/other-group.toml: task_group.echelons.main.timeout$/)
+  // The request deadline: room to walk the chain once (one instance of 1 s) and a margin of 1 s.
+  expect(entry.requestTimeoutMs).toBe(2000)
+  expect(entry.maxCalls).toBe(2)
+})
+
+test("a task-group wrapper: its own file's [global], inheriting the pool wrappers file's keys it does not set", () => {
+  const entry = pool.router.entry('manual_group_wrapper')
+  expect(entry).toMatchObject({ kind: 'wrapper', target: 'fast_group', file: 'wrappers/manual-wrappers.toml' })
+  expect(entry.services.tools).toEqual({ enabled: true, selection: 'manual' })
+  expect(entry.retry.maxRetryDelayMs).toBe(50)
+  const candidate = entry.route.kind === 'task_group' ? entry.route.steps[0]!.candidates[0]! : undefined
+  expect(candidate).toMatchObject({ attemptTimeoutMs: 1000, maxRetries: 1 })
+  expect(pool.router.entry('no_tools_group_wrapper').services.tools).toEqual({ enabled: false, selection: 'auto' })
+})
+
+test('a pool or task group by its own name: the documented defaults (30 s per attempt, 3 retries, no cache, no tool policy)', () => {
+  for (const name of ['fast_pool', 'fast_group']) {
+    const entry = pool.router.entry(name)
+    expect(entry.file).toBeUndefined()
+    expect(entry.retry).toEqual({ retryOn: ['timeout', 'rate_limit', 'network_error'], baseDelayMs: 250, backoffFactor: 2, maxRetryDelayMs: 10_000 })
+    expect(entry.services).toMatchObject({ cache: undefined, tools: undefined })
+    const candidate = entry.route.kind === 'pool' ? entry.route.stages[0]!.tiers[0]![0]! : entry.route.steps[0]!.candidates[0]!
+    expect(candidate).toMatchObject({ attemptTimeoutMs: 30_000, maxRetries: 3 })
   }
-  expect(routerOptionsFrom(global)).toEqual({
-    requestTimeoutMs: 2500,
-    attemptBudget: 1,
-    retryOn: ['server_error', 'overloaded'],
-    retry: { maxRetryDelayMs: 500, backoffFactor: 3 },
-    cache: { maxSize: 5, ttlMs: 1500 },
-    metrics: false,
-  })
 })
 
 test('format = "text": time, level, message, then key=value', () => {

@@ -70,21 +70,26 @@ describe('tool_selection_strategy', () => {
   })
 })
 
-describe('default_timeout', () => {
-  test('a hanging upstream fails with RequestTimeoutError after default_timeout (1 s)', async () => {
+describe('default_timeout and the request deadline', () => {
+  test('default_timeout (1 s) bounds each attempt of an echelon without its own timeout; the deadline (2 s) leaves room for the retry', async () => {
     upstream.setFaults('model-fast', { hang: true })
     const started = Date.now()
     const error = await generateText({ model: pool.wrapper('fast_pool_wrapper'), prompt: 'hello', maxRetries: 0 }).catch((caught: unknown) => caught)
     const elapsed = Date.now() - started
     expect(RequestTimeoutError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ code: 'request_timeout', timeoutMs: 1000 })
-    expect(elapsed).toBeGreaterThanOrEqual(900)
+    expect(error).toMatchObject({ code: 'request_timeout', timeoutMs: 2000 })
+    const attempts = (error as RequestTimeoutError).attempts
+    expect(attempts[0]).toMatchObject({ instance: 'fast_group.main/mock:model-fast', retry: 0, error: { kind: 'timeout' } })
+    expect(attempts[0]!.durationMs).toBeGreaterThanOrEqual(950)
+    expect(attempts[0]!.durationMs).toBeLessThan(1500)
+    expect(attempts[1]).toMatchObject({ retry: 1 })
+    expect(elapsed).toBeGreaterThanOrEqual(1900)
     expect(elapsed).toBeLessThan(4000)
     await upstream.whenIdle()
-    expect(upstream.stats().models['model-fast']?.aborted).toBeGreaterThanOrEqual(1)
+    expect(upstream.stats().models['model-fast']?.aborted).toBe(2)
   })
 
-  test("the call's abortSignal cancels sooner; providerOptions.llmpool.timeoutMs replaces default_timeout", async () => {
+  test("the call's abortSignal cancels sooner; providerOptions.llmpool.timeoutMs replaces the request deadline", async () => {
     upstream.setFaults('model-fast', { hang: true })
     let started = Date.now()
     await expect(generateText({ model: pool.wrapper('fast_pool_wrapper'), prompt: 'x', maxRetries: 0, abortSignal: AbortSignal.timeout(200) })).rejects.toThrow()
@@ -95,7 +100,7 @@ describe('default_timeout', () => {
     expect(Date.now() - started).toBeLessThan(900)
   })
 
-  test('streams too', async () => {
+  test('streams too: the first content must come within the attempt timeout', async () => {
     upstream.setFaults('model-fast', { hang: true })
     const errors: unknown[] = []
     const result = streamText({ model: pool.wrapper('fast_pool_wrapper'), prompt: 'x', onError: ({ error }) => void errors.push(error) })

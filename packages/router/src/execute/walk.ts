@@ -98,8 +98,9 @@ export async function walkOnce<T>(context: ExecutionContext, request: RequestSta
         await pause(context, request, pending.delayMs)
         const again = await reacquire(context, request, pending)
         if (again) {
-          begin(again, pending.failed.retry + 1, false)
+          // Reported once the limiter and the breaker said yes, as the retry's call starts.
           context.emit({ type: 'retry', at: context.clock.now(), requestId: request.id, instance: again.candidate.key, retry: pending.failed.retry + 1, delayMs: pending.delayMs, kind: pending.failed.kind! })
+          begin(again, pending.failed.retry + 1, false)
         }
       }
       if (running.length === 0) {

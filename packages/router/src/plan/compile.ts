@@ -44,7 +44,7 @@ function retryPlan(global: Global, overrides: PlanOverrides): RetryPlan {
   }
 }
 
-function services(global: Global, overrides: PlanOverrides): EntryServices {
+function services(global: Global, wrapper: ResolvedWrapper | undefined, overrides: PlanOverrides): EntryServices {
   const cache =
     overrides.cache !== undefined
       ? overrides.cache || undefined
@@ -60,8 +60,9 @@ function services(global: Global, overrides: PlanOverrides): EntryServices {
       requests: global.logging.enable_request_logging,
       responses: global.logging.enable_response_logging,
     },
+    // Task-group wrappers only: a pool wrapper, or a pool or task group by its own name, passes the call through.
     tools:
-      'function_calling_enabled' in global
+      wrapper && 'function_calling_enabled' in global
         ? { enabled: global.function_calling_enabled, selection: global.tool_selection_strategy }
         : undefined,
   }
@@ -92,7 +93,7 @@ function entry(
     requestTimeoutMs,
     maxCalls: overrides.attemptBudget ?? walkCalls(route),
     retry: retryPlan(global, overrides),
-    services: services(global, overrides),
+    services: services(global, wrapper, overrides),
     sources: {
       requestTimeoutMs: fromOverride(
         overrides.requestTimeoutMs,
