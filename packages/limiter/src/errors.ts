@@ -35,11 +35,23 @@ export class AcquireTimeoutError extends LLMPoolError<'acquire_timeout'> {
   }
 }
 
-/** The Redis backend cannot reach Redis and its policy is fail-closed. */
+/**
+ * The Redis backend cannot reach Redis and its policy is fail-closed: nothing was acquired. A server may answer
+ * 503 with `retry-after` from `retryAfterMs`.
+ */
 export class LimiterUnavailableError extends LLMPoolError<'limiter_unavailable'> {
   private readonly [unavailableSymbol] = true
-  constructor(readonly limiter: string, cause?: unknown) {
-    super({ code: 'limiter_unavailable', message: `limiter "${limiter}" cannot reach its Redis backend (fail-closed)`, cause })
+  constructor(
+    readonly limiter: string,
+    /** When the backend tries Redis again, from now (ms): a suggestion for retrying, from 1 to 1000. */
+    readonly retryAfterMs: number,
+    cause?: unknown,
+  ) {
+    super({
+      code: 'limiter_unavailable',
+      message: `limiter "${limiter}" cannot reach its Redis backend (fail-closed; retry after ${Math.ceil(retryAfterMs)} ms)`,
+      cause,
+    })
     this.name = 'LimiterUnavailableError'
   }
   static override isInstance(error: unknown): error is LimiterUnavailableError {

@@ -20,6 +20,7 @@ export { ConcurrencyLimiter } from './memory/concurrency'
 export { CompositeMemoryLimiter } from './memory/composite'
 export { createMemoryLimiter } from './memory/index'
 export { echelonLimitSpecs, poolLimitSpec } from './from-config'
+export { connectRedis } from './redis/index'
 export {
   type RedisBackend,
   type RedisBackendEvent,

@@ -1,14 +1,22 @@
 import type { Clock } from '@llmpool/schema'
 import type { Cluster, Redis } from 'ioredis'
+import { connectRedis } from './connect'
 import { defineScripts, type ScriptClient } from './lua/index'
 import type { RedisBackendEvent, UnavailablePolicy } from './options'
+import { isClusterUrl } from './redis-url'
 
 /** While Redis is down and the client says it is ready, at most one call per this interval tries Redis again. */
 const PROBE_INTERVAL_MS = 500
+/** The longest pause between two reconnection attempts of a connection the backend opened. */
+const MAX_RECONNECT_DELAY_MS = 250
 
 /** Redis could not be used for this call; `cause` says why. Internal: limiters turn it into their policy. */
 export class RedisUnreachable extends Error {
-  constructor(cause: unknown) {
+  constructor(
+    cause: unknown,
+    /** When the connection tries Redis again, from now (ms). */
+    readonly retryAfterMs: number,
+  ) {
     super('Redis is unreachable', { cause })
     this.name = 'RedisUnreachable'
   }
@@ -22,25 +30,19 @@ export interface ConnectionOptions {
   emit(event: RedisBackendEvent): void
 }
 
-/** Opens an owned connection: fail fast when disconnected rather than queue forever, reconnect within a second. */
-async function connect(url: string, commandTimeoutMs: number): Promise<Redis> {
-  let module: typeof import('ioredis')
-  try {
-    module = await import('ioredis')
-  } catch (error) {
-    throw new Error('redisBackend() with a Redis URL needs ioredis, an optional peer dependency of @llmpool/limiter: npm install ioredis', {
-      cause: error,
-    })
-  }
-  const RedisClient = module.Redis ?? module.default
-  const client = new RedisClient(url, {
+/**
+ * Opens an owned connection (a `Redis`, or a `Cluster` for a `redis+cluster://` URL): fail fast when disconnected
+ * rather than queue forever, and reconnect within a quarter of a second once Redis is back.
+ */
+async function connect(url: string, commandTimeoutMs: number): Promise<Redis | Cluster> {
+  const client = await connectRedis(url, {
     enableAutoPipelining: true,
     // Queue only while the first connection is being made; a refused connection rejects queued commands at once.
     enableOfflineQueue: true,
     maxRetriesPerRequest: 0,
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(commandTimeoutMs, 1000),
-    retryStrategy: (times) => Math.min(times * 100, 1000),
+    retryStrategy: (times) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
   })
   // The backend reports outages through its own events; without a listener ioredis would print each error.
   client.on('error', () => {})
@@ -64,9 +66,13 @@ export class RedisConnection {
   /** Calls on their way, so that `close()` lets releases sent just before it arrive. */
   private readonly inFlight = new Set<Promise<unknown>>()
 
+  /** True for an ioredis `Cluster` or a cluster URL: then limiters of different names live in different slots. */
+  readonly isCluster: boolean
+
   constructor(private readonly options: ConnectionOptions) {
     this.owned = typeof options.redis === 'string'
     const { redis } = options
+    this.isCluster = typeof redis === 'string' ? isClusterUrl(redis) : (redis as { isCluster?: boolean }).isCluster === true
     this.ready =
       typeof redis === 'string'
         ? connect(redis, options.commandTimeoutMs).then((client) => this.adopt(client))
@@ -88,11 +94,6 @@ export class RedisConnection {
     this.nextProbeAt = 0
   }
 
-  /** True for an ioredis `Cluster`: then limiters of different names live in different slots. */
-  get isCluster(): boolean {
-    const { redis } = this.options
-    return typeof redis !== 'string' && (redis as { isCluster?: boolean }).isCluster === true
-  }
 
   /** Runs one Redis call; rejects with `RedisUnreachable` when Redis cannot be used now. */
   run<T>(call: (client: ScriptClient) => Promise<T>): Promise<T> {
@@ -108,22 +109,29 @@ export class RedisConnection {
     const status = client.status
     if (this.down) {
       const now = this.options.clock.now()
-      if (status !== 'ready' || now < this.nextProbeAt) throw new RedisUnreachable(new Error(`Redis connection is ${status}`))
+      if (status !== 'ready' || now < this.nextProbeAt) throw new RedisUnreachable(new Error(`Redis connection is ${status}`), this.retryAfterMs())
       this.nextProbeAt = now + PROBE_INTERVAL_MS
     } else if (status === 'reconnecting' || status === 'close' || status === 'end') {
-      const error = new RedisUnreachable(new Error(`Redis connection is ${status}`))
-      this.fail(error.cause)
-      throw error
+      const cause = new Error(`Redis connection is ${status}`)
+      this.fail(cause)
+      throw new RedisUnreachable(cause, this.retryAfterMs())
     }
     let result: T
     try {
-      result = await (this.owned ? call(client) : this.withTimeout(call(client)))
+      // An owned standalone connection times its commands itself (ioredis commandTimeout); a cluster's commands may
+      // also wait for slots or redirections, so the backend bounds those.
+      result = await (this.owned && !this.isCluster ? call(client) : this.withTimeout(call(client)))
     } catch (error) {
       this.fail(error)
-      throw new RedisUnreachable(error)
+      throw new RedisUnreachable(error, this.retryAfterMs())
     }
     if (this.down) this.recover()
     return result
+  }
+
+  /** A suggestion of when to retry while Redis is unreachable: the next probe, from 100 ms to 1 s from now. */
+  private retryAfterMs(): number {
+    return Math.min(1000, Math.max(100, Math.ceil(this.nextProbeAt - this.options.clock.now())))
   }
 
   private withTimeout<T>(promise: Promise<T>): Promise<T> {

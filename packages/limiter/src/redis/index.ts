@@ -1,2 +1,3 @@
+export { connectRedis } from './connect'
 export { type RedisBackend, redisBackend } from './redis-backend'
 export type { RedisBackendEvent, RedisBackendOptions, RedisRecoveredEvent, RedisUnavailableEvent, UnavailablePolicy } from './options'

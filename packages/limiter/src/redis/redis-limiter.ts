@@ -181,7 +181,7 @@ export class RedisLimiter implements Limiter, BatchTarget {
 
   private whenUnreachable<T>(error: unknown, useMemory: (memory: MemoryLimiter) => T): T {
     if (!(error instanceof RedisUnreachable)) throw error
-    if (this.context.policy === 'fail-closed') throw new LimiterUnavailableError(this.name, error.cause)
+    if (this.context.policy === 'fail-closed') throw new LimiterUnavailableError(this.name, error.retryAfterMs, error.cause)
     return useMemory(this.fallback())
   }
 
