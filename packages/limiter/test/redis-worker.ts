@@ -9,28 +9,37 @@
  * It reports progress to the test over IPC.
  */
 import { Redis } from 'ioredis'
-import { AcquireTimeoutError, LimiterUnavailableError, type RedisBackendEvent, redisBackend, type UnavailablePolicy } from '../src/index'
+import { AcquireTimeoutError, type LimitSpec, LimiterUnavailableError, type RedisBackendEvent, redisBackend, type UnavailablePolicy } from '../src/index'
 
 export interface WorkerConfig {
-  /** `hammer`: loops until stopped; `hold`: takes every concurrency permit, reports `held`, then waits to be killed. */
-  mode: 'hammer' | 'hold'
+  /**
+   * `hammer`: loops until stopped; `hold`: takes every concurrency permit, reports `held`, then waits to be killed;
+   * `share`: reports `ready`, and on `go` runs `share.lanes` acquire loops on one limiter for `share.durationMs`,
+   * then reports its grants.
+   */
+  mode: 'hammer' | 'hold' | 'share'
   url: string
   prefix: string
   /** Where the test's own counters live (omit to skip them, e.g. on a Redis the test restarts). */
   counters?: string
   policy: UnavailablePolicy
-  leaseTtlMs: number
+  /** The backend's lease ttl; undefined: its default. */
+  leaseTtlMs: number | undefined
   windowMs: number
   windowLimit: number
   concurrencyLimit: number
   windowLanes: number
   concurrencyLanes: number
   maxHoldMs: number
+  /** For `share`: the limit the processes compete for, and how each of its lanes uses it. */
+  share?: { spec: LimitSpec; lanes: number; holdMs: number; durationMs: number }
 }
 
 export type WorkerMessage =
   | { type: 'progress'; windowGrants: number; concurrencyGrants: number; unavailable: number; timeouts: number; lastGrantAt: number; events: RedisBackendEvent['type'][] }
   | { type: 'held' }
+  | { type: 'ready' }
+  | { type: 'shared'; grants: number; timeouts: number }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -107,7 +116,41 @@ async function concurrencyLane(): Promise<void> {
   }
 }
 
+/** `share` mode: every lane acquires, holds for `holdMs`, releases, and at once acquires again. */
+async function share(options: NonNullable<WorkerConfig['share']>): Promise<void> {
+  const limiter = backend.create('shared', options.spec)
+  await limiter.state() // connected, scripts loaded
+  send({ type: 'ready' })
+  await new Promise<void>((resolve) => process.once('message', () => resolve()))
+  const until = Date.now() + options.durationMs
+  let grants = 0
+  let timeouts = 0
+  await Promise.all(
+    Array.from({ length: options.lanes }, async () => {
+      while (Date.now() < until) {
+        try {
+          const lease = await limiter.acquire(1, { deadline: until })
+          if (Date.now() >= until) {
+            lease.cancel()
+            break
+          }
+          grants++
+          if (options.holdMs > 0) await sleep(options.holdMs)
+          lease.release()
+        } catch (error) {
+          if (!AcquireTimeoutError.isInstance(error)) throw error
+          timeouts++
+        }
+      }
+    }),
+  )
+  send({ type: 'shared', grants, timeouts })
+  await backend.dispose()
+  process.disconnect()
+}
+
 async function main(): Promise<void> {
+  if (config.mode === 'share') return share(config.share!)
   if (config.mode === 'hold') {
     for (let i = 0; i < config.concurrencyLimit; i++) await concurrency.acquire(1, { deadline: Date.now() + 10_000 })
     send({ type: 'held' })

@@ -127,6 +127,32 @@ describe('redis backend', () => {
     await Promise.all([holder.dispose(), waiter.dispose()])
   })
 
+  test('a reclaim of expired permits by any process wakes the waiters of the others, and they come first', async () => {
+    const keyPrefix = nextPrefix()
+    const spec = { kind: 'concurrency', limit: 1 } as const
+    // The holder stops renewing (as if it crashed): its permit expires 300 ms after the last renewal.
+    const holder = redisBackend({ redis: REDIS_URL, prefix: keyPrefix, leaseTtlMs: 300 })
+    granted(await holder.create('concurrency', spec).tryAcquire())
+    await holder.dispose()
+    // The waiter's timers never fire: only a wake-up can make it try again.
+    const frozen = { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => {} }
+    const waiter = redisBackend({ redis: REDIS_URL, prefix: keyPrefix, clock: frozen })
+    let grantedAt = 0
+    const waiting = waiter.create('concurrency', spec).acquire().then((lease) => {
+      grantedAt = Date.now()
+      return lease
+    })
+    await sleep(500) // the permit has expired; nobody has looked yet
+    const other = redisBackend({ redis: REDIS_URL, prefix: keyPrefix })
+    const reclaimedAt = Date.now()
+    // This call finds the permit expired and reclaims it, but the waiter asked first.
+    expect(await other.create('concurrency', spec).tryAcquire()).toMatchObject({ granted: false, reason: 'queue' })
+    const lease = await waiting
+    expect(grantedAt - reclaimedAt).toBeLessThan(200)
+    lease.release()
+    await Promise.all([waiter.dispose(), other.dispose()])
+  })
+
   test('options are checked at construction', () => {
     expect(() => redisBackend({ redis: REDIS_URL, prefix: 'a{b' })).toThrow(RangeError)
     expect(() => redisBackend({ redis: REDIS_URL, leaseTtlMs: 0 })).toThrow(RangeError)

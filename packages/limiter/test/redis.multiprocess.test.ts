@@ -162,6 +162,68 @@ describe('redis backend across processes', () => {
     await backend.dispose()
   })
 
+  test('with the default lease ttl, a waiter in another process gets the permits of a SIGKILLed process within 10 s', async () => {
+    const run = `${prefix}-kill-default`
+    const holder = startWorker({ ...baseConfig, mode: 'hold', prefix: run, leaseTtlMs: undefined })
+    await new Promise<void>((resolve) => holder.child.on('message', (message: WorkerMessage) => message.type === 'held' && resolve()))
+    const backend = redisBackend({ redis: REDIS_URL, prefix: run })
+    const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: baseConfig.concurrencyLimit })
+    // The other replica's requests are waiting when the holder dies.
+    const waiting = Array.from({ length: baseConfig.concurrencyLimit }, () => concurrency.acquire(1, { deadline: Date.now() + 15_000 }))
+    await sleep(200)
+    holder.child.kill('SIGKILL')
+    await holder.exited
+    const killedAt = Date.now()
+    const leases = await Promise.all(waiting)
+    const elapsed = Date.now() - killedAt
+    console.log(`default lease ttl: ${baseConfig.concurrencyLimit} waiting acquisitions granted ${elapsed} ms after SIGKILL`)
+    // The default ttl is 10 s, renewed every 3.3 s: expiry 6.7–10 s after the kill, and the waiters hear it at once.
+    expect(elapsed).toBeLessThanOrEqual(10_000 + 300)
+    expect(elapsed).toBeGreaterThanOrEqual(6_000)
+    for (const lease of leases) lease.release()
+    await backend.dispose()
+  })
+
+  describe('fair shares: 3 processes with 1, 2 and 3 callers competing for one limit get equal shares', () => {
+    async function shares(label: string, share: Omit<NonNullable<WorkerConfig['share']>, 'lanes'>): Promise<number[]> {
+      const run = `${prefix}-share-${label}`
+      const workers = [1, 2, 3].map((lanes) => startWorker({ ...baseConfig, mode: 'share', prefix: run, share: { ...share, lanes } }))
+      const ready = workers.map((worker) => new Promise<void>((resolve) => worker.child.on('message', (message: WorkerMessage) => message.type === 'ready' && resolve())))
+      const results = workers.map(
+        (worker) => new Promise<{ grants: number; timeouts: number }>((resolve) => worker.child.on('message', (message: WorkerMessage) => message.type === 'shared' && resolve(message))),
+      )
+      await Promise.all(ready)
+      for (const worker of workers) worker.child.send('go')
+      const counts = await Promise.all(results)
+      await Promise.all(workers.map((worker) => worker.exited))
+      const grants = counts.map((count) => count.grants)
+      const mean = grants.reduce((sum, value) => sum + value, 0) / grants.length
+      const spread = Math.max(...grants.map((value) => Math.abs(value - mean) / mean))
+      console.log(`${label}: grants per process ${grants.join(' / ')} (mean ${mean.toFixed(1)}, largest deviation ${(spread * 100).toFixed(0)} %)`)
+      return grants
+    }
+
+    function expectFair(grants: number[], atLeast: number): void {
+      const total = grants.reduce((sum, value) => sum + value, 0)
+      expect(total).toBeGreaterThanOrEqual(atLeast)
+      const mean = total / grants.length
+      for (const value of grants) {
+        expect(value).toBeGreaterThanOrEqual(mean * 0.75)
+        expect(value).toBeLessThanOrEqual(mean * 1.25)
+      }
+    }
+
+    test('concurrency (1 permit, held 15 ms): each process within ±25 % of the mean', async () => {
+      const grants = await shares('concurrency', { spec: { kind: 'concurrency', limit: 1 }, holdMs: 15, durationMs: 2000 })
+      expectFair(grants, 60)
+    })
+
+    test('sliding window (5 per 250 ms): each process within ±25 % of the mean', async () => {
+      const grants = await shares('sliding window', { spec: { kind: 'sliding_window', windowMs: 250, limit: 5 }, holdMs: 0, durationMs: 3000 })
+      expectFair(grants, 55)
+    })
+  })
+
   describe('on a Redis of its own that the test kills and restarts', () => {
     let server: ChildProcess | undefined
     let port = 0

@@ -1,13 +1,16 @@
 import type { RedisConnection } from './connection'
+import { PLACE_TTL_MS } from './wait-queue'
 
 type Argument = string | number
 
 /** One operation on a limiter's keys (see `lua/apply.ts`). */
 export interface Operation {
-  /** `a` acquire, `r` release, `x` cancel. */
-  readonly op: 'a' | 'r' | 'x'
+  /** `a` acquire, `w` acquire from a place in the queue, `r` release, `x` cancel, `l` leave the queue. */
+  readonly op: 'a' | 'w' | 'r' | 'x' | 'l'
   readonly weight: number
   readonly id: string
+  /** For `w` and `l`: the place in the limiter's queue. */
+  readonly place?: string
   /** For a cancel: what each part needs for an exact refund. */
   readonly tickets?: readonly number[]
   /** For an acquisition: its reply, or why there is none. */
@@ -16,7 +19,10 @@ export interface Operation {
 
 /** A limiter as the batch sees it. */
 export interface BatchTarget {
+  /** One key per part. */
   readonly keys: readonly string[]
+  /** The limiter's queue: the sorted set of places and the sorted set of their expiries. */
+  readonly queueKeys: readonly [string, string]
   /** Kind and two numbers per part. */
   readonly partArguments: readonly Argument[]
   /** Called after operations that gave capacity back reached Redis. */
@@ -59,15 +65,15 @@ export class OperationBatch {
 
   private send({ target, operations }: Segment): void {
     const parts = target.keys.length
-    const slot = 1 + Math.max(2, parts)
-    const args: Argument[] = [...target.keys, operations.length, ...target.partArguments]
+    const slot = 1 + Math.max(3, parts)
+    const args: Argument[] = [...target.keys, ...target.queueKeys, operations.length, PLACE_TTL_MS, ...target.partArguments]
     let givesBack = false
     for (const operation of operations) {
-      args.push(operation.op, operation.weight, operation.id)
+      args.push(operation.op, operation.weight, operation.id, operation.place ?? '')
       for (let i = 0; i < parts; i++) args.push(operation.tickets?.[i] ?? 0)
-      if (operation.op !== 'a') givesBack = true
+      if (operation.op === 'r' || operation.op === 'x') givesBack = true
     }
-    this.connection.run((client) => client.llmpoolLimiterApplyV1(parts, ...args)).then(
+    this.connection.run((client) => client.llmpoolLimiterApplyV2(parts + 2, ...args)).then(
       (reply) => {
         let offset = 0
         for (const operation of operations) {

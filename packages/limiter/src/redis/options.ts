@@ -6,15 +6,17 @@ export type UnavailablePolicy = 'fail-closed' | 'fallback-memory'
 
 export interface RedisBackendOptions {
   /**
-   * An ioredis client (`Redis` or `Cluster`), which the caller keeps owning, or a Redis URL: the backend then
-   * imports ioredis, connects, and closes the connection on `dispose()`.
+   * An ioredis client (`Redis` or `Cluster`), which the caller keeps owning, or a URL — `redis://…`, `rediss://…`, or
+   * `redis+cluster://host:port,host:port,…` (`rediss+cluster://` for TLS) for a Redis Cluster: the backend then
+   * imports ioredis, connects (see `connectRedis`), and closes the connection on `dispose()`.
    */
   redis: Redis | Cluster | string
   /** First part of every key and hash tag (`{prefix:name}:…`); processes share limits of the same prefix and name. Default `llmpool`. */
   prefix?: string
   /**
    * How long a concurrency permit outlives the process holding it (ms): this process renews its leases every third
-   * of it, so the permits of a process killed with `kill -9` come back within this time. Default 30 000.
+   * of it, so the permits of a process killed with `kill -9` come back within this time, and waiters in other
+   * processes get them as soon as they are reclaimed. Default 10 000.
    */
   leaseTtlMs?: number
   /**

@@ -22,6 +22,15 @@ export function limiterTag(prefix: string, name: string): string {
   return `{${prefix}:${name}}`
 }
 
+/**
+ * The keys of a limiter's queue, under its own hash tag: the places of the processes waiting for it (a sorted set
+ * scored by arrival) and when each place lapses (a sorted set scored by time). See `lua/apply.ts`.
+ */
+export function queueKeysOf(prefix: string, name: string): [string, string] {
+  const tag = limiterTag(prefix, name)
+  return [`${tag}:queue`, `${tag}:queue:expiry`]
+}
+
 /** Checks a spec like the memory limiters do (RangeError) and maps it to the scripts' terms. */
 export function createPart(prefix: string, name: string, spec: LimitSpec, leaseTtlMs: number): RedisPart {
   const tag = limiterTag(prefix, name)

@@ -7,10 +7,10 @@ import type { AcquireOptions, Acquisition, Lease, Limiter, LimiterKind, LimiterS
 import { type RedisConnection, RedisUnreachable } from './connection'
 import type { LeaseRenewer } from './lease-renewer'
 import type { UnavailablePolicy } from './options'
-import type { RedisPart } from './parts'
+import { queueKeysOf, type RedisPart } from './parts'
 import type { BatchTarget, OperationBatch } from './operation-batch'
 import { RedisLease } from './redis-lease'
-import { WaitQueue } from './wait-queue'
+import { type QueueAttempt, WaitQueue } from './wait-queue'
 import type { Wakeups } from './wakeups'
 
 type Argument = string | number
@@ -23,18 +23,28 @@ export interface RedisLimiterContext {
   readonly batch: OperationBatch
   readonly clock: Clock
   readonly policy: UnavailablePolicy
-  /** A lease id unique across processes. */
+  /** The backend's key prefix, for the limiter's queue keys. */
+  readonly prefix: string
+  /** An id unique across processes, for a lease or a place in a queue. */
   leaseId(): string
 }
+
+/** The reason codes of a denial in the apply script's reply. */
+const REASONS = ['rate', 'concurrency', 'queue'] as const
+
+/** The least retryAfterMs of a denial because others wait: they take what comes back first. */
+const MIN_QUEUE_RETRY_MS = 50
 
 /**
  * A limiter kept in Redis: one part (a plain limiter) or several taken all-or-nothing by one script (an atomic
  * composite). Acquisitions, releases and cancels go to Redis in the order they were issued, batched per tick
- * (`OperationBatch`), and are timed by Redis; `release()` and `cancel()` do not wait for the reply.
+ * (`OperationBatch`), and are timed by Redis; `release()` and `cancel()` do not wait for the reply. Waiting
+ * callers of every process share one queue in Redis (see `WaitQueue`).
  */
 export class RedisLimiter implements Limiter, BatchTarget {
   readonly kind: LimiterKind
   readonly keys: string[]
+  readonly queueKeys: [string, string]
   readonly partArguments: Argument[]
   private readonly concurrencyKeys: string[]
   private readonly capacity: number
@@ -56,13 +66,22 @@ export class RedisLimiter implements Limiter, BatchTarget {
     this.members = Array.isArray(source) ? source : []
     this.kind = Array.isArray(source) ? 'composite' : source.kind
     this.keys = parts.map((part) => part.key)
+    this.queueKeys = queueKeysOf(context.prefix, name)
     this.partArguments = parts.flatMap((part) => [part.code, part.a, part.b])
     this.concurrencyKeys = parts.filter((part) => part.code === 'c').map((part) => part.key)
     this.capacity = Math.min(...parts.map((part) => part.capacity))
-    this.queue = new WaitQueue(name, context.clock, (weight) => this.attempt(weight), () => {
-      for (const key of this.concurrencyKeys) context.wakeups.subscribe(key)
+    const queueKey = this.queueKeys[0]
+    this.queue = new WaitQueue(name, context.clock, {
+      attempt: (weight) => this.attempt(weight),
+      attemptFrom: (weight, place) => this.attemptFrom(weight, place),
+      leave: (place) => context.batch.add(this, { op: 'l', weight: 0, id: '', place }),
+      newPlace: () => context.leaseId(),
+      onWait: () => {
+        for (const key of this.concurrencyKeys) context.wakeups.subscribe(key)
+        context.wakeups.subscribe(queueKey)
+      },
     })
-    this.unwatch = this.keys.map((key) => context.wakeups.watch(key, () => this.queue.wake()))
+    this.unwatch = [...this.keys, queueKey].map((key) => context.wakeups.watch(key, () => this.queue.wake()))
   }
 
   private checkWeight(weight: number): void {
@@ -85,21 +104,47 @@ export class RedisLimiter implements Limiter, BatchTarget {
     return this.queue.acquire(weight, options)
   }
 
-  /** One try: a round trip to Redis, or the memory fallback while Redis is unreachable (if the policy allows). */
+  /**
+   * One try without a place in the queue: a round trip to Redis, or the memory fallback while Redis is unreachable
+   * (if the policy allows).
+   */
   private attempt(weight: number): Promise<Acquisition> {
     const id = this.context.leaseId()
-    return new Promise<number[]>((resolve, reject) => {
-      this.context.batch.add(this, { op: 'a', weight, id, settle: (reply, error) => (reply ? resolve(reply) : reject(error)) })
-    }).then(
-      (reply) => {
-        if (reply[0] === 1) return this.grant(weight, id, reply.slice(1, 1 + this.parts.length))
-        const wait = reply[1] ?? 0
-        // A concurrency permit comes back when a call ends: the wait is an estimate, and the reason says so.
-        if (reply[2] === 1) return { granted: false, retryAfterMs: Math.max(wait, this.retryEstimate()), reason: 'concurrency' }
-        return { granted: false, retryAfterMs: wait, reason: 'rate' }
-      },
+    return this.send('a', weight, id, undefined).then(
+      (reply) => (reply[0] === 1 ? this.grant(weight, id, reply.slice(1, 1 + this.parts.length)) : this.denial(reply)),
       (error: unknown) => this.whenUnreachable(error, (memory) => memory.tryAcquire(weight)),
     )
+  }
+
+  /** One try of a waiting caller, from this process's place in the limiter's queue (see `WaitQueue`). */
+  private attemptFrom(weight: number, place: string): Promise<QueueAttempt> {
+    const id = this.context.leaseId()
+    return this.send('w', weight, id, place).then(
+      (reply): QueueAttempt => {
+        if (reply[0] === 1) return { result: this.grant(weight, id, reply.slice(1, 1 + this.parts.length)), inQueue: false }
+        const reclaimInMs = reply[3] ?? -1
+        return reclaimInMs > 0 ? { result: this.denial(reply), inQueue: true, reclaimInMs } : { result: this.denial(reply), inQueue: true }
+      },
+      (error: unknown) => this.whenUnreachable(error, (memory) => ({ result: memory.tryAcquire(weight) })),
+    )
+  }
+
+  private send(op: 'a' | 'w', weight: number, id: string, place: string | undefined): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
+      this.context.batch.add(this, { op, weight, id, place, settle: (reply, error) => (reply ? resolve(reply) : reject(error)) })
+    })
+  }
+
+  /** A denial from the script's reply: `0, wait, reason, reclaim ms`. */
+  private denial(reply: number[]): Acquisition {
+    const wait = reply[1] ?? 0
+    const reason = REASONS[reply[2] ?? 0] ?? 'rate'
+    const concurrencyShort = (reply[3] ?? -1) >= 0
+    // A concurrency permit comes back when a call ends: the wait is an estimate, and the reason says so.
+    if (reason === 'concurrency') return { granted: false, retryAfterMs: Math.max(wait, this.retryEstimate()), reason }
+    if (reason === 'queue')
+      return { granted: false, retryAfterMs: Math.max(wait, concurrencyShort ? this.retryEstimate() : 0, MIN_QUEUE_RETRY_MS), reason }
+    return { granted: false, retryAfterMs: wait, reason }
   }
 
   /** The average time this process held a lease, as memory's concurrency limiter estimates it. */

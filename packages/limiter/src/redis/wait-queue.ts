@@ -1,20 +1,52 @@
 import type { Clock } from '@llmpool/schema'
 import { AcquireAbortedError, AcquireTimeoutError } from '../errors'
-import type { AcquireOptions, Acquisition, Lease } from '../types'
+import type { AcquireOptions, Acquisition, Denial, Lease } from '../types'
 import { createWaiter, type Waiter as BaseWaiter } from '../waiter'
 
 /** Longest wait between two tries when a rate limit denied: its retryAfterMs is exact unless another process refunds. */
 const MAX_RATE_POLL_MS = 1000
-/** Longest wait between two tries when concurrency denied: releases in other processes also wake waiters (pub/sub). */
+/** Longest wait between two tries when concurrency denied: releases and reclaims anywhere also wake waiters (pub/sub). */
 const MAX_CONCURRENCY_POLL_MS = 100
+/** Longest wait between two tries while other processes are ahead: the head moving wakes waiters (pub/sub). */
+const MAX_QUEUE_POLL_MS = 250
+/**
+ * A place in the shared queue lapses when its process has not asked for this long (it died, or hangs): longer than
+ * every poll interval above, with room for a busy event loop. Until then it holds up the processes behind it.
+ */
+export const PLACE_TTL_MS = 3000
+
+/** What one try from a place in the shared queue learned. */
+export interface QueueAttempt {
+  readonly result: Acquisition
+  /** Whether Redis holds the place after this try (granted: no; denied: yes); undefined when Redis was not asked. */
+  readonly inQueue?: boolean
+  /** For a concurrency denial: ms until the earliest permit held expires, when Redis said. */
+  readonly reclaimInMs?: number
+}
+
+/** What the queue needs from its limiter. */
+export interface QueueOwner {
+  /** One try without a place (as `tryAcquire`): granted only while nobody waits in any process. */
+  attempt(weight: number): Promise<Acquisition>
+  /** One try from `place`: granted at the head of the shared queue; otherwise the place joins it or keeps its turn. */
+  attemptFrom(weight: number, place: string): Promise<QueueAttempt>
+  /** The place leaves the shared queue (this process has nobody waiting any more). */
+  leave(place: string): void
+  /** A new place id, unique across processes. */
+  newPlace(): string
+  /** The queue stopped being empty (subscribe to wake-ups from other processes). */
+  onWait(): void
+}
 
 type Waiter = BaseWaiter & { readonly sequence: number; readonly deadline: number | undefined }
 
 /**
- * This process's waiters for one Redis limiter, first in, first out. Only the head asks Redis, polling with the
- * denial's retryAfterMs (capped) or sooner when woken; the others wait behind it. While nobody waits, acquisitions
- * try at once and concurrently, so that auto-pipelining shares their round trips. Across processes there is no
- * queue: whoever asks first after capacity comes back gets it.
+ * This process's waiters for one Redis limiter, first in, first out, and this process's place in the limiter's
+ * queue shared by all processes (see `lua/apply.ts`). Only the head asks Redis, from the place, polling with the
+ * denial's retryAfterMs (capped) or sooner when woken; the others wait behind it. A grant goes to the process whose
+ * place is the head of the shared queue; its next waiter takes a new place at the tail, so the processes that wait
+ * take turns. While nobody waits, acquisitions try at once and concurrently, so that auto-pipelining shares their
+ * round trips.
  */
 export class WaitQueue {
   private readonly waiters: Waiter[] = []
@@ -24,15 +56,17 @@ export class WaitQueue {
   private sleepTimer: unknown
   private endSleep: (() => void) | undefined
   private disposed = false
+  /** This process's place in the shared queue, kept while it has waiters; a new one after each grant. */
+  private place: string | undefined
+  /** Redis may hold `place` (a try from it was denied, and none granted since). */
+  private placed = false
   /** The latest denial's wait, for `tryAcquire` while others wait and for timeouts. */
   lastRetryAfterMs = 0
 
   constructor(
     private readonly name: string,
     private readonly clock: Clock,
-    private readonly attempt: (weight: number) => Promise<Acquisition>,
-    /** Called when the queue stops being empty (to subscribe to release wake-ups). */
-    private readonly onWait: () => void,
+    private readonly owner: QueueOwner,
   ) {}
 
   get size(): number {
@@ -45,7 +79,7 @@ export class WaitQueue {
     if (signal?.aborted) throw new AcquireAbortedError(this.name, signal.reason)
     const sequence = ++this.sequence
     if (this.waiters.length === 0) {
-      const result = await this.attempt(weight)
+      const result = await this.owner.attempt(weight)
       if (result.granted) {
         if (signal?.aborted) {
           result.cancel()
@@ -87,12 +121,12 @@ export class WaitQueue {
     let index = this.waiters.length
     while (index > 0 && this.waiters[index - 1]!.sequence > sequence) index--
     this.waiters.splice(index, 0, waiter)
-    if (this.waiters.length === 1) this.onWait()
+    if (this.waiters.length === 1) this.owner.onWait()
     void this.pump()
     return promise
   }
 
-  /** A waiter gave up: out of the queue; the next one may try at once. */
+  /** A waiter gave up: out of the queue; the next one may try at once (from the same place). */
   private remove(waiter: Waiter): void {
     waiter.cleanup()
     const index = this.waiters.indexOf(waiter)
@@ -101,7 +135,7 @@ export class WaitQueue {
     if (index === 0) this.wake()
   }
 
-  /** Capacity may be back: the head tries now instead of at its next poll. */
+  /** Capacity may be back, or the shared queue moved: the head tries now instead of at its next poll. */
   wake(): void {
     this.woken = true
     const end = this.endSleep
@@ -115,11 +149,14 @@ export class WaitQueue {
       while (this.waiters.length > 0 && !this.disposed) {
         const head = this.waiters[0]!
         this.woken = false
-        let result: Acquisition
+        const place = (this.place ??= this.owner.newPlace())
+        let attempt: QueueAttempt
         try {
-          result = await this.attempt(head.weight)
+          attempt = await this.owner.attemptFrom(head.weight, place)
         } catch (error) {
-          // Redis unavailable and fail-closed: the head fails; the next head finds out on its own try.
+          // Redis unavailable and fail-closed: the head fails; the next head finds out on its own try. Whether the
+          // place reached Redis is unknown: leaving it at the end is harmless either way.
+          this.placed = true
           if (this.waiters[0] === head) {
             this.waiters.shift()
             head.cleanup()
@@ -127,7 +164,11 @@ export class WaitQueue {
           }
           continue
         }
+        const { result } = attempt
+        if (attempt.inQueue !== undefined) this.placed = attempt.inQueue
         if (result.granted) {
+          // The place was used up; the next waiter takes a new one, at the tail.
+          if (!this.placed) this.place = undefined
           if (this.waiters[0] === head) {
             this.waiters.shift()
             head.cleanup()
@@ -146,11 +187,14 @@ export class WaitQueue {
           head.reject(new AcquireTimeoutError(this.name, result.retryAfterMs))
           continue
         }
-        const cap = result.reason === 'rate' ? MAX_RATE_POLL_MS : MAX_CONCURRENCY_POLL_MS
-        await this.sleep(Math.min(Math.max(result.retryAfterMs, 1), cap))
+        await this.sleep(pollDelay(result, attempt.reclaimInMs))
       }
     } finally {
       this.pumping = false
+      // Nobody waits here any more: let the processes behind this place move up now rather than when it lapses.
+      if (this.place !== undefined && this.placed) this.owner.leave(this.place)
+      this.place = undefined
+      this.placed = false
     }
   }
 
@@ -167,7 +211,7 @@ export class WaitQueue {
     })
   }
 
-  /** Pending waiters reject with `AcquireAbortedError`. */
+  /** Pending waiters reject with `AcquireAbortedError`; this process's place leaves the shared queue. */
   dispose(): void {
     this.disposed = true
     const pending = this.waiters.splice(0)
@@ -177,4 +221,12 @@ export class WaitQueue {
     }
     this.wake()
   }
+}
+
+/** How long the head sleeps after a denial, unless woken: capped per reason, and no later than a permit's expiry. */
+function pollDelay(denial: Denial, reclaimInMs: number | undefined): number {
+  const wait = Math.max(denial.retryAfterMs, 1)
+  if (denial.reason === 'rate') return Math.min(wait, MAX_RATE_POLL_MS)
+  if (denial.reason === 'queue') return Math.min(wait, MAX_QUEUE_POLL_MS)
+  return Math.min(wait, MAX_CONCURRENCY_POLL_MS, reclaimInMs ?? Number.POSITIVE_INFINITY)
 }

@@ -2,30 +2,42 @@ import { prelude } from './prelude'
 
 /**
  * Applies, in order, the operations one limiter's callers issued during one tick of this process: acquisitions,
- * releases and cancels (so that a burst of calls costs one script call, and a release is seen by the acquisitions
- * issued after it). An acquisition takes `weight` from every part or from none (an atomic composite has several
- * parts: standalone Redis only, since the parts' keys have different hash tags).
+ * releases, cancels and queue departures (so that a burst of calls costs one script call, and a release is seen by
+ * the acquisitions issued after it). An acquisition takes `weight` from every part or from none (an atomic
+ * composite has several parts: standalone Redis only, since the parts' keys have different hash tags).
  *
- * ARGV: number of operations; per part: kind, a, b (token bucket: size, tokens per ms; fixed window: window ms, max
- * requests; sliding window: window ms, limit; concurrency: limit, lease ttl ms); then per operation: op (`a`
- * acquire, `r` release, `x` cancel), weight, lease id, and one ticket per part (for `x`: the fixed window's window
- * number at acquisition, so that only the same window is refunded).
+ * KEYS: one per part, then the limiter's queue (a sorted set of places, scored by arrival) and the queue's expiry
+ * (the same places, scored by the time each lapses unless its process asks again).
  *
- * Release frees concurrency permits; cancel also refunds rate capacity exactly: tokens back (capped at the bucket
- * size), the count of the same fixed window, the lease's own entries of a sliding window.
+ * ARGV: number of operations; place ttl ms; per part: kind, a, b (token bucket: size, tokens per ms; fixed window:
+ * window ms, max requests; sliding window: window ms, limit; concurrency: limit, lease ttl ms); then per operation:
+ * op, weight, lease id, place, and one refund ticket per part (for `x`: the fixed window's window number at
+ * acquisition, so that only the same window is refunded). Ops:
  *
- * Returns, per acquisition, 1 + max(2, parts) integers: `1, ticket per part` when granted, or `0, wait ms,
- * 1 if a concurrency part is short` when denied. The wait is exact for rate parts (0 when only concurrency is short:
- * it depends on releases). Publishes on `<key>:released` when permits came back, so that other processes waiting
- * for them retry at once.
+ * - `a` acquire: granted only while nobody is queued (a newcomer never jumps the queue);
+ * - `w` acquire for a waiting caller holding `place`: granted when the place is the head of the queue (or the queue
+ *   is empty); otherwise the place joins the queue at its tail, or stays where it is, and is kept alive;
+ * - `r` release: frees concurrency permits; `x` cancel: also refunds rate capacity exactly (tokens back, capped at
+ *   the bucket size; the count of the same fixed window; the lease's own sliding-window entries);
+ * - `l` leave: the place leaves the queue (its process has nobody waiting any more).
+ *
+ * Returns, per acquisition, 1 + max(3, parts) integers: `1, ticket per part` when granted; when denied `0, wait ms,
+ * reason, reclaim ms` where reason is 0 (rate), 1 (concurrency) or 2 (queue: others are ahead), wait is exact for
+ * rate parts (0 when only concurrency is short: it depends on releases), and reclaim is the time until the earliest
+ * permit of a short concurrency part expires (-1 when none is short).
+ *
+ * Wake-ups: publishes on `<concurrency key>:released` when permits came back — released, cancelled or reclaimed
+ * after their lease expired — and on `<queue key>:released` when the head of the queue changed or rate capacity was
+ * refunded while someone is queued, so that waiters in every process retry at once instead of at their next poll.
  */
 export const applyScript = `${prelude}
-local parts = #KEYS
-local count = tonumber(ARGV[1])
-local kind, pa, pb, level, window, dirty, freed = {}, {}, {}, {}, {}, {}, {}
+local parts = #KEYS - 2
+local queue, expiry = KEYS[parts + 1], KEYS[parts + 2]
+local count, place_ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local kind, pa, pb, level, window, dirty, freed, reclaim = {}, {}, {}, {}, {}, {}, {}, {}
 for i = 1, parts do
   local key = KEYS[i]
-  kind[i], pa[i], pb[i] = ARGV[3 * i - 1], tonumber(ARGV[3 * i]), tonumber(ARGV[3 * i + 1])
+  kind[i], pa[i], pb[i] = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
   freed[i] = 0
   if kind[i] == 'b' then
     level[i] = bucket_tokens(key, pa[i], pb[i])
@@ -38,19 +50,69 @@ for i = 1, parts do
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - pa[i])
     level[i] = redis.call('ZCARD', key)
   else
-    redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+    -- Permits whose lease expired (their process stopped renewing) come back like released ones.
+    freed[i] = redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
     level[i] = redis.call('ZCARD', key)
   end
 end
 
-local slot = 1 + math.max(2, parts)
+-- The head of the queue, after dropping places that lapsed (their process stopped asking).
+local moved, queue_dirty = false, false
+local function first()
+  return redis.call('ZRANGE', queue, 0, 0)[1]
+end
+local head = first()
+while head do
+  local lapses = tonumber(redis.call('ZSCORE', expiry, head))
+  if lapses and lapses > now then break end
+  redis.call('ZREM', queue, head)
+  redis.call('ZREM', expiry, head)
+  moved = true
+  head = first()
+end
+
+local function join(place)
+  if not redis.call('ZSCORE', queue, place) then
+    -- After the tail, so that arrival order holds even within one millisecond.
+    local score = now
+    local tail = redis.call('ZRANGE', queue, -1, -1, 'WITHSCORES')
+    if tail[2] and tonumber(tail[2]) >= score then score = tonumber(tail[2]) + 1 end
+    redis.call('ZADD', queue, score, place)
+    if not head then head = place end
+  end
+  redis.call('ZADD', expiry, now + place_ttl, place)
+  queue_dirty = true
+end
+
+local function leave(place)
+  if redis.call('ZREM', queue, place) == 1 then
+    redis.call('ZREM', expiry, place)
+    queue_dirty = true
+    if place == head then
+      head = first()
+      moved = true
+    end
+  end
+end
+
+local function reclaim_in(i)
+  if reclaim[i] == nil then
+    local earliest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    reclaim[i] = -1
+    if earliest[2] then reclaim[i] = math.max(1, math.ceil(tonumber(earliest[2]) - now)) end
+  end
+  return reclaim[i]
+end
+
+local slot = 1 + math.max(3, parts)
+local refunded = false
 local result = {}
 for e = 0, count - 1 do
-  local o = 1 + 3 * parts + e * (3 + parts)
-  local op, weight, id = ARGV[o + 1], tonumber(ARGV[o + 2]), ARGV[o + 3]
+  local o = 2 + 3 * parts + e * (4 + parts)
+  local op, weight, id, place = ARGV[o + 1], tonumber(ARGV[o + 2]), ARGV[o + 3], ARGV[o + 4]
   local base = #result
-  if op == 'a' then
-    local wait, short, concurrency_short = 0, 0, 0
+  if op == 'a' or op == 'w' then
+    local wait, short, concurrency_short, reclaim_ms = 0, 0, 0, -1
     for i = 1, parts do
       local part_wait = 0
       if kind[i] == 'b' then
@@ -66,16 +128,22 @@ for e = 0, count - 1 do
       elseif level[i] + weight > pa[i] then
         concurrency_short = 1
         short = i
+        local part_reclaim = reclaim_in(i)
+        if part_reclaim > 0 and (reclaim_ms < 0 or part_reclaim < reclaim_ms) then reclaim_ms = part_reclaim end
       end
       if part_wait > 0 then
         short = i
         if part_wait > wait then wait = part_wait end
       end
     end
+    -- Others are ahead unless this caller's place is the head.
+    local behind = head and not (op == 'w' and head == place)
     for j = 1, slot do result[base + j] = 0 end
-    if short > 0 then
+    if short > 0 or behind then
       result[base + 2] = wait
-      result[base + 3] = concurrency_short
+      result[base + 3] = behind and 2 or concurrency_short
+      result[base + 4] = reclaim_ms
+      if op == 'w' then join(place) end
     else
       result[base + 1] = 1
       for i = 1, parts do
@@ -89,7 +157,10 @@ for e = 0, count - 1 do
         end
         dirty[i] = true
       end
+      if op == 'w' then leave(place) end
     end
+  elseif op == 'l' then
+    leave(place)
   else
     for i = 1, parts do
       if kind[i] == 'c' then
@@ -97,11 +168,12 @@ for e = 0, count - 1 do
         level[i] = level[i] - removed
         freed[i] = freed[i] + removed
       elseif op == 'x' then
+        refunded = true
         if kind[i] == 'b' then
           level[i] = math.min(pa[i], level[i] + weight)
           dirty[i] = true
         elseif kind[i] == 'f' then
-          if tonumber(ARGV[o + 3 + i]) == window[i] then
+          if tonumber(ARGV[o + 4 + i]) == window[i] then
             level[i] = math.max(0, level[i] - weight)
             dirty[i] = true
           end
@@ -130,5 +202,10 @@ for i = 1, parts do
   end
   if freed[i] > 0 then redis.call('PUBLISH', key .. ':released', freed[i]) end
 end
+if queue_dirty and head then
+  redis.call('PEXPIRE', queue, place_ttl + 1000)
+  redis.call('PEXPIRE', expiry, place_ttl + 1000)
+end
+if head and (moved or refunded) then redis.call('PUBLISH', queue .. ':released', 1) end
 return result
 `
