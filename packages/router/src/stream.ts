@@ -142,13 +142,17 @@ export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageMode
           controller.enqueue(part)
         } catch (error) {
           clock.clearTimeout(idle)
+          const reason = controls.signal.reason ?? error
+          // The upstream request ends too (a provider reading its own socket hears it through the attempt's signal).
+          controls.signal.abort(reason)
           void reader.cancel(error).catch(() => undefined)
-          end(controller, controls.signal.reason ?? error)
+          end(controller, reason)
         }
       },
       async cancel(reason) {
         // The caller stopped reading: not the upstream's fault.
         ended = true
+        controls.signal.abort(reason ?? new Error('the caller stopped reading the stream'))
         await reader.cancel(reason).catch(() => undefined)
         resolveDone(undefined)
       },

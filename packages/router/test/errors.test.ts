@@ -44,7 +44,7 @@ describe('Errors', { timeout: 5000 }, () => {
     const config = await setup({ groups: { g: group(['a', 'b']) } })
     const clock = new FakeClock()
     const mock = mockProvider({ a: after(clock, 100, httpError(503, 'Service Unavailable')), b: fails(httpError(401, 'bad key')) })
-    const failure = rejection(routerFor(config, mock, { clock, random: () => 0 }).generate('g', prompt))
+    const failure = rejection(routerFor(config, mock, { clock, random: () => 0, retryOn: ['server_error'] }).generate('g', prompt))
     await clock.advance(1000)
     const error = await failure
     expect(AllAttemptsFailedError.isInstance(error)).toBe(true)

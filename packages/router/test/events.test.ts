@@ -32,7 +32,7 @@ max_retries = 1
     })
     const clock = new FakeClock()
     const mock = mockProvider({ a: sequence(httpError(503, 'unavailable'), httpError(503, 'unavailable')), b: () => textResult('b') })
-    const router = routerFor(config, mock, { clock, random: () => 1 })
+    const router = routerFor(config, mock, { clock, random: () => 1, retryOn: ['server_error'] })
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
     const start = clock.now()
@@ -43,7 +43,7 @@ max_retries = 1
     const b = 'g.e1/mock:b'
     const failure = { kind: 'server_error', statusCode: 503, message: 'unavailable' }
     expect(strip(events)).toEqual([
-      { type: 'request_start', requestId: 1, target: 'g', stream: false },
+      { type: 'request_start', requestId: 1, target: 'g', entry: 'g', stream: false },
       { type: 'attempt_start', requestId: 1, target: 'g', instance: a, retry: 0 },
       expect.objectContaining({ type: 'attempt_end', requestId: 1, target: 'g', instance: a, retry: 0, ok: false, durationMs: 0, error: failure }),
       { type: 'retry', requestId: 1, instance: a, retry: 1, delayMs: 250, kind: 'server_error' },
@@ -54,9 +54,9 @@ max_retries = 1
       { type: 'fallback', requestId: 1, target: 'g', from: a, kind: 'server_error' },
       { type: 'attempt_start', requestId: 1, target: 'g', instance: b, retry: 0 },
       expect.objectContaining({ type: 'attempt_end', requestId: 1, target: 'g', instance: b, retry: 0, ok: true, inputTokens: 3, outputTokens: 5 }),
-      { type: 'request_end', requestId: 1, target: 'g', durationMs: 250, ok: true, instance: b, attempts: 3 },
+      { type: 'request_end', requestId: 1, target: 'g', entry: 'g', durationMs: 250, ok: true, instance: b, attempts: 3 },
     ])
-    expect(events.map((event) => event.at - start)).toEqual([0, 0, 0, 0, 250, 250, 250, 250, 250, 250, 250])
+    expect(events.map((event) => event.at - start)).toEqual([0, 0, 0, 250, 250, 250, 250, 250, 250, 250, 250])
   })
 
   test('rate_limited (waiting for capacity) and health_change events; a failed request ends with its error code', async () => {
@@ -91,9 +91,9 @@ concurrency_limit = 1
     expect(await second).toMatchObject({ code: 'all_attempts_failed' })
     const tail = strip(events).filter((event) => ['health_change', 'request_end'].includes(event.type))
     expect(tail).toEqual([
-      { type: 'request_end', requestId: 1, target: 'p', durationMs: 1000, ok: false, attempts: 1, error: 'request_timeout' },
+      { type: 'request_end', requestId: 1, target: 'p', entry: 'p', durationMs: 1000, ok: false, attempts: 1, error: 'request_timeout' },
       { type: 'health_change', instance: 'g.e1/mock:a', healthy: false, reason: 'server_error' },
-      { type: 'request_end', requestId: 2, target: 'p', durationMs: 1000, ok: false, attempts: 1, error: 'all_attempts_failed' },
+      { type: 'request_end', requestId: 2, target: 'p', entry: 'p', durationMs: 1000, ok: false, attempts: 1, error: 'all_attempts_failed' },
     ])
     // A timeout is the request's own deadline passing, not the upstream's failure: the first call counts nothing.
     expect(events.filter((event) => event.type === 'attempt_end').map((event) => (event as { error?: { kind: string } }).error?.kind)).toEqual(['timeout', 'server_error'])

@@ -101,14 +101,19 @@ describe('over HTTP', () => {
     await router.dispose()
   })
 
-  test('429 with Retry-After: the retry waits at least that long', async () => {
+  test('429 with Retry-After: the instance rests that long; with nothing else left, the retry waits for it', async () => {
     upstream.setFaults('model-a', { status: 429, retryAfter: 1, times: 1 })
     upstream.setFaults('model-b', { status: 429, retryAfter: 1, times: 1 })
     const router = await routerFor({ maxRetries: 1 })
     const started = Date.now()
     const result = await router.generate('group', prompt)
     expect(Date.now() - started).toBeGreaterThanOrEqual(950)
-    expect(result.routing.attempts.map((attempt) => attempt.error?.kind ?? 'ok')).toEqual(['rate_limit', 'ok'])
+    // a rests, b is tried at once and rests too; both tried (max_attempts = 2): the last one is retried after its rest.
+    expect(result.routing.attempts.map((attempt) => [attempt.instance.split(':')[1], attempt.error?.kind ?? 'ok'])).toEqual([
+      ['model-a', 'rate_limit'],
+      ['model-b', 'rate_limit'],
+      ['model-b', 'ok'],
+    ])
     await router.dispose()
   })
 

@@ -5,6 +5,7 @@ import {
   disposeRouters,
   failing,
   holder,
+  httpError,
   mockProvider,
   modelsCalled,
   prompt,
@@ -61,8 +62,10 @@ describe('A request to a pool', { timeout: 5000 }, () => {
       })
       const mock = mockProvider()
       const router = routerFor(config, mock)
-      // The groups' order breaks no ties: g.e1 and h.e1 (both priority 1) share the first tier.
-      expect(await modelsServing(router, 'p', 6)).toEqual(['a', 'b', 'x', 'a', 'b', 'x'])
+      // Among instances of equal priority, the pool's task_groups order is a preference: g.e1 before h.e1.
+      expect(await modelsServing(router, 'p', 6)).toEqual(['a', 'b', 'a', 'b', 'a', 'b'])
+      Object.assign(mock.behaviours, failing('a', 'b'))
+      expect((await router.generate('p', prompt)).routing.instance).toBe('h.e1/mock:x')
       Object.assign(mock.behaviours, failing('a', 'b', 'x'))
       mock.calls.length = 0
       expect((await router.generate('p', prompt)).routing.instance).toBe('g.e2/mock:c')
@@ -80,7 +83,7 @@ describe('A request to a pool', { timeout: 5000 }, () => {
 
     test('round_robin: after a failover the next request still starts one instance further', async () => {
       const config = await setup({ groups: { g: group([['a', 'b', 'c']]) }, pools: { p: pool(['g'], 'round_robin', '[pool.fallback]\nmax_instance_attempts = 3') } })
-      const mock = mockProvider({ a: sequence(new Error('boom'), textResult('a')) })
+      const mock = mockProvider({ a: sequence(httpError(500), textResult('a')) })
       const router = routerFor(config, mock)
       expect((await router.generate('p', prompt)).routing.attempts.map((attempt) => attempt.instance)).toEqual(['g.e1/mock:a', 'g.e1/mock:b'])
       expect(await modelsServing(router, 'p', 3)).toEqual(['b', 'c', 'a'])

@@ -55,13 +55,18 @@ describe('Hot reload', { timeout: 5000 }, () => {
     expect(mock.calls).toHaveLength(0)
   })
 
-  test('a changed instance starts with fresh state', async () => {
+  test('an instance whose settings changed but whose identity did not keeps its state; a new key makes it new', async () => {
     const { store, rewrite } = await storeOf({ g: group({ e1: ['a'] }) })
     const mock = mockProvider({ a: fails(httpError(503)) })
     const router = routerFor(store, mock)
     await rejection(router.generate('g', prompt))
     expect(await breakerOf(router, 'g.e1/mock:a')).toBe('open')
+    // timeout (and limits, temperature, ...) are settings: the breaker stays open.
     await rewrite({ g: group({ e1: ['a'] }, { timeout: 10 }) })
+    expect(await breakerOf(router, 'g.e1/mock:a')).toBe('open')
+    expect(router.plan.entries.get('g')!.route).toMatchObject({ steps: [{ candidates: [{ attemptTimeoutMs: 10_000 }] }] })
+    // The key is part of the identity: another key is another instance, with fresh state.
+    await rewrite({ g: group({ e1: ['a'] }, { timeout: 10 }).replace('max_retries = 0', 'max_retries = 0\napi_key = "sk-other-key"') })
     expect(await breakerOf(router, 'g.e1/mock:a')).toBe('closed')
     mock.behaviours.a = () => textResult('a')
     expect((await router.generate('g', prompt)).routing.instance).toBe('g.e1/mock:a')

@@ -121,14 +121,17 @@ describe('Streaming', { timeout: 5000 }, () => {
       expect((parts.at(-1) as { error: Error }).error.name).toBe('TimeoutError')
     })
 
-    test("the request's overall deadline bounds the whole stream", async () => {
+    test("after the first content the request's deadline no longer applies: the stream runs on, bounded by its idle timeout", async () => {
       const config = await setup({ groups: { g: group(['a']) } })
       const clock = new FakeClock()
       const mock = mockProvider()
       mock.streamParts.a = (call) => partsStream(head, { hang: true, signal: call.abortSignal })
-      const result = await routerFor(config, mock, { clock }).stream('g', prompt, { timeoutMs: 5000 })
+      const result = await routerFor(config, mock, { clock, streamIdleTimeoutMs: 20_000 }).stream('g', prompt, { timeoutMs: 5000 })
       const reading = watch(readAll(result.stream))
       await clock.advance(5000)
+      expect(reading.settled).toBe(false)
+      expect(mock.calls[0]!.call.abortSignal?.aborted).toBe(false)
+      await clock.advance(15_000)
       expect(reading.settled).toBe(true)
       expect(types(reading.value as LanguageModelV3StreamPart[]).at(-1)).toBe('error')
       expect(mock.calls[0]!.call.abortSignal?.aborted).toBe(true)

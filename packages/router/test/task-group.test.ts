@@ -155,7 +155,8 @@ max_retries = 0
       },
     })
     const mock = mockProvider(failing('a', 'b', 'c', 'd'))
-    const error = await rejection(routerFor(config, mock, { random: () => 0 }).generate('g', prompt))
+    // 500s are retried here (retry_on_errors lists server_error).
+    const error = await rejection(routerFor(config, mock, { random: () => 0, retryOn: ['server_error'] }).generate('g', prompt))
     expect(AllAttemptsFailedError.isInstance(error)).toBe(true)
     expect(modelsCalled(mock.calls)).toEqual(['a', 'a', 'b', 'b'])
     expect(error.attempts.map((attempt: { retry: number }) => attempt.retry)).toEqual([0, 1, 0, 1])

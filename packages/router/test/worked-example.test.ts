@@ -33,17 +33,19 @@ concurrency_limit = 1
       pools: { other: 'task_groups = ["g"]\n[pool.health_check]\nfailure_threshold = 10' },
     })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: fails(httpError(503)) }, { clock })
+    const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })
+    const mock = mockProvider({ a: fails(reset()) }, { clock })
     const router = routerFor(config, mock, { clock, random: () => 0.5 })
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
     const attemptsOf = (result: { routing: { attempts: readonly { instance: string; retry: number; error?: { statusCode?: number } }[] } }) =>
-      result.routing.attempts.map((attempt) => `${attempt.instance.split(':')[1]}${attempt.retry ? ` retry ${attempt.retry}` : ''} (${attempt.error?.statusCode ?? 'ok'})`)
+      result.routing.attempts.map((attempt) => `${attempt.instance.split(':')[1]}${attempt.retry ? ` retry ${attempt.retry}` : ''} (${attempt.error?.kind ?? 'ok'})`)
 
-    // 1. a answers 503, is retried once after a jittered backoff (0.5 × 250 ms), answers 503 again; b answers.
+    // 1. a's connection is reset (a network error: retried), once more after a jittered backoff (0.5 × 250 ms);
+    //    its max_retries (1) spent, the request moves to b, which answers.
     const first = watch(router.generate('g', prompt))
     await clock.advance(125)
-    expect(attemptsOf(first.value as never)).toEqual(['a (503)', 'a retry 1 (503)', 'b (ok)'])
+    expect(attemptsOf(first.value as never)).toEqual(['a (network_error)', 'a retry 1 (network_error)', 'b (ok)'])
 
     // 2. The turn starts at b.
     mock.calls.length = 0
@@ -53,7 +55,7 @@ concurrency_limit = 1
     const third = watch(router.generate('g', prompt))
     await clock.advance(0)
     expect(third.error).toBeUndefined()
-    expect(attemptsOf(third.value as never)).toEqual(['a (503)', 'b (ok)'])
+    expect(attemptsOf(third.value as never)).toEqual(['a (network_error)', 'b (ok)'])
     expect(events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to)).toEqual(['open'])
     mock.calls.length = 0
     for (let i = 0; i < 4; i++) await router.generate('g', prompt)
@@ -67,7 +69,7 @@ concurrency_limit = 1
     expect(events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to)).toEqual(['open', 'half_open', 'closed'])
 
     // 4. b at its concurrency_limit (and a open again): the request skips e1 and is served by c in e2.
-    mock.behaviours.a = fails(httpError(503))
+    mock.behaviours.a = fails(reset())
     for (let i = 0; i < 6; i++) await drive(clock, router.generate('g', prompt))
     expect((await router.state()).instances.find((instance) => instance.key === 'g.e1/mock:a')!.breaker.state).toBe('open')
     const heldB = holder()
