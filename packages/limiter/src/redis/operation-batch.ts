@@ -66,14 +66,19 @@ export class OperationBatch {
   private send({ target, operations }: Segment): void {
     const parts = target.keys.length
     const slot = 1 + Math.max(3, parts)
-    const args: Argument[] = [...target.keys, ...target.queueKeys, operations.length, PLACE_TTL_MS, ...target.partArguments]
+    const args: Argument[] = [operations.length, PLACE_TTL_MS, ...target.partArguments]
     let givesBack = false
     for (const operation of operations) {
       args.push(operation.op, operation.weight, operation.id, operation.place ?? '')
       for (let i = 0; i < parts; i++) args.push(operation.tickets?.[i] ?? 0)
       if (operation.op === 'r' || operation.op === 'x') givesBack = true
     }
-    this.connection.run((client) => client.llmpoolLimiterApplyV2(parts + 2, ...args)).then(
+    const [queue, expiry] = target.queueKeys
+    this.connection.run((client) =>
+      parts === 1
+        ? client.llmpoolLimiterApplyV2(target.keys[0]!, queue, expiry, ...args)
+        : client.llmpoolLimiterApplyManyV2(parts + 2, ...target.keys, queue, expiry, ...args),
+    ).then(
       (reply) => {
         let offset = 0
         for (const operation of operations) {

@@ -192,7 +192,9 @@ export class RedisLimiter implements Limiter, BatchTarget {
     let reply: number[]
     try {
       reply = await this.context.connection.run((client) =>
-        client.llmpoolLimiterStateV1(this.keys.length, ...this.keys, ...this.partArguments),
+        this.keys.length === 1
+          ? client.llmpoolLimiterStateV2(this.keys[0]!, ...this.partArguments)
+          : client.llmpoolLimiterStateManyV2(this.keys.length, ...this.keys, ...this.partArguments),
       )
     } catch (error) {
       return this.whenUnreachable(error, (memory) => ({ ...memory.state(), queued: this.queue.size }))

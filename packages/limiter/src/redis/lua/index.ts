@@ -6,13 +6,22 @@ import { stateScript } from './state'
 type Argument = string | number
 
 /**
- * The scripts as client methods. The first argument is the number of keys (the parts of the limiter; for apply, then
- * its queue's two keys).
+ * The scripts as client methods. A plain limiter's calls have a fixed number of keys, given at definition, so that
+ * the keys come first: ioredis' auto-pipelining on a `Cluster` groups a call by its first argument, and would group
+ * by the number of keys otherwise (sending a pipeline of several limiters to the wrong node). Only an atomic
+ * composite, which exists on a standalone Redis alone, passes the number of keys first (`…Many…`).
  */
 export interface ScriptCommands {
-  llmpoolLimiterApplyV2(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
-  llmpoolLimiterRenewV1(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number>
-  llmpoolLimiterStateV1(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
+  /** Apply: the limiter's key, its queue's two keys, then the arguments (see `apply.ts`). */
+  llmpoolLimiterApplyV2(key: string, queue: string, expiry: string, ...args: Argument[]): Promise<number[]>
+  /** Apply for an atomic composite: number of keys (parts + 2), the parts' keys, the queue's keys, the arguments. */
+  llmpoolLimiterApplyManyV2(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
+  /** Renew: one concurrency key, then the arguments (see `renew.ts`). */
+  llmpoolLimiterRenewV2(key: string, ...args: Argument[]): Promise<number>
+  /** State: the limiter's key, then the arguments (see `state.ts`). */
+  llmpoolLimiterStateV2(key: string, ...args: Argument[]): Promise<number[]>
+  /** State for an atomic composite: the number of keys first. */
+  llmpoolLimiterStateManyV2(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
 }
 
 export type ScriptClient = (Redis | Cluster) & ScriptCommands
@@ -20,14 +29,16 @@ export type ScriptClient = (Redis | Cluster) & ScriptCommands
 /**
  * Registers the scripts on a client with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
  * so a restarted or flushed Redis just works. The names carry a version, so that two copies of this package with
- * different scripts can share one client (V2 of apply: the shared queue and its places).
+ * different scripts can share one client (V2: the shared queue, keys first).
  */
 export function defineScripts(client: Redis | Cluster): ScriptClient {
   const scripted = client as ScriptClient
   if (typeof scripted.llmpoolLimiterApplyV2 !== 'function') {
-    client.defineCommand('llmpoolLimiterApplyV2', { lua: applyScript })
-    client.defineCommand('llmpoolLimiterRenewV1', { lua: renewScript })
-    client.defineCommand('llmpoolLimiterStateV1', { lua: stateScript })
+    client.defineCommand('llmpoolLimiterApplyV2', { lua: applyScript, numberOfKeys: 3 })
+    client.defineCommand('llmpoolLimiterApplyManyV2', { lua: applyScript })
+    client.defineCommand('llmpoolLimiterRenewV2', { lua: renewScript, numberOfKeys: 1 })
+    client.defineCommand('llmpoolLimiterStateV2', { lua: stateScript, numberOfKeys: 1 })
+    client.defineCommand('llmpoolLimiterStateManyV2', { lua: stateScript })
   }
   return scripted
 }
