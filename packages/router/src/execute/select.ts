@@ -33,6 +33,25 @@ function waitableCooldown(candidate: Candidate, request: RequestState): number |
   return remaining <= request.retry.maxRetryDelayMs ? remaining : undefined
 }
 
+/**
+ * The candidates a strategy orders: those admitted and not tried yet (the list itself when that is all of them).
+ * Rotation then takes turns among the instances that can serve, so a resting one's turn is not handed to its
+ * neighbour twice.
+ */
+function open(list: Candidate[], tried: readonly string[]): Candidate[] {
+  let all = true
+  for (const candidate of list) {
+    if (!candidate.instance.admitted || tried.includes(candidate.key)) {
+      all = false
+      break
+    }
+  }
+  if (all) return list
+  const result: Candidate[] = []
+  for (const candidate of list) if (candidate.instance.admitted && !tried.includes(candidate.key)) result.push(candidate)
+  return result
+}
+
 /** Whether a list has an admitted instance not tried yet. */
 export function hasCandidate(list: readonly Candidate[], tried: readonly string[]): boolean {
   for (const candidate of list) if (candidate.instance.admitted && !tried.includes(candidate.key)) return true
@@ -59,18 +78,20 @@ export async function select(context: ExecutionContext, request: RequestState, w
     if (!mustQueue) {
       for (let listIndex = 0; listIndex < lists.length; listIndex++) {
         const list = lists[listIndex]!
-        const ordered = (state.orders[listIndex] ??= walk.order(listIndex, list))
+        // Instances resting briefly (a 429 with a short retry time): when nothing else has capacity, wait for them.
+        for (const candidate of list) {
+          if (candidate.instance.admitted || state.tried.includes(candidate.key)) continue
+          const resting = waitableCooldown(candidate, request)
+          if (resting === undefined) continue
+          anyAdmitted = true
+          saturatedFor = Math.min(saturatedFor, Math.max(1, resting))
+        }
+        if (!state.orders[listIndex] && !hasCandidate(list, state.tried)) continue
+        const ordered = (state.orders[listIndex] ??= walk.order(listIndex, open(list, state.tried)))
         for (const candidate of ordered) {
           if (state.tried.includes(candidate.key)) continue
           const instance = candidate.instance
-          if (!instance.admitted) {
-            const resting = waitableCooldown(candidate, request)
-            if (resting !== undefined) {
-              anyAdmitted = true
-              saturatedFor = Math.min(saturatedFor, Math.max(1, resting))
-            }
-            continue
-          }
+          if (!instance.admitted) continue
           anyAdmitted = true
           let lease: Lease | undefined
           if (instance.limiter) {
