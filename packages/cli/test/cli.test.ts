@@ -171,6 +171,47 @@ describe('llmpool validate', () => {
   })
 })
 
+describe('llmpool explain --plan', () => {
+  const env = { OPENAI_API_KEY: SECRET }
+
+  it('prints each entry\'s chain in order, with deadlines, calls and the source of each value', async () => {
+    const result = await cli(['explain', 'configs/llms', 'fast_group_wrapper', '--plan'], { env })
+    expect(result.code).toBe(0)
+    const lines = result.stdout.split('\n')
+    expect(lines[0]).toBe('wrapper fast_group_wrapper → task group fast_group   [global] of wrappers/task-group-wrappers.toml')
+    expect(result.stdout).toMatch(/request deadline +88 s +computed: room to walk the chain once/)
+    expect(result.stdout).toMatch(/calls at most +12 /)
+    expect(result.stdout).toMatch(/retried on +timeout, rate_limit, network_error +wrappers\/pool-wrappers\.toml:\d+: \[global\] error_handling\.retry_on_errors/)
+    const chain = lines.filter((line) => /^ +\d+\. /.test(line)).map((line) => line.trim().split(/ +/)[1])
+    expect(chain).toEqual([
+      'fast_group.echelon1/openai:gpt-4o',
+      'fast_group.echelon1/anthropic:claude-3-5-sonnet',
+      'fast_group.echelon2/openai:gpt-4o-mini',
+      'fast_group.echelon2/anthropic:claude-3-haiku',
+      'fast_group.echelon3/openai:gpt-3.5-turbo',
+    ])
+    expect(result.stdout).toContain('30 s per attempt (task-groups/fast-group.toml:33: task_group.echelons.echelon1.timeout), up to 4 calls')
+    expect(result.stdout).toMatch(/cooldown rules:\n +fast_group: 429\/529: the upstream's retry time \(at most 300 s\), else 5 s/)
+  })
+
+  it('--json: {"entries","instances"} for every entry, with no secret anywhere', async () => {
+    const result = await cli(['explain', 'configs/llms', '--plan', '--json'], { env })
+    expect(result.code).toBe(0)
+    const plan = JSON.parse(result.stdout)
+    expect(plan.entries.map((entry: { name: string }) => entry.name)).toContain('execute_group_wrapper')
+    expect(plan.entries).toHaveLength(7 + 3 + 4)
+    const execute = plan.instances.find((instance: { key: string }) => instance.key === 'execute_group.echelon1/openai:gpt-4o')
+    expect(execute.apiKey).toMatchObject({ value: '[redacted]' })
+    expect(result.stdout).not.toContain(SECRET)
+  })
+
+  it('an unknown NAME is a usage error', async () => {
+    const result = await cli(['explain', 'configs/llms', 'fast_pol', '--plan'])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('did you mean "fast_pool"')
+  })
+})
+
 describe('llmpool explain', () => {
   const env = { OPENAI_API_KEY: SECRET }
 

@@ -49,7 +49,7 @@ export { type CacheSettings, ResponseCache } from './cache'
 export { Counters, type MetricsSettings, type MetricsSnapshot, RouterMetrics } from './metrics'
 export { Histogram, LATENCY_BUCKETS_MS } from './histogram'
 export { compilePlan, type PlanOverrides } from './plan/compile'
-export { planToJSON } from './plan/to-json'
+export { type CandidateJSON, type EntryJSON, entryJSON, type InstanceJSON, instanceJSON, planToJSON, type Sourced } from './plan/to-json'
 export type {
   CandidatePlan,
   EntryPlan,

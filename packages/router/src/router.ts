@@ -44,7 +44,7 @@ export interface RouterOptions {
   /** Backoff of retries on one instance. Default: the `[global] error_handling` of each entry. */
   retry?: Partial<RetryPolicy>
   /** Failure kinds retried on the same instance. Default: each entry's `retry_on_errors`. */
-  retryOn?: FailureKind[]
+  retryOn?: readonly FailureKind[]
   /** Longest silence between two parts of a committed stream (ms). Default 30 000. */
   streamIdleTimeoutMs?: number
   /** Active health probes every pool `health_check.interval`. Default true. */

@@ -38,7 +38,7 @@ concurrency_limit = 1
     const router = routerFor(config, mock, { clock, random: () => 0.5 })
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
-    const attemptsOf = (result: { routing: { attempts: readonly { instance: string; retry: number; error?: { statusCode?: number } }[] } }) =>
+    const attemptsOf = (result: { routing: { attempts: readonly { instance: string; retry: number; error?: { kind?: string } }[] } }) =>
       result.routing.attempts.map((attempt) => `${attempt.instance.split(':')[1]}${attempt.retry ? ` retry ${attempt.retry}` : ''} (${attempt.error?.kind ?? 'ok'})`)
 
     // 1. a's connection is reset (a network error: retried), once more after a jittered backoff (0.5 × 250 ms);

@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs'
 import path from 'node:path'
 import { redact, type ResolvedConfig } from '@llmpool/config'
+import { compilePlan, planToJSON } from '@llmpool/router'
 import { NAME_PATTERN } from '@llmpool/schema'
 import type { CliIo } from '../cli-io'
 import { checkDirectory, DEFAULT_DIRECTORY } from '../check-directory'
@@ -9,19 +10,26 @@ import { EXIT_CODES } from '../exit-codes'
 import { invalidSummary, json, problemJson, problemLines } from '../format'
 import { parseCommandArgs } from '../parse'
 import { type ConfigView, renderConfiguration, renderPool, renderTaskGroup, renderWrapper } from '../render-config'
+import { renderEntryPlan } from '../render-plan'
 import { didYouMean } from '../suggest'
 import { UsageError } from '../usage-error'
 
-const usage = `Usage: llmpool explain [DIR] [NAME] [--json] [--env NAME]
+const usage = `Usage: llmpool explain [DIR] [NAME] [--plan] [--json] [--env NAME]
 
 Prints the configuration in DIR (default ${DEFAULT_DIRECTORY}) as llmpool resolves it: env injected,
 inheritance and overlays applied, defaults filled in. Secrets always show as [redacted].
 With NAME, only that pool, task group or wrapper. A single argument is a NAME when it looks like one
 and is not a directory.
 
+With --plan, prints the routing plan instead: what a request to each wrapper, pool and task group does —
+its chain of instances in order, each attempt's timeout and the calls each instance may get, the request
+deadline, the most calls of one request, retries, cooldown rules, and where every value comes from
+(file:line, or a built-in default). See docs/routing.md.
+
 Options:
+  --plan         print the routing plan (per wrapper, pool and task group)
   --json         print JSON: {"registry","pools","task_groups","wrappers"}, or with NAME
-                 {"kind","name","file","value"}
+                 {"kind","name","file","value"}; with --plan {"entries","instances"}
   --env NAME     apply the NAME overlay (x.NAME.toml over x.toml); default: $LLMPOOL_ENV
   -h, --help     show this help
 
@@ -65,7 +73,7 @@ function unknownName(config: ResolvedConfig, name: string): UsageError {
 }
 
 async function run(args: string[], io: CliIo) {
-  const { values, positionals } = parseCommandArgs('explain', args, { json: { type: 'boolean' }, env: { type: 'string' } }, 2)
+  const { values, positionals } = parseCommandArgs('explain', args, { json: { type: 'boolean' }, plan: { type: 'boolean' }, env: { type: 'string' } }, 2)
   if (values.help) {
     io.stdout.write(usage)
     return EXIT_CODES.ok
@@ -84,6 +92,8 @@ async function run(args: string[], io: CliIo) {
   }
   // Warnings go to stderr so that stdout holds only the configuration.
   io.stderr.write(problemLines([], check.warnings, check.label))
+
+  if (values.plan) return explainPlan(io, config, name, values.json === true)
 
   // Everything printed below comes from this redacted copy.
   const view: ConfigView = redact({
@@ -116,9 +126,23 @@ async function run(args: string[], io: CliIo) {
   return EXIT_CODES.ok
 }
 
+/** `--plan`: the routing plan of every entry, or of NAME; keys never appear (the plan's JSON leaves them out). */
+function explainPlan(io: CliIo, config: ResolvedConfig, name: string | undefined, asJson: boolean) {
+  const plan = compilePlan(config)
+  if (name !== undefined && !plan.entries.has(name)) throw unknownName(config, name)
+  const view = planToJSON(plan, name === undefined ? undefined : [name])
+  if (asJson) {
+    io.stdout.write(json(view))
+    return EXIT_CODES.ok
+  }
+  const instances = new Map(view.instances.map((instance) => [instance.key, instance]))
+  io.stdout.write(`${view.entries.map((entry) => renderEntryPlan(entry, instances).join('\n')).join('\n\n')}\n`)
+  return EXIT_CODES.ok
+}
+
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'print the resolved configuration (secrets redacted), or one pool, task group or wrapper',
+  summary: 'print the resolved configuration (secrets redacted), or one pool, task group or wrapper; --plan: its routing plan',
   usage,
   run,
 }

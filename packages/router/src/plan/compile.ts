@@ -6,6 +6,7 @@ import { walkCalls, walkDeadlineMs } from './budgets'
 import { BASE_RETRY_DELAY_MS, GLOBAL_DEFAULTS } from './defaults'
 import { compileInstances, instancesOfEchelon } from './instances'
 import { type GlobalSettings, groupRoute, poolRoute, type RouteContext } from './routes'
+import { sourceOf } from './sources'
 import type { EntryPlan, EntryServices, PoolSettings, RetryPlan, RoutingPlan, Source } from './types'
 
 /** Router options that win over what the files say, for every entry (their source reads `router option`). */
@@ -30,9 +31,9 @@ const BUILT_IN = 'built-in default'
 type Global = PoolWrappersGlobal | TaskGroupWrappersGlobal
 
 /** Where a `[global]` key of a wrapper comes from: its wrappers file (or the file it inherits from), or the schema. */
-function globalSource(wrapper: ResolvedWrapper | undefined, key: string): Source {
+function globalSourceOf(config: ResolvedConfig, name: string, wrapper: ResolvedWrapper | undefined, key: string): Source {
   if (!wrapper) return `${BUILT_IN} ([global] ${key}; a pool or task group called by its own name)`
-  return `${wrapper.file}: [global] ${key}`
+  return sourceOf(config, 'wrapper', name, ['global', ...key.split('.')], `[global] ${key}`)
 }
 
 function retryPlan(global: Global, overrides: PlanOverrides): RetryPlan {
@@ -77,9 +78,10 @@ function entry(
   overrides: PlanOverrides,
 ): EntryPlan {
   const global: Global = wrapper?.global ?? GLOBAL_DEFAULTS
+  const globalSource = (key: string) => globalSourceOf(context.config, name, wrapper, key)
   const settings: GlobalSettings = {
     values: global,
-    sources: { default_timeout: globalSource(wrapper, 'default_timeout'), max_retries: globalSource(wrapper, 'max_retries') },
+    sources: { default_timeout: globalSource('default_timeout'), max_retries: globalSource('max_retries') },
   }
   const route = context.config.pools[target] ? poolRoute(context, target, settings) : groupRoute(context, target, settings)
   const requestTimeoutMs = overrides.requestTimeoutMs ?? (global.request_timeout !== undefined ? global.request_timeout * 1000 : walkDeadlineMs(route))
@@ -97,16 +99,16 @@ function entry(
     sources: {
       requestTimeoutMs: fromOverride(
         overrides.requestTimeoutMs,
-        global.request_timeout !== undefined ? globalSource(wrapper, 'request_timeout') : 'computed: room to walk the chain once (docs/routing.md)',
+        global.request_timeout !== undefined ? globalSource('request_timeout') : 'computed: room to walk the chain once (docs/routing.md)',
       ),
       maxCalls: fromOverride(overrides.attemptBudget, 'computed: every call the rules allow (docs/routing.md)'),
-      retryOn: fromOverride(overrides.retryOn, globalSource(wrapper, 'error_handling.retry_on_errors')),
-      backoffFactor: fromOverride(overrides.retry?.backoffFactor, globalSource(wrapper, 'error_handling.backoff_factor')),
-      maxRetryDelayMs: fromOverride(overrides.retry?.maxRetryDelayMs, globalSource(wrapper, 'error_handling.max_retry_delay')),
+      retryOn: fromOverride(overrides.retryOn, globalSource('error_handling.retry_on_errors')),
+      backoffFactor: fromOverride(overrides.retry?.backoffFactor, globalSource('error_handling.backoff_factor')),
+      maxRetryDelayMs: fromOverride(overrides.retry?.maxRetryDelayMs, globalSource('error_handling.max_retry_delay')),
       baseDelayMs: fromOverride(overrides.retry?.baseDelayMs, BUILT_IN),
-      cache: fromOverride(overrides.cache, globalSource(wrapper, 'cache')),
-      logging: globalSource(wrapper, 'logging'),
-      tools: wrapper ? globalSource(wrapper, 'function_calling_enabled / tool_selection_strategy') : 'passed through (not a task-group wrapper)',
+      cache: fromOverride(overrides.cache, globalSource('cache')),
+      logging: globalSource('logging'),
+      tools: wrapper ? globalSource('function_calling_enabled / tool_selection_strategy') : 'passed through (not a task-group wrapper)',
     },
   }
 }

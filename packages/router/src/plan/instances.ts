@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '@llmpool/config'
 import type { LimitSpec } from '@llmpool/limiter'
 import type { Echelon, TaskGroup } from '@llmpool/schema'
 import { HEALTH_DEFAULTS, RPM_WINDOW_MS } from './defaults'
+import { sourceOf } from './sources'
 import type { InstancePlan, Source } from './types'
 
 type HealthPlan = InstancePlan['health']
@@ -62,8 +63,10 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
       halfOpenRequests: group.circuit_breaker.half_open_requests,
     }
     const cooldown = { defaultMs: group.cooldown.default_time * 1000, maxMs: group.cooldown.max_time * 1000 }
+    const cooldownSource = `${sourceOf(config, 'task_group', groupName, ['cooldown', 'default_time'], 'task_group.cooldown.default_time')}; ${sourceOf(config, 'task_group', groupName, ['cooldown', 'max_time'], 'max_time')}`
+    const breakerSource = sourceOf(config, 'task_group', groupName, ['circuit_breaker', 'failure_threshold'], 'task_group.circuit_breaker')
     for (const [echelonName, echelon] of echelonsByPriority(group)) {
-      const at = `${file}: task_group.echelons.${echelonName}`
+      const echelonSource = (key: string) => sourceOf(config, 'task_group', groupName, ['echelons', echelonName, key], `task_group.echelons.${echelonName}.${key}`)
       const limits: LimitSpec[] = []
       if (echelon.rpm_limit !== undefined) limits.push({ kind: 'sliding_window', windowMs: RPM_WINDOW_MS, limit: echelon.rpm_limit })
       if (echelon.concurrency_limit !== undefined) limits.push({ kind: 'concurrency', limit: echelon.concurrency_limit })
@@ -94,12 +97,17 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
             health: groupHealth.health,
             cooldown,
             sources: {
-              limits: limits.length > 0 ? `${at}.rpm_limit / concurrency_limit (per instance${rotating ? ', per key' : ''})` : 'none set',
-              breaker: `${file}: task_group.circuit_breaker`,
+              limits:
+                limits.length > 0
+                  ? [echelon.rpm_limit !== undefined ? echelonSource('rpm_limit') : '', echelon.concurrency_limit !== undefined ? echelonSource('concurrency_limit') : '']
+                      .filter(Boolean)
+                      .join('; ') + ` (per instance${rotating ? ', per key' : ''})`
+                  : 'none set',
+              breaker: breakerSource,
               health: groupHealth.source,
-              cooldown: `${file}: task_group.cooldown`,
-              apiKey: rotating ? `${at}.api_keys[${index}]` : apiKey === undefined ? "the provider's default (its environment variable)" : `${at}.api_key`,
-              baseURL: baseURL === undefined ? "the provider's default (OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the public API)" : `${at}.base_url`,
+              cooldown: cooldownSource,
+              apiKey: rotating ? `${echelonSource('api_keys')}[${index}]` : apiKey === undefined ? "the provider's default (its environment variable)" : echelonSource('api_key'),
+              baseURL: baseURL === undefined ? "the provider's default (OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the public API)" : echelonSource('base_url'),
             },
           })
         })

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '@llmpool/config'
 import type { Pool, TaskGroup, TaskGroupWrappersGlobal } from '@llmpool/schema'
 import { echelonsByPriority } from './instances'
+import { sourceOf } from './sources'
 import type { CandidatePlan, GroupRoutePlan, InstancePlan, PoolRoutePlan, PoolStagePlan, Source } from './types'
 
 /** The `[global]` an entry reads its defaults from, and where it is written. */
@@ -22,9 +23,9 @@ export interface RouteContext {
 function candidate(context: RouteContext, key: string, global: GlobalSettings): CandidatePlan {
   const instance = context.instances.get(key)!
   const echelon = context.config.task_groups[instance.group]!.echelons[instance.echelon]!
-  const at = `${context.config.source.files.task_groups[instance.group] ?? instance.group}: task_group.echelons.${instance.echelon}`
+  const own = (name: string) => sourceOf(context.config, 'task_group', instance.group, ['echelons', instance.echelon, name], `task_group.echelons.${instance.echelon}.${name}`)
   const attemptTimeoutMs = (echelon.timeout ?? global.values.default_timeout) * 1000
-  const attemptSource = echelon.timeout !== undefined ? `${at}.timeout` : global.sources.default_timeout
+  const attemptSource = echelon.timeout !== undefined ? own('timeout') : global.sources.default_timeout
   return {
     instance: key,
     attemptTimeoutMs,
@@ -32,8 +33,8 @@ function candidate(context: RouteContext, key: string, global: GlobalSettings): 
     maxRetries: echelon.max_retries ?? global.values.max_retries,
     sources: {
       attemptTimeoutMs: attemptSource,
-      firstTokenTimeoutMs: echelon.first_token_timeout !== undefined ? `${at}.first_token_timeout` : `as attemptTimeoutMs (${attemptSource})`,
-      maxRetries: echelon.max_retries !== undefined ? `${at}.max_retries` : global.sources.max_retries,
+      firstTokenTimeoutMs: echelon.first_token_timeout !== undefined ? own('first_token_timeout') : `as attemptTimeoutMs (${attemptSource})`,
+      maxRetries: echelon.max_retries !== undefined ? own('max_retries') : global.sources.max_retries,
     },
   }
 }
@@ -58,6 +59,7 @@ function chainOf(config: ResolvedConfig, name: string, group: TaskGroup): string
 export function groupRoute(context: RouteContext, name: string, global: GlobalSettings): GroupRoutePlan {
   const group = context.config.task_groups[name]!
   const file = context.config.source.files.task_groups[name] ?? name
+  const at = (path: string[]) => sourceOf(context.config, 'task_group', name, path, `task_group.${path.join('.')}`)
   return {
     kind: 'task_group',
     group: name,
@@ -70,9 +72,9 @@ export function groupRoute(context: RouteContext, name: string, global: GlobalSe
     hedgeAfterMs: group.fallback.hedge_after === undefined ? undefined : group.fallback.hedge_after * 1000,
     sources: {
       steps: `${file}: task_group.fallback (strategy ${group.fallback.strategy}, fallback_groups)`,
-      maxInstances: `${file}: task_group.fallback.max_attempts`,
-      stepDelayMs: `${file}: task_group.fallback.retry_delay`,
-      hedgeAfterMs: group.fallback.hedge_after === undefined ? 'not set: no hedging' : `${file}: task_group.fallback.hedge_after`,
+      maxInstances: at(['fallback', 'max_attempts']),
+      stepDelayMs: at(['fallback', 'retry_delay']),
+      hedgeAfterMs: group.fallback.hedge_after === undefined ? 'not set: no hedging' : at(['fallback', 'hedge_after']),
     },
   }
 }
@@ -84,6 +86,7 @@ export function groupRoute(context: RouteContext, name: string, global: GlobalSe
  */
 function stageOf(context: RouteContext, name: string, pool: Pool, global: GlobalSettings): PoolStagePlan {
   const file = context.config.source.files.pools[name] ?? name
+  const at = (path: string[]) => sourceOf(context.config, 'pool', name, path, `pool.${path.join('.')}`)
   const configured = pool.rotation_strategy.options.weights
   const weighted = pool.rotation_strategy.type === 'weighted' && Object.keys(configured).length > 0
   const weights = new Map<string, number>()
@@ -124,9 +127,9 @@ function stageOf(context: RouteContext, name: string, pool: Pool, global: Global
     hedgeAfterMs: pool.fallback.hedge_after === undefined ? undefined : pool.fallback.hedge_after * 1000,
     sources: {
       tiers: `${file}: pool.task_groups (by echelon priority, then group order)${weighted ? ' and pool.rotation_strategy.options.weights' : ''}`,
-      strategy: `${file}: pool.rotation_strategy.type`,
-      maxInstances: `${file}: pool.fallback.max_instance_attempts`,
-      hedgeAfterMs: pool.fallback.hedge_after === undefined ? 'not set: no hedging' : `${file}: pool.fallback.hedge_after`,
+      strategy: at(['rotation_strategy', 'type']),
+      maxInstances: at(['fallback', 'max_instance_attempts']),
+      hedgeAfterMs: pool.fallback.hedge_after === undefined ? 'not set: no hedging' : at(['fallback', 'hedge_after']),
     },
   }
 }

@@ -60,7 +60,9 @@ export function entryJSON(entry: EntryPlan) {
           maxInstances: sourced(stage.maxInstances, stage.sources.maxInstances),
           hedgeAfterMs: sourced(stage.hedgeAfterMs, stage.sources.hedgeAfterMs),
           order: stage.sources.tiers,
-          tiers: stage.tiers.map((tier) => tier.map((candidate) => ({ ...candidateJSON(candidate), weight: stage.weights.get(candidate.instance) }))),
+          tiers: stage.tiers.map((tier) =>
+            tier.map((candidate) => (stage.strategy === 'weighted' ? { ...candidateJSON(candidate), weight: stage.weights.get(candidate.instance) } : candidateJSON(candidate))),
+          ),
         }))
   return {
     name: entry.name,
@@ -81,6 +83,10 @@ export function entryJSON(entry: EntryPlan) {
     chain,
   }
 }
+
+export type CandidateJSON = ReturnType<typeof candidateJSON> & { weight?: number }
+export type InstanceJSON = ReturnType<typeof instanceJSON>
+export type EntryJSON = ReturnType<typeof entryJSON>
 
 /** The whole plan as JSON (no secrets): every entry, and the instances they name. */
 export function planToJSON(plan: RoutingPlan, names?: readonly string[]) {
