@@ -14,7 +14,10 @@ import type {
   StateChange,
   StateChangeListener,
   StateChangeReason,
+  TrialCoordinator,
+  TrialRound,
 } from './types'
+import { TrialGate } from './trial-gate'
 import { unref } from './unref'
 
 /** Reports an error thrown by a user callback without letting it break the breaker, as EventTarget does. */
@@ -51,6 +54,8 @@ export class CircuitBreaker implements Breaker, Disposable {
   #emitting = false
   #halfOpenTimer: unknown = undefined
   #disposed = false
+  /** Whether this process runs the half-open trials, when several processes share this breaker. */
+  readonly #gate: TrialGate
   readonly #owner: PermitOwner = { settle: (permit, outcome, error) => this.#settle(permit, outcome, error) }
 
   constructor(options: BreakerOptions) {
@@ -58,6 +63,7 @@ export class CircuitBreaker implements Breaker, Disposable {
     this.name = this.#options.name
     this.clock = this.#options.clock
     this.#recoveryTimeMs = this.#options.recoveryTimeMs
+    this.#gate = new TrialGate(this.clock, this.#options.trialTimeoutMs)
     if (this.#options.initialState !== undefined) this.#apply(this.#options.initialState)
   }
 
@@ -72,6 +78,8 @@ export class CircuitBreaker implements Breaker, Disposable {
     this.#refresh()
     const now = this.clock.now()
     if (this.#state === 'open') return Math.max(0, Math.ceil((this.#openedAt ?? now) + this.#recoveryTimeMs - now))
+    const held = this.#state === 'half_open' ? this.#gate.retryAfterMs(now) : undefined
+    if (held !== undefined) return held
     if (this.#state === 'half_open' && !this.#hasTrialSlot()) {
       let earliest = Number.POSITIVE_INFINITY
       for (const trial of this.#trials) earliest = Math.min(earliest, trial.deadline)
@@ -88,17 +96,35 @@ export class CircuitBreaker implements Breaker, Disposable {
    */
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted()
-    const permit = this.#acquire()
+    let permit = this.#acquire()
+    const claiming = permit === undefined ? this.#gate.claiming : undefined
+    if (claiming !== undefined) {
+      // Half-open and shared: wait for the answer to the claim of the trials (bounded by the coordinator).
+      await claiming
+      signal?.throwIfAborted()
+      permit = this.#acquire()
+    }
     if (permit === undefined) throw this.#refusal()
     return runWithPermit(permit, fn, signal)
   }
 
   /**
    * Admission without running anything, for callers that make the call themselves (the router): a permit to report
-   * the outcome on, or `undefined` when the breaker refuses (open, or half-open with every trial slot taken).
+   * the outcome on, or `undefined` when the breaker refuses (open, or half-open with every trial slot taken, or with
+   * the trials another process's while the breaker is shared). Synchronous: a half-open breaker that must first ask
+   * its coordinator refuses this call and admits the next one once the answer is in.
    */
   tryAcquire(): BreakerPermit | undefined {
     return this.#acquire()
+  }
+
+  /**
+   * Lets `coordinator` decide which process runs the half-open trials of a breaker shared by several processes
+   * (`RedisBreakerGroup.add()` calls it). While half-open, this breaker admits trials only while its claim is
+   * granted; a closed or open breaker never asks. Returns a disposable that stops the coordination.
+   */
+  coordinateTrials(coordinator: TrialCoordinator): Disposable {
+    return this.#gate.use(coordinator)
   }
 
   /** Calls `listener` once per transition, in order, until disposed. A listener that throws does not stop others. */
@@ -129,10 +155,11 @@ export class CircuitBreaker implements Breaker, Disposable {
     const checked = checkSnapshot(snapshot, 'snapshot', this.name)
     this.#refresh()
     const from = this.#state
-    this.#apply(checked)
+    const round = this.#apply(checked)
     if (options.notify === true && checked.state !== from) {
       this.#emit({ from, to: checked.state, at: this.clock.now(), reason: options.reason ?? 'restored' })
     }
+    round?.end()
   }
 
   /** Cancels the half-open timer and removes every listener. The breaker keeps working, computing states lazily. */
@@ -145,7 +172,7 @@ export class CircuitBreaker implements Breaker, Disposable {
   #acquire(): Permit | undefined {
     this.#refresh()
     if (this.#state === 'closed') return new Permit(this.#owner, this.#epoch, undefined)
-    if (this.#state !== 'half_open' || !this.#hasTrialSlot()) return undefined
+    if (this.#state !== 'half_open' || !this.#hasTrialSlot() || !this.#gate.mayRun()) return undefined
     const { clock, trialTimeoutMs, name } = this.#options
     const permit = new Permit(this.#owner, this.#epoch, {
       clock,
@@ -153,6 +180,7 @@ export class CircuitBreaker implements Breaker, Disposable {
       timeoutError: () => new TrialTimeoutError({ timeoutMs: trialTimeoutMs, breakerName: name }),
     })
     this.#trials.add(permit)
+    this.#gate.started()
     return permit
   }
 
@@ -213,7 +241,7 @@ export class CircuitBreaker implements Breaker, Disposable {
 
   #transition(to: CircuitState, reason: StateChangeReason, error?: unknown, at = this.clock.now()): void {
     const from = this.#state
-    this.#enter(to)
+    const round = this.#enter(to)
     if (to === 'open') {
       this.#openedAt = at
       this.#scheduleHalfOpen()
@@ -223,26 +251,33 @@ export class CircuitBreaker implements Breaker, Disposable {
       this.#recoveryTimeMs = this.#options.recoveryTimeMs
     }
     this.#emit(error === undefined ? { from, to, at, reason } : { from, to, at, reason, error })
+    // After listeners heard it (a shared breaker publishes the change first), the next round is anyone's.
+    round?.end()
   }
 
-  /** Starts a new epoch in `state`: in-flight permits become stale, trial and failure counts start over. */
-  #enter(state: CircuitState): void {
+  /**
+   * Starts a new epoch in `state`: in-flight permits become stale, trial and failure counts start over. Returns the
+   * half-open round this process held, for the caller to end once the change is heard.
+   */
+  #enter(state: CircuitState): TrialRound | undefined {
     this.#state = state
     this.#epoch += 1
     this.#trials.clear()
     this.#trialSuccesses = 0
     this.#failures = 0
     this.#cancelHalfOpenTimer()
+    return this.#gate.leave()
   }
 
-  #apply(snapshot: BreakerSnapshot): void {
-    this.#enter(snapshot.state)
+  #apply(snapshot: BreakerSnapshot): TrialRound | undefined {
+    const round = this.#enter(snapshot.state)
     const closed = snapshot.state === 'closed'
     this.#failures = closed ? snapshot.failures : 0
     this.#openedAt = closed ? null : snapshot.openedAt
     this.#reopenCount = closed ? 0 : snapshot.reopenCount
     this.#recoveryTimeMs = closed ? this.#options.recoveryTimeMs : snapshot.recoveryTimeMs
     this.#scheduleHalfOpen()
+    return round
   }
 
   #scheduleHalfOpen(): void {

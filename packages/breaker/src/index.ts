@@ -9,6 +9,8 @@ export type {
   StateChange,
   StateChangeListener,
   StateChangeReason,
+  TrialCoordinator,
+  TrialRound,
 } from './types'
 export { type BrokenCircuitCode, BrokenCircuitError } from './broken-circuit-error'
 export { TrialTimeoutError } from './trial-timeout-error'

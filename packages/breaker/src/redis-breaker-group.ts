@@ -2,18 +2,27 @@ import { randomUUID } from 'node:crypto'
 import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
 import { fail, isFiniteNumber } from './check'
 import { connectRedis, type RedisClientLike } from './redis-client'
-import { channelName, decodeMessage, decodeStored, encodeMessage, type SharedStateMessage, stateKey } from './redis-protocol'
-import type { Breaker, StateChange } from './types'
+import { channelName, decodeMessage, decodeStored, encodeMessage, type SharedStateMessage, stateKey, trialKey } from './redis-protocol'
+import { redisTrialCoordinator } from './redis-trial-coordinator'
+import type { Breaker, StateChange, TrialCoordinator } from './types'
 import { waitAtMost } from './wait-at-most'
 
-/** A breaker that can share its state: the `Breaker` contract plus the clock it reads (`CircuitBreaker` is one). */
-export type ShareableBreaker = Breaker & { readonly clock: Clock }
+/**
+ * A breaker that can share its state: the `Breaker` contract plus the clock it reads, and optionally
+ * `coordinateTrials` to share its half-open trials too (`CircuitBreaker` has both).
+ */
+export type ShareableBreaker = Breaker & {
+  readonly clock: Clock
+  /** Lets the group decide which process runs the half-open trials; without it each process runs its own. */
+  coordinateTrials?(coordinator: TrialCoordinator): Disposable
+}
 
 /** Options of `createRedisBreakerGroup()`. */
 export interface RedisBreakerGroupOptions {
   /**
-   * An ioredis 5 client (the group duplicates it for its subscription and never closes yours), or a `redis://` URL
-   * (the group opens two connections, and closes them on `dispose()`; needs `ioredis` installed).
+   * An ioredis 5 client, `Redis` or `Cluster` (the group duplicates it for its subscription and never closes yours),
+   * or a URL: `redis://…`, `rediss://…`, or `redis+cluster://host:port,host:port,…` (`rediss+cluster://` for TLS) for
+   * a Redis Cluster (the group opens two connections, and closes them on `dispose()`; needs `ioredis` installed).
    */
   redis: RedisClientLike | string
   /** Prefix of the state keys and the channel; every process sharing breakers must use the same. Default `llmpool:breaker`. */
@@ -33,7 +42,9 @@ export interface RedisBreakerGroup extends Disposable {
   /**
    * Shares `breaker` under `name` (default `breaker.name`): its openings and closings are published, the other
    * processes' are applied to it (reason `'remote'`), and a current opening stored in Redis is applied before the
-   * promise resolves (bounded by `syncTimeoutMs`; it never rejects for Redis problems).
+   * promise resolves (bounded by `syncTimeoutMs`; it never rejects for Redis problems). While half-open, one
+   * process at a time runs the trials (at most `halfOpenRequests` at once in total), if the breaker has
+   * `coordinateTrials`.
    */
   add(breaker: ShareableBreaker, name?: string): Promise<Disposable>
   /** Hears Redis problems (unreachable, timeouts, malformed messages); the breakers keep working locally. */
@@ -77,6 +88,8 @@ interface Entry {
   key: string
   breaker: ShareableBreaker
   subscription: Disposable | undefined
+  /** The coordination of its half-open trials, if the breaker supports it. */
+  trials: Disposable | undefined
   /** True while a remote change is being applied, so that it is not published back. */
   applyingRemote: boolean
 }
@@ -128,16 +141,22 @@ class Group implements RedisBreakerGroup {
     if (typeof name !== 'string' || name === '') fail(undefined, 'name', name, 'a non-empty string (or give the breaker a name)')
     if (/[{}]/.test(name)) fail(name, 'name', name, 'a name without { or }')
     if (this.#entries.has(name)) fail(name, 'name', name, 'unique within the group')
-    const entry: Entry = { name, key: stateKey(this.keyPrefix, name), breaker, subscription: undefined, applyingRemote: false }
+    const entry: Entry = { name, key: stateKey(this.keyPrefix, name), breaker, subscription: undefined, trials: undefined, applyingRemote: false }
     entry.subscription = breaker.onStateChange((change) => this.#onLocalChange(entry, change))
+    entry.trials = breaker.coordinateTrials?.(
+      redisTrialCoordinator({
+        publisher: this.#publisher,
+        name,
+        key: trialKey(this.keyPrefix, name),
+        owner: this.#id,
+        syncTimeoutMs: this.#syncTimeoutMs,
+        clock: this.#clock,
+        report: this.#report,
+      }),
+    )
     this.#entries.set(name, entry)
     await this.#sync(entry)
-    return {
-      dispose: () => {
-        entry.subscription?.dispose()
-        if (this.#entries.get(name) === entry) this.#entries.delete(name)
-      },
-    }
+    return { dispose: () => this.#remove(entry) }
   }
 
   onError(listener: (error: Error) => void): Disposable {
@@ -148,13 +167,19 @@ class Group implements RedisBreakerGroup {
 
   async dispose(): Promise<void> {
     if (this.#disposed) return
+    // A round of trials this process holds is given up before the connection closes.
+    for (const entry of [...this.#entries.values()]) this.#remove(entry)
     this.#disposed = true
-    for (const entry of this.#entries.values()) entry.subscription?.dispose()
-    this.#entries.clear()
     this.#subscriber.removeListener('message', this.#onMessage)
     this.#subscriber.removeListener('ready', this.#onReady)
     // The error listeners stay: a connection closing may still emit, and ioredis would print unheard errors.
     await Promise.all([this.#close(this.#subscriber), this.#ownsPublisher ? this.#close(this.#publisher) : undefined])
+  }
+
+  #remove(entry: Entry): void {
+    entry.subscription?.dispose()
+    entry.trials?.dispose()
+    if (this.#entries.get(entry.name) === entry) this.#entries.delete(entry.name)
   }
 
   /** Learns a current opening from the state key; its PTTL is the remaining time, measured by Redis itself. */

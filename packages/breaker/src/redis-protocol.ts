@@ -34,6 +34,14 @@ export function stateKey(keyPrefix: string, name: string): string {
   return `{${keyPrefix}:${name}}`
 }
 
+/**
+ * The key that says which process runs a half-open breaker's trials: its value is the claim's token, its PTTL the
+ * time left (see redis-trial-coordinator.ts). Same hash tag as the state key.
+ */
+export function trialKey(keyPrefix: string, name: string): string {
+  return `${stateKey(keyPrefix, name)}:trial`
+}
+
 /** The channel every breaker of a key prefix publishes its openings and closings on. */
 export function channelName(keyPrefix: string): string {
   return `${keyPrefix}:changes`

@@ -74,6 +74,35 @@ export interface BreakerPermit {
   release(): void
 }
 
+/**
+ * A half-open round as a `TrialCoordinator` answered a claim: whether this process runs the trials. Read `granted`
+ * each time: a round lapses.
+ */
+export interface TrialRound {
+  /** True while this process may run the half-open trials (up to `halfOpenRequests` at once); false while another does. */
+  readonly granted: boolean
+  /** When not granted: milliseconds until the other process's claim lapses, after which this breaker may claim again. */
+  readonly retryAfterMs: number
+  /** A trial started: keep the round this process's for `ttlMs` more (the trial's timeout). */
+  extend(ttlMs: number): void
+  /** The breaker left half-open (closed, opened again, restored, or stopped sharing): the next round is anyone's. */
+  end(): void
+}
+
+/**
+ * Decides which of the processes sharing a breaker runs its half-open trials, so that at most `halfOpenRequests`
+ * run at once in total. `RedisBreakerGroup.add()` installs one on each breaker it shares (see
+ * `CircuitBreaker.coordinateTrials`).
+ */
+export interface TrialCoordinator {
+  /**
+   * The breaker is half-open and a call asks for a trial: claim the round for `ttlMs` (the trial timeout). Answers
+   * at once when it can (e.g. Redis is not connected), else with a promise that never rejects and settles within a
+   * bounded time. When in doubt it grants: the breaker then behaves as an unshared one.
+   */
+  claim(ttlMs: number): TrialRound | Promise<TrialRound>
+}
+
 /** Options of `restore()`. */
 export interface RestoreOptions {
   /** Tell `onStateChange` listeners when the restored state differs from the current one. Default false. */
