@@ -1,4 +1,5 @@
 import { LLMPoolError } from '@llmpool/schema'
+import { type ClusterNode, parseRedisUrl } from './redis-url'
 
 /**
  * The part of an ioredis 5 client that shared breaker state uses. An ioredis `Redis` is one; so is anything with
@@ -22,15 +23,23 @@ export interface RedisClientLike {
 }
 
 type RedisConstructor = new (url: string, options?: Record<string, unknown>) => RedisClientLike
+type ClusterConstructor = new (nodes: ClusterNode[], options?: Record<string, unknown>) => RedisClientLike
 
-/** Opens an ioredis connection to `url`, importing ioredis only now; says what to install when it is missing. */
+/**
+ * Opens an ioredis connection to `url`, importing ioredis only now; says what to install when it is missing.
+ * `redis+cluster://host:port,host:port,…` (`rediss+cluster://` for TLS) opens a `Cluster` discovered from those
+ * nodes; a malformed one is a `RangeError` (without the password).
+ */
 export async function connectRedis(url: string): Promise<RedisClientLike> {
+  const parsed = parseRedisUrl(url)
   let Redis: RedisConstructor
+  let Cluster: ClusterConstructor
   try {
-    const module = (await import('ioredis')) as unknown as { default?: RedisConstructor; Redis?: RedisConstructor }
+    const module = (await import('ioredis')) as unknown as { default?: RedisConstructor; Redis?: RedisConstructor; Cluster?: ClusterConstructor }
     const constructor = module.default ?? module.Redis
-    if (typeof constructor !== 'function') throw new TypeError('ioredis exports no Redis class')
+    if (typeof constructor !== 'function' || typeof module.Cluster !== 'function') throw new TypeError('ioredis exports no Redis or Cluster class')
     Redis = constructor
+    Cluster = module.Cluster
   } catch (error) {
     throw new LLMPoolError({
       code: 'missing_peer_dependency',
@@ -40,5 +49,10 @@ export async function connectRedis(url: string): Promise<RedisClientLike> {
       cause: error,
     })
   }
-  return new Redis(url, { lazyConnect: false })
+  if (!parsed.cluster) return new Redis(url, { lazyConnect: false })
+  const { nodes, username, password, tls } = parsed
+  return new Cluster(nodes, {
+    lazyConnect: false,
+    redisOptions: { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(tls ? { tls: {} } : {}) },
+  })
 }
