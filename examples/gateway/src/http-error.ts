@@ -1,11 +1,14 @@
 import {
   AllAttemptsFailedError,
+  InvalidRequestError,
+  LocalFailureError,
   NoInstanceAvailableError,
   RateLimitedError,
   RequestRejectedError,
   RequestTimeoutError,
   UnknownTargetError,
 } from '@llmpool/router'
+import { FunctionCallingDisabledError, UnknownWrapperError } from '@llmpool/wrappers'
 
 /** An error the gateway answers with: an HTTP status and OpenAI's error body. Never carries a stack or a secret. */
 export class HttpError extends Error {
@@ -43,7 +46,13 @@ export function toHttpError(error: unknown): HttpError {
       'retry-after-ms': String(Math.max(0, Math.ceil(error.retryAfterMs))),
     })
   }
-  if (UnknownTargetError.isInstance(error)) return new HttpError(404, 'invalid_request_error', 'model_not_found', error.message)
+  if (UnknownTargetError.isInstance(error) || UnknownWrapperError.isInstance(error)) {
+    const model = UnknownWrapperError.isInstance(error) ? error.wrapperName : error.target
+    return new HttpError(404, 'invalid_request_error', 'model_not_found', `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`)
+  }
+  if (FunctionCallingDisabledError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'function_calling_disabled', error.message)
+  if (InvalidRequestError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'invalid_request', error.message)
+  if (LocalFailureError.isInstance(error)) return new HttpError(500, 'server_error', 'internal_error', 'the gateway failed to handle the request')
   if (RequestTimeoutError.isInstance(error)) return new HttpError(504, 'timeout_error', 'request_timeout', error.message)
   if (RequestRejectedError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'request_rejected', error.message)
   if (NoInstanceAvailableError.isInstance(error)) {

@@ -1,4 +1,4 @@
-import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider'
+import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3ToolChoice } from '@ai-sdk/provider'
 import { APICallError } from '@ai-sdk/provider'
 import { apiRoot, type ProviderDefinition } from '@llmpool/router'
 import type { UpstreamAnswer, Upstreams } from './upstream'
@@ -12,7 +12,17 @@ export interface PassThroughRequest {
   text: string
   /** The same, parsed. */
   body: Record<string, unknown>
+  /** The client's `tool_choice`, as the AI SDK writes it: when the wrapper's tool policy changes it, the body follows. */
+  toolChoice?: LanguageModelV3ToolChoice
 }
+
+/** OpenAI's `tool_choice` for the AI SDK's. */
+function openAIToolChoice(choice: LanguageModelV3ToolChoice): unknown {
+  return choice.type === 'tool' ? { type: 'function', function: { name: choice.toolName } } : choice.type
+}
+
+const sameChoice = (a: LanguageModelV3ToolChoice | undefined, b: LanguageModelV3ToolChoice | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.type === b.type && (a.type !== 'tool' || (b as { toolName?: string }).toolName === a.toolName))
 
 /** What a pass-through result carries in `providerMetadata[PASS_THROUGH_KEY]`: the upstream's answer, verbatim. */
 export interface PassThroughAnswer {
@@ -135,12 +145,15 @@ export function upstreamBody(request: PassThroughRequest, modelId: string, call:
   if (body.max_tokens === undefined && body.max_completion_tokens === undefined && call.maxOutputTokens !== undefined) {
     extra += `,"max_tokens":${JSON.stringify(call.maxOutputTokens)}`
   }
-  const span = body.stream_options === undefined && body.stream !== true ? topLevelModel(text) : undefined
+  // The wrapper's tool policy (`tool_selection_strategy`) changed the client's tool_choice: send what it decided.
+  const policyChoice = call.tools && call.tools.length > 0 && call.toolChoice && !sameChoice(call.toolChoice, request.toolChoice) ? call.toolChoice : undefined
+  const span = body.stream_options === undefined && body.stream !== true && !policyChoice ? topLevelModel(text) : undefined
   const close = span ? text.lastIndexOf('}') : -1
   if (span && close >= span[1]) {
     return `${text.slice(0, span[0])}${JSON.stringify(modelId)}${text.slice(span[1], close)}${extra}${text.slice(close)}`
   }
   const copy: Record<string, unknown> = { ...body, model: modelId, stream: false }
+  if (policyChoice) copy.tool_choice = openAIToolChoice(policyChoice)
   // Upstreams refuse stream_options without stream.
   delete copy.stream_options
   if (body.temperature === undefined) copy.temperature = call.temperature
@@ -178,12 +191,12 @@ function passThroughResult(text: string, modelSpan: [number, number] | undefined
  * The router still picks the instance, applies limits, breakers, retries and deadlines: to it this is just a model.
  * Calls without a raw body (streams, health probes, other callers) use the wrapped provider's AI SDK model.
  */
-export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstreams, defaultRoot?: string, defaultKey?: () => string | undefined): ProviderDefinition {
+export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstreams, defaultRoot?: () => string | undefined, defaultKey?: () => string | undefined): ProviderDefinition {
   return {
     ...(inner.probe ? { probe: inner.probe.bind(inner) } : {}),
     async createModel(settings) {
       const model = await inner.createModel(settings)
-      const root = apiRoot(settings.baseURL) ?? defaultRoot
+      const root = apiRoot(settings.baseURL) ?? defaultRoot?.()
       const url = `${root}/chat/completions`
       const target = root === undefined ? undefined : new URL(url)
       const key = settings.apiKey ? settings.apiKey : defaultKey?.()

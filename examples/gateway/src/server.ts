@@ -5,7 +5,8 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
 import { createRedisBreakerGroup } from '@llmpool/breaker'
 import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
-import { openAICompatibleProvider, openAIProvider, type ProviderDefinition, Router, type RouterOptions } from '@llmpool/router'
+import { defaultApiRoot, openAICompatibleProvider, openAIProvider, planToJSON, type ProviderDefinition, type Router, type RouterOptions } from '@llmpool/router'
+import { createLLMPool, type LLMPool, type LogDestination, type PoolLogger } from '@llmpool/wrappers'
 import { type ChatCompletionRequest, parseBody, toCallOptions } from './convert-request'
 import { ChunkWriter, completionId, toChatCompletion } from './convert-response'
 import { HttpError, streamErrorBody, toHttpError } from './http-error'
@@ -38,8 +39,15 @@ export interface GatewayOptions {
   providers?: Record<string, ProviderDefinition>
   /** Forward non-streaming requests to OpenAI-compatible instances as raw bytes. Default true. */
   passThrough?: boolean
-  /** More router options (`requestTimeoutMs`, `retry`, `healthChecks`, `attemptBudget`, ...). */
+  /**
+   * More router options (`healthChecks`, `clock`, ...). Like every router option they win over what the files say
+   * for every entry (`requestTimeoutMs`, `retry`, `attemptBudget`): leave them out to get what the library gets.
+   */
   router?: Omit<RouterOptions, 'config' | 'limits' | 'providers'>
+  /** Your own pino logger for the `[global.logging]` lines; `false`: none. Default: as `createLLMPool` does. */
+  logger?: PoolLogger | false
+  /** Where the default loggers write. Default `process.stdout`. */
+  logDestination?: LogDestination
   /** Longest wait for in-flight requests on close (ms) before they are cut. Default 10 000. */
   shutdownTimeoutMs?: number
 }
@@ -49,6 +57,8 @@ export interface Gateway {
   url: string
   router: Router
   store: ConfigStore
+  /** The pool every request goes through: the same `createLLMPool` a library user makes. */
+  pool: LLMPool
   /** Stops accepting, drains in-flight requests (bounded by `shutdownTimeoutMs`), then closes router and store. */
   close(): Promise<void>
 }
@@ -75,14 +85,6 @@ function providerNames(config: ResolvedConfig): Set<string> {
   return names
 }
 
-/** The pool or task group a client's `model` names: a wrapper, a pool or a task group. */
-function resolveTarget(config: ResolvedConfig, model: string): string {
-  const wrapper = config.wrappers[model] as { pool_name?: string; task_group_name?: string } | undefined
-  if (wrapper) return wrapper.pool_name ?? wrapper.task_group_name ?? model
-  if (model in config.pools || model in config.task_groups) return model
-  throw new HttpError(404, 'invalid_request_error', 'model_not_found', `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`)
-}
-
 /** Starts an OpenAI-compatible gateway. Resolves once it listens. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const ownsStore = typeof options.config === 'string'
@@ -95,7 +97,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const upstreams = new Upstreams()
   const providers: Record<string, ProviderDefinition> = {}
   if (options.passThrough !== false) {
-    providers.openai = passThroughProvider(openAIProvider(options.router?.openai), upstreams, 'https://api.openai.com/v1', () => process.env.OPENAI_API_KEY)
+    // Without a base_url the openai instances go where the AI SDK would send them: OPENAI_BASE_URL, else the API.
+    providers.openai = passThroughProvider(openAIProvider(options.router?.openai), upstreams, () => defaultApiRoot('openai'), () => process.env.OPENAI_API_KEY)
     for (const name of providerNames(store.current)) {
       if (name !== 'openai' && name !== 'anthropic') providers[name] = passThroughProvider(openAICompatibleProvider(), upstreams)
     }
@@ -103,7 +106,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   Object.assign(providers, options.providers)
   // With Redis, breakers are shared too: a trip seen by one gateway opens the instance in all of them.
   const breakers = options.redis ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` }) : undefined
-  const router = new Router({ ...options.router, config: store, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}) })
+  // Every request goes through the pool a library user makes: the same plan, tool policy, logging, cache and routing.
+  const pool = await createLLMPool({
+    configDir: store,
+    router: { ...options.router, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}) },
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
+  })
+  const router = pool.router
 
   const token = options.token ?? process.env.LLMPOOL_GATEWAY_TOKEN
   const tokenDigest = token ? digest(`Bearer ${token}`) : undefined
@@ -173,21 +183,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const text = await readBody(request)
     const body: ChatCompletionRequest = parseBody(text)
     const model = body.model
-    const target = resolveTarget(store.current, model)
     const call = toCallOptions(body)
-    // Given to the router in its options, not in call.abortSignal: the router's per-attempt call is cheaper to make.
+    // Given in the options, not in call.abortSignal: the router's per-attempt call is cheaper to make.
     const signal = connectionSignal(request.socket)
     if (body.stream !== true) {
       if (options.passThrough !== false) {
-        const passThrough: PassThroughRequest = { text, body: body as unknown as Record<string, unknown> }
+        const passThrough: PassThroughRequest = { text, body: body as unknown as Record<string, unknown>, toolChoice: call.toolChoice }
         call.providerOptions = { [PASS_THROUGH_KEY]: passThrough as unknown as Record<string, string> }
       }
-      const result = await router.generate(target, call, { signal })
+      const result = await pool.generate(model, call, { signal })
       const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
       send(response, 200, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)))
       return
     }
-    const { stream } = await router.stream(target, call, { signal })
+    const { stream } = await pool.stream(model, call, { signal })
     count(200)
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(closing ? { connection: 'close' } : {}) })
     let pending = ''
@@ -286,6 +295,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (method === 'GET' && (path === '/v1/models' || path === '/models')) return send(response, 200, models())
       if (method === 'GET' && path === '/metrics') return send(response, 200, await prometheusText(router, { requests: responses, inFlight: inFlight.size }), {}, 'text/plain; version=0.0.4; charset=utf-8')
       if (method === 'GET' && path === '/admin/state') return send(response, 200, await adminState())
+      if (method === 'GET' && path === '/admin/plan') return send(response, 200, JSON.stringify(planToJSON(router.plan)))
       send(response, 404, new HttpError(404, 'invalid_request_error', 'not_found', `no route ${method} ${path}`).body())
     } catch (error) {
       if (response.headersSent) {
@@ -325,12 +335,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       server.closeAllConnections()
       await stopped
-      await router.dispose()
+      await pool.dispose()
       await breakers?.dispose()
       if (ownsLimits) await limits?.dispose()
       if (ownsStore) await store.dispose()
       await upstreams.close()
     })())
 
-  return { url: `http://${host}:${address.port}`, router, store, close }
+  return { url: `http://${host}:${address.port}`, router, store, pool, close }
 }

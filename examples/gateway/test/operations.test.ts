@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
 import OpenAI from 'openai'
-import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest'
+import { afterAll, beforeAll, beforeEach, expect, test, vi } from 'vitest'
 import { startGateway } from '../src/index'
 import { copyFixture, FAST_ROUTER, FIXTURE } from './helpers'
 
@@ -112,7 +112,8 @@ test('graceful shutdown: stops accepting, drains the request in flight, then clo
   upstream.setFaults('model-a', { latencyMs: 400 })
   upstream.setFaults('model-b', { latencyMs: 400 })
   const inFlight = ask(gateway.url)
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // Close only once the request is in flight (reached the upstream), however busy the machine is.
+  await vi.waitFor(() => expect(upstream.stats().inFlight).toBe(1), { timeout: 5000, interval: 10 })
   const closing = gateway.close()
   await new Promise((resolve) => setTimeout(resolve, 20))
   await expect(fetch(`${gateway.url}/healthz`)).rejects.toThrow()
