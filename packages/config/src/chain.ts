@@ -29,6 +29,54 @@ export function chainOf(name: string, taskGroups: Readonly<Record<string, TaskGr
   return [...new Set(steps)]
 }
 
+/** The echelon a request to the group tries first: lowest `priority`, then first in the file. */
+function bestEchelon(group: TaskGroup): string | undefined {
+  let best: string | undefined
+  let bestPriority = Number.POSITIVE_INFINITY
+  for (const name in group.echelons) {
+    const priority = group.echelons[name]!.priority ?? 0
+    if (priority < bestPriority) {
+      best = name
+      bestPriority = priority
+    }
+  }
+  return best
+}
+
+/**
+ * True when the chain of a task group has one echelon — `chainOf(...).length === 1` — without making the chain: this
+ * runs for every task group on every reload.
+ */
+export function chainHasOneStep(name: string, taskGroups: Readonly<Record<string, TaskGroup>>): boolean {
+  const group = getOwn(taskGroups, name)
+  if (!group) return false
+  let echelons = 0
+  for (const _ in group.echelons) echelons++
+  const fallbacks = group.fallback.fallback_groups
+  if (fallbacks.length === 0) return echelons === 1
+  if (group.fallback.strategy === 'group_fallback' && echelons > 1) return false
+  // One step only if every fallback entry names (an echelon of) nothing but the group's own first echelon.
+  const best = bestEchelon(group)
+  let named = false
+  for (const reference of fallbacks) {
+    const dot = reference.indexOf('.')
+    const target = getOwn(taskGroups, dot === -1 ? reference : reference.slice(0, dot))
+    if (!target) continue
+    if (dot === -1) {
+      // A whole group: another group's echelons, or all of its own.
+      if (target !== group || echelons > 1) return false
+      named = true
+      continue
+    }
+    const echelon = reference.slice(dot + 1)
+    if (!Object.hasOwn(target.echelons, echelon)) continue
+    if (target !== group || echelon !== best) return false
+    named = true
+  }
+  // Under echelon_down, fallback_groups that name nothing leave the group's own echelons as the chain.
+  return named || group.fallback.strategy === 'group_fallback' || echelons === 1
+}
+
 /** The instances of some echelons: one per model and key (`api_keys`), a model listed twice being one. */
 export function instancesOf(echelons: readonly string[], taskGroups: Readonly<Record<string, TaskGroup>>): Set<string> {
   const instances = new Set<string>()

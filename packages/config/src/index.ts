@@ -3,6 +3,7 @@ export { checkConfig, type ConfigCheck, loadConfig, type LoadConfigOptions } fro
 export { isSecretKey, redact, REDACTED, redactUrl } from './secrets'
 export { suggestions } from './suggest'
 export type { ConfigSource, ResolvedConfig, ResolvedWrapper } from './types'
+export { originOf, type ValueOrigin } from './origin-of'
 export { type ConfigDiff, diffConfigs, type SectionDiff } from './diff'
 export {
   type AppliedRecord,

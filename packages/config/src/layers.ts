@@ -25,17 +25,21 @@ export interface Written {
 /** Keys of the child's own table that are never inherited. */
 const OWN_KEYS = new Set(['name', 'inherits_from'])
 
+/** The first layer that holds `rest` (a key path inside the merged table): the one whose value won. */
+export function writingLayer(layers: readonly Layer[], rest: KeyPath): Layer | undefined {
+  const first = rest[0]
+  const count = typeof first === 'string' && OWN_KEYS.has(first) ? Math.min(1, layers.length) : layers.length
+  for (let index = 0; index < count; index++) if (hasPath(layers[index]!.table, rest)) return layers[index]
+  return undefined
+}
+
 /**
  * Where the value at `rest` (a key path inside the merged table) was written: the first layer that holds it, with
  * the key path in that layer's document; undefined when no layer wrote it (a default filled it in).
  */
 export function writtenAt(layers: readonly Layer[], rest: KeyPath): Written | undefined {
-  const first = rest[0]
-  const candidates = typeof first === 'string' && OWN_KEYS.has(first) ? layers.slice(0, 1) : layers
-  for (const layer of candidates) {
-    if (!hasPath(layer.table, rest)) continue
-    const alias = rest[0] === 'health_check' && typeof rest[1] === 'string' ? layer.aliases?.get(rest[1]) : undefined
-    return { loaded: layer.loaded, path: alias === undefined ? [...layer.at, ...rest] : [...layer.at, alias, ...rest.slice(2)] }
-  }
-  return undefined
+  const layer = writingLayer(layers, rest)
+  if (!layer) return undefined
+  const alias = rest[0] === 'health_check' && typeof rest[1] === 'string' ? layer.aliases?.get(rest[1]) : undefined
+  return { loaded: layer.loaded, path: alias === undefined ? [...layer.at, ...rest] : [...layer.at, alias, ...rest.slice(2)] }
 }

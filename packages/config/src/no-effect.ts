@@ -1,8 +1,9 @@
 import { type Pool, RATE_LIMIT_ALGORITHMS, type TaskGroup } from '@llmpool/schema'
-import { chainOf, instancesOf, poolEchelons } from './chain'
+import { chainHasOneStep, chainOf, instancesOf, poolEchelons } from './chain'
+import type { LoadedDocument } from './document'
 import { type KeyPath, pathKey } from './key-path'
-import type { Written } from './layers'
-import { sectionOriginsOf, writtenInSection } from './origins'
+import { type Written, writingLayer, writtenAt } from './layers'
+import { type Origins, originsOf } from './origins'
 import { isPlainTable } from './validate'
 
 interface Sections {
@@ -73,7 +74,7 @@ const TASK_GROUP_RULES: NoEffectRule<TaskGroup>[] = [
     ignoredIn: (group, name, { taskGroups }) =>
       group.fallback.max_attempts === 1
         ? 'fallback.max_attempts is 1: a request never moves on to another echelon, and retry_delay is the wait before it does'
-        : chainOf(name, taskGroups).length === 1
+        : chainHasOneStep(name, taskGroups)
           ? 'the chain of this task group has one echelon, and retry_delay is the wait between echelons'
           : undefined,
   },
@@ -85,59 +86,86 @@ function isSet(section: unknown, path: readonly string[]): boolean {
   let value = section
   for (const key of path) value = isPlainTable(value) && Object.hasOwn(value, key) ? value[key] : undefined
   if (Array.isArray(value)) return value.length > 0
-  if (isPlainTable(value)) return Object.keys(value).length > 0
+  if (isPlainTable(value)) {
+    for (const _ in value) return true
+    return false
+  }
   return value !== undefined
 }
 
-/** One written setting, across the sections that use it (a base table is used by each section inheriting it). */
+/** One written setting that does nothing in a section that uses it. */
 interface Finding {
   written: Written
   path: KeyPath
-  reason: string | undefined
+  message: string
   /** Sections that inherit it and in which it does nothing: the message names them. */
   inheritedBy: string[]
-  /** It does something in at least one section: no warning. */
-  effective: boolean
 }
 
 export type NoEffectReport = (written: Written, path: KeyPath, message: string) => void
 
+type Visit = (kind: 'pool' | 'task_group', name: string, section: object, origins: Origins, rule: NoEffectRule<object>) => void
+
+function visitRules(sections: Sections, visit: Visit): void {
+  const each = (kind: 'pool' | 'task_group', entries: Readonly<Record<string, object>>, rules: NoEffectRule<object>[]) => {
+    for (const name in entries) {
+      const section = entries[name]!
+      const origins = originsOf(section)
+      if (origins) for (const rule of rules) if (isSet(section, rule.path)) visit(kind, name, section, origins, rule)
+    }
+  }
+  each('pool', sections.pools, POOL_RULES as NoEffectRule<object>[])
+  each('task_group', sections.taskGroups, TASK_GROUP_RULES as NoEffectRule<object>[])
+}
+
+/** Documents some section inherits from: a setting they write may be used by one section and ignored by another. */
+function baseDocuments(sections: Sections): Set<LoadedDocument> {
+  const bases = new Set<LoadedDocument>()
+  for (const entries of [sections.pools, sections.taskGroups] as Readonly<Record<string, object>>[]) {
+    for (const name in entries) {
+      const layers = originsOf(entries[name]!)?.layers ?? []
+      for (let index = 1; index < layers.length; index++) bases.add(layers[index]!.loaded)
+    }
+  }
+  return bases
+}
+
 /**
  * Settings that do nothing where they are written, because another setting makes them do nothing: a warning for
  * each, at the file and line that wrote it — only when it does nothing in every section that uses it, so a base
- * table that one child ignores and another uses is not reported.
+ * table that one child ignores and another uses is not reported. It runs on every reload, over every section, so
+ * where a setting does something nothing more is looked up (unless some section inherits: then where it was written).
  */
 export function checkNoEffect(sections: Sections, report: NoEffectReport): void {
+  const bases = baseDocuments(sections)
   const findings = new Map<string, Finding>()
-  const visit = <Section extends object>(kind: 'pool' | 'task_group', entries: Readonly<Record<string, Section>>, rules: NoEffectRule<Section>[]) => {
-    for (const [name, section] of Object.entries(entries)) {
-      const origins = sectionOriginsOf(section)
-      if (!origins) continue
-      for (const rule of rules) {
-        if (!isSet(section, rule.path)) continue
-        const written = writtenInSection(origins, rule.path)
-        if (!written) continue
-        const key = `${written.loaded.fileOf(written.path)}\u0000${pathKey(written.path)}`
-        let finding = findings.get(key)
-        if (!finding) findings.set(key, (finding = { written, path: [kind, ...rule.path], reason: undefined, inheritedBy: [], effective: false }))
-        const reason = rule.ignoredIn(section, name, sections)
-        if (reason === undefined) {
-          finding.effective = true
-          continue
-        }
-        finding.reason ??= `${rule.label} ${rule.plural ? 'have' : 'has'} no effect: ${reason}`
-        if (written.loaded !== origins.loaded || written.path[0] !== kind) finding.inheritedBy.push(name)
-      }
+  const effective = new Set<string>()
+  const keyOf = (written: Written) => `${written.loaded.fileOf(written.path)}\u0000${pathKey(written.path)}`
+  visitRules(sections, (kind, name, section, origins, rule) => {
+    const reason = rule.ignoredIn(section, name, sections)
+    if (reason === undefined) {
+      if (bases.size === 0) return
+      const layer = writingLayer(origins.layers, rule.path)
+      if (layer && bases.has(layer.loaded)) effective.add(keyOf(writtenAt(origins.layers, rule.path)!))
+      return
     }
-  }
-  visit('pool', sections.pools, POOL_RULES)
-  visit('task_group', sections.taskGroups, TASK_GROUP_RULES)
-  for (const finding of findings.values()) {
-    if (finding.effective || finding.reason === undefined) continue
+    const layer = writingLayer(origins.layers, rule.path)
+    if (!layer) return
+    const written = writtenAt(origins.layers, rule.path)!
+    const key = keyOf(written)
+    let finding = findings.get(key)
+    if (!finding) {
+      const message = `${rule.label} ${rule.plural ? 'have' : 'has'} no effect: ${reason}`
+      findings.set(key, (finding = { written, path: [kind, ...rule.path], message, inheritedBy: [] }))
+    }
+    if (layer.loaded !== origins.loaded || layer.at[0] !== kind) finding.inheritedBy.push(name)
+  })
+  for (const [key, finding] of findings) {
+    if (effective.has(key)) continue
     const kind = finding.path[0] === 'pool' ? 'pool' : 'task group'
     const many = finding.inheritedBy.length > 1
     const names = finding.inheritedBy.map((name) => `"${name}"`).join(', ')
     const where = names === '' ? '' : ` (in ${kind}${many ? 's' : ''} ${names}, which inherit${many ? '' : 's'} it)`
-    report(finding.written, finding.path, `${finding.reason}${where}`)
+    report(finding.written, finding.path, `${finding.message}${where}`)
   }
 }

@@ -13,11 +13,11 @@ import {
 import { checkApiKeys, type SectionReport } from './api-keys'
 import { buildDocument, type LoadedDocument, readWithOverlay } from './document'
 import { freezeConfig } from './freeze'
-import { formatPath, type KeyPath } from './key-path'
+import { formatPath, type KeyPath, pathKey } from './key-path'
 import { type Layer, writtenAt } from './layers'
 import { deepMerge } from './merge'
 import { checkNoEffect } from './no-effect'
-import { recordSectionOrigins } from './origins'
+import { recordOrigins } from './origins'
 import { getOwn, setOwn } from './own'
 import { type ConfigProblem, type ConfigProblemCode, ProblemSink } from './problems'
 import { checkReferences } from './references'
@@ -414,11 +414,12 @@ class Resolution {
     }
     if (!merged) return undefined
     if (kind === 'task_group') this.reconcileFallbackStrategy(loaded, merged)
-    const value = validate(SECTION_SCHEMA[kind], merged, [kind], this.layeredValidation(loaded, layers, inherits ? 'ignore' : this.unknownKeys)) as
-      | Record<string, unknown>
-      | undefined
+    const options = this.layeredValidation(loaded, layers, inherits ? 'ignore' : this.unknownKeys)
+    const replaced = new Set<string>()
+    options.onDefaultUsed = (keyPath) => replaced.add(pathKey(keyPath))
+    const value = validate(SECTION_SCHEMA[kind], merged, [kind], options) as Record<string, unknown> | undefined
     if (!value) return undefined
-    recordSectionOrigins(value, { kind, loaded, layers })
+    recordOrigins(value, { loaded, layers, replaced })
     if (value.name !== name)
       this.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
     if (kind === 'task_group') this.defaultPriorities(value)
@@ -579,6 +580,8 @@ class Resolution {
     for (const file of files) {
       const schema = file.kind === 'pool_wrappers' ? PoolWrappersFile : TaskGroupWrappersFile
       const options = this.validation(file.loaded, this.unknownKeys)
+      const replaced = new Set<string>()
+      options.onDefaultUsed = (keyPath) => replaced.add(pathKey(keyPath))
       options.unknownKeyHint = (keyPath, key) =>
         file.kind === 'pool_wrappers' && keyPath.join('.') === 'global' && (key === 'function_calling_enabled' || key === 'tool_selection_strategy')
           ? ': it belongs in a task-group wrappers file (one whose wrappers all have type = "task_group")'
@@ -589,7 +592,9 @@ class Resolution {
       const ownGlobal = isPlainTable(file.document.global) ? file.document.global : {}
       const merged = file.kind === 'task_group_wrappers' ? deepMerge(inheritedGlobal, ownGlobal) : ownGlobal
       const layers = file.kind === 'task_group_wrappers' ? [globalLayer(file), ...poolGlobals] : [globalLayer(file)]
-      const global = validate(schema.properties.global, merged, ['global'], this.layeredValidation(file.loaded, layers, 'ignore', new ProblemSink()))
+      const globalOptions = this.layeredValidation(file.loaded, layers, 'ignore', new ProblemSink())
+      globalOptions.onDefaultUsed = options.onDefaultUsed
+      const global = validate(schema.properties.global, merged, ['global'], globalOptions)
       // A task-group wrapper in a pool wrappers file gets the task-group settings too, at their defaults.
       let taskGroupGlobal: unknown
       const globalOf = (wrapper: Record<string, unknown>) =>
@@ -606,7 +611,15 @@ class Resolution {
         if (this.isRegisteredName(name))
           this.problem(file.loaded, ['wrappers', name], 'duplicate_name', `"${name}" is also a registered name; wrapper, pool and task group names must be unique`)
         if (wrapper.enabled === false) continue
-        result[name] = { ...wrapper, file: file.loaded.file, global: globalOf(wrapper) } as ResolvedWrapper
+        const resolved = { ...wrapper, file: file.loaded.file, global: globalOf(wrapper) } as ResolvedWrapper
+        const own = (file.document.wrappers as Record<string, Record<string, unknown>>)[name]!
+        recordOrigins(resolved, {
+          loaded: file.loaded,
+          layers: [{ loaded: file.loaded, at: ['wrappers', name], table: own }],
+          globalLayers: file.kind === 'task_group_wrappers' ? layers : layers.slice(0, 1),
+          replaced,
+        })
+        result[name] = resolved
       }
     }
     return result
