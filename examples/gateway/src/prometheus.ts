@@ -79,6 +79,9 @@ export async function prometheusText(router: Router, gateway: { requests: Map<st
         out.value('llmpool_fallbacks_total', 'counter', 'Moves to another instance, echelon or pool.', pairs, totals.fallbacks)
         out.value('llmpool_rate_limited_total', 'counter', 'Times a request found its target at its limits.', pairs, totals.rateLimited)
         out.value('llmpool_breaker_trips_total', 'counter', 'Times a breaker opened.', pairs, totals.breakerTrips)
+        out.value('llmpool_cooldowns_total', 'counter', 'Times an instance started to rest after a 429, a 529 or a refused key.', pairs, totals.cooldowns)
+        out.value('llmpool_hedges_total', 'counter', 'Hedged calls started (targets).', pairs, totals.hedges)
+        out.value('llmpool_cancelled_total', 'counter', 'Calls stopped because another call of the request answered first.', pairs, totals.cancelled)
         out.value('llmpool_input_tokens_total', 'counter', 'Input tokens reported by upstreams.', pairs, totals.inputTokens)
         out.value('llmpool_output_tokens_total', 'counter', 'Output tokens reported by upstreams.', pairs, totals.outputTokens)
         out.value('llmpool_in_flight', 'gauge', 'Requests or attempts in flight.', pairs, totals.inFlight)
@@ -94,6 +97,13 @@ export async function prometheusText(router: Router, gateway: { requests: Map<st
     const pairs = { instance: instance.key }
     out.value('llmpool_breaker_state', 'gauge', 'Circuit breaker state: 0 closed, 1 half_open, 2 open.', pairs, BREAKER_STATE[instance.breaker.state] ?? 0)
     out.value('llmpool_instance_healthy', 'gauge', '1 when the instance is healthy.', pairs, instance.health.healthy ? 1 : 0)
+    out.value(
+      'llmpool_instance_cooldown_seconds',
+      'gauge',
+      'Seconds the instance still rests (0: not resting); kind: rate_limit, overloaded, auth or quota_exhausted.',
+      { ...pairs, kind: instance.cooldown?.kind ?? 'none' },
+      (instance.cooldown?.remainingMs ?? 0) / 1000,
+    )
     limiter(out, { scope: 'instance', instance: instance.key }, instance.limits as LimiterState | undefined)
   }
   for (const pool of state.pools) limiter(out, { scope: 'pool', pool: pool.name }, pool.limits as LimiterState | undefined)

@@ -1,0 +1,3 @@
+import { hangingModelTest } from './document-hang'
+
+hangingModelTest('library')
