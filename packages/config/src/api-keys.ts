@@ -1,8 +1,5 @@
 import type { KeyPath } from './key-path'
-import type { ConfigProblemCode } from './problems'
-
-/** Reports a problem at a key path of a resolved section, against the file and line that wrote the key. */
-export type SectionReport = (path: KeyPath, code: ConfigProblemCode, message: string, warning?: boolean) => void
+import type { SectionReport } from './problems'
 
 /**
  * The rules of an echelon's `api_keys`, checked once env injection has given the keys their values: no key is

@@ -1,4 +1,5 @@
 import { LLMPoolError } from '@llmpool/schema'
+import type { KeyPath } from './key-path'
 
 /** Why a configuration was rejected (or warned about). */
 export type ConfigProblemCode =
@@ -92,6 +93,9 @@ export class ConfigError extends LLMPoolError<'config_invalid'> {
     return { name: this.name, code: this.code, message: this.message, problems: this.problems, warnings: this.warnings }
   }
 }
+
+/** Reports a problem at a key path of a resolved section, against the file and line that wrote the key. */
+export type SectionReport = (path: KeyPath, code: ConfigProblemCode, message: string, warning?: boolean) => void
 
 /**
  * Collects problems while a configuration loads; the pipeline never stops at the first. The same problem found twice
