@@ -1,5 +1,5 @@
 import type { BreakerPermit } from '@llmpool/breaker'
-import type { Lease } from '@llmpool/limiter'
+import type { Acquisition, Lease } from '@llmpool/limiter'
 import { RateLimitedError } from '../errors'
 import type { Candidate } from '../runtime/candidate'
 import type { Walk } from '../runtime/topology'
@@ -26,11 +26,18 @@ export interface WalkState {
 
 /** A cooldown short enough to wait for: the upstream asked for a pause we would wait for on a retry anyway. */
 function waitableCooldown(candidate: Candidate, request: RequestState): number | undefined {
-  const kind = candidate.instance.cooldown.current
+  const instance = candidate.instance
+  const kind = instance.cooldown.current
   if (kind !== 'rate_limit' && kind !== 'overloaded') return undefined
-  if (candidate.instance.draining || !candidate.instance.health.healthy || candidate.instance.breaker.state === 'open') return undefined
-  const remaining = candidate.instance.cooldown.remainingMs
+  if (instance.draining || !instance.health.healthy || instance.breaker.state === 'open') return undefined
+  const remaining = instance.cooldown.remainingMs
   return remaining <= request.retry.maxRetryDelayMs ? remaining : undefined
+}
+
+/** Whether a list has an admitted instance not tried yet. */
+export function hasCandidate(list: readonly Candidate[], tried: readonly string[]): boolean {
+  for (const candidate of list) if (candidate.instance.admitted && !tried.includes(candidate.key)) return true
+  return false
 }
 
 /**
@@ -52,78 +59,104 @@ function open(list: Candidate[], tried: readonly string[]): Candidate[] {
   return result
 }
 
-/** Whether a list has an admitted instance not tried yet. */
-export function hasCandidate(list: readonly Candidate[], tried: readonly string[]): boolean {
-  for (const candidate of list) if (candidate.instance.admitted && !tried.includes(candidate.key)) return true
-  return false
+/** One pass over the candidates: a selection, or why there is none (and how long capacity may take). */
+class Scan {
+  selection: Selection | undefined = undefined
+  saturatedFor = Number.POSITIVE_INFINITY
+  anyAdmitted = false
+  /** True while every denial was a rate limit or a cooldown, whose wait is exact: no release can come sooner. */
+  exact = true
+}
+
+/** The limiter's answer for `candidate`: a lease (selection made) or a denial noted in `scan`. */
+function settle(scan: Scan, candidate: Candidate, listIndex: number, acquired: Acquisition | undefined): boolean {
+  if (acquired && !acquired.granted) {
+    scan.saturatedFor = Math.min(scan.saturatedFor, acquired.retryAfterMs)
+    if (acquired.reason !== 'rate') scan.exact = false
+    return false
+  }
+  const lease = acquired as Lease | undefined
+  const permit = candidate.instance.breaker.tryAcquire()
+  if (!permit) {
+    lease?.cancel()
+    scan.saturatedFor = Math.min(scan.saturatedFor, Math.max(1, candidate.instance.breaker.retryAfterMs))
+    scan.exact = false
+    return false
+  }
+  scan.selection = { candidate, lease, permit, listIndex }
+  return true
 }
 
 /**
- * The first admitted instance with capacity, in list order and each list's strategy order. A saturated instance is
+ * One pass: the first admitted instance with capacity, in list order and each list's strategy order. Synchronous
+ * with the memory limiters; it continues asynchronously from the candidate whose limiter answered with a promise.
+ */
+function scan(request: RequestState, walk: Walk, state: WalkState, result = new Scan(), from?: { list: number; index: number }): Scan | Promise<Scan> {
+  const { lists } = walk
+  for (let listIndex = from?.list ?? 0; listIndex < lists.length; listIndex++) {
+    const list = lists[listIndex]!
+    let usable = false
+    if (from === undefined || listIndex !== from.list) {
+      // Instances resting briefly (a 429 with a short retry time): when nothing else has capacity, wait for them.
+      for (const candidate of list) {
+        if (state.tried.includes(candidate.key)) continue
+        if (candidate.instance.admitted) {
+          usable = true
+          continue
+        }
+        const resting = waitableCooldown(candidate, request)
+        if (resting === undefined) continue
+        result.anyAdmitted = true
+        result.saturatedFor = Math.min(result.saturatedFor, Math.max(1, resting))
+      }
+      if (!usable && !state.orders[listIndex]) continue
+    }
+    const ordered = (state.orders[listIndex] ??= walk.order(listIndex, open(list, state.tried)))
+    for (let index = from !== undefined && listIndex === from.list ? from.index : 0; index < ordered.length; index++) {
+      const candidate = ordered[index]!
+      if (state.tried.includes(candidate.key) || !candidate.instance.admitted) continue
+      result.anyAdmitted = true
+      const pending = candidate.instance.limiter?.tryAcquire()
+      if (pending !== undefined && isPromise(pending)) {
+        return pending.then((acquired) => (settle(result, candidate, listIndex, acquired) ? result : scan(request, walk, state, result, { list: listIndex, index: index + 1 })))
+      }
+      if (settle(result, candidate, listIndex, pending)) return result
+    }
+    from = undefined
+  }
+  return result
+}
+
+/**
+ * The first admitted instance with capacity, in list order and each list's strategy order; a saturated instance is
  * skipped for the next. When every admitted instance is saturated (or resting for less than the longest retry
  * pause), waits first in first out among the requests for the same target, within the deadline — unless `wait` is
- * false (a hedge takes only what is free now).
+ * false (a hedge takes only what is free now). Synchronous when the limiters are (the memory backend).
  */
-export async function select(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, wait = true): Promise<Selection | typeof NO_MORE> {
+export function select(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, wait = true): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
+  // First in first out among the requests for the same target (they compete for the same instances).
+  if (wait && context.waiters.hasWaiters(request.target, request.ticket)) return waitForCapacity(context, request, walk, state, 50, false)
+  const scanned = scan(request, walk, state)
+  if (isPromise(scanned)) return scanned.then((result) => decide(context, request, walk, state, result, wait))
+  return decide(context, request, walk, state, scanned, wait)
+}
+
+function decide(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, result: Scan, wait: boolean): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
+  if (result.selection) {
+    if (request.ticket !== undefined) context.waiters.notify(request.target)
+    return result.selection
+  }
+  if (!result.anyAdmitted || !wait) return NO_MORE
+  return waitForCapacity(context, request, walk, state, result.saturatedFor, result.exact)
+}
+
+/** Every admitted instance is saturated: wait for capacity, first in first out, within the deadline; then look again. */
+async function waitForCapacity(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, saturatedFor: number, exact: boolean): Promise<Selection | typeof NO_MORE> {
   const { waiters, clock } = context
-  const { lists } = walk
-  const queue = request.target
+  const target = walk.pool ?? request.target
   for (;;) {
-    let saturatedFor = Number.POSITIVE_INFINITY
-    let anyAdmitted = false
-    // True while every denial was a rate limit or a cooldown, whose wait is exact: no release can come sooner.
-    let exact = true
-    // First in first out among the requests for the same target (they compete for the same instances).
-    const mustQueue = wait && waiters.hasWaiters(queue, request.ticket)
-    if (!mustQueue) {
-      for (let listIndex = 0; listIndex < lists.length; listIndex++) {
-        const list = lists[listIndex]!
-        // Instances resting briefly (a 429 with a short retry time): when nothing else has capacity, wait for them.
-        for (const candidate of list) {
-          if (candidate.instance.admitted || state.tried.includes(candidate.key)) continue
-          const resting = waitableCooldown(candidate, request)
-          if (resting === undefined) continue
-          anyAdmitted = true
-          saturatedFor = Math.min(saturatedFor, Math.max(1, resting))
-        }
-        if (!state.orders[listIndex] && !hasCandidate(list, state.tried)) continue
-        const ordered = (state.orders[listIndex] ??= walk.order(listIndex, open(list, state.tried)))
-        for (const candidate of ordered) {
-          if (state.tried.includes(candidate.key)) continue
-          const instance = candidate.instance
-          if (!instance.admitted) continue
-          anyAdmitted = true
-          let lease: Lease | undefined
-          if (instance.limiter) {
-            const pending = instance.limiter.tryAcquire()
-            const result = isPromise(pending) ? await pending : pending
-            if (!result.granted) {
-              saturatedFor = Math.min(saturatedFor, result.retryAfterMs)
-              if (result.reason !== 'rate') exact = false
-              continue
-            }
-            lease = result
-          }
-          const permit = instance.breaker.tryAcquire()
-          if (!permit) {
-            lease?.cancel()
-            saturatedFor = Math.min(saturatedFor, Math.max(1, instance.breaker.retryAfterMs))
-            exact = false
-            continue
-          }
-          if (request.ticket !== undefined) waiters.notify(queue)
-          return { candidate, lease, permit, listIndex }
-        }
-      }
-      if (!anyAdmitted || !wait) return NO_MORE
-    } else {
-      saturatedFor = 50
-      exact = false
-    }
-    // Every admitted instance is saturated: wait for capacity, first in first out, within the deadline.
     const now = clock.now()
     if (!Number.isFinite(saturatedFor)) saturatedFor = 1000
-    const target = walk.pool ?? request.target
     // Capacity that comes back only after the deadline is not waited for.
     if (now + (exact ? saturatedFor : Math.min(saturatedFor, 1)) > request.deadline || request.deadline - now <= 0) {
       throw new RateLimitedError(target, request.attempts, saturatedFor)
@@ -133,11 +166,25 @@ export async function select(context: ExecutionContext, request: RequestState, w
       context.emit({ type: 'rate_limited', at: now, requestId: request.id, target, retryAfterMs: saturatedFor, waiting: true })
     }
     try {
-      await waiters.wait(queue, request.ticket, Math.min(saturatedFor, request.deadline - now), request.signal)
+      await waiters.wait(request.target, request.ticket, Math.min(saturatedFor, request.deadline - now), request.signal)
     } catch {
       rethrowIfOver(context, request)
       throw new RateLimitedError(target, request.attempts, saturatedFor)
     }
     if (clock.now() >= request.deadline) throw new RateLimitedError(target, request.attempts, saturatedFor)
+    if (waiters.hasWaiters(request.target, request.ticket)) {
+      saturatedFor = 50
+      exact = false
+      continue
+    }
+    const scanned = scan(request, walk, state)
+    const result = isPromise(scanned) ? await scanned : scanned
+    if (result.selection) {
+      waiters.notify(request.target)
+      return result.selection
+    }
+    if (!result.anyAdmitted) return NO_MORE
+    saturatedFor = result.saturatedFor
+    exact = result.exact
   }
 }

@@ -62,109 +62,138 @@ function retryDelay<T>(context: ExecutionContext, request: RequestState, walk: W
  * One request's walk over one list of lists (a task group's echelons, or one pool's tiers): tries instances in
  * order until one answers, `maxInstances` were tried, the calls run out or nothing is left. Retries one instance
  * when the rules allow it (see `retryDelay`); with hedging, calls the next instance too when one runs longer than
- * `hedgeAfterMs`, and keeps the first answer.
+ * `hedgeAfterMs`, and keeps the first answer. (A class rather than closures: one object per walk on the hot path.)
  */
-export async function walkOnce<T>(context: ExecutionContext, request: RequestState, walk: Walk, run: RunAttempt<T>): Promise<WalkOutcome<T>> {
-  const state: WalkState = { tried: [], orders: new Array(walk.lists.length) }
-  const running: Attempt<T>[] = []
-  const results: Promise<Attempt<T>>[] = []
-  let instances = 0
-  let last: Attempt<T> | undefined
-  let lastList = -1
-  let retry: PendingRetry<T> | undefined
+class Walker<T> {
+  private readonly state: WalkState
+  /** Calls in flight (two at most, with hedging) and their outcomes. */
+  private readonly running: Attempt<T>[] = []
+  private readonly results: Promise<Attempt<T>>[] = []
+  private instances = 0
+  private last: Attempt<T> | undefined
+  private lastList = -1
+  private retry: PendingRetry<T> | undefined
   /** The running attempt whose hedge was tried already (one hedge per call). */
-  let hedgedFor: Attempt<T> | undefined
+  private hedgedFor: Attempt<T> | undefined
 
-  const begin = (selection: Selection, retryNumber: number, hedge: boolean): Attempt<T> => {
-    const attempt = new Attempt<T>(context, request, selection.candidate, selection.lease, selection.permit, retryNumber, hedge, walk.pool)
-    running.push(attempt)
-    results.push(attempt.run(run))
+  constructor(
+    private readonly context: ExecutionContext,
+    private readonly request: RequestState,
+    private readonly walk: Walk,
+    private readonly run: RunAttempt<T>,
+  ) {
+    this.state = { tried: [], orders: new Array(walk.lists.length) }
+  }
+
+  private begin(selection: Selection, retryNumber: number, hedge: boolean): Attempt<T> {
+    const attempt = new Attempt<T>(this.context, this.request, selection.candidate, selection.lease, selection.permit, retryNumber, hedge, this.walk.pool)
+    this.running.push(attempt)
+    this.results.push(attempt.run(this.run))
     return attempt
   }
-  const remove = (attempt: Attempt<T>) => {
-    const index = running.indexOf(attempt)
-    running.splice(index, 1)
-    results.splice(index, 1)
-  }
-  const cancelOthers = (winner: string) => {
-    for (const other of running) other.cancel(winner)
+
+  private cancelOthers(winner: string): void {
+    for (const other of this.running) other.cancel(winner)
   }
 
-  for (;;) {
-    if (running.length === 0) {
-      if (retry) {
-        const pending = retry
-        retry = undefined
-        await pause(context, request, pending.delayMs)
-        const again = await reacquire(context, request, pending)
-        if (again) {
-          // Reported once the limiter and the breaker said yes, as the retry's call starts.
-          context.emit({ type: 'retry', at: context.clock.now(), requestId: request.id, instance: again.candidate.key, retry: pending.failed.retry + 1, delayMs: pending.delayMs, kind: pending.failed.kind! })
-          begin(again, pending.failed.retry + 1, false)
-        }
-      }
-      if (running.length === 0) {
-        if (instances >= walk.maxInstances || request.callsLeft <= 0) break
-        // Between echelons of a task group: `retry_delay`, once the failed echelon has nothing left to try (and
-        // something is left elsewhere: a request with nowhere to go fails at once).
-        if (walk.stepDelayMs > 0 && last && lastList >= 0 && !hasCandidate(walk.lists[lastList]!, state.tried) && othersLeft(walk, state, instances)) {
-          await pause(context, request, walk.stepDelayMs)
-        }
-        const selection = await select(context, request, walk, state)
-        if (selection === NO_MORE) break
-        instances++
-        state.tried.push(selection.candidate.key)
-        lastList = selection.listIndex
-        if (last) context.emit({ type: 'fallback', at: context.clock.now(), requestId: request.id, target: request.target, from: last.candidate.key, kind: last.kind! })
-        begin(selection, 0, false)
+  /** Starts the next call: a pending retry, or the next instance. False when nothing is left to try. */
+  private async next(): Promise<boolean> {
+    const { context, request, walk, state } = this
+    if (this.retry) {
+      const pending = this.retry
+      this.retry = undefined
+      await pause(context, request, pending.delayMs)
+      const again = await reacquire(context, request, pending)
+      if (again) {
+        // Reported once the limiter and the breaker said yes, as the retry's call starts.
+        context.emit({ type: 'retry', at: context.clock.now(), requestId: request.id, instance: again.candidate.key, retry: pending.failed.retry + 1, delayMs: pending.delayMs, kind: pending.failed.kind! })
+        this.begin(again, pending.failed.retry + 1, false)
+        return true
       }
     }
+    if (this.instances >= walk.maxInstances || request.callsLeft <= 0) return false
+    // Between echelons of a task group: `retry_delay`, once the failed echelon has nothing left to try (and
+    // something is left elsewhere: a request with nowhere to go fails at once).
+    if (walk.stepDelayMs > 0 && this.last && this.lastList >= 0 && !hasCandidate(walk.lists[this.lastList]!, state.tried) && othersLeft(walk, state, this.instances)) {
+      await pause(context, request, walk.stepDelayMs)
+    }
+    const selected = select(context, request, walk, state)
+    const selection = isPromise(selected) ? await selected : selected
+    if (selection === NO_MORE) return false
+    this.instances++
+    state.tried.push(selection.candidate.key)
+    this.lastList = selection.listIndex
+    if (this.last) context.emit({ type: 'fallback', at: context.clock.now(), requestId: request.id, target: request.target, from: this.last.candidate.key, kind: this.last.kind! })
+    this.begin(selection, 0, false)
+    return true
+  }
 
-    let settled: Attempt<T> | typeof HEDGE
+  /** Waits for a call to end, or (hedging) for the moment to call the next instance too. */
+  private settled(): Promise<Attempt<T> | typeof HEDGE> {
+    const { walk, running, results, request } = this
     const primary = running[0]!
-    if (running.length === 1 && walk.hedgeAfterMs !== undefined && hedgedFor !== primary && instances < walk.maxInstances && request.callsLeft > 0) {
-      settled = await raceHedge(context, results[0]!, primary.started + walk.hedgeAfterMs - context.clock.now())
-    } else settled = running.length === 1 ? await results[0]! : await Promise.race(results)
-
-    if (settled === HEDGE) {
-      hedgedFor = primary
-      const selection = await select(context, request, walk, state, false)
-      if (selection !== NO_MORE) {
-        instances++
-        state.tried.push(selection.candidate.key)
-        const hedge = begin(selection, 0, true)
-        context.emit({ type: 'hedge', at: context.clock.now(), requestId: request.id, target: request.target, from: primary.candidate.key, to: hedge.candidate.key, afterMs: walk.hedgeAfterMs! })
-      }
-      continue
+    if (running.length === 1 && walk.hedgeAfterMs !== undefined && this.hedgedFor !== primary && this.instances < walk.maxInstances && request.callsLeft > 0) {
+      return raceHedge(this.context, results[0]!, primary.started + walk.hedgeAfterMs - this.context.clock.now())
     }
-
-    remove(settled)
-    if (settled.ok) {
-      cancelOthers(settled.candidate.key)
-      return { ok: true, attempt: settled }
-    }
-    last = settled
-    if (settled.blame === 'caller') {
-      cancelOthers('the request ended')
-      rethrowIfOver(context, request)
-    } else if (settled.blame === 'client') {
-      cancelOthers('the request is invalid')
-      throw new InvalidRequestError(request.target, request.attempts, settled.error)
-    } else if (settled.blame === 'local') {
-      cancelOthers('this process failed')
-      throw new LocalFailureError(request.target, request.attempts, settled.error)
-    } else if (REJECTIONS.has(settled.kind!)) {
-      cancelOthers('the request was rejected')
-      const record = request.attempts[request.attempts.length - 1]
-      throw new RequestRejectedError(request.target, request.attempts, settled.error, settled.kind!, record?.error?.statusCode)
-    }
-    // Another call of this request is still running: it may still answer.
-    if (running.length > 0) continue
-    rethrowIfOver(context, request)
-    const delayMs = retryDelay(context, request, walk, state, instances, settled)
-    if (delayMs !== undefined) retry = { failed: settled, delayMs, listIndex: lastList }
+    return running.length === 1 ? results[0]! : Promise.race(results)
   }
-  return { ok: false, last }
+
+  private async hedge(): Promise<void> {
+    const { context, request, walk, state } = this
+    const primary = this.running[0]!
+    this.hedgedFor = primary
+    const selection = await select(context, request, walk, state, false)
+    if (selection === NO_MORE) return
+    this.instances++
+    state.tried.push(selection.candidate.key)
+    const hedge = this.begin(selection, 0, true)
+    context.emit({ type: 'hedge', at: context.clock.now(), requestId: request.id, target: request.target, from: primary.candidate.key, to: hedge.candidate.key, afterMs: walk.hedgeAfterMs! })
+  }
+
+  async go(): Promise<WalkOutcome<T>> {
+    const { context, request, running, results } = this
+    for (;;) {
+      if (running.length === 0 && !(await this.next())) break
+      const settled = await this.settled()
+      if (settled === HEDGE) {
+        await this.hedge()
+        continue
+      }
+      const index = running.indexOf(settled)
+      running.splice(index, 1)
+      results.splice(index, 1)
+      if (settled.ok) {
+        if (running.length > 0) this.cancelOthers(settled.candidate.key)
+        return { ok: true, attempt: settled }
+      }
+      this.last = settled
+      if (settled.blame === 'caller') {
+        this.cancelOthers('the request ended')
+        rethrowIfOver(context, request)
+      } else if (settled.blame === 'client') {
+        this.cancelOthers('the request is invalid')
+        throw new InvalidRequestError(request.target, request.attempts, settled.error)
+      } else if (settled.blame === 'local') {
+        this.cancelOthers('this process failed')
+        throw new LocalFailureError(request.target, request.attempts, settled.error)
+      } else if (REJECTIONS.has(settled.kind!)) {
+        this.cancelOthers('the request was rejected')
+        const record = request.attempts[request.attempts.length - 1]
+        throw new RequestRejectedError(request.target, request.attempts, settled.error, settled.kind!, record?.error?.statusCode)
+      }
+      // Another call of this request is still running: it may still answer.
+      if (running.length > 0) continue
+      rethrowIfOver(context, request)
+      const delayMs = retryDelay(context, request, this.walk, this.state, this.instances, settled)
+      if (delayMs !== undefined) this.retry = { failed: settled, delayMs, listIndex: this.lastList }
+    }
+    return { ok: false, last: this.last }
+  }
+}
+
+/** Runs one request's walk (see `Walker`). */
+export function walkOnce<T>(context: ExecutionContext, request: RequestState, walk: Walk, run: RunAttempt<T>): Promise<WalkOutcome<T>> {
+  return new Walker(context, request, walk, run).go()
 }
 
 /** The attempt's outcome, or HEDGE when `ms` pass first. */

@@ -29,9 +29,12 @@ export class InstanceCooldown {
 
   constructor(private readonly clock: Clock) {}
 
-  /** True while resting. */
+  /** True while resting. (Reads the clock only while a rest is set; an ended rest is forgotten.) */
   get active(): boolean {
-    return this.until !== 0 && this.clock.now() < this.until
+    if (this.until === 0) return false
+    if (this.clock.now() < this.until) return true
+    this.until = 0
+    return false
   }
 
   get remainingMs(): number {
@@ -46,7 +49,7 @@ export class InstanceCooldown {
   /** Rests `ms` from now, unless it already rests longer. Returns true when this extended the rest. */
   rest(ms: number, kind: CooldownKind, reason: string, remote = false): boolean {
     const until = this.clock.now() + ms
-    if (until <= this.until) return false
+    if (this.active && until <= this.until) return false
     this.until = until
     this.kind = kind
     this.reason = reason
