@@ -2,11 +2,13 @@
 // keys, uses the real providers), loads configs/llms, and drives a mixed burst of requests through every enabled
 // pool and task group while one model fails, one is rate-limited and one is slow. Shows live progress and ends with
 // a table per pool and instance.
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import { loadConfig } from '@llmpool/config'
-import { anthropicProvider, openAIProvider, type ProviderDefinition, Router, type RouterEvent } from '@llmpool/router'
+import { Router, type RouterEvent } from '@llmpool/router'
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
 import { Progress } from './progress'
 import { printTables, Tally } from './report'
@@ -28,15 +30,20 @@ if (!(Number.isInteger(requests) && requests > 0) || !(Number.isInteger(concurre
 const root = path.resolve(import.meta.dirname, '../../..')
 const directory = path.resolve(process.env.INIT_CWD ?? root, values.config!)
 
-/** The faults of the demo: which model fails, which is rate-limited, which is slow. */
+/** The faults of the demo: which model fails, which is rate-limited, which is slow, which hangs. */
 const FAULTS = {
   'gpt-4o': { failing: '500 on every call', fault: { status: 500 } },
   'claude-3-haiku': { failing: '429 (retry-after 1 s) on 60 % of calls', fault: { status: 429, retryAfter: 1, rate: 0.6 } },
+  'claude-3-sonnet': { failing: '429 with retry-after 5 s on every call', fault: { status: 429, retryAfter: 5 } },
   'gpt-4o-mini': { failing: 'answers after 600 ms', fault: { latencyMs: 600 } },
+  'gpt-4': { failing: 'never answers (hangs)', fault: { hang: true } },
 } as const
+/** The demo's overlay: every echelon's attempt timeout, so that the hanging model costs seconds, not a minute. */
+const DEMO_TIMEOUT_S = 2
 
 let upstream: MockUpstream | undefined
-let providers: Record<string, ProviderDefinition> | undefined
+let configDirectory = directory
+let environment: string | undefined
 if (values.live) {
   if (!process.env.OPENAI_API_KEY && !process.env.ANTHROPIC_API_KEY) {
     console.error('--live needs OPENAI_API_KEY and/or ANTHROPIC_API_KEY in the environment')
@@ -47,20 +54,39 @@ if (values.live) {
   upstream = await createMockUpstream({ recordBodies: false, maxRecordedRequests: 0 })
   for (const [model, { fault }] of Object.entries(FAULTS)) upstream.setFaults(model, fault)
   upstream.setFaults('*', { latencyMs: 40, jitterMs: 80 })
-  // The configuration names real providers; point them at the mock upstream.
-  const toMock = (provider: ProviderDefinition): ProviderDefinition => ({
-    createModel: (settings) => provider.createModel({ ...settings, baseURL: `${upstream!.url}/v1`, apiKey: 'demo-key' }),
-  })
-  providers = { openai: toMock(openAIProvider()), anthropic: toMock(anthropicProvider()) }
+  // The configuration names the real providers; point them at the mock upstream as a user would point them anywhere.
+  process.env.OPENAI_BASE_URL = `${upstream.url}/v1`
+  process.env.ANTHROPIC_BASE_URL = `${upstream.url}/v1`
+  process.env.OPENAI_API_KEY = 'sk-demo-key'
+  process.env.ANTHROPIC_API_KEY = 'sk-ant-demo-key'
   console.log(`mock upstream at ${upstream.url}; faults:`)
   for (const [model, { failing }] of Object.entries(FAULTS)) console.log(`  ${model.padEnd(16)} ${failing}`)
+  configDirectory = withDemoOverlay(directory, DEMO_TIMEOUT_S)
+  environment = 'demo'
+  console.log(`attempt timeouts: ${DEMO_TIMEOUT_S} s (an overlay, task-groups/*.demo.toml, over a copy of the configuration)`)
 }
 
-const config = await loadConfig({ directory })
-// The failing model's retries would spend a default budget of 10 before its breaker opens: give the demo room.
-const router = new Router({ config, providers, healthChecks: false, requestTimeoutMs: 20_000, attemptBudget: 16, retry: { maxRetryDelayMs: 2_000 } })
+const config = await loadConfig({ directory: configDirectory, environment, env: process.env })
+// Everything else as the files say: deadlines, retries and cooldowns come from the routing plan (docs/routing.md).
+const router = new Router({ config, healthChecks: false })
 const tally = new Tally()
 router.on((event: RouterEvent) => tally.record(event))
+
+/**
+ * A copy of `source` with an overlay per task-group file (`x.demo.toml`) that sets every echelon's `timeout`: the
+ * configuration itself stays as written.
+ */
+function withDemoOverlay(source: string, timeoutSeconds: number): string {
+  const copy = mkdtempSync(path.join(tmpdir(), 'llmpool-demo-'))
+  cpSync(source, copy, { recursive: true })
+  const groups = path.join(copy, 'task-groups')
+  for (const file of readdirSync(groups).filter((name) => name.endsWith('.toml') && !name.includes('.demo.'))) {
+    const echelons = [...readFileSync(path.join(groups, file), 'utf8').matchAll(/^\[task_group\.echelons\.([\w-]+)\]/gm)].map((match) => match[1]!)
+    const overlay = echelons.map((echelon) => `[task_group.echelons.${echelon}]\ntimeout = ${timeoutSeconds}\n`).join('\n')
+    writeFileSync(path.join(groups, file.replace(/\.toml$/, '.demo.toml')), overlay)
+  }
+  return copy
+}
 
 const targets = [...Object.keys(config.pools), ...Object.keys(config.task_groups)]
 console.log(`configuration ${path.relative(process.cwd(), directory) || '.'}: ${Object.keys(config.pools).length} pools, ${Object.keys(config.task_groups).length} task groups`)

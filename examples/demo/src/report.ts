@@ -6,10 +6,14 @@ interface Row {
   retries: number
   fallbacks: number
   trips: number
+  /** Attempts that ran out of their echelon's timeout. */
+  timeouts: number
+  /** Times the instance started to rest (a 429 or 529: its upstream said "not now"). */
+  cooldowns: number
   latencies: number[]
 }
 
-const emptyRow = (): Row => ({ requests: 0, ok: 0, retries: 0, fallbacks: 0, trips: 0, latencies: [] })
+const emptyRow = (): Row => ({ requests: 0, ok: 0, retries: 0, fallbacks: 0, trips: 0, timeouts: 0, cooldowns: 0, latencies: [] })
 
 /** Counts per target (pool or task group) and per instance, from router events. */
 export class Tally {
@@ -40,9 +44,13 @@ export class Tally {
         const row = this.row(this.instances, event.instance)
         row.requests++
         if (event.ok) row.ok++
+        if (event.error?.kind === 'timeout') row.timeouts++
         row.latencies.push(event.durationMs)
         break
       }
+      case 'cooldown':
+        if (!event.remote) this.row(this.instances, event.instance).cooldowns++
+        break
       case 'retry':
         this.row(this.instances, event.instance).retries++
         this.row(this.targets, this.targetOf.get(event.requestId) ?? '?').retries++
@@ -69,7 +77,7 @@ function quantile(values: number[], q: number): number | undefined {
 const ms = (value: number | undefined) => (value === undefined ? '-' : `${Math.round(value)} ms`)
 
 function table(title: string, rows: Map<string, Row>, print: (line: string) => void): void {
-  const header = ['requests', 'ok', 'retries', 'fallbacks', 'trips', 'p50', 'p99']
+  const header = ['requests', 'ok', 'retries', 'fallbacks', 'trips', 'timeouts', 'cooldowns', 'p50', 'p99']
   const names = [...rows.keys()].sort()
   const width = Math.max(title.length, ...names.map((name) => name.length))
   const cells = (values: string[]) => values.map((value) => value.padStart(10)).join('')
@@ -77,7 +85,9 @@ function table(title: string, rows: Map<string, Row>, print: (line: string) => v
   print('-'.repeat(width + header.length * 10))
   for (const name of names) {
     const row = rows.get(name)!
-    print(`${name.padEnd(width)}${cells([row.requests, row.ok, row.retries, row.fallbacks, row.trips].map(String).concat([ms(quantile(row.latencies, 0.5)), ms(quantile(row.latencies, 0.99))]))}`)
+    print(
+      `${name.padEnd(width)}${cells([row.requests, row.ok, row.retries, row.fallbacks, row.trips, row.timeouts, row.cooldowns].map(String).concat([ms(quantile(row.latencies, 0.5)), ms(quantile(row.latencies, 0.99))]))}`,
+    )
   }
 }
 
