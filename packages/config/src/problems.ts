@@ -33,6 +33,11 @@ export type ConfigProblemCode =
   | 'inheritance_cycle'
   /** `inherits_from` names neither a table of the file nor a registered entry. */
   | 'unknown_base'
+  /**
+   * The registry declares no enabled pool and no enabled task group: there is nothing to route to (an empty or
+   * truncated `_registry.toml`, or every entry disabled).
+   */
+  | 'nothing_enabled'
   /** `${VAR}` names an unset variable and gives no default. */
   | 'env_missing'
   /** Warning: an invalid value was replaced by its default (`use_defaults_on_failure`). */

@@ -75,9 +75,24 @@ function usableEntries(resolution: Resolution, sectionSchema: { default?: unknow
   return entries
 }
 
-/** Registry-level checks: paths stay inside the directory, names are unique across kinds. */
+/**
+ * Registry-level checks: something to route to (an enabled pool or task group), paths stay inside the directory,
+ * names are unique across kinds.
+ */
 function checkEntries(resolution: Resolution): void {
   const registryDocument = resolution.document(REGISTRY_FILE)
+  const { pools, task_groups: taskGroups } = resolution.registry
+  const enabled = (entries: Readonly<Record<string, { enabled: boolean }>>) => Object.values(entries).some((entry) => entry.enabled)
+  if (!enabled(pools) && !enabled(taskGroups)) {
+    // An empty or truncated file (a write caught halfway) must never replace a configuration that serves.
+    const table = (['pools', 'task_groups'] as const).find((key) => Object.hasOwn(registryDocument.document!, key))
+    resolution.problem(
+      registryDocument,
+      table ? [table] : [],
+      'nothing_enabled',
+      'declares no enabled pool and no enabled task group: there is nothing to route to (register one under [pools] or [task_groups])',
+    )
+  }
   const seen = new Map<string, string>()
   for (const section of ['pools', 'task_groups', 'wrappers'] as const) {
     for (const [name, entry] of Object.entries(resolution.registry[section])) {

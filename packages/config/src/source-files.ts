@@ -104,6 +104,24 @@ export class SourceFiles {
     for (const absolute of absolutePaths) this.cache.delete(absolute)
   }
 
+  /**
+   * Absolute paths of the cached files whose size, mtime or inode differ from when they were read (or that are
+   * gone): what a polling reload is about to read again. Empty with caching off.
+   */
+  changedSinceRead(): string[] {
+    const changed: string[] = []
+    for (const [absolute, entry] of this.cache) {
+      let stats: ReturnType<typeof statSync> | undefined
+      try {
+        stats = statSync(absolute)
+      } catch {
+        stats = undefined
+      }
+      if (!stats || stats.mtimeMs !== entry.mtimeMs || stats.size !== entry.size || stats.ino !== entry.ino) changed.push(absolute)
+    }
+    return changed
+  }
+
   exists(relative: string): boolean {
     try {
       return statSync(path.join(this.directory, relative)).isFile()

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
 import { type ConfigDiff, diffConfigs, isEmptyDiff } from './diff'
 import { type LoadConfigOptions, normalizeOptions } from './load'
@@ -13,6 +14,12 @@ export interface ConfigStoreOptions extends LoadConfigOptions {
   watch?: boolean
   /** Quiet time (ms) after the last file event before reloading, so a burst of writes is one reload. Default 100. */
   debounceMs?: number
+  /**
+   * Before a watched or polled reload reads the files that changed, they must hold still: their size, mtime and
+   * inode the same on two looks this many ms apart (else it looks again). A file caught halfway through a write is
+   * not read. Default 50; 0 turns it off.
+   */
+  settleMs?: number
   /** Applied and rejected loads kept in `history()`, each. Default 50. */
   historySize?: number
   /** Time source for debounce, polling and timestamps. */
@@ -105,13 +112,16 @@ class Store implements ConfigStore {
   private pollTimer: unknown
   private debounceTimer: unknown
   private pendingTrigger: ReloadTrigger | undefined
+  /** Absolute paths the watcher reported since the last reload began. */
+  private readonly changed = new Set<string>()
   private running: Promise<ReloadOutcome> | undefined
   private disposed = false
 
   constructor(
     private readonly files: SourceFiles,
     private readonly cache: ResolutionCache,
-    private readonly options: ReturnType<typeof normalizeOptions> & Required<Pick<ConfigStoreOptions, 'debounceMs' | 'historySize' | 'clock'>> & { watch: boolean | undefined },
+    private readonly options: ReturnType<typeof normalizeOptions> &
+      Required<Pick<ConfigStoreOptions, 'debounceMs' | 'settleMs' | 'historySize' | 'clock'>> & { watch: boolean | undefined },
     initial: ResolveResult & { config: ResolvedConfig },
     durationMs: number,
   ) {
@@ -155,6 +165,8 @@ class Store implements ConfigStore {
   }
 
   private async runReload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    if (trigger !== 'manual') await this.settle(trigger)
+    this.changed.clear()
     const started = performance.now()
     const cacheEnabled = this.current.registry.global.cache_enabled
     this.files.cacheEnabled = cacheEnabled
@@ -195,6 +207,23 @@ class Store implements ConfigStore {
     return { status: 'applied', config: result.config, diff }
   }
 
+  /**
+   * Waits until the files this reload is about to read hold still: those the watcher reported, or (polling) those
+   * whose size, mtime or inode differ from when they were last read. Two looks `settleMs` apart must agree; a file
+   * still being written is looked at again, up to `MAX_SETTLE_ROUNDS` times (then it is read as it is).
+   */
+  private async settle(trigger: ReloadTrigger): Promise<void> {
+    const { settleMs, clock } = this.options
+    if (settleMs === 0) return
+    for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
+      const paths = trigger === 'watch' ? [...this.changed] : this.files.changedSinceRead()
+      if (paths.length === 0) return
+      const before = paths.map(fileState)
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, settleMs))
+      if (paths.every((file, index) => fileState(file) === before[index]) && (trigger !== 'watch' || this.changed.size === paths.length)) return
+    }
+  }
+
   /** Starts or stops watching and polling to match the options and the registry's `[global]`. */
   private async applySettings(): Promise<void> {
     if (this.disposed) return
@@ -204,6 +233,7 @@ class Store implements ConfigStore {
       this.watcher = await watchDirectory(this.options.directory, {
         onChange: (paths) => {
           this.files.invalidate(paths)
+          for (const file of paths) this.changed.add(file)
           this.schedule('watch')
         },
         onError: (error) => this.emit({ type: 'watch_error', at: this.options.clock.now(), error }),
@@ -267,6 +297,19 @@ class Store implements ConfigStore {
   }
 }
 
+/** Looks at a file before reading it: a file still being written is given this many `settleMs` periods at most. */
+const MAX_SETTLE_ROUNDS = 40
+
+/** Size, mtime and inode of a file, or `missing`: what two looks must agree on. */
+function fileState(file: string): string {
+  try {
+    const stats = statSync(file)
+    return `${stats.size}:${stats.mtimeMs}:${stats.ino}`
+  } catch {
+    return 'missing'
+  }
+}
+
 function unref(handle: unknown): void {
   if (typeof handle === 'object' && handle !== null && 'unref' in handle && typeof handle.unref === 'function') handle.unref()
 }
@@ -279,8 +322,10 @@ function unref(handle: unknown): void {
  */
 export async function createConfigStore(options: ConfigStoreOptions): Promise<ConfigStore> {
   const debounceMs = options.debounceMs ?? 100
+  const settleMs = options.settleMs ?? 50
   const historySize = options.historySize ?? 50
   if (!(Number.isFinite(debounceMs) && debounceMs >= 0)) throw new RangeError(`debounceMs must be a number ≥ 0 (got ${debounceMs})`)
+  if (!(Number.isFinite(settleMs) && settleMs >= 0)) throw new RangeError(`settleMs must be a number ≥ 0 (got ${settleMs})`)
   if (!(Number.isInteger(historySize) && historySize >= 1)) throw new RangeError(`historySize must be an integer ≥ 1 (got ${historySize})`)
   const normalized = normalizeOptions(options)
   const files = new SourceFiles(normalized.directory, true)
@@ -292,7 +337,7 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const store = new Store(
     files,
     cache,
-    { ...normalized, debounceMs, historySize, clock: options.clock ?? systemClock, watch: options.watch },
+    { ...normalized, debounceMs, settleMs, historySize, clock: options.clock ?? systemClock, watch: options.watch },
     result as ResolveResult & { config: ResolvedConfig },
     performance.now() - started,
   )

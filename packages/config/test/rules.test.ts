@@ -88,6 +88,9 @@ const registry: Case[] = [
   { fixture: 'dependencies-disabled', code: 'disabled_reference', file: REGISTRY, path: 'dependencies.fast_pool[1]', at: 'fast_pool = ["fast_group", "slow_group"]', message: /"slow_group", which is disabled/ },
   { fixture: 'dependencies-cycle', code: 'dependency_cycle', file: REGISTRY, path: 'dependencies.fast_pool', at: 'fast_pool = ["fast_group"]', message: /fast_pool → fast_group → pool_wrappers → fast_pool/ },
   { fixture: 'toml-syntax', code: 'toml_syntax', file: POOL, path: '', message: /^invalid TOML: / },
+  { fixture: 'registry-nothing-enabled', code: 'nothing_enabled', file: REGISTRY, path: 'pools', at: '[pools]', message: /no enabled pool and no enabled task group/ },
+  // An empty (or truncated) registry: what a reload may catch halfway through a write.
+  { fixture: 'registry-empty', code: 'nothing_enabled', file: REGISTRY, path: '' },
 ]
 
 /** A string that is exactly one `${VAR}` takes the type of its number, integer or boolean field (docs: Environment variables). */

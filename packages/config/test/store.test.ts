@@ -206,15 +206,18 @@ describe('createConfigStore', () => {
     const directory = copyTree()
     edit(directory, '_registry.toml', (text) => text.replace('reload_interval = 300', 'reload_interval = 7'))
     const timers: { callback: () => void; ms: number; cleared: boolean }[] = []
+    // Long timers (polling, the debounce) are recorded and fired by hand; the short settle wait runs for real.
     const clock = {
       now: () => Date.now(),
       setTimeout: (callback: () => void, ms: number) => {
+        if (ms <= 1000) return setTimeout(callback, ms)
         const timer = { callback, ms, cleared: false }
         timers.push(timer)
         return timer
       },
       clearTimeout: (handle: unknown) => {
-        if (handle) (handle as { cleared: boolean }).cleared = true
+        if (handle && typeof handle === 'object' && 'cleared' in handle) (handle as { cleared: boolean }).cleared = true
+        else clearTimeout(handle as NodeJS.Timeout)
       },
     }
     const store = await open(directory, { clock, debounceMs: 3_600_000 })
@@ -272,6 +275,131 @@ describe('createConfigStore', () => {
 
   it('checks its options', async () => {
     await expect(createConfigStore({ directory: SOURCE, debounceMs: -1 })).rejects.toThrow(RangeError)
+    await expect(createConfigStore({ directory: SOURCE, settleMs: Number.NaN })).rejects.toThrow(RangeError)
     await expect(createConfigStore({ directory: SOURCE, historySize: 0 })).rejects.toThrow(RangeError)
+  })
+})
+
+describe('never applying a half-written file', () => {
+  const REGISTRY = '_registry.toml'
+
+  /** Every configuration the store applies, and every event, from now on. */
+  function record(store: ConfigStore) {
+    const applied: ResolvedConfig[] = []
+    const events: ConfigEvent[] = []
+    store.subscribe((next) => applied.push(next))
+    store.onEvent((event) => events.push(event))
+    return { applied, events }
+  }
+
+  const hasTargets = (config: ResolvedConfig) => Object.keys(config.pools).length + Object.keys(config.task_groups).length > 0
+
+  it('a registry emptied and written again 50 ms later: the empty file is never applied, the full one is', async () => {
+    const directory = copyTree()
+    const store = await open(directory, { debounceMs: undefined })
+    const { applied, events } = record(store)
+    const text = readFileSync(path.join(directory, REGISTRY), 'utf8')
+    const started = Date.now()
+    let readerSawNoTargets = false
+    let stop = false
+    const reader = (async () => {
+      while (!stop) {
+        if (!hasTargets(store.current)) readerSawNoTargets = true
+        await sleep(2)
+      }
+    })()
+    const done = nextEvent(store, ['reload_applied'])
+    writeFileSync(path.join(directory, REGISTRY), '')
+    await sleep(50)
+    writeFileSync(path.join(directory, REGISTRY), text.replace('description = "', 'description = "(rewritten) '))
+    await done
+    const latency = Date.now() - started - 50
+    await sleep(300)
+    stop = true
+    await reader
+    expect(readerSawNoTargets).toBe(false)
+    expect(applied.every(hasTargets)).toBe(true)
+    expect(store.current.registry.registry.description).toMatch(/^\(rewritten\) /)
+    expect(Object.keys(store.current.pools).sort()).toEqual(['fast_pool', 'plan_pool', 'thinking_pool'])
+    // Debounce (100 ms) and one settle (50 ms) after the last write, with room for a busy machine.
+    expect(latency).toBeLessThan(1000)
+    expect(events.filter((event) => event.type === 'reload_applied')).toHaveLength(1)
+  })
+
+  it('a write caught halfway is not read: the reload waits until the file holds still', async () => {
+    const directory = copyTree()
+    // A debounce shorter than the pause between the two writes: only the settle wait keeps the empty file unread.
+    const store = await open(directory, { debounceMs: 10, settleMs: 150 })
+    const { applied, events } = record(store)
+    const text = readFileSync(path.join(directory, REGISTRY), 'utf8')
+    const done = nextEvent(store, ['reload_applied'])
+    writeFileSync(path.join(directory, REGISTRY), '')
+    await sleep(50)
+    writeFileSync(path.join(directory, REGISTRY), `${text}\n# rewritten\n`)
+    await done
+    expect(events.filter((event) => event.type === 'reload_rejected')).toEqual([])
+    expect(applied.every(hasTargets)).toBe(true)
+  })
+
+  it('a truncation never completed is rejected with the problem, and the last good configuration keeps serving', async () => {
+    const directory = copyTree()
+    const store = await open(directory)
+    const before = store.current
+    const { applied } = record(store)
+    const rejected = nextEvent(store, ['reload_rejected'])
+    writeFileSync(path.join(directory, REGISTRY), '')
+    const event = await rejected
+    expect(event.type === 'reload_rejected' && event.errors).toEqual([expect.objectContaining({ code: 'nothing_enabled', file: REGISTRY, path: '' })])
+    expect(store.current).toBe(before)
+    expect(applied).toEqual([])
+    expect(store.history().rejected).toHaveLength(1)
+    // A registry that keeps its tables but disables everything is refused the same way.
+    const again = nextEvent(store, ['reload_rejected'])
+    writeFileSync(path.join(directory, REGISTRY), readFileSync(path.join(SOURCE, REGISTRY), 'utf8').replaceAll('enabled = true', 'enabled = false'))
+    const disabled = await again
+    expect(disabled.type === 'reload_rejected' && disabled.errors).toContainEqual(expect.objectContaining({ code: 'nothing_enabled', path: 'pools' }))
+    expect(store.current).toBe(before)
+  })
+
+  it('a polled reload looks twice too: a file that changes between the looks is looked at again', async () => {
+    const directory = copyTree()
+    const timers: { callback: () => void; ms: number; done: boolean }[] = []
+    const clock = {
+      now: () => Date.now(),
+      setTimeout: (callback: () => void, ms: number) => {
+        const timer = { callback, ms, done: false }
+        timers.push(timer)
+        return timer
+      },
+      clearTimeout: (handle: unknown) => {
+        if (handle) (handle as { done: boolean }).done = true
+      },
+    }
+    const fire = async (ms: number) => {
+      for (let waited = 0; waited < 5000; waited += 5) {
+        const timer = timers.find((each) => each.ms === ms && !each.done)
+        if (timer) {
+          timer.done = true
+          timer.callback()
+          return
+        }
+        await sleep(5)
+      }
+      throw new Error(`no ${ms} ms timer`)
+    }
+    // Every timer is fired by hand: the debounce never (watch events do not reload here), the poll and the settle
+    // waits when the test says so.
+    const store = await open(directory, { clock, debounceMs: 3_600_000, settleMs: 40 })
+    const { applied } = record(store)
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('interval = 30', 'interval = 31'))
+    const done = nextEvent(store, ['reload_applied'])
+    await fire(300_000) // the poll: it finds fast-pool.toml changed and looks at it again after 40 ms
+    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('interval = 31', 'interval = 32 '))
+    await fire(40) // the second look differs: a third one
+    expect(applied).toEqual([])
+    await fire(40) // the file held still: read it
+    await done
+    expect(applied).toHaveLength(1)
+    expect(applied[0]!.pools.fast_pool!.health_check.interval).toBe(32)
   })
 })
