@@ -336,3 +336,27 @@ describe('a reference to any name', () => {
     )
   })
 })
+
+// ---- (e) typed values from the environment
+
+describe('a whole ${VAR} in an integer field', () => {
+  test('is the integer the variable spells, or one problem that names the variable and never throws', () => {
+    const typed = fixture('env-typed')
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: -5, max: 10_000 }).map(String), fc.double().map(String), fc.string({ maxLength: 12 })), (text) => {
+        const result = checkConfig({ directory: typed, env: { MAX_CONCURRENCY: text } })
+        expectWellFormed(result)
+        // An empty variable takes the default (10).
+        const expected = text === '' ? 10 : /^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined
+        if (expected !== undefined && Number.isInteger(expected) && expected >= 1) {
+          expect(result.errors).toEqual([])
+          expect(result.config!.task_groups.fast_group!.echelons.echelon1!.concurrency_limit).toBe(expected)
+        } else {
+          expect(result.errors).toEqual([expect.objectContaining({ path: 'task_group.echelons.echelon1.concurrency_limit' })])
+          expect(result.errors[0]!.message).toContain('${MAX_CONCURRENCY}')
+        }
+      }),
+      { numRuns: RUNS },
+    )
+  })
+})
