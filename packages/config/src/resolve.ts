@@ -11,7 +11,7 @@ import { ResolutionCache } from './resolution-cache'
 import { REGISTRY_SECTION } from './section-kind'
 import { resolveSection } from './sections'
 import type { SourceFiles } from './source-files'
-import type { ResolvedConfig, ResolvedWrapper } from './types'
+import type { ResolvedConfig } from './types'
 import { isPlainTable } from './validate'
 import { resolveWrappers } from './wrapper-files'
 
