@@ -6,6 +6,7 @@ import type {
   LanguageModelV3ToolChoice,
 } from '@ai-sdk/provider'
 import { HttpError } from './http-error'
+import { checkJsonText } from './json-guard'
 
 /** The parts of an OpenAI Chat Completions request body the gateway reads. */
 export interface ChatCompletionRequest {
@@ -50,14 +51,31 @@ function textOf(content: unknown, where: string): string {
   return text
 }
 
-function dataUrl(url: string): { data: string | URL; mediaType: string } {
-  const match = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(url)
-  if (match) return { data: match[2] ? match[3]! : Buffer.from(decodeURIComponent(match[3]!)).toString('base64'), mediaType: match[1] ?? 'application/octet-stream' }
-  try {
-    return { data: new URL(url), mediaType: 'image/*' }
-  } catch {
-    throw invalid('is not a URL', 'image_url.url')
+function dataUrl(url: string, where: string): { data: string | URL; mediaType: string } {
+  if (url.startsWith('data:')) {
+    const match = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(url)
+    if (!match) throw invalid('is not a valid data: URL', `${where}.image_url.url`)
+    const mediaType = match[1] ?? 'application/octet-stream'
+    // image_url holds images: another media type is the client's mistake, not something an upstream should see.
+    if (!mediaType.startsWith('image/')) throw invalid(`a data: URL here must hold an image (image/*), not ${JSON.stringify(mediaType.slice(0, 60))}`, `${where}.image_url.url`)
+    if (match[2]) {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(match[3]!)) throw invalid('is not valid base64', `${where}.image_url.url`)
+      return { data: match[3]!, mediaType }
+    }
+    try {
+      return { data: Buffer.from(decodeURIComponent(match[3]!)).toString('base64'), mediaType }
+    } catch {
+      throw invalid('is not a valid data: URL (bad percent-encoding)', `${where}.image_url.url`)
+    }
   }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw invalid('is not a URL', `${where}.image_url.url`)
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalid('must be an http(s) or data: URL', `${where}.image_url.url`)
+  return { data: parsed, mediaType: 'image/*' }
 }
 
 function userContent(content: unknown, where: string): Extract<LanguageModelV3Message, { role: 'user' }>['content'] {
@@ -70,7 +88,7 @@ function userContent(content: unknown, where: string): Extract<LanguageModelV3Me
       const image = part.image_url
       const url = typeof image === 'string' ? image : isObject(image) && typeof image.url === 'string' ? image.url : undefined
       if (url === undefined) throw invalid('needs image_url.url', `${where}[${index}]`)
-      const { data, mediaType } = dataUrl(url)
+      const { data, mediaType } = dataUrl(url, `${where}[${index}]`)
       return { type: 'file' as const, data, mediaType }
     }
     throw invalid(`content part type "${String(part.type)}" is not supported`, `${where}[${index}]`)
@@ -219,8 +237,9 @@ export function toCallOptions(body: ChatCompletionRequest): LanguageModelV3CallO
   return call
 }
 
-/** Parses and checks the top level of a request body. */
+/** Parses and checks the top level of a request body (after `checkJsonText`: no deep nesting, no key twice). */
 export function parseBody(text: string): ChatCompletionRequest {
+  checkJsonText(text)
   let body: unknown
   try {
     body = JSON.parse(text)

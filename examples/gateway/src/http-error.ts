@@ -8,6 +8,7 @@ import {
   RequestTimeoutError,
   UnknownTargetError,
 } from '@llmpool/router'
+import { LimiterUnavailableError } from '@llmpool/limiter'
 import { FunctionCallingDisabledError, UnknownWrapperError } from '@llmpool/wrappers'
 
 /** An error the gateway answers with: an HTTP status and OpenAI's error body. Never carries a stack or a secret. */
@@ -52,6 +53,13 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (FunctionCallingDisabledError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'function_calling_disabled', error.message)
   if (InvalidRequestError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'invalid_request', error.message)
+  if (LimiterUnavailableError.isInstance(error)) {
+    // Fail-closed: the shared limits cannot be read, so nothing is sent upstream; the client may come back soon.
+    const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000))
+    return new HttpError(503, 'service_unavailable_error', 'limits_unavailable', 'the shared rate limits are unavailable (Redis cannot be reached); retry shortly', {
+      'retry-after': String(seconds),
+    })
+  }
   if (LocalFailureError.isInstance(error)) return new HttpError(500, 'server_error', 'internal_error', 'the gateway failed to handle the request')
   if (RequestTimeoutError.isInstance(error)) return new HttpError(504, 'timeout_error', 'request_timeout', error.message)
   if (RequestRejectedError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'request_rejected', error.message)

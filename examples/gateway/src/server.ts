@@ -33,6 +33,21 @@ export interface GatewayOptions {
   redis?: string
   /** Key prefix of the shared limits. Default `llmpool`. */
   redisPrefix?: string
+  /**
+   * How long a crashed gateway's concurrency permits outlive it in Redis (ms): the others get them back after at
+   * most this long. Default: the limiter's (10 s).
+   */
+  redisLeaseTtlMs?: number
+  /**
+   * While Redis is unreachable: `fail-closed` (default) answers 503 `limits_unavailable` with `retry-after`;
+   * `fallback-memory` limits each gateway alone until Redis answers again.
+   */
+  redisOnUnavailable?: 'fail-closed' | 'fallback-memory'
+  /** Most client connections at once; more are refused, so slow clients cannot use up the file descriptors. Default 1024. */
+  maxConnections?: number
+  /** Longest time to receive a request's headers, and its whole body (ms). Default 10 000 and 30 000. */
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
   /** A limiter backend of your own (overrides `redis`). */
   limits?: LimiterBackend
   /** Providers by name, as the router takes them (they replace the pass-through ones of the same name). */
@@ -66,7 +81,9 @@ export interface Gateway {
 const MiB = 1024 * 1024
 const JSON_TYPE = 'application/json'
 /** Status codes as the keys of the response counters, made once. */
-const STATUS_KEYS: Record<number, string> = Object.fromEntries([200, 400, 401, 404, 413, 429, 500, 502, 503, 504].map((status) => [status, String(status)]))
+const STATUS_KEYS: Record<number, string> = Object.fromEntries([200, 400, 401, 404, 413, 429, 499, 500, 502, 503, 504].map((status) => [status, String(status)]))
+/** What a request whose client hung up is counted as (nginx's "client closed request"); no answer is sent. */
+const CLIENT_CLOSED = 499
 
 /** Digests make the comparison constant-time whatever the lengths. */
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -93,7 +110,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ? await createConfigStore({ directory: options.config, ...(options.watch !== undefined ? { watch: options.watch } : {}), ...(options.env ? { env: options.env } : {}) })
       : options.config
   const ownsLimits = options.limits === undefined && options.redis !== undefined
-  const limits = options.limits ?? (options.redis ? redisBackend({ redis: options.redis, prefix: options.redisPrefix ?? 'llmpool' }) : undefined)
+  const limits =
+    options.limits ??
+    (options.redis
+      ? redisBackend({
+          redis: options.redis,
+          prefix: options.redisPrefix ?? 'llmpool',
+          ...(options.redisLeaseTtlMs !== undefined ? { leaseTtlMs: options.redisLeaseTtlMs } : {}),
+          ...(options.redisOnUnavailable ? { onUnavailable: options.redisOnUnavailable } : {}),
+        })
+      : undefined)
   const upstreams = new Upstreams()
   const providers: Record<string, ProviderDefinition> = {}
   if (options.passThrough !== false) {
@@ -116,7 +142,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const router = pool.router
 
   const token = options.token ?? process.env.LLMPOOL_GATEWAY_TOKEN
-  const tokenDigest = token ? digest(`Bearer ${token}`) : undefined
+  const tokenDigest = token ? digest(token) : undefined
   const maxBodyBytes = options.maxBodyBytes ?? MiB
   const started = Math.floor(Date.now() / 1000)
   const responses = new Map<string, number>()
@@ -164,20 +190,40 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     new Promise((resolve, reject) => {
       const declared = Number(request.headers['content-length'])
       const tooLarge = () => new HttpError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than ${maxBodyBytes} bytes`)
-      if (declared > maxBodyBytes) return reject(tooLarge())
+      if (declared > maxBodyBytes) {
+        discard(request)
+        return reject(tooLarge())
+      }
       const chunks: Buffer[] = []
       let size = 0
       request.on('data', (chunk: Buffer) => {
         size += chunk.length
         if (size > maxBodyBytes) {
           request.removeAllListeners('data')
-          request.resume()
+          discard(request)
           reject(tooLarge())
         } else chunks.push(chunk)
       })
       request.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')))
       request.on('error', reject)
     })
+
+  /**
+   * Reads and drops the rest of a body too large to serve, for a while, so that a client still writing it gets to
+   * read the 413 (closing at once makes fetch / undici clients fail with EPIPE, and the OpenAI SDK retry the upload).
+   */
+  const discard = (request: IncomingMessage) => {
+    let dropped = 0
+    request.on('data', (chunk: Buffer) => {
+      dropped += chunk.length
+      if (dropped > 64 * maxBodyBytes) request.socket.destroy()
+    })
+    request.resume()
+    const timer = setTimeout(() => request.socket.destroy(), 10_000)
+    timer.unref()
+    request.once('end', () => clearTimeout(timer))
+    request.once('close', () => clearTimeout(timer))
+  }
 
   const chat = async (request: IncomingMessage, response: ServerResponse) => {
     const text = await readBody(request)
@@ -239,10 +285,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
+  /** `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110), the token compared in constant time. */
   const authorized = (request: IncomingMessage) => {
     if (!tokenDigest) return true
     const header = request.headers.authorization
-    return typeof header === 'string' && timingSafeEqual(digest(header), tokenDigest)
+    if (typeof header !== 'string') return false
+    const match = /^bearer +(\S+) *$/i.exec(header)
+    return match !== null && timingSafeEqual(digest(match[1]!), tokenDigest)
   }
 
   const models = () => {
@@ -302,13 +351,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (!response.writableEnded) response.end(`data: ${streamErrorBody(error)}\n\n`)
         return
       }
+      // The client went away: nothing to answer, and not the gateway's failure (counted apart, as 499).
+      if (response.destroyed || connectionAborts.get(request.socket)?.signal.aborted === true || request.socket.destroyed) {
+        count(CLIENT_CLOSED)
+        return
+      }
       const http = toHttpError(error)
-      // A body we stopped reading: the connection closes once the answer is out, rather than read the rest.
+      // A body we stopped reading: the connection closes once the answer is out.
       if (http.status === 413) response.shouldKeepAlive = false
       sendError(response, http)
     }
   })
   server.keepAliveTimeout = 65_000
+  server.headersTimeout = options.headersTimeoutMs ?? 10_000
+  server.requestTimeout = options.requestTimeoutMs ?? 30_000
+  server.maxConnections = options.maxConnections ?? 1024
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {

@@ -81,7 +81,7 @@ export async function libraryDoor(configDir: string, upstream: MockUpstream): Pr
       if (!options.stream) return (await generateText({ model: pool.model(model), prompt, maxRetries: 0 })).text
       const errors: unknown[] = []
       const result = streamText({ model: pool.model(model), prompt, maxRetries: 0, onError: ({ error }) => void errors.push(error) })
-      const text = await result.text.catch((error: unknown) => {
+      const text = await Promise.resolve(result.text).catch((error: unknown) => {
         throw errors[0] ?? error
       })
       if (errors.length > 0) throw errors[0]

@@ -134,3 +134,17 @@ describe('Errors', { timeout: 5000 }, () => {
     expect(result.providerMetadata?.llmpool).toMatchObject({ instance: 'g.e1/mock:a', attempts: 1 })
   })
 })
+
+describe('Scrubbing', () => {
+  test('a key straddling the 500-character bound of a message leaves no part of itself behind', async () => {
+    const { scrubMessage } = await import('../src/scrub')
+    const key = 'sk-proj-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+    const message = `${'x'.repeat(490)} ${key} and more`
+    const scrubbed = scrubMessage(message, [key])
+    expect(scrubbed).not.toContain('sk-proj-ABC')
+    expect(scrubbed).not.toContain('ABCDEFGH')
+    expect(scrubbed.length).toBeLessThanOrEqual(501)
+    // A key the instance does not know, cut the same way: the pattern finds it before the cut.
+    expect(scrubMessage(`${'y'.repeat(495)} sk-other-ZZZZZZZZZZZZZZZZ`, [])).not.toContain('sk-oth')
+  })
+})
