@@ -328,7 +328,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing && inFlight.size === 0) drained?.()
   }
 
-  const server = createServer(async (request, response) => {
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      // How often those two are checked (Node's default, 30 s, would let a slow body sit for half a minute more).
+      connectionsCheckingInterval: 1_000,
+      keepAliveTimeout: 65_000,
+    },
+    async (request, response) => {
     const url = request.url ?? '/'
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
@@ -361,10 +369,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (http.status === 413) response.shouldKeepAlive = false
       sendError(response, http)
     }
-  })
-  server.keepAliveTimeout = 65_000
-  server.headersTimeout = options.headersTimeoutMs ?? 10_000
-  server.requestTimeout = options.requestTimeoutMs ?? 30_000
+    },
+  )
   server.maxConnections = options.maxConnections ?? 1024
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -82,6 +82,15 @@ describe.each(['library', 'gateway'] as const)('configs/llms through the %s', (n
     expect(openai).toBeLessThan(targets.length * 3)
   })
 
+  test('an error in a 200 answer (JSON or streamed) is a failure of that instance: the request fails over', async () => {
+    upstream.setFaults('gpt-4o', { errorInBody: true })
+    const door = await open()
+    for (let index = 0; index < 4; index++) {
+      expect(await door.ask('fast_group_wrapper', `e${index}`, { stream: index % 2 === 0 })).toMatch(/^mock reply from claude-3-5-sonnet: e\d$/)
+    }
+    expect(chatCalls(upstream, 'gpt-4o')).toBeGreaterThanOrEqual(1)
+  })
+
   test('key rotation: traffic spreads over the keys of api_keys, and a key answered 401 drops out with its reason', async () => {
     const directory = documentCopy({
       'task-groups/fast-group.toml': [[/models = \["openai:gpt-4o", "anthropic:claude-3-5-sonnet"\]/, 'models = ["openai:gpt-4o"]\napi_keys = ["${KEY_A}", "${KEY_B}", "${KEY_C}"]']],

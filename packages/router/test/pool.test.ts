@@ -283,6 +283,14 @@ describe('A request to a pool', { timeout: 5000 }, () => {
       expect(mock.calls).toHaveLength(1)
     })
 
+    test('the pool admission lease ends with the request: nothing stays in flight', async () => {
+      const config = await setup({ groups: { g: group([['a', 'b']]) }, pools: { p: pool(['g'], 'round_robin', '[pool.rate_limiting]\nenabled = true\n[pool.rate_limiting.token_bucket]\nbucket_size = 100\nrefill_rate = 1') } })
+      const router = routerFor(config, mockProvider())
+      for (let i = 0; i < 25; i++) await router.generate('p', prompt)
+      const state = await router.state()
+      expect(state.pools.find((entry) => entry.name === 'p')!.limits).toMatchObject({ inFlight: 0, available: 75 })
+    })
+
     test('a fallback pool without a token is skipped', async () => {
       const config = await setup({
         groups: { g: group([['a']]), h: group([['x']]), k: group([['z']]) },
