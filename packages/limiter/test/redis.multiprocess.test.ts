@@ -218,8 +218,8 @@ describe('redis backend across processes', () => {
       expectFair(grants, 60)
     })
 
-    test('sliding window (5 per 250 ms): each process within ±25 % of the mean', async () => {
-      const grants = await shares('sliding window', { spec: { kind: 'sliding_window', windowMs: 250, limit: 5 }, holdMs: 0, durationMs: 3000 })
+    test('sliding window (3 per 150 ms): each process within ±25 % of the mean', async () => {
+      const grants = await shares('sliding window', { spec: { kind: 'sliding_window', windowMs: 150, limit: 3 }, holdMs: 0, durationMs: 3000 })
       expectFair(grants, 55)
     })
   })

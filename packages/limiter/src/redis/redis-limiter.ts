@@ -72,7 +72,6 @@ export class RedisLimiter implements Limiter, BatchTarget {
     this.capacity = Math.min(...parts.map((part) => part.capacity))
     const queueKey = this.queueKeys[0]
     this.queue = new WaitQueue(name, context.clock, {
-      attempt: (weight) => this.attempt(weight),
       attemptFrom: (weight, place) => this.attemptFrom(weight, place),
       leave: (place) => context.batch.add(this, { op: 'l', weight: 0, id: '', place }),
       newPlace: () => context.leaseId(),

@@ -26,8 +26,6 @@ export interface QueueAttempt {
 
 /** What the queue needs from its limiter. */
 export interface QueueOwner {
-  /** One try without a place (as `tryAcquire`): granted only while nobody waits in any process. */
-  attempt(weight: number): Promise<Acquisition>
   /** One try from `place`: granted at the head of the shared queue; otherwise the place joins it or keeps its turn. */
   attemptFrom(weight: number, place: string): Promise<QueueAttempt>
   /** The place leaves the shared queue (this process has nobody waiting any more). */
@@ -45,8 +43,8 @@ type Waiter = BaseWaiter & { readonly sequence: number; readonly deadline: numbe
  * queue shared by all processes (see `lua/apply.ts`). Only the head asks Redis, from the place, polling with the
  * denial's retryAfterMs (capped) or sooner when woken; the others wait behind it. A grant goes to the process whose
  * place is the head of the shared queue; its next waiter takes a new place at the tail, so the processes that wait
- * take turns. While nobody waits, acquisitions try at once and concurrently, so that auto-pipelining shares their
- * round trips.
+ * take turns. While nobody waits here, acquisitions try at once and concurrently (so that auto-pipelining shares
+ * their round trips), each from a new place: a denied one has its turn at once, and the process keeps one place.
  */
 export class WaitQueue {
   private readonly waiters: Waiter[] = []
@@ -79,7 +77,10 @@ export class WaitQueue {
     if (signal?.aborted) throw new AcquireAbortedError(this.name, signal.reason)
     const sequence = ++this.sequence
     if (this.waiters.length === 0) {
-      const result = await this.owner.attempt(weight)
+      // From a place of its own: if denied, this caller already has its turn in the shared queue.
+      const place = this.owner.newPlace()
+      const { result, inQueue } = await this.owner.attemptFrom(weight, place)
+      if (inQueue) this.keep(place)
       if (result.granted) {
         if (signal?.aborted) {
           result.cancel()
@@ -93,15 +94,41 @@ export class WaitQueue {
         head.resolve(result)
       } else {
         this.lastRetryAfterMs = result.retryAfterMs
-        if (deadline !== undefined && result.reason === 'rate' && this.clock.now() + result.retryAfterMs > deadline)
+        if (deadline !== undefined && result.reason === 'rate' && this.clock.now() + result.retryAfterMs > deadline) {
+          this.leaveIfIdle()
           throw new AcquireTimeoutError(this.name, result.retryAfterMs)
+        }
       }
     }
     // The first try took a round trip: the caller may have given up meanwhile.
-    if (signal?.aborted) throw new AcquireAbortedError(this.name, signal.reason)
-    if (deadline !== undefined && this.clock.now() >= deadline) throw new AcquireTimeoutError(this.name, this.lastRetryAfterMs)
-    if (this.disposed) throw new AcquireAbortedError(this.name, new Error('limiter disposed'))
+    let gaveUp: Error | undefined
+    if (signal?.aborted) gaveUp = new AcquireAbortedError(this.name, signal.reason)
+    else if (deadline !== undefined && this.clock.now() >= deadline) gaveUp = new AcquireTimeoutError(this.name, this.lastRetryAfterMs)
+    else if (this.disposed) gaveUp = new AcquireAbortedError(this.name, new Error('limiter disposed'))
+    if (gaveUp) {
+      this.leaveIfIdle()
+      throw gaveUp
+    }
     return this.enqueue(sequence, weight, signal, deadline)
+  }
+
+  /**
+   * A first try left `place` in the shared queue: it becomes this process's place, unless the process has one
+   * already (several first tries at once), in which case it leaves.
+   */
+  private keep(place: string): void {
+    if (this.place === undefined) {
+      this.place = place
+      this.placed = true
+    } else if (this.place !== place) this.owner.leave(place)
+  }
+
+  /** Nobody waits here (a first try gave up): the place leaves the shared queue at once. */
+  private leaveIfIdle(): void {
+    if (this.waiters.length > 0 || this.pumping || this.place === undefined) return
+    if (this.placed) this.owner.leave(this.place)
+    this.place = undefined
+    this.placed = false
   }
 
   private enqueue(sequence: number, weight: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
