@@ -1,0 +1,3 @@
+import { rpmAtUpstreamTest } from './rpm-at-upstream'
+
+rpmAtUpstreamTest('gateway')
