@@ -78,14 +78,14 @@ export class CircuitBreaker implements Breaker, Disposable {
     this.#refresh()
     const now = this.clock.now()
     if (this.#state === 'open') return Math.max(0, Math.ceil((this.#openedAt ?? now) + this.#recoveryTimeMs - now))
-    const held = this.#state === 'half_open' ? this.#gate.retryAfterMs(now) : undefined
-    if (held !== undefined) return held
-    if (this.#state === 'half_open' && !this.#hasTrialSlot()) {
+    if (this.#state !== 'half_open') return 0
+    if (!this.#hasTrialSlot()) {
       let earliest = Number.POSITIVE_INFINITY
       for (const trial of this.#trials) earliest = Math.min(earliest, trial.deadline)
       return Number.isFinite(earliest) ? Math.max(0, Math.ceil(earliest - now)) : 0
     }
-    return 0
+    // A free slot, but shared: another process may hold the trials, or the claim is yet to be answered.
+    return this.#gate.retryAfterMs(now) ?? 0
   }
 
   /**

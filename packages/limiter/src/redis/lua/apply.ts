@@ -157,7 +157,8 @@ for e = 0, count - 1 do
         end
         dirty[i] = true
       end
-      if op == 'w' then leave(place) end
+      -- Granted from a place: it was the head (or the queue is empty, and the place was never in it).
+      if op == 'w' and head == place then leave(place) end
     end
   elseif op == 'l' then
     leave(place)
