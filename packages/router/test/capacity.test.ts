@@ -39,10 +39,11 @@ describe('Capacity and waiting', { timeout: 5000 }, () => {
     const held = holder()
     const mock = mockProvider({ a: held.behaviour, b: held.behaviour })
     const router = routerFor(config, mock)
-    void router.generate('p', prompt)
-    void router.generate('p', prompt)
+    const held1 = router.generate('p', prompt).catch((error: unknown) => error)
+    const held2 = router.generate('p', prompt).catch((error: unknown) => error)
     expect((await router.generate('p', prompt)).routing.instance).toBe('g.e2/mock:c')
     for (const call of held.open) call.reject(new Error('test over'))
+    await Promise.all([held1, held2])
   })
 
   test('when no instance has capacity, requests wait first in first out for a lease to come back', async () => {

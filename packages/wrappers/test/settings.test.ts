@@ -23,13 +23,13 @@ test("a pool wrapper: its file's [global] (seconds become milliseconds, names ma
   // default_timeout = 1 and max_retries = 1 are the defaults of echelons that set neither.
   const candidate = entry.route.kind === 'pool' ? entry.route.stages[0]!.tiers[0]![0]! : undefined
   expect(candidate).toMatchObject({ attemptTimeoutMs: 1000, maxRetries: 1 })
-  expect(candidate!.sources.attemptTimeoutMs).toBe('wrappers/pool-wrappers.toml: [global] default_timeout')
+  expect(candidate!.sources.attemptTimeoutMs).toBe('wrappers/pool-wrappers.toml:6: [global] default_timeout')
   expect(entry.services.tools).toBeUndefined()
   // other_group's echelon sets its own timeout = 5 and max_retries = 0: those win.
   const other = pool.router.entry('other_pool_wrapper')
   const own = other.route.kind === 'pool' ? other.route.stages[0]!.tiers[0]![0]! : undefined
   expect(own).toMatchObject({ attemptTimeoutMs: 5000, maxRetries: 0 })
-  expect(own!.sources.attemptTimeoutMs).toMatch(/other-group.toml: task_group.echelons.main.timeout$/)
+  expect(own!.sources.attemptTimeoutMs).toMatch(/other-group.toml:\d+: task_group.echelons.main.timeout$/)
   // The request deadline: room to walk the chain once (one instance of 1 s) and a margin of 1 s.
   expect(entry.requestTimeoutMs).toBe(2000)
   expect(entry.maxCalls).toBe(2)
