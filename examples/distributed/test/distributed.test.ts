@@ -13,6 +13,7 @@ test('three gateways on one Redis hold the limits and the breaker in total', () 
   })
   expect(run.status, run.stdout + run.stderr).toBe(0)
   expect(run.stdout).toContain('the limits and the breaker held across the three gateways')
+  expect(run.stdout).toMatch(/each gateway got a fair share/)
   const steady = /steady-model: (\d+) calls .* at most (\d+) at once/.exec(run.stdout)!
   expect(Number(steady[1])).toBeGreaterThan(0)
   expect(Number(steady[1])).toBeLessThanOrEqual(40)

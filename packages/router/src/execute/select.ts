@@ -1,5 +1,5 @@
 import type { BreakerPermit } from '@llmpool/breaker'
-import type { Acquisition, Lease } from '@llmpool/limiter'
+import { type Acquisition, AcquireTimeoutError, type Lease } from '@llmpool/limiter'
 import { RateLimitedError } from '../errors'
 import type { Candidate } from '../runtime/candidate'
 import type { Walk } from '../runtime/topology'
@@ -66,6 +66,9 @@ class Scan {
   anyAdmitted = false
   /** True while every denial was a rate limit or a cooldown, whose wait is exact: no release can come sooner. */
   exact = true
+  /** The first instance (in the walk's order) its limits denied: where the request waits in line. */
+  bottleneck: Candidate | undefined = undefined
+  bottleneckList = 0
 }
 
 /** The limiter's answer for `candidate`: a lease (selection made) or a denial noted in `scan`. */
@@ -73,6 +76,10 @@ function settle(scan: Scan, candidate: Candidate, listIndex: number, acquired: A
   if (acquired && !acquired.granted) {
     scan.saturatedFor = Math.min(scan.saturatedFor, acquired.retryAfterMs)
     if (acquired.reason !== 'rate') scan.exact = false
+    if (scan.bottleneck === undefined) {
+      scan.bottleneck = candidate
+      scan.bottleneckList = listIndex
+    }
     return false
   }
   const lease = acquired as Lease | undefined
@@ -130,61 +137,119 @@ function scan(request: RequestState, walk: Walk, state: WalkState, result = new 
 /**
  * The first admitted instance with capacity, in list order and each list's strategy order; a saturated instance is
  * skipped for the next. When every admitted instance is saturated (or resting for less than the longest retry
- * pause), waits first in first out among the requests for the same target, within the deadline — unless `wait` is
- * false (a hedge takes only what is free now). Synchronous when the limiters are (the memory backend).
+ * pause), waits for capacity within the deadline — unless `wait` is false (a hedge takes only what is free now).
+ * Synchronous when the limiters are (the memory backend).
  */
 export function select(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, wait = true): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
-  // First in first out among the requests for the same target (they compete for the same instances).
-  if (wait && context.waiters.hasWaiters(request.target, request.ticket)) return waitForCapacity(context, request, walk, state, 50, false)
   const scanned = scan(request, walk, state)
   if (isPromise(scanned)) return scanned.then((result) => decide(context, request, walk, state, result, wait))
   return decide(context, request, walk, state, scanned, wait)
 }
 
 function decide(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, result: Scan, wait: boolean): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
-  if (result.selection) {
-    if (request.ticket !== undefined) context.waiters.notify(request.target)
-    return result.selection
-  }
+  if (result.selection) return result.selection
   if (!result.anyAdmitted || !wait) return NO_MORE
-  return waitForCapacity(context, request, walk, state, result.saturatedFor, result.exact)
+  return waitForCapacity(context, request, walk, state, result)
 }
 
-/** Every admitted instance is saturated: wait for capacity, first in first out, within the deadline; then look again. */
-async function waitForCapacity(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, saturatedFor: number, exact: boolean): Promise<Selection | typeof NO_MORE> {
+/**
+ * Every admitted instance is saturated: wait for capacity within the deadline, then look again. The request waits
+ * in line at the limiter that denied it first (`acquire`: first in first out — and, on Redis, in the queue every
+ * process shares, so replicas take turns); a wait for a breaker's trial slot or a short rest is a timed wait, woken
+ * early when any lease comes back. Capacity that comes back only after the deadline is not waited for.
+ */
+async function waitForCapacity(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, first: Scan): Promise<Selection | typeof NO_MORE> {
   const { waiters, clock } = context
   const target = walk.pool ?? request.target
+  let result = first
   for (;;) {
     const now = clock.now()
-    if (!Number.isFinite(saturatedFor)) saturatedFor = 1000
-    // Capacity that comes back only after the deadline is not waited for.
-    if (now + (exact ? saturatedFor : Math.min(saturatedFor, 1)) > request.deadline || request.deadline - now <= 0) {
+    const saturatedFor = Number.isFinite(result.saturatedFor) ? result.saturatedFor : 1000
+    if (now + (result.exact ? saturatedFor : Math.min(saturatedFor, 1)) > request.deadline || request.deadline - now <= 0) {
       throw new RateLimitedError(target, request.attempts, saturatedFor)
     }
     if (request.ticket === undefined) {
       request.ticket = waiters.ticket()
       context.emit({ type: 'rate_limited', at: now, requestId: request.id, target, retryAfterMs: saturatedFor, waiting: true })
     }
-    try {
-      await waiters.wait(request.target, request.ticket, Math.min(saturatedFor, request.deadline - now), request.signal)
-    } catch {
-      rethrowIfOver(context, request)
-      throw new RateLimitedError(target, request.attempts, saturatedFor)
+    const bottleneck = result.bottleneck
+    if (bottleneck?.instance.limiter && bottleneck.instance.admitted) {
+      const selection = await waitInLine(context, request, bottleneck, result.bottleneckList, state, Math.min(request.deadline, now + Math.max(saturatedFor, 50)), target, saturatedFor)
+      if (selection) return selection
+    } else {
+      try {
+        await waiters.wait(request.target, request.ticket, Math.min(saturatedFor, request.deadline - now), request.signal)
+      } catch {
+        rethrowIfOver(context, request)
+        throw new RateLimitedError(target, request.attempts, saturatedFor)
+      }
     }
     if (clock.now() >= request.deadline) throw new RateLimitedError(target, request.attempts, saturatedFor)
-    if (waiters.hasWaiters(request.target, request.ticket)) {
-      saturatedFor = 50
-      exact = false
-      continue
-    }
     const scanned = scan(request, walk, state)
-    const result = isPromise(scanned) ? await scanned : scanned
-    if (result.selection) {
-      waiters.notify(request.target)
-      return result.selection
-    }
+    result = isPromise(scanned) ? await scanned : scanned
+    if (result.selection) return result.selection
     if (!result.anyAdmitted) return NO_MORE
-    saturatedFor = result.saturatedFor
-    exact = result.exact
+  }
+}
+
+/**
+ * Waits in the limiter's own line for `candidate`, until `until` — or until a lease comes back anywhere in this
+ * router (another instance may serve now): its selection, or undefined to look again.
+ */
+async function waitInLine(
+  context: ExecutionContext,
+  request: RequestState,
+  candidate: Candidate,
+  listIndex: number,
+  state: WalkState,
+  until: number,
+  target: string,
+  saturatedFor: number,
+): Promise<Selection | undefined> {
+  const limiter = candidate.instance.limiter!
+  const before = context.clock.now()
+  const stop = new AbortController()
+  const signal = request.signal ? AbortSignal.any([request.signal, stop.signal]) : stop.signal
+  const inLine = limiter.acquire(1, { signal, deadline: until })
+  const woken = context.waiters.wait(request.target, request.ticket ?? context.waiters.ticket(), Math.max(1, until - before), signal).then(
+    () => 'woken' as const,
+    () => 'woken' as const,
+  )
+  let lease: Lease | 'woken'
+  try {
+    lease = await Promise.race([inLine, woken])
+  } catch (error) {
+    stop.abort()
+    if (request.signal?.aborted) throw request.signal.reason
+    if (!AcquireTimeoutError.isInstance(error)) throw error
+    // Capacity did not come back before the deadline: the request is rate limited, as a wait that runs out is.
+    if (context.clock.now() >= request.deadline) throw new RateLimitedError(target, request.attempts, (error as { retryAfterMs?: number }).retryAfterMs ?? saturatedFor)
+    // Refused at once (the limit recovers only after `until`): wait that long before looking again.
+    if (context.clock.now() - before < 1) await sleepUntil(context, request, until)
+    return undefined
+  }
+  if (lease === 'woken') {
+    // A lease came back here: stop waiting in line (a grant that raced the wake-up is given back), and look again.
+    stop.abort()
+    inLine.then((late) => late.cancel(), () => undefined)
+    if (request.signal?.aborted) throw request.signal.reason
+    return undefined
+  }
+  stop.abort()
+  const permit = candidate.instance.admitted && !state.tried.includes(candidate.key) ? candidate.instance.breaker.tryAcquire() : undefined
+  if (!permit) {
+    lease.cancel()
+    return undefined
+  }
+  return { candidate, lease, permit, listIndex }
+}
+
+async function sleepUntil(context: ExecutionContext, request: RequestState, until: number): Promise<void> {
+  const ms = Math.min(until, request.deadline) - context.clock.now()
+  if (ms <= 0) return
+  try {
+    await context.waiters.wait(request.target, request.ticket ?? context.waiters.ticket(), ms, request.signal)
+  } catch {
+    rethrowIfOver(context, request)
   }
 }
