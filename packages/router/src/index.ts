@@ -1,12 +1,5 @@
-export {
-  type InstanceState,
-  type RoutedGenerateResult,
-  type RoutedStreamResult,
-  type RouteOptions,
-  Router,
-  type RouterOptions,
-  type Routing,
-} from './router'
+export { Router } from './router'
+export type { InstanceState, RoutedGenerateResult, RoutedStreamResult, RouteOptions, RouterOptions, Routing } from './router-options'
 export {
   AllAttemptsFailedError,
   type AttemptRecord,

@@ -1,104 +1,24 @@
-import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamResult } from '@ai-sdk/provider'
-import type { Breaker, FailureKind } from '@llmpool/breaker'
-import type { ConfigStore, ResolvedConfig } from '@llmpool/config'
+import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider'
+import type { ResolvedConfig } from '@llmpool/config'
 import { suggestions } from '@llmpool/config'
 import { type LimiterBackend, memoryBackend } from '@llmpool/limiter'
 import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
-import type { CacheSettings } from './cache'
 import { CapacityWaiters } from './capacity-waiters'
-import { type AttemptRecord, UnknownTargetError } from './errors'
+import { UnknownTargetError } from './errors'
 import type { RouterEvent, RouterEventListener } from './events'
 import type { ExecutionContext, RequestState, RunAttempt } from './execute/context'
 import { execute } from './execute/executor'
 import { RouterMetrics } from './metrics'
 import { compilePlan, type PlanOverrides } from './plan/compile'
 import type { EntryPlan, RoutingPlan } from './plan/types'
-import { type OpenAIProviderOptions, type ProviderDefinition, ProviderRegistry } from './providers'
-import type { RetryPolicy } from './retry'
-import type { CooldownState } from './runtime/cooldown'
-import type { CooldownSharing } from './runtime/cooldown-sharing'
+import { ProviderRegistry } from './providers'
+import type { InstanceState, RoutedGenerateResult, RoutedStreamResult, RouteOptions, RouterOptions, Routing } from './router-options'
+import { BreakerWiring } from './runtime/breaker-wiring'
 import type { InstanceRuntime } from './runtime/instance'
 import { Probes } from './runtime/probes'
 import { type EntryRuntime, Topology } from './runtime/topology'
 import { builtInStrategies, type RotationStrategyFactory } from './strategies/index'
 import { streamAttempt } from './stream'
-
-export interface RouterOptions {
-  /** A resolved configuration, or a `ConfigStore` whose reloads the router follows. */
-  config: ResolvedConfig | ConfigStore
-  /** Where limits live. Default: an embedded memory backend. Pass `redisBackend()` to share limits across processes. */
-  limits?: LimiterBackend
-  /** Your own providers by name (`mycloud:model-x`), or replacements of the built-in `openai` and `anthropic`. */
-  providers?: Record<string, ProviderDefinition>
-  /** Options of the built-in `openai` provider (Chat Completions by default; `{ api: 'responses' }`). */
-  openai?: OpenAIProviderOptions
-  /** Your own rotation strategies by name, or replacements of the built-in ones. */
-  strategies?: Record<string, RotationStrategyFactory>
-  /**
-   * The overall deadline of every request (ms), across retries and fallbacks. Default: per entry, the wrappers
-   * file's `[global] request_timeout`, else room to walk its chain once (see `router.plan`).
-   */
-  requestTimeoutMs?: number
-  /** Most upstream calls of one request, across retries, instances, echelons, pools and hedges. Default: per entry, every call its rules allow. */
-  attemptBudget?: number
-  /** Backoff of retries on one instance. Default: the `[global] error_handling` of each entry. */
-  retry?: Partial<RetryPolicy>
-  /** Failure kinds retried on the same instance. Default: each entry's `retry_on_errors`. */
-  retryOn?: readonly FailureKind[]
-  /** Longest silence between two parts of a committed stream (ms). Default 30 000. */
-  streamIdleTimeoutMs?: number
-  /** Active health probes every pool `health_check.interval`. Default true. */
-  healthChecks?: boolean
-  /** The response cache of every entry; `false`: none. Default: each entry's `[global.cache]`. */
-  cache?: CacheSettings | false
-  /** Collect metrics (see `router.metrics`). Default true; an entry whose `[global] enable_metrics = false` is not counted. */
-  metrics?: boolean
-  /**
-   * Shares every instance's breaker with other processes, e.g. `await createRedisBreakerGroup({ redis })` of
-   * `@llmpool/breaker`: a trip in one replica opens the instance's breaker in all of them.
-   */
-  breakers?: { add(breaker: Breaker & { readonly clock: Clock }, name?: string): Promise<Disposable> }
-  /** Shares cooldowns with other processes: one replica's 429 rests the instance in all of them. */
-  cooldowns?: CooldownSharing
-  clock?: Clock
-  /** A number in [0, 1), for `random`, `weighted` and jitter. Default `Math.random`. */
-  random?: () => number
-}
-
-export interface RouteOptions {
-  /** Overall deadline of this request (ms from now), across retries and fallbacks; wins over the entry's. */
-  timeoutMs?: number
-  /** Cancels the request and everything it has in flight, the upstream HTTP request included. */
-  signal?: AbortSignal
-  /** false: neither read nor fill the response cache for this request. */
-  cache?: boolean
-}
-
-/** Where a routed call went. Also in `providerMetadata.llmpool` of the result. */
-export interface Routing {
-  /** The instance that answered: `task_group.echelon/provider:model`. */
-  instance: string
-  /** Every upstream call made, in order; the last successful one answered. */
-  attempts: readonly AttemptRecord[]
-}
-
-export type RoutedGenerateResult = LanguageModelV3GenerateResult & { routing: Routing }
-export type RoutedStreamResult = LanguageModelV3StreamResult & { routing: Routing }
-
-/** State of one instance, for the admin view. */
-export interface InstanceState {
-  key: string
-  group: string
-  echelon: string
-  model: string
-  inFlight: number
-  draining: boolean
-  breaker: ReturnType<Breaker['toJSON']>
-  health: ReturnType<InstanceRuntime['health']['toJSON']>
-  /** Undefined unless the instance rests after a 429, a 529 or a refused key. */
-  cooldown: CooldownState | undefined
-  limits: unknown
-}
 
 /** A non-streaming attempt: the model's answer as it is (one function for every request, no closure per call). */
 const generateAttempt: RunAttempt<LanguageModelV3GenerateResult> = async (_instance, model, upstreamCall) => ({ value: await model.doGenerate(upstreamCall) })
@@ -121,7 +41,7 @@ export class Router {
   private readonly overrides: PlanOverrides
   private readonly probes: Probes
   private readonly subscriptions: Disposable[] = []
-  private readonly breakerSubscriptions = new Map<InstanceRuntime, { breaker: Breaker; listener: Disposable; shared: Promise<Disposable | undefined> | undefined }>()
+  private readonly breakers: BreakerWiring
   private requestIds = 0
   private disposed = false
   /** Per instance, pool and task group; `metrics.snapshot()`. Undefined when `metrics: false`. */
@@ -158,6 +78,7 @@ export class Router {
       rested: (instance, cooldown) => options.cooldowns?.publish({ instance: instance.key, remainingMs: cooldown.ms, kind: cooldown.kind, reason: cooldown.reason }),
     }
     this.probes = new Probes(this.clock, options.healthChecks !== false)
+    this.breakers = new BreakerWiring((event) => this.emit(event), options.breakers)
     if (options.metrics !== false) {
       const day = 86_400_000
       const metrics = new RouterMetrics(this.clock, (kind, name) => {
@@ -358,13 +279,7 @@ export class Router {
       provider: (name) => this.providers.get(name),
       onHealthChange: (instance, healthy, reason) => this.emit({ type: 'health_change', at: this.clock.now(), instance: instance.key, healthy, reason }),
     })
-    for (const instance of topology.instances.values()) {
-      const wired = this.breakerSubscriptions.get(instance)
-      if (wired?.breaker === instance.breaker) continue
-      if (wired) this.unwire(instance)
-      this.wire(instance)
-      if (!wired) this.probes.start(instance)
-    }
+    for (const instance of topology.instances.values()) if (this.breakers.wire(instance)) this.probes.start(instance)
     for (const limiter of topology.retiredLimiters) void limiter.dispose()
     for (const instance of topology.retired) if (instance.inFlight === 0) this.retire(instance)
     const sharing = this.options.cooldowns
@@ -380,28 +295,9 @@ export class Router {
     return topology
   }
 
-  /** Breaker events, and breaker sharing across processes, for an instance's (current) breaker. */
-  private wire(instance: InstanceRuntime): void {
-    const { breaker } = instance
-    const listener = breaker.onStateChange((change) =>
-      this.emit({ type: 'breaker_change', at: change.at, instance: instance.key, from: change.from, to: change.to, reason: change.reason }),
-    )
-    const shared = this.options.breakers?.add(breaker as Breaker & { readonly clock: Clock }, instance.key).catch(() => undefined)
-    this.breakerSubscriptions.set(instance, { breaker, listener, shared })
-  }
-
-  private unwire(instance: InstanceRuntime): void {
-    const wired = this.breakerSubscriptions.get(instance)
-    if (!wired) return
-    this.breakerSubscriptions.delete(instance)
-    wired.listener.dispose()
-    void wired.shared?.then((sharing) => sharing?.dispose())
-    ;(wired.breaker as Partial<Disposable>).dispose?.()
-  }
-
   private retire(instance: InstanceRuntime): void {
     this.probes.stop(instance)
-    this.unwire(instance)
+    this.breakers.unwire(instance)
     void instance.limiter?.dispose()
   }
 
@@ -410,12 +306,7 @@ export class Router {
     this.disposed = true
     for (const subscription of this.subscriptions.splice(0)) subscription.dispose()
     this.probes.stopAll()
-    for (const instance of [...this.breakerSubscriptions.keys()]) {
-      const wired = this.breakerSubscriptions.get(instance)!
-      this.breakerSubscriptions.delete(instance)
-      wired.listener.dispose()
-      ;(await wired.shared)?.dispose()
-    }
+    await this.breakers.dispose()
     if (this.ownsLimits) await this.limits.dispose()
   }
 }
