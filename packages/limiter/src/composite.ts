@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '@llmpool/schema'
 import { AcquireAbortedError, AcquireTimeoutError } from './errors'
-import type { AcquireOptions, Acquisition, Lease, Limiter, LimiterState } from './types'
+import { partLimitSpecs } from './limit-spec'
+import type { AcquireOptions, Acquisition, Lease, Limiter, LimiterState, LimitSpec } from './types'
 
 class CompositeLease implements Lease {
   readonly granted = true
@@ -102,6 +103,20 @@ export class CompositeLimiter implements Limiter {
         : undefined,
       parts,
     }
+  }
+
+  /**
+   * One spec per part, in the parts' order, all checked first; false when a kind or the number differs, or when a
+   * part cannot be reconfigured (then the caller replaces this limiter; parts before it may have their new values).
+   * Waiting `acquire()` calls see the new limits at their next try.
+   */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    const specs = partLimitSpecs(
+      limits,
+      this.parts.map((part) => part.kind),
+    )
+    if (!specs || !this.parts.every((part) => typeof part.reconfigure === 'function')) return false
+    return this.parts.every((part, i) => part.reconfigure!(specs[i]!))
   }
 
   async dispose(): Promise<void> {

@@ -73,6 +73,16 @@ export interface Limiter {
   /** Waits (FIFO) for capacity, within `deadline`, until `signal` aborts. */
   acquire(weight?: number, options?: AcquireOptions): Promise<Lease>
   state(): LimiterState | Promise<LimiterState>
+  /**
+   * New limit values, same state (a configuration reload): the new limits apply to the counts kept — permits held,
+   * window entries, tokens (capped at a new bucket size). `limits` is one spec per part, in the parts' order: a plain
+   * limiter takes one spec or a list of one, a composite a list as long as its parts (the router passes an
+   * instance's `LimitSpec[]` either way). Returns false, changing nothing, when a kind or the number of parts
+   * differs: the caller then makes a new limiter. A bad value throws a `RangeError`, changing nothing. Waiters try
+   * again at once; a waiter heavier than the new capacity rejects with a `RangeError`. Optional in this contract;
+   * every limiter of `@llmpool/limiter` has it. See docs/limits.md, "Reconfiguring".
+   */
+  reconfigure?(limits: LimitSpec | readonly LimitSpec[]): boolean
   /** Stops timers and connections; pending waiters reject with `AcquireAbortedError`. */
   dispose(): void | Promise<void>
 }
@@ -81,6 +91,7 @@ export interface Limiter {
 export interface SyncLimiter extends Limiter {
   tryAcquire(weight?: number): Acquisition
   state(): LimiterState
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean
   dispose(): void
 }
 

@@ -239,6 +239,169 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
       await backend.dispose()
     })
 
+    test('reconfigure: a concurrency limit applies to the permits held', async () => {
+      const backend = await harness.backend()
+      const limiter = backend.create('concurrency', { kind: 'concurrency', limit: 2 })
+      const held = [granted(await limiter.tryAcquire()), granted(await limiter.tryAcquire())]
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      // Raised to 3: one more.
+      expect(limiter.reconfigure!({ kind: 'concurrency', limit: 3 })).toBe(true)
+      held.push(granted(await limiter.tryAcquire()))
+      expect(await limiter.tryAcquire()).toMatchObject({ granted: false, reason: 'concurrency' })
+      expect(await limiter.state()).toMatchObject({ kind: 'concurrency', limit: 3, available: 0, inFlight: 3 })
+      // Lowered to 1 with 3 held: none until two are released... (a list of one spec, as the router passes it)
+      expect(limiter.reconfigure!([{ kind: 'concurrency', limit: 1 }])).toBe(true)
+      held.pop()!.release()
+      await flushBackend()
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      held.pop()!.release()
+      await flushBackend()
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      // ...and the third: then one.
+      held.pop()!.release()
+      await flushBackend()
+      granted(await limiter.tryAcquire())
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      await backend.dispose()
+    })
+
+    test('reconfigure: a lowered sliding window limit waits until the window frees enough of the kept entries', async () => {
+      const backend = await harness.backend()
+      const limiter = backend.create('rpm', { kind: 'sliding_window', windowMs: unit, limit: 5 })
+      granted(await limiter.tryAcquire(2))
+      await harness.advance(unit / 2)
+      granted(await limiter.tryAcquire(3))
+      expect(limiter.reconfigure!({ kind: 'sliding_window', windowMs: unit, limit: 3 })).toBe(true)
+      // 5 in the window, limit 3: denied until 3 have left — the third oldest, taken half a window ago, leaves last.
+      const denied = await limiter.tryAcquire()
+      expect(denied).toMatchObject({ granted: false, reason: 'rate' })
+      if (!denied.granted) expect(denied.retryAfterMs).toBeGreaterThan(unit / 2 + 5)
+      expect(await limiter.state()).toMatchObject({ limit: 3, available: 0 })
+      // The first two left: 3 still in the window.
+      await harness.advance(unit / 2 + 10)
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      // All left: 3 at once, not more.
+      await harness.advance(unit / 2 + 10)
+      granted(await limiter.tryAcquire(3))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      await backend.dispose()
+    })
+
+    test('reconfigure: a raised sliding window limit admits more at once; a longer window keeps the entries longer', async () => {
+      const backend = await harness.backend()
+      const limiter = backend.create('rpm', { kind: 'sliding_window', windowMs: unit, limit: 2 })
+      granted(await limiter.tryAcquire(2))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      expect(limiter.reconfigure!({ kind: 'sliding_window', windowMs: unit * 3, limit: 4 })).toBe(true)
+      granted(await limiter.tryAcquire(2))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      // A window of `unit` would have let the first two go by now.
+      await harness.advance(unit + 10)
+      const denied = await limiter.tryAcquire()
+      expect(denied.granted).toBe(false)
+      if (!denied.granted) expect(denied.retryAfterMs).toBeGreaterThan(unit)
+      await backend.dispose()
+    })
+
+    test('reconfigure: a token bucket keeps its tokens, capped at a smaller size, and refills at the new rate', async () => {
+      const backend = await harness.backend()
+      // A slow refill: nothing comes back during the test's steps.
+      const limiter = backend.create('bucket', { kind: 'token_bucket', bucketSize: 5, refillPerSecond: 1000 / (unit * 100) })
+      granted(await limiter.tryAcquire(1))
+      // 4 left; capped at 2.
+      expect(limiter.reconfigure!({ kind: 'token_bucket', bucketSize: 2, refillPerSecond: 1000 / (unit * 100) })).toBe(true)
+      expect(await limiter.state()).toMatchObject({ kind: 'token_bucket', limit: 2, available: 2 })
+      granted(await limiter.tryAcquire(2))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      // A larger size keeps the tokens held (none), and a faster rate refills them: one per unit / 4.
+      expect(limiter.reconfigure!({ kind: 'token_bucket', bucketSize: 8, refillPerSecond: (4 * 1000) / unit })).toBe(true)
+      const denied = await limiter.tryAcquire()
+      expect(denied.granted).toBe(false)
+      if (!denied.granted) expect(denied.retryAfterMs).toBeLessThanOrEqual(unit / 4 + 1)
+      await harness.advance(unit / 2 + 5)
+      granted(await limiter.tryAcquire(2))
+      await backend.dispose()
+    })
+
+    test('reconfigure: a fixed window applies a new maximum to its count; a new length from the next window', async () => {
+      const backend = await harness.backend()
+      const limiter = backend.create('window', { kind: 'fixed_window', windowMs: unit, maxRequests: 3 })
+      granted(await limiter.tryAcquire(3))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      expect(limiter.reconfigure!({ kind: 'fixed_window', windowMs: unit, maxRequests: 5 })).toBe(true)
+      granted(await limiter.tryAcquire(2))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      expect(limiter.reconfigure!({ kind: 'fixed_window', windowMs: unit * 100, maxRequests: 4 })).toBe(true)
+      // The count of 5 stays until the window in progress ends, at its own end (within one `unit`).
+      const denied = await limiter.tryAcquire()
+      expect(denied.granted).toBe(false)
+      if (!denied.granted) expect(denied.retryAfterMs).toBeLessThanOrEqual(unit + 1)
+      expect(await limiter.state()).toMatchObject({ limit: 4, available: 0 })
+      await harness.advance(unit + 5)
+      granted(await limiter.tryAcquire(4))
+      await backend.dispose()
+    })
+
+    test('reconfigure: a waiter gets capacity a raised limit frees; a waiter heavier than a lowered one rejects', async () => {
+      const backend = await harness.backend()
+      const limiter = backend.create('waiters', { kind: 'concurrency', limit: 1 })
+      granted(await limiter.tryAcquire())
+      const waiting = limiter.acquire(1, { deadline: harness.now() + unit * 10 })
+      await flushBackend()
+      limiter.reconfigure!({ kind: 'concurrency', limit: 2 })
+      ;(await waiting).release()
+      await flushBackend()
+      const heavy = limiter.acquire(2, { deadline: harness.now() + unit * 10 }).catch((error: unknown) => error)
+      await flushBackend()
+      limiter.reconfigure!({ kind: 'concurrency', limit: 1 })
+      expect(await heavy).toBeInstanceOf(RangeError)
+      await backend.dispose()
+    })
+
+    test('reconfigure: another kind, or another number of specs, is refused and changes nothing; a bad value throws', async () => {
+      const backend = await harness.backend()
+      const limiter = backend.create('rpm', { kind: 'sliding_window', windowMs: unit * 10, limit: 2 })
+      expect(limiter.reconfigure!({ kind: 'concurrency', limit: 5 })).toBe(false)
+      expect(limiter.reconfigure!([])).toBe(false)
+      expect(
+        limiter.reconfigure!([
+          { kind: 'sliding_window', windowMs: unit * 10, limit: 5 },
+          { kind: 'sliding_window', windowMs: unit * 10, limit: 5 },
+        ]),
+      ).toBe(false)
+      expect(() => limiter.reconfigure!({ kind: 'sliding_window', windowMs: unit * 10, limit: 0 })).toThrow(RangeError)
+      expect(() => limiter.reconfigure!({ kind: 'sliding_window', windowMs: -1, limit: 5 })).toThrow(RangeError)
+      granted(await limiter.tryAcquire(2))
+      expect((await limiter.tryAcquire()).granted).toBe(false)
+      expect((await limiter.state()).limit).toBe(2)
+      await backend.dispose()
+    })
+
+    test('reconfigure: a composite takes one spec per part, in the parts\' order, all or nothing', async () => {
+      const backend = await harness.backend()
+      const rpm = backend.create('rpm', { kind: 'sliding_window', windowMs: unit * 10, limit: 2 })
+      const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: 1 })
+      const both = backend.composite('instance', [rpm, concurrency])
+      const first = granted(await both.tryAcquire())
+      expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'concurrency' })
+      // Not in the parts' order, not one per part, or a bad value: nothing changes.
+      expect(both.reconfigure!([{ kind: 'concurrency', limit: 3 }, { kind: 'sliding_window', windowMs: unit * 10, limit: 3 }])).toBe(false)
+      expect(both.reconfigure!({ kind: 'concurrency', limit: 3 })).toBe(false)
+      expect(() => both.reconfigure!([{ kind: 'sliding_window', windowMs: unit * 10, limit: 3 }, { kind: 'concurrency', limit: 0 }])).toThrow(RangeError)
+      expect((await both.tryAcquire()).granted).toBe(false)
+      expect((await rpm.state()).limit).toBe(2)
+      // What the router passes on a reload: the instance's specs, in the order its parts were made.
+      expect(both.reconfigure!([{ kind: 'sliding_window', windowMs: unit * 10, limit: 3 }, { kind: 'concurrency', limit: 4 }])).toBe(true)
+      granted(await both.tryAcquire())
+      granted(await both.tryAcquire())
+      // The rpm part is full (3 in its window); the concurrency part has one left.
+      expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'rate' })
+      expect(await concurrency.state()).toMatchObject({ limit: 4, inFlight: 3, available: 1 })
+      expect(await rpm.state()).toMatchObject({ limit: 3, available: 0 })
+      first.release()
+      await backend.dispose()
+    })
+
     test('bad specs are a RangeError', async () => {
       const backend = await harness.backend()
       expect(() => backend.create('x', { kind: 'concurrency', limit: 0 })).toThrow(RangeError)

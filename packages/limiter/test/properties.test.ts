@@ -40,6 +40,39 @@ describe('memory limiter invariants', () => {
     )
   })
 
+  test('sliding window, reconfigured at random: every admission fits the limit and window in force then', () => {
+    const steps = fc.array(
+      fc.oneof(
+        fc.record({ gap: fc.integer({ min: 0, max: 400 }), weight: fc.integer({ min: 1, max: 3 }) }),
+        fc.record({ limit: fc.integer({ min: 3, max: 20 }), windowMs: fc.integer({ min: 100, max: 2000 }) }),
+      ),
+      { minLength: 1, maxLength: 300 },
+    )
+    fc.assert(
+      fc.property(steps, (schedule) => {
+        const clock = new FakeClock()
+        let limit = 10
+        let windowMs = 1000
+        const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
+        const admitted: number[] = []
+        for (const step of schedule) {
+          if ('limit' in step) {
+            ;({ limit, windowMs } = step)
+            expect(limiter.reconfigure({ kind: 'sliding_window', windowMs, limit })).toBe(true)
+            continue
+          }
+          clock.tick(step.gap)
+          const result = limiter.tryAcquire(Math.min(step.weight, limit))
+          if (!result.granted) continue
+          for (let i = 0; i < result.weight; i++) admitted.push(clock.now())
+          const now = clock.now()
+          expect(admitted.filter((at) => at > now - windowMs).length).toBeLessThanOrEqual(limit)
+        }
+      }),
+      { numRuns: 200 },
+    )
+  })
+
   test('sliding window: a denial is exact — capacity is there once retryAfterMs has passed', () => {
     fc.assert(
       fc.property(arrivals, fc.integer({ min: 1, max: 10 }), (schedule, limit) => {
@@ -116,6 +149,35 @@ describe('memory limiter invariants', () => {
           expect(limiter.state().inFlight).toBe(held.length)
           expect(held.length).toBeLessThanOrEqual(limit)
           expect(limiter.state().available).toBe(limit - held.length)
+        }
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('concurrency, reconfigured at random: a grant never takes in flight above the limit in force', () => {
+    const operations = fc.array(fc.oneof(fc.constant('acquire' as const), fc.nat({ max: 50 }), fc.record({ limit: fc.integer({ min: 1, max: 8 }) })), {
+      maxLength: 300,
+    })
+    fc.assert(
+      fc.property(operations, (ops) => {
+        let limit = 4
+        const limiter = new ConcurrencyLimiter('concurrency', limit, new FakeClock())
+        const held: Lease[] = []
+        for (const op of ops) {
+          if (op === 'acquire') {
+            const result = limiter.tryAcquire()
+            if (result.granted) {
+              held.push(result)
+              expect(held.length).toBeLessThanOrEqual(limit)
+            }
+          } else if (typeof op === 'object') {
+            limit = op.limit
+            limiter.reconfigure({ kind: 'concurrency', limit })
+          } else if (held.length > 0) {
+            held.splice(op % held.length, 1)[0]!.release()
+          }
+          expect(limiter.state()).toMatchObject({ limit, inFlight: held.length, available: Math.max(0, limit - held.length) })
         }
       }),
       { numRuns: 300 },

@@ -153,6 +153,42 @@ describe('redis backend', () => {
     await Promise.all([waiter.dispose(), other.dispose()])
   })
 
+  test('reconfigure: the counts stay in Redis, shared: another process with the old values sees them; keys live long enough for the new values', async () => {
+    const keyPrefix = nextPrefix()
+    const one = redisBackend({ redis: REDIS_URL, prefix: keyPrefix })
+    const two = redisBackend({ redis: REDIS_URL, prefix: keyPrefix })
+    const rpm = one.create('rpm', { kind: 'sliding_window', windowMs: 1000, limit: 4 })
+    const bucket = one.create('bucket', { kind: 'token_bucket', bucketSize: 4, refillPerSecond: 4 })
+    granted(await rpm.tryAcquire(3))
+    granted(await bucket.tryAcquire(3))
+    // Operations issued before the reconfiguration go with the old values: this one is granted under limit 4.
+    const issuedBefore = rpm.tryAcquire()
+    expect(rpm.reconfigure!({ kind: 'sliding_window', windowMs: 60_000, limit: 3 })).toBe(true)
+    granted(await issuedBefore)
+    expect(bucket.reconfigure!({ kind: 'token_bucket', bucketSize: 4, refillPerSecond: 0.01 })).toBe(true)
+    expect(await rpm.tryAcquire()).toMatchObject({ granted: false, reason: 'rate' })
+    // The other process still has limit 4 and sees the 4 admissions kept in Redis.
+    expect((await two.create('rpm', { kind: 'sliding_window', windowMs: 1000, limit: 4 }).tryAcquire()).granted).toBe(false)
+    await sleep(50)
+    // The keys now outlive a minute's window and a bucket's refill at 0.01 per second (400 s), not 1 s.
+    expect(await admin.pttl(`{${keyPrefix}:rpm}:sliding`)).toBeGreaterThan(59_000)
+    expect(await admin.pttl(`{${keyPrefix}:bucket}:bucket`)).toBeGreaterThan(300_000)
+    await Promise.all([one.dispose(), two.dispose()])
+  })
+
+  test('reconfigure: a part of an atomic composite passes its new values to the composite', async () => {
+    const backend = redisBackend({ redis: REDIS_URL, prefix: nextPrefix() })
+    const rpm = backend.create('rpm', { kind: 'sliding_window', windowMs: 60_000, limit: 10 })
+    const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: 1 })
+    const both = backend.composite('instance', [rpm, concurrency])
+    granted(await both.tryAcquire())
+    expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'concurrency' })
+    expect(concurrency.reconfigure!({ kind: 'concurrency', limit: 2 })).toBe(true)
+    granted(await both.tryAcquire())
+    expect(await both.state()).toMatchObject({ kind: 'composite', parts: [{ limit: 10, available: 8 }, { limit: 2, available: 0 }] })
+    await backend.dispose()
+  })
+
   test('options are checked at construction', () => {
     expect(() => redisBackend({ redis: REDIS_URL, prefix: 'a{b' })).toThrow(RangeError)
     expect(() => redisBackend({ redis: REDIS_URL, leaseTtlMs: 0 })).toThrow(RangeError)

@@ -66,6 +66,21 @@ describe('redis backend: Redis unreachable', () => {
     await backend.dispose()
   })
 
+  test('fallback-memory: reconfigure applies to the memory limiter standing in', async () => {
+    const backend = redisBackend({ redis: DOWN_URL, onUnavailable: 'fallback-memory' })
+    const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: 1 })
+    const rpm = backend.create('rpm', { kind: 'sliding_window', windowMs: 60_000, limit: 5 })
+    const both = backend.composite('instance', [rpm, concurrency])
+    expect((await both.tryAcquire()).granted).toBe(true)
+    expect((await both.tryAcquire()).granted).toBe(false)
+    expect(both.reconfigure!([{ kind: 'sliding_window', windowMs: 60_000, limit: 2 }, { kind: 'concurrency', limit: 3 }])).toBe(true)
+    expect((await both.tryAcquire()).granted).toBe(true)
+    // The rpm part, now 2, is full.
+    expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'rate' })
+    expect(await concurrency.state()).toMatchObject({ limit: 3, inFlight: 2 })
+    await backend.dispose()
+  })
+
   test('a URL backend without ioredis installed says what to install', async () => {
     vi.doMock('ioredis', () => {
       throw new Error("Cannot find package 'ioredis'")

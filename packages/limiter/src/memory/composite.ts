@@ -1,5 +1,6 @@
 import type { Clock } from '@llmpool/schema'
-import type { Lease } from '../types'
+import { partLimitSpecs } from '../limit-spec'
+import type { Lease, LimitSpec } from '../types'
 import { MemoryLimiter } from './memory-limiter'
 
 /**
@@ -11,7 +12,6 @@ export class CompositeMemoryLimiter extends MemoryLimiter {
   private readonly partLeases = new Map<number, Lease[]>()
   private ticket = 0
   private readonly unsubscribe: (() => void)[]
-  private readonly maxPartWeight: number
 
   constructor(
     name: string,
@@ -20,13 +20,27 @@ export class CompositeMemoryLimiter extends MemoryLimiter {
   ) {
     super(name, clock)
     if (parts.length === 0) throw new RangeError('a composite limiter needs at least one part')
-    this.maxPartWeight = Math.min(...parts.map((part) => part.maxWeight))
     // A part's capacity coming back may let this composite's waiters through.
     this.unsubscribe = parts.map((part) => part.onCapacity(() => this.drain()))
   }
 
+  /** The smallest part's capacity, as it is now (a part may be reconfigured). */
   protected get capacity(): number {
-    return this.maxPartWeight
+    let capacity = Number.POSITIVE_INFINITY
+    for (const part of this.parts) capacity = Math.min(capacity, part.maxWeight)
+    return capacity
+  }
+
+  /** One spec per part, in the parts' order; all checked before any part changes. */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    const specs = partLimitSpecs(
+      limits,
+      this.parts.map((part) => part.kind),
+    )
+    if (!specs) return false
+    this.parts.forEach((part, i) => part.reconfigure(specs[i]!))
+    this.reconfigured()
+    return true
   }
 
   protected override get reason(): 'rate' | 'concurrency' {

@@ -1,4 +1,5 @@
 import type { Clock } from '@llmpool/schema'
+import type { LimitSpec } from '../types'
 import { MemoryLimiter } from './memory-limiter'
 
 /** At most `limit` leases held at once; a lease's permits come back on `release()`. */
@@ -10,7 +11,7 @@ export class ConcurrencyLimiter extends MemoryLimiter {
 
   constructor(
     name: string,
-    private readonly limit: number,
+    private limit: number,
     clock?: Clock,
   ) {
     super(name, clock)
@@ -49,7 +50,16 @@ export class ConcurrencyLimiter extends MemoryLimiter {
   }
 
   protected available(): number {
-    return this.limit - this.inUse
+    return Math.max(0, this.limit - this.inUse)
+  }
+
+  /** A new limit; the permits held stay held (above a lowered limit, nobody gets one until enough are released). */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    const spec = this.specFor(limits)
+    if (spec?.kind !== 'concurrency') return false
+    this.limit = spec.limit
+    this.reconfigured()
+    return true
   }
 
   protected nextRefill(): undefined {

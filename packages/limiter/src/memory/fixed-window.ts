@@ -1,4 +1,5 @@
 import type { Clock } from '@llmpool/schema'
+import type { LimitSpec } from '../types'
 import { MemoryLimiter } from './memory-limiter'
 
 /**
@@ -8,13 +9,14 @@ import { MemoryLimiter } from './memory-limiter'
  */
 export class FixedWindowLimiter extends MemoryLimiter {
   readonly kind = 'fixed_window' as const
-  private window = Number.NEGATIVE_INFINITY
+  /** When the window the count belongs to ends (ms): the window of a lease, for an exact refund. */
+  private end = Number.NEGATIVE_INFINITY
   private count = 0
 
   constructor(
     name: string,
-    private readonly windowMs: number,
-    private readonly maxRequests: number,
+    private windowMs: number,
+    private maxRequests: number,
     clock?: Clock,
   ) {
     super(name, clock)
@@ -27,35 +29,48 @@ export class FixedWindowLimiter extends MemoryLimiter {
   }
 
   private roll(now: number): void {
-    const window = Math.floor(now / this.windowMs)
-    if (window !== this.window) {
-      this.window = window
+    if (now >= this.end) {
+      this.end = (Math.floor(now / this.windowMs) + 1) * this.windowMs
       this.count = 0
     }
   }
 
   protected check(weight: number, now: number): number {
     this.roll(now)
-    return this.count + weight <= this.maxRequests ? 0 : (this.window + 1) * this.windowMs - now
+    return this.count + weight <= this.maxRequests ? 0 : this.end - now
   }
 
   protected commit(weight: number): number {
     this.count += weight
-    return this.window
+    return this.end
   }
 
-  protected refund(weight: number, window: number, _held: boolean, now: number): void {
+  protected refund(weight: number, end: number, _held: boolean, now: number): void {
     this.roll(now)
-    if (window === this.window) this.count = Math.max(0, this.count - weight)
+    if (end === this.end) this.count = Math.max(0, this.count - weight)
   }
 
   protected available(now: number): number {
     this.roll(now)
-    return this.maxRequests - this.count
+    return Math.max(0, this.maxRequests - this.count)
   }
 
   protected nextRefill(now: number): number | undefined {
     this.roll(now)
-    return this.count === 0 ? undefined : (this.window + 1) * this.windowMs - now
+    return this.count === 0 ? undefined : this.end - now
+  }
+
+  /**
+   * A new maximum applies to the window in progress and its count at once; a new window length from the next
+   * window on (the window in progress keeps its end, so its count is neither dropped early nor kept longer).
+   */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    const spec = this.specFor(limits)
+    if (spec?.kind !== 'fixed_window') return false
+    this.roll(this.clock.now())
+    this.windowMs = spec.windowMs
+    this.maxRequests = spec.maxRequests
+    this.reconfigured()
+    return true
   }
 }

@@ -1,7 +1,8 @@
 import { type Clock, systemClock } from '@llmpool/schema'
 import { AcquireAbortedError, AcquireTimeoutError } from '../errors'
+import { singleLimitSpec } from '../limit-spec'
 import { createWaiter, type Waiter } from '../waiter'
-import type { AcquireOptions, Acquisition, Denial, Lease, LimiterKind, LimiterState, SyncLimiter } from '../types'
+import type { AcquireOptions, Acquisition, Denial, Lease, LimiterKind, LimiterState, LimitSpec, SyncLimiter } from '../types'
 
 /** A lease of a memory limiter: a plain object, no closures, so acquiring costs one allocation. */
 class MemoryLease implements Lease {
@@ -69,6 +70,19 @@ export abstract class MemoryLimiter implements SyncLimiter {
   protected onRelease(_weight: number, _ticket: number, _now: number): void {}
   protected abstract available(now: number): number
   protected abstract nextRefill(now: number): number | undefined
+
+  /** New limit values of the same kind, the state kept (see `Limiter.reconfigure`); ends with `reconfigured()`. */
+  abstract reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean
+
+  /** For `reconfigure`: the checked spec `limits` holds for this limiter, or undefined when shape or kind differ. */
+  protected specFor(limits: LimitSpec | readonly LimitSpec[]): LimitSpec | undefined {
+    return singleLimitSpec(limits, this.kind)
+  }
+
+  /** After new limit values: waiters try again now (capacity may have grown; the too heavy ones reject). */
+  protected reconfigured(): void {
+    this.drain()
+  }
 
   protected get reason(): 'rate' | 'concurrency' {
     return 'rate'
@@ -187,6 +201,13 @@ export abstract class MemoryLimiter implements SyncLimiter {
     const now = this.clock.now()
     while (this.waiterHead < this.waiters.length) {
       const head = this.waiters[this.waiterHead]!
+      if (head.weight > this.capacity) {
+        // The limit was lowered below its weight: it could wait forever.
+        this.waiters[this.waiterHead++] = undefined as unknown as Waiter
+        head.cleanup()
+        head.reject(new RangeError(`weight ${head.weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`))
+        continue
+      }
       const wait = this.check(head.weight, now)
       if (wait > 0) {
         this.scheduleWake(wait, now)

@@ -1,8 +1,7 @@
 import type { Clock } from '@llmpool/schema'
+import { MAX_SLIDING_WINDOW_LIMIT } from '../limit-spec'
+import type { LimitSpec } from '../types'
 import { MemoryLimiter } from './memory-limiter'
-
-/** Largest `limit` a sliding window accepts: it keeps one timestamp per admission (8 bytes each). */
-export const MAX_SLIDING_WINDOW_LIMIT = 1_000_000
 
 /**
  * Sliding window log: no span of `windowMs` ever admits more than `limit`. It keeps the times of the last `limit`
@@ -12,7 +11,7 @@ export const MAX_SLIDING_WINDOW_LIMIT = 1_000_000
  */
 export class SlidingWindowLimiter extends MemoryLimiter {
   readonly kind = 'sliding_window' as const
-  private readonly ring: Float64Array
+  private ring: Float64Array
   private head = 0
   private sequence = 0
   /** The most recent commit (its sequence, start and the times it overwrote), so that it alone can be refunded exactly. */
@@ -22,8 +21,8 @@ export class SlidingWindowLimiter extends MemoryLimiter {
 
   constructor(
     name: string,
-    private readonly windowMs: number,
-    private readonly limit: number,
+    private windowMs: number,
+    private limit: number,
     clock?: Clock,
   ) {
     super(name, clock)
@@ -38,6 +37,7 @@ export class SlidingWindowLimiter extends MemoryLimiter {
   }
 
   protected check(weight: number, now: number): number {
+    if (weight > this.limit) return Number.POSITIVE_INFINITY
     const oldest = this.ring[(this.head + weight - 1) % this.limit]!
     const leaves = oldest + this.windowMs
     return leaves <= now ? 0 : leaves - now
@@ -80,5 +80,29 @@ export class SlidingWindowLimiter extends MemoryLimiter {
       if (leaves > now) return leaves - now
     }
     return undefined
+  }
+
+  /**
+   * A new window length applies to the admissions kept (each leaves `windowMs` after it was made); a new limit keeps
+   * the latest admissions, up to the new limit: those are all a request needs to wait for (with 5 in the window and a
+   * new limit of 3, the next request waits until 3 of them have left). The last acquisition can no longer be
+   * refunded after a new limit.
+   */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    const spec = this.specFor(limits)
+    if (spec?.kind !== 'sliding_window') return false
+    this.windowMs = spec.windowMs
+    if (spec.limit !== this.limit) {
+      const ring = new Float64Array(spec.limit).fill(Number.NEGATIVE_INFINITY)
+      const kept = Math.min(this.limit, spec.limit)
+      // Oldest first from the head: the latest `kept` go to the end of the new ring, whose head is 0.
+      for (let i = 0; i < kept; i++) ring[spec.limit - kept + i] = this.ring[(this.head + this.limit - kept + i) % this.limit]!
+      this.ring = ring
+      this.limit = spec.limit
+      this.head = 0
+      this.lastSequence = 0
+    }
+    this.reconfigured()
+    return true
   }
 }

@@ -1,4 +1,5 @@
 import type { Clock } from '@llmpool/schema'
+import type { LimitSpec } from '../types'
 import { MemoryLimiter } from './memory-limiter'
 
 /**
@@ -9,11 +10,11 @@ export class TokenBucketLimiter extends MemoryLimiter {
   readonly kind = 'token_bucket' as const
   private tokens: number
   private last: number
-  private readonly perMs: number
+  private perMs: number
 
   constructor(
     name: string,
-    private readonly bucketSize: number,
+    private bucketSize: number,
     refillPerSecond: number,
     clock?: Clock,
   ) {
@@ -54,6 +55,18 @@ export class TokenBucketLimiter extends MemoryLimiter {
   protected available(now: number): number {
     this.refill(now)
     return Math.floor(this.tokens)
+  }
+
+  /** A new size and rate: the tokens held stay (capped at a smaller size); they refill at the new rate from now. */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    const spec = this.specFor(limits)
+    if (spec?.kind !== 'token_bucket') return false
+    this.refill(this.clock.now())
+    this.bucketSize = spec.bucketSize
+    this.perMs = spec.refillPerSecond / 1000
+    this.tokens = Math.min(this.tokens, this.bucketSize)
+    this.reconfigured()
+    return true
   }
 
   protected nextRefill(now: number): number | undefined {

@@ -53,7 +53,7 @@ export class LeaseRenewer {
       const pairs: (string | number)[] = []
       for (const [id, weight] of leases) pairs.push(id, weight)
       // A failure is the connection's to report; the next round tries again (before the ttl runs out, twice).
-      this.connection.run((client) => client.llmpoolLimiterRenewV2(key, this.ttlMs, ...pairs)).catch(() => {})
+      this.connection.run((client) => client.llmpoolLimiterRenewV3(key, this.ttlMs, ...pairs)).catch(() => {})
     }
   }
 

@@ -76,8 +76,8 @@ export class OperationBatch {
     const [queue, expiry] = target.queueKeys
     this.connection.run((client) =>
       parts === 1
-        ? client.llmpoolLimiterApplyV2(target.keys[0]!, queue, expiry, ...args)
-        : client.llmpoolLimiterApplyManyV2(parts + 2, ...target.keys, queue, expiry, ...args),
+        ? client.llmpoolLimiterApplyV3(target.keys[0]!, queue, expiry, ...args)
+        : client.llmpoolLimiterApplyManyV3(parts + 2, ...target.keys, queue, expiry, ...args),
     ).then(
       (reply) => {
         let offset = 0

@@ -76,6 +76,7 @@ export function redisBackend(options: RedisBackendOptions): RedisBackend {
     clock,
     policy,
     prefix,
+    leaseTtlMs,
     leaseId: () => token + (++sequence).toString(36),
   }
   const created = new Set<Limiter>()

@@ -3,11 +3,12 @@ import { LimiterUnavailableError } from '../errors'
 import { CompositeMemoryLimiter } from '../memory/composite'
 import { createMemoryLimiter } from '../memory/index'
 import type { MemoryLimiter } from '../memory/memory-limiter'
+import { partLimitSpecs, singleLimitSpec } from '../limit-spec'
 import type { AcquireOptions, Acquisition, Lease, Limiter, LimiterKind, LimiterState, LimitSpec } from '../types'
 import { type RedisConnection, RedisUnreachable } from './connection'
 import type { LeaseRenewer } from './lease-renewer'
 import type { UnavailablePolicy } from './options'
-import { queueKeysOf, type RedisPart } from './parts'
+import { createPart, queueKeysOf, type RedisPart } from './parts'
 import type { BatchTarget, OperationBatch } from './operation-batch'
 import { RedisLease } from './redis-lease'
 import { type QueueAttempt, WaitQueue } from './wait-queue'
@@ -23,8 +24,10 @@ export interface RedisLimiterContext {
   readonly batch: OperationBatch
   readonly clock: Clock
   readonly policy: UnavailablePolicy
-  /** The backend's key prefix, for the limiter's queue keys. */
+  /** The backend's key prefix, for the limiter's keys. */
   readonly prefix: string
+  /** How long a concurrency permit outlives its process (ms): an argument of the concurrency parts. */
+  readonly leaseTtlMs: number
   /** An id unique across processes, for a lease or a place in a queue. */
   leaseId(): string
 }
@@ -45,31 +48,35 @@ export class RedisLimiter implements Limiter, BatchTarget {
   readonly kind: LimiterKind
   readonly keys: string[]
   readonly queueKeys: [string, string]
-  readonly partArguments: Argument[]
+  /** The parts' kinds and limit values as the scripts take them: the new ones from a reconfiguration on. */
+  partArguments: Argument[] = []
+  private currentParts: readonly RedisPart[] = []
   private readonly concurrencyKeys: string[]
-  private readonly capacity: number
+  private capacity = 0
   private readonly queue: WaitQueue
   private readonly unwatch: (() => void)[]
   /** The part limiters of a composite (empty for a plain limiter). */
   private readonly members: RedisLimiter[]
+  /** The atomic composites this limiter is a part of: they take its new limit values too. */
+  private readonly composites = new Set<RedisLimiter>()
   private held = 0
   private averageHoldMs = 0
   private memory: MemoryLimiter | undefined
 
   constructor(
     readonly name: string,
-    readonly parts: readonly RedisPart[],
+    parts: readonly RedisPart[],
     private readonly context: RedisLimiterContext,
     /** A plain limiter's spec (for its memory fallback), or a composite's part limiters. */
-    private readonly source: LimitSpec | RedisLimiter[],
+    private source: LimitSpec | RedisLimiter[],
   ) {
     this.members = Array.isArray(source) ? source : []
     this.kind = Array.isArray(source) ? 'composite' : source.kind
     this.keys = parts.map((part) => part.key)
     this.queueKeys = queueKeysOf(context.prefix, name)
-    this.partArguments = parts.flatMap((part) => [part.code, part.a, part.b])
     this.concurrencyKeys = parts.filter((part) => part.code === 'c').map((part) => part.key)
-    this.capacity = Math.min(...parts.map((part) => part.capacity))
+    this.use(parts)
+    for (const member of this.members) member.composites.add(this)
     const queueKey = this.queueKeys[0]
     this.queue = new WaitQueue(name, context.clock, {
       attemptFrom: (weight, place) => this.attemptFrom(weight, place),
@@ -81,6 +88,17 @@ export class RedisLimiter implements Limiter, BatchTarget {
       },
     })
     this.unwatch = [...this.keys, queueKey].map((key) => context.wakeups.watch(key, () => this.queue.wake()))
+  }
+
+  /** The parts, with their current limit values. */
+  get parts(): readonly RedisPart[] {
+    return this.currentParts
+  }
+
+  private use(parts: readonly RedisPart[]): void {
+    this.currentParts = parts
+    this.partArguments = parts.flatMap((part) => [part.code, part.a, part.b])
+    this.capacity = Math.min(...parts.map((part) => part.capacity))
   }
 
   private checkWeight(weight: number): void {
@@ -117,6 +135,8 @@ export class RedisLimiter implements Limiter, BatchTarget {
 
   /** One try of a waiting caller, from this process's place in the limiter's queue (see `WaitQueue`). */
   private attemptFrom(weight: number, place: string): Promise<QueueAttempt> {
+    // A waiter heavier than a lowered limit fails here (the queue rejects it) rather than wait forever.
+    this.checkWeight(weight)
     const id = this.context.leaseId()
     return this.send('w', weight, id, place).then(
       (reply): QueueAttempt => {
@@ -192,8 +212,8 @@ export class RedisLimiter implements Limiter, BatchTarget {
     try {
       reply = await this.context.connection.run((client) =>
         this.keys.length === 1
-          ? client.llmpoolLimiterStateV2(this.keys[0]!, ...this.partArguments)
-          : client.llmpoolLimiterStateManyV2(this.keys.length, ...this.keys, ...this.partArguments),
+          ? client.llmpoolLimiterStateV3(this.keys[0]!, ...this.partArguments)
+          : client.llmpoolLimiterStateManyV3(this.keys.length, ...this.keys, ...this.partArguments),
       )
     } catch (error) {
       return this.whenUnreachable(error, (memory) => ({ ...memory.state(), queued: this.queue.size }))
@@ -225,6 +245,49 @@ export class RedisLimiter implements Limiter, BatchTarget {
     }
   }
 
+  /**
+   * New limit values (see `Limiter.reconfigure`). The counts stay in Redis; the new values go in the scripts'
+   * arguments from the next call on (operations issued before go first, with the old values). Redis is not asked,
+   * so this answers at once; a key that must now live longer (a slower refill, a longer sliding window) gets its
+   * expiry extended in the background.
+   */
+  reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
+    if (this.members.length > 0) {
+      const specs = partLimitSpecs(
+        limits,
+        this.members.map((member) => member.kind),
+      )
+      if (!specs) return false
+      this.members.forEach((member, i) => member.reconfigure(specs[i]!))
+      this.queue.wake()
+      return true
+    }
+    const spec = singleLimitSpec(limits, this.kind)
+    if (!spec) return false
+    const part = createPart(this.context.prefix, this.name, spec, this.context.leaseTtlMs)
+    this.context.batch.flush()
+    this.source = spec
+    this.use([part])
+    this.memory?.reconfigure(spec)
+    for (const composite of this.composites) composite.use(composite.members.flatMap((member) => member.parts))
+    this.extendExpiry(part)
+    this.queue.wake()
+    for (const composite of this.composites) composite.queue.wake()
+    return true
+  }
+
+  /**
+   * A missing key is a fresh limit: a full bucket, an empty window. Scripts set a key's expiry from the values of
+   * their time; after new values, a bucket or a sliding window may need its key longer than that (the time to refill
+   * from empty, the window's length, from now).
+   */
+  private extendExpiry(part: RedisPart): void {
+    const ttlMs = part.code === 'b' ? Math.ceil(part.a / part.b) + 1000 : part.code === 's' ? Math.ceil(part.a) + 1000 : 0
+    if (ttlMs === 0) return
+    // A failure is the connection's to report; without the key's data the limit starts afresh, as after a flush.
+    this.context.connection.run((client) => client.pexpire(part.key, ttlMs)).catch(() => {})
+  }
+
   private whenUnreachable<T>(error: unknown, useMemory: (memory: MemoryLimiter) => T): T {
     if (!(error instanceof RedisUnreachable)) throw error
     if (this.context.policy === 'fail-closed') throw new LimiterUnavailableError(this.name, error.retryAfterMs, error.cause)
@@ -247,6 +310,7 @@ export class RedisLimiter implements Limiter, BatchTarget {
 
   /** Pending waiters reject with `AcquireAbortedError`. Leases still held stay valid until the backend is disposed. */
   dispose(): void {
+    for (const member of this.members) member.composites.delete(this)
     this.queue.dispose()
     for (const unwatch of this.unwatch) unwatch()
     this.memory?.dispose()

@@ -11,8 +11,9 @@ import { prelude } from './prelude'
  *
  * ARGV: number of operations; place ttl ms; per part: kind, a, b (token bucket: size, tokens per ms; fixed window:
  * window ms, max requests; sliding window: window ms, limit; concurrency: limit, lease ttl ms); then per operation:
- * op, weight, lease id, place, and one refund ticket per part (for `x`: the fixed window's window number at
- * acquisition, so that only the same window is refunded). Ops:
+ * op, weight, lease id, place, and one refund ticket per part (for `x`: the end, in ms, of the fixed window the lease
+ * was counted in, so that only the same window is refunded). The limit values are the caller's current ones: a
+ * reconfigured limiter passes its new values, which apply to the counts kept. Ops:
  *
  * - `a` acquire: granted only while nobody is queued (a newcomer never jumps the queue);
  * - `w` acquire for a waiting caller holding `place`: granted when the place is the head of the queue (or the queue
@@ -34,7 +35,7 @@ export const applyScript = `${prelude}
 local parts = #KEYS - 2
 local queue, expiry = KEYS[parts + 1], KEYS[parts + 2]
 local count, place_ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local kind, pa, pb, level, window, dirty, freed, reclaim = {}, {}, {}, {}, {}, {}, {}, {}
+local kind, pa, pb, level, window, span, ends, dirty, freed, reclaim = {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
 for i = 1, parts do
   local key = KEYS[i]
   kind[i], pa[i], pb[i] = ARGV[3 * i], tonumber(ARGV[3 * i + 1]), tonumber(ARGV[3 * i + 2])
@@ -42,10 +43,7 @@ for i = 1, parts do
   if kind[i] == 'b' then
     level[i] = bucket_tokens(key, pa[i], pb[i])
   elseif kind[i] == 'f' then
-    window[i] = math.floor(now / pa[i])
-    local stored = redis.call('HMGET', key, 'w', 'c')
-    level[i] = 0
-    if tonumber(stored[1]) == window[i] then level[i] = tonumber(stored[2]) or 0 end
+    window[i], span[i], ends[i], level[i] = fixed_window(key, pa[i])
   elseif kind[i] == 's' then
     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - pa[i])
     level[i] = redis.call('ZCARD', key)
@@ -118,7 +116,7 @@ for e = 0, count - 1 do
       if kind[i] == 'b' then
         if level[i] < weight then part_wait = math.ceil((weight - level[i]) / pb[i]) end
       elseif kind[i] == 'f' then
-        if level[i] + weight > pb[i] then part_wait = math.ceil((window[i] + 1) * pa[i] - now) end
+        if level[i] + weight > pb[i] then part_wait = math.ceil(ends[i] - now) end
       elseif kind[i] == 's' then
         if level[i] + weight > pb[i] then
           local index = level[i] + weight - pb[i] - 1
@@ -151,7 +149,7 @@ for e = 0, count - 1 do
           level[i] = level[i] - weight
         else
           level[i] = level[i] + weight
-          if kind[i] == 'f' then result[base + 1 + i] = window[i]
+          if kind[i] == 'f' then result[base + 1 + i] = math.floor(ends[i])
           elseif kind[i] == 's' then add_members(KEYS[i], now, id, weight)
           else add_members(KEYS[i], now + pb[i], id, weight) end
         end
@@ -174,7 +172,7 @@ for e = 0, count - 1 do
           level[i] = math.min(pa[i], level[i] + weight)
           dirty[i] = true
         elseif kind[i] == 'f' then
-          if tonumber(ARGV[o + 4 + i]) == window[i] then
+          if tonumber(ARGV[o + 4 + i]) == math.floor(ends[i]) then
             level[i] = math.max(0, level[i] - weight)
             dirty[i] = true
           end
@@ -193,8 +191,8 @@ for i = 1, parts do
       redis.call('HSET', key, 't', level[i], 'ts', now)
       redis.call('PEXPIRE', key, math.ceil(pa[i] / pb[i]) + 1000)
     elseif kind[i] == 'f' then
-      redis.call('HSET', key, 'w', window[i], 'c', level[i])
-      redis.call('PEXPIRE', key, math.max(1, math.ceil((window[i] + 1) * pa[i] - now)))
+      redis.call('HSET', key, 'w', window[i], 'c', level[i], 'l', span[i])
+      redis.call('PEXPIRE', key, math.max(1, math.ceil(ends[i] - now)))
     elseif kind[i] == 's' then
       redis.call('PEXPIRE', key, math.ceil(pa[i]) + 1000)
     else

@@ -13,15 +13,15 @@ type Argument = string | number
  */
 export interface ScriptCommands {
   /** Apply: the limiter's key, its queue's two keys, then the arguments (see `apply.ts`). */
-  llmpoolLimiterApplyV2(key: string, queue: string, expiry: string, ...args: Argument[]): Promise<number[]>
+  llmpoolLimiterApplyV3(key: string, queue: string, expiry: string, ...args: Argument[]): Promise<number[]>
   /** Apply for an atomic composite: number of keys (parts + 2), the parts' keys, the queue's keys, the arguments. */
-  llmpoolLimiterApplyManyV2(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
+  llmpoolLimiterApplyManyV3(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
   /** Renew: one concurrency key, then the arguments (see `renew.ts`). */
-  llmpoolLimiterRenewV2(key: string, ...args: Argument[]): Promise<number>
+  llmpoolLimiterRenewV3(key: string, ...args: Argument[]): Promise<number>
   /** State: the limiter's key, then the arguments (see `state.ts`). */
-  llmpoolLimiterStateV2(key: string, ...args: Argument[]): Promise<number[]>
+  llmpoolLimiterStateV3(key: string, ...args: Argument[]): Promise<number[]>
   /** State for an atomic composite: the number of keys first. */
-  llmpoolLimiterStateManyV2(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
+  llmpoolLimiterStateManyV3(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
 }
 
 export type ScriptClient = (Redis | Cluster) & ScriptCommands
@@ -29,16 +29,17 @@ export type ScriptClient = (Redis | Cluster) & ScriptCommands
 /**
  * Registers the scripts on a client with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
  * so a restarted or flushed Redis just works. The names carry a version, so that two copies of this package with
- * different scripts can share one client (V2: the shared queue, keys first).
+ * different scripts can share one client (V2: the shared queue, keys first; V3: a fixed window keeps its length until
+ * it ends, so that a reconfigured limiter keeps its count, and a refund ticket is the window's end).
  */
 export function defineScripts(client: Redis | Cluster): ScriptClient {
   const scripted = client as ScriptClient
-  if (typeof scripted.llmpoolLimiterApplyV2 !== 'function') {
-    client.defineCommand('llmpoolLimiterApplyV2', { lua: applyScript, numberOfKeys: 3 })
-    client.defineCommand('llmpoolLimiterApplyManyV2', { lua: applyScript })
-    client.defineCommand('llmpoolLimiterRenewV2', { lua: renewScript, numberOfKeys: 1 })
-    client.defineCommand('llmpoolLimiterStateV2', { lua: stateScript, numberOfKeys: 1 })
-    client.defineCommand('llmpoolLimiterStateManyV2', { lua: stateScript })
+  if (typeof scripted.llmpoolLimiterApplyV3 !== 'function') {
+    client.defineCommand('llmpoolLimiterApplyV3', { lua: applyScript, numberOfKeys: 3 })
+    client.defineCommand('llmpoolLimiterApplyManyV3', { lua: applyScript })
+    client.defineCommand('llmpoolLimiterRenewV3', { lua: renewScript, numberOfKeys: 1 })
+    client.defineCommand('llmpoolLimiterStateV3', { lua: stateScript, numberOfKeys: 1 })
+    client.defineCommand('llmpoolLimiterStateManyV3', { lua: stateScript })
   }
   return scripted
 }

@@ -38,11 +38,24 @@ local function remove_members(key, id, weight)
   return removed
 end
 
+-- Tokens now: refilled since the last write at the rate given, capped at the size given (a smaller size, after a
+-- reconfiguration, caps the tokens kept).
 local function bucket_tokens(key, size, per_ms)
   local stored = redis.call('HMGET', key, 't', 'ts')
   local tokens, at = tonumber(stored[1]), tonumber(stored[2])
   if tokens == nil or at == nil then return size end
-  if now > at then tokens = math.min(size, tokens + (now - at) * per_ms) end
-  return tokens
+  if now > at then tokens = tokens + (now - at) * per_ms end
+  return math.min(size, tokens)
+end
+
+-- The fixed window a count belongs to: the stored one while it lasts (it keeps the length it began with, stored as
+-- 'l', so that a new window length applies from the next window), else the window of now, aligned on the length
+-- given. Returns the window's number, its length, its end (ms) and the count in it.
+local function fixed_window(key, length)
+  local stored = redis.call('HMGET', key, 'w', 'c', 'l')
+  local w, count, span = tonumber(stored[1]), tonumber(stored[2]) or 0, tonumber(stored[3]) or length
+  if w and w * span <= now and now < (w + 1) * span then return w, span, (w + 1) * span, count end
+  w = math.floor(now / length)
+  return w, length, (w + 1) * length, 0
 end
 `

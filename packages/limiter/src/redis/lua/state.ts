@@ -16,12 +16,9 @@ for i = 1, #KEYS do
     available = math.floor(tokens)
     if tokens < a then next_refill = math.ceil((1 - (tokens - available)) / b) end
   elseif kind == 'f' then
-    local window = math.floor(now / a)
-    local stored = redis.call('HMGET', key, 'w', 'c')
-    local count = 0
-    if tonumber(stored[1]) == window then count = tonumber(stored[2]) or 0 end
+    local _, _, ends, count = fixed_window(key, a)
     available = math.max(0, b - count)
-    if count > 0 then next_refill = math.ceil((window + 1) * a - now) end
+    if count > 0 then next_refill = math.ceil(ends - now) end
   elseif kind == 's' then
     local count = redis.call('ZCOUNT', key, '(' .. (now - a), '+inf')
     available = math.max(0, b - count)
