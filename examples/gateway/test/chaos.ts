@@ -8,8 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createMockUpstream, type MockUpstream, type RecordedRequest } from '@llmpool/testing'
-import { type RedisServer, startRedisServer } from '../../../packages/limiter/test/redis-server'
+import { createMockUpstream, type MockUpstream, type RecordedRequest, type RedisServer, startRedisServer } from '@llmpool/testing'
 
 const MAIN = path.join(import.meta.dirname, '..', 'src', 'main.ts')
 const CONCURRENCY_LIMIT = 4

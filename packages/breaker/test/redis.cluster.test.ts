@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto'
 import { CircuitBreaker, createRedisBreakerGroup, type RedisClientLike } from '@llmpool/breaker'
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-// The limiter's helper: one way to start test Redis processes for both packages.
-import { type RedisClusterProcesses, startRedisCluster } from '../../limiter/test/redis-server'
+import { type RedisClusterProcesses, startRedisCluster } from '@llmpool/testing'
 import { describeSharedState, nextChange, trip } from './shared-state'
 
 let cluster: RedisClusterProcesses

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { CompositeLimiter, connectRedis, type Lease, redisBackend } from '../src/index'
 import { describeLimiterContract } from './contract'
 import { redisHarness, sleep } from './redis-harness'
+import { type RedisClusterProcesses, startRedisCluster } from '@llmpool/testing'
 import { uniquePrefix } from './redis-keys'
-import { type RedisClusterProcesses, startRedisCluster } from './redis-server'
 
 let cluster: RedisClusterProcesses
 let client: Cluster | undefined

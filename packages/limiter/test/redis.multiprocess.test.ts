@@ -2,11 +2,11 @@
  * Several Node processes share limits through Redis. The limits are measured by the test's own counters (see
  * redis-worker.ts), never read back from the limiter's keys.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process'
+import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { type RedisServer, startRedisServer } from '@llmpool/testing'
 import { afterAll, describe, expect, test } from 'vitest'
 import { redisBackend } from '../src/index'
 import { deleteKeys, REDIS_URL, uniquePrefix } from './redis-keys'
@@ -225,52 +225,15 @@ describe('redis backend across processes', () => {
   })
 
   describe('on a Redis of its own that the test kills and restarts', () => {
-    let server: ChildProcess | undefined
-    let port = 0
-
-    async function freePort(): Promise<number> {
-      const probe = createServer()
-      probe.listen(0, '127.0.0.1')
-      await once(probe, 'listening')
-      const { port } = probe.address() as { port: number }
-      probe.close()
-      await once(probe, 'close')
-      return port
-    }
-
-    async function startRedis(): Promise<void> {
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      children.add(child)
-      let output = ''
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (chunk: Buffer) => {
-          output += chunk.toString()
-          if (output.includes('Ready to accept connections')) resolve()
-        })
-        child.on('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)))
-      })
-      server = child
-    }
-
-    async function killRedis(): Promise<void> {
-      const child = server!
-      const exited = once(child, 'exit')
-      child.kill('SIGKILL')
-      await exited
-      children.delete(child)
-      server = undefined
-    }
+    let server: RedisServer | undefined
 
     afterAll(async () => {
-      if (server) await killRedis()
+      await server?.stop()
     })
 
     test('recovers after a restart (kill -9) and after FLUSHALL, within 10 s', async () => {
-      port = await freePort()
-      await startRedis()
-      const url = `redis://127.0.0.1:${port}`
+      server = await startRedisServer()
+      const { url } = server
       const config = { ...baseConfig, url, prefix: `${prefix}-restart`, windowLimit: 50, concurrencyLimit: 4 }
       const workers = [
         startWorker({ ...config, policy: 'fail-closed' }),
@@ -281,7 +244,7 @@ describe('redis backend across processes', () => {
       const everyWorker = (condition: (progress: Progress) => boolean) => () => workers.every((worker) => condition(worker.progress))
       await until(everyWorker((progress) => progress.concurrencyGrants > 0 && progress.windowGrants > 0), 15_000, 'every worker started')
 
-      await killRedis()
+      await server.kill()
       const killedAt = Date.now()
       await until(everyWorker((progress) => progress.events.includes('unavailable')), 5000, 'every worker saw the outage')
       await sleep(1000)
@@ -290,7 +253,7 @@ describe('redis backend across processes', () => {
       expect(fallback.progress.unavailable).toBe(0)
       expect(fallback.progress.lastGrantAt).toBeGreaterThan(killedAt)
 
-      await startRedis()
+      await server.restart()
       const restartedAt = Date.now()
       const recovery = await until(everyWorker((progress) => progress.lastGrantAt > restartedAt + 100), 10_000, 'granted again after the restart')
       await until(everyWorker((progress) => progress.events.includes('recovered')), 10_000, 'every worker recovered')

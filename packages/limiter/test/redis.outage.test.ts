@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { type Limiter, LimiterUnavailableError, type RedisBackend, type RedisBackendEvent, redisBackend } from '../src/index'
+import { type RedisServer, startRedisServer } from '@llmpool/testing'
 import { uniquePrefix } from './redis-keys'
-import { type RedisServer, startRedisServer } from './redis-server'
 
 const COMMAND_TIMEOUT_MS = 300
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

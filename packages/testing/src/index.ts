@@ -20,3 +20,7 @@ export {
 } from './mock-results'
 export { FakeClock, flushMicrotasks } from './fake-clock'
 export { seededRandom, type Random } from './seeded-random'
+export { freePort, type FreePortOptions } from './free-port'
+export { type RedisProgram, requireProgram } from './require-program'
+export { type RedisServer, startRedisServer } from './redis-server'
+export { type RedisClusterProcesses, startRedisCluster } from './redis-cluster'
