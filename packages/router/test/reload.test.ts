@@ -72,6 +72,24 @@ describe('Hot reload', { timeout: 5000 }, () => {
     expect((await router.generate('g', prompt)).routing.instance).toBe('g.e1/mock:a')
   })
 
+  test('new limits apply to the counts an instance already has: rpm_limit 2 with 2 used, then 3 → one more; then 1 → none', async () => {
+    const limited = (rpm: number) => group({ e1: ['a'] }).replace('max_retries = 0', `max_retries = 0\nrpm_limit = ${rpm}`)
+    const { store, rewrite } = await storeOf({ g: limited(2) })
+    const clock = new FakeClock()
+    const mock = mockProvider({}, { clock })
+    const router = routerFor(store, mock, { clock })
+    for (let i = 0; i < 2; i++) await router.generate('g', prompt)
+    await expect(router.generate('g', prompt, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'rate_limited' })
+    await rewrite({ g: limited(3) })
+    expect((await router.generate('g', prompt)).routing.instance).toBe('g.e1/mock:a')
+    await expect(router.generate('g', prompt, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'rate_limited' })
+    await rewrite({ g: limited(1) })
+    await expect(router.generate('g', prompt, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'rate_limited' })
+    const state = (await router.state()).instances[0]!
+    expect(state.limits).toMatchObject({ kind: 'sliding_window', limit: 1 })
+    expect(mock.calls).toHaveLength(3)
+  })
+
   test('a removed instance drains: its call in flight completes, new calls do not go there', async () => {
     const { store, rewrite } = await storeOf({ g: group({ e1: ['a', 'b'] }) })
     const held = holder()

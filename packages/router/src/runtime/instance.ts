@@ -83,8 +83,9 @@ export class InstanceRuntime {
     }
     let retired: Limiter | undefined
     if (!sameLimits(previous.limits, plan.limits)) {
-      const reconfigurable = this.limiter as (Limiter & { reconfigure?(spec: LimitSpec | readonly LimitSpec[]): boolean }) | undefined
-      if (!(reconfigurable?.reconfigure && plan.limits.length === previous.limits.length && reconfigurable.reconfigure(plan.limits))) {
+      // The same kinds of limits: new values, kept counts (permits held, window entries). Others: a new limiter.
+      const kept = plan.limits.length === previous.limits.length && this.limiter?.reconfigure?.(plan.limits) === true
+      if (!kept) {
         retired = this.limiter
         this.limiter = this.makeLimiter(plan)
       }

@@ -117,10 +117,13 @@ export class Topology {
       const admissionKey = JSON.stringify(settings.admission ?? null)
       const strategyKey = pool.rotation_strategy.type
       const factory = strategyFactory(options.strategies, name, strategyKey)
+      // Unchanged, or the same kind with new values (its count kept): the pool keeps its limiter.
+      const kept = old?.admission && settings.admission && (old.admissionKey === admissionKey || old.admission.reconfigure?.(settings.admission) === true)
+      if (old?.admission && !kept) this.retiredLimiters.push(old.admission)
       this.pools.set(name, {
         name,
         settings,
-        admission: old && old.admissionKey === admissionKey ? old.admission : settings.admission ? options.limits.create(`pool:${name}`, settings.admission) : undefined,
+        admission: kept ? old.admission : settings.admission ? options.limits.create(`pool:${name}`, settings.admission) : undefined,
         strategy: old && old.strategyKey === strategyKey ? old.strategy : factory(name),
         admissionKey,
         strategyKey,
