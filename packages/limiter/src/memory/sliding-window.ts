@@ -8,9 +8,13 @@ import { MemoryLimiter } from './memory-limiter'
  * admissions in a ring; a request of weight w fits when the w-th oldest of them has left the window. O(weight) per
  * acquisition, no timers. This is the algorithm of the echelons' `rpm_limit` (windowMs = 60 000): a fixed window
  * would admit up to twice the limit across a window boundary.
+ *
+ * After `reconfigure` lowers the limit, the ring keeps every admission still in the window, which may be more than the
+ * new limit (a limit raised again later must count them all).
  */
 export class SlidingWindowLimiter extends MemoryLimiter {
   readonly kind = 'sliding_window' as const
+  /** The times of the latest admissions, oldest at `head`; at least `limit` of them (-Infinity: none yet). */
   private ring: Float64Array
   private head = 0
   private sequence = 0
@@ -38,20 +42,23 @@ export class SlidingWindowLimiter extends MemoryLimiter {
 
   protected check(weight: number, now: number): number {
     if (weight > this.limit) return Number.POSITIVE_INFINITY
-    const oldest = this.ring[(this.head + weight - 1) % this.limit]!
+    // The w-th oldest of the last `limit` admissions: the (limit - w + 1)-th newest.
+    const size = this.ring.length
+    const oldest = this.ring[(this.head - (this.limit - weight + 1) + size) % size]!
     const leaves = oldest + this.windowMs
     return leaves <= now ? 0 : leaves - now
   }
 
   protected commit(weight: number, now: number): number {
     if (this.overwritten.length < weight) this.overwritten = new Float64Array(weight)
+    const size = this.ring.length
     const start = this.head
     for (let i = 0; i < weight; i++) {
-      const index = (start + i) % this.limit
+      const index = (start + i) % size
       this.overwritten[i] = this.ring[index]!
       this.ring[index] = now
     }
-    this.head = (start + weight) % this.limit
+    this.head = (start + weight) % size
     this.lastHead = start
     this.lastSequence = ++this.sequence
     return this.sequence
@@ -59,46 +66,51 @@ export class SlidingWindowLimiter extends MemoryLimiter {
 
   protected refund(weight: number, sequence: number): void {
     if (sequence !== this.lastSequence) return // not the latest: cannot be undone exactly
-    for (let i = 0; i < weight; i++) this.ring[(this.lastHead + i) % this.limit] = this.overwritten[i]!
+    for (let i = 0; i < weight; i++) this.ring[(this.lastHead + i) % this.ring.length] = this.overwritten[i]!
     this.head = this.lastHead
     this.lastSequence = 0
   }
 
   private inWindow(now: number): number {
     let count = 0
-    for (let i = 0; i < this.limit; i++) if (this.ring[i]! + this.windowMs > now) count++
+    for (let i = 0; i < this.ring.length; i++) if (this.ring[i]! + this.windowMs > now) count++
     return count
   }
 
   protected available(now: number): number {
-    return this.limit - this.inWindow(now)
+    return Math.max(0, this.limit - this.inWindow(now))
   }
 
   protected nextRefill(now: number): number | undefined {
-    for (let i = 0; i < this.limit; i++) {
-      const leaves = this.ring[(this.head + i) % this.limit]! + this.windowMs
+    // More in the window than the limit (after a lowered limit): capacity comes back when the limit-th newest leaves.
+    const wait = this.check(1, now)
+    if (wait > 0) return wait
+    for (let i = 0; i < this.ring.length; i++) {
+      const leaves = this.ring[(this.head + i) % this.ring.length]! + this.windowMs
       if (leaves > now) return leaves - now
     }
     return undefined
   }
 
   /**
-   * A new window length applies to the admissions kept (each leaves `windowMs` after it was made); a new limit keeps
-   * the latest admissions, up to the new limit: those are all a request needs to wait for (with 5 in the window and a
-   * new limit of 3, the next request waits until 3 of them have left). The last acquisition can no longer be
-   * refunded after a new limit.
+   * A new window length applies to the admissions kept (each leaves `windowMs` after it was made); a new limit counts
+   * every admission still in the window (with 5 in the window and a new limit of 3, the next request waits until 3 of
+   * them have left). A longer window does not bring back admissions that had already left the ring. After a new
+   * limit, the latest acquisition can no longer be refunded.
    */
   reconfigure(limits: LimitSpec | readonly LimitSpec[]): boolean {
     const spec = this.specFor(limits)
     if (spec?.kind !== 'sliding_window') return false
     this.windowMs = spec.windowMs
-    if (spec.limit !== this.limit) {
-      const ring = new Float64Array(spec.limit).fill(Number.NEGATIVE_INFINITY)
-      const kept = Math.min(this.limit, spec.limit)
+    this.limit = spec.limit
+    const size = Math.max(spec.limit, this.inWindow(this.clock.now()))
+    if (size !== this.ring.length) {
+      const ring = new Float64Array(size).fill(Number.NEGATIVE_INFINITY)
+      const kept = Math.min(this.ring.length, size)
       // Oldest first from the head: the latest `kept` go to the end of the new ring, whose head is 0.
-      for (let i = 0; i < kept; i++) ring[spec.limit - kept + i] = this.ring[(this.head + this.limit - kept + i) % this.limit]!
+      const from = this.head + this.ring.length - kept
+      for (let i = 0; i < kept; i++) ring[size - kept + i] = this.ring[(from + i) % this.ring.length]!
       this.ring = ring
-      this.limit = spec.limit
       this.head = 0
       this.lastSequence = 0
     }
