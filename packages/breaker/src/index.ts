@@ -24,3 +24,5 @@ export {
 } from './redis-breaker-group'
 export type { RedisClientLike } from './redis-client'
 export { type SharedBreakerState, shareBreakerState, type ShareBreakerStateOptions } from './share-breaker-state'
+export type { CooldownKind, CooldownSharing, SharedCooldown } from './cooldown-sharing'
+export { createRedisCooldowns, type RedisCooldowns, type RedisCooldownsOptions } from './redis-cooldowns'

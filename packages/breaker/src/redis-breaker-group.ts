@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
 import { fail, isFiniteNumber } from './check'
+import { closeClient } from './close-client'
 import { connectRedis, type RedisClientLike } from './redis-client'
+import { RedisProblems } from './redis-problems'
 import { channelName, decodeMessage, decodeStored, encodeMessage, type SharedStateMessage, stateKey, trialKey } from './redis-protocol'
 import { redisTrialCoordinator } from './redis-trial-coordinator'
 import type { Breaker, StateChange, TrialCoordinator } from './types'
@@ -104,8 +106,7 @@ class Group implements RedisBreakerGroup {
   readonly #syncTimeoutMs: number
   readonly #clock: Clock
   readonly #entries = new Map<string, Entry>()
-  readonly #errorListeners = new Set<{ listener: (error: Error) => void }>()
-  #warned = false
+  readonly #problems = new RedisProblems('llmpool breaker state sharing', 'LLMPOOL_BREAKER_REDIS')
   #disposed = false
 
   constructor(settings: {
@@ -160,9 +161,7 @@ class Group implements RedisBreakerGroup {
   }
 
   onError(listener: (error: Error) => void): Disposable {
-    const entry = { listener }
-    this.#errorListeners.add(entry)
-    return { dispose: () => void this.#errorListeners.delete(entry) }
+    return this.#problems.onError(listener)
   }
 
   async dispose(): Promise<void> {
@@ -170,10 +169,14 @@ class Group implements RedisBreakerGroup {
     // A round of trials this process holds is given up before the connection closes.
     for (const entry of [...this.#entries.values()]) this.#remove(entry)
     this.#disposed = true
+    this.#problems.close()
     this.#subscriber.removeListener('message', this.#onMessage)
     this.#subscriber.removeListener('ready', this.#onReady)
     // The error listeners stay: a connection closing may still emit, and ioredis would print unheard errors.
-    await Promise.all([this.#close(this.#subscriber), this.#ownsPublisher ? this.#close(this.#publisher) : undefined])
+    await Promise.all([
+      closeClient(this.#subscriber, this.#syncTimeoutMs, this.#clock),
+      this.#ownsPublisher ? closeClient(this.#publisher, this.#syncTimeoutMs, this.#clock) : undefined,
+    ])
   }
 
   #remove(entry: Entry): void {
@@ -301,37 +304,7 @@ class Group implements RedisBreakerGroup {
     if (!inTime) this.#report(new Error(`Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on locally`))
   }
 
-  async #close(client: RedisClientLike): Promise<void> {
-    if (client.status !== 'ready') {
-      client.disconnect()
-      return
-    }
-    await waitAtMost(client.quit().catch(() => undefined), this.#syncTimeoutMs, this.#clock)
-    // quit() timed out: close at once. (`status` changed meanwhile; TypeScript still narrows it to 'ready'.)
-    if ((client.status as string) !== 'end') client.disconnect()
-  }
-
   #report = (error: unknown): void => {
-    if (this.#disposed) return
-    const reported = error instanceof Error ? error : new Error(String(error))
-    if (this.#errorListeners.size === 0) {
-      if (!this.#warned) {
-        this.#warned = true
-        process.emitWarning(
-          `llmpool breaker state sharing: ${reported.message} (later Redis errors are not shown; listen with onError)`,
-          { code: 'LLMPOOL_BREAKER_REDIS' },
-        )
-      }
-      return
-    }
-    for (const entry of [...this.#errorListeners]) {
-      try {
-        entry.listener(reported)
-      } catch (thrown) {
-        queueMicrotask(() => {
-          throw thrown
-        })
-      }
-    }
+    this.#problems.report(error)
   }
 }

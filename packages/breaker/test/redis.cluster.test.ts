@@ -1,12 +1,14 @@
 /**
- * Shared breaker state on a three-master Redis Cluster the test starts itself (and kills afterwards): the shared-state
- * suite through ioredis `Cluster` clients, and through `redis+cluster://` URLs the group connects to itself.
+ * Shared breaker state and shared cooldowns on a three-master Redis Cluster the test starts itself (and kills
+ * afterwards): the shared-state and cooldown suites through ioredis `Cluster` clients, and through `redis+cluster://`
+ * URLs the group connects to itself.
  */
 import { randomUUID } from 'node:crypto'
-import { CircuitBreaker, createRedisBreakerGroup, type RedisClientLike } from '@llmpool/breaker'
-import { Cluster } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { CircuitBreaker, createRedisBreakerGroup, createRedisCooldowns, type RedisClientLike } from '@llmpool/breaker'
 import { type RedisClusterProcesses, startRedisCluster } from '@llmpool/testing'
+import { Cluster, Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { describeCooldownSharing, heard, until } from './cooldowns'
 import { describeSharedState, nextChange, trip } from './shared-state'
 
 let cluster: RedisClusterProcesses
@@ -28,6 +30,25 @@ function connection(): RedisClientLike {
 }
 
 describeSharedState('cluster', { url: () => cluster.url, connection, keyPrefix })
+describeCooldownSharing('cluster', { url: () => cluster.url, connection, keyPrefix: `llmpool-test:cooldowns:${randomUUID()}` })
+
+describe('cooldowns on a cluster', () => {
+  test('each instance\'s key lives on one node, spread over the masters; a publish through one node is heard through another', async () => {
+    const prefix = `llmpool-test:cooldowns:${randomUUID()}`
+    const instances = Array.from({ length: 12 }, (_, i) => `group.echelon/provider:model-${i}`)
+    const [one, two] = [await createRedisCooldowns({ redis: cluster.url, keyPrefix: prefix }), await createRedisCooldowns({ redis: connection(), keyPrefix: prefix })]
+    const byTwo = heard(two!)
+    for (const instance of instances) one!.publish({ instance, remainingMs: 10_000, kind: 'rate_limit', reason: '429' })
+    for (const instance of instances) await until(byTwo, instance)
+    const nodes = cluster.nodes.map(({ host, port }) => new Redis(port, host))
+    const perNode = await Promise.all(nodes.map((node) => node.keys(`{${prefix}:*`)))
+    for (const node of nodes) node.disconnect()
+    expect(perNode.flat().sort()).toEqual(instances.map((instance) => `{${prefix}:${instance}}`).sort())
+    expect(perNode.filter((keys) => keys.length > 0).length).toBeGreaterThan(1)
+    expect((await two!.current(instances)).length).toBe(instances.length)
+    await Promise.all([one!.dispose(), two!.dispose()])
+  })
+})
 
 describe('redis+cluster:// URLs', () => {
   test('groups made from cluster URLs share openings and closings', async () => {
