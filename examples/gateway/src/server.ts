@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net'
 import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
-import { createRedisBreakerGroup } from '@llmpool/breaker'
+import { createRedisBreakerGroup, createRedisCooldowns } from '@llmpool/breaker'
 import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
 import { defaultApiRoot, openAICompatibleProvider, openAIProvider, planToJSON, type ProviderDefinition, type Router, type RouterOptions } from '@llmpool/router'
 import { createLLMPool, type LLMPool, type LogDestination, type PoolLogger } from '@llmpool/wrappers'
@@ -130,12 +130,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
   Object.assign(providers, options.providers)
-  // With Redis, breakers are shared too: a trip seen by one gateway opens the instance in all of them.
+  // With Redis, breakers and cooldowns are shared too: a trip or a 429 seen by one gateway rests the instance in all.
   const breakers = options.redis ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` }) : undefined
+  const cooldowns = options.redis ? await createRedisCooldowns({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns` }) : undefined
   // Every request goes through the pool a library user makes: the same plan, tool policy, logging, cache and routing.
   const pool = await createLLMPool({
     configDir: store,
-    router: { ...options.router, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}) },
+    router: { ...options.router, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}), ...(cooldowns ? { cooldowns } : {}) },
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   })
@@ -400,6 +401,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await stopped
       await pool.dispose()
       await breakers?.dispose()
+      await cooldowns?.dispose()
       if (ownsLimits) await limits?.dispose()
       if (ownsStore) await store.dispose()
       await upstreams.close()
