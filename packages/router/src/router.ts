@@ -75,7 +75,7 @@ export class Router {
         waiters.notify()
         if (instance.draining && instance.inFlight === 0) this.retire(instance)
       },
-      rested: (instance, cooldown) => options.cooldowns?.publish({ instance: instance.key, remainingMs: cooldown.ms, kind: cooldown.kind, reason: cooldown.reason }),
+      rested: (instance, cooldown) => options.cooldowns?.publish({ instance: instance.plan.shareKey, remainingMs: cooldown.ms, kind: cooldown.kind, reason: cooldown.reason }),
     }
     this.probes = new Probes(this.clock, options.healthChecks !== false)
     this.breakers = new BreakerWiring((event) => this.emit(event), options.breakers)
@@ -260,12 +260,13 @@ export class Router {
     return { instances, pools }
   }
 
-  private applyRemoteCooldown(key: string, remainingMs: number, kind: InstanceRuntime['cooldown']['current'] & string, reason: string): void {
-    const instance = this.topology.instances.get(key)
+  /** Another process's cooldown, named by the instance's `shareKey`. */
+  private applyRemoteCooldown(shareKey: string, remainingMs: number, kind: InstanceRuntime['cooldown']['current'] & string, reason: string): void {
+    const instance = this.topology.shared.get(shareKey)
     if (!instance || !(remainingMs > 0)) return
     const ms = Math.min(remainingMs, instance.plan.cooldown.maxMs)
     if (instance.cooldown.rest(ms, kind, reason, true)) {
-      this.emit({ type: 'cooldown', at: this.clock.now(), instance: key, kind, durationMs: ms, reason, remote: true })
+      this.emit({ type: 'cooldown', at: this.clock.now(), instance: instance.key, kind, durationMs: ms, reason, remote: true })
     }
   }
 
@@ -284,7 +285,7 @@ export class Router {
     for (const instance of topology.retired) if (instance.inFlight === 0) this.retire(instance)
     const sharing = this.options.cooldowns
     if (sharing?.current) {
-      const keys = [...topology.instances.keys()]
+      const keys = [...topology.shared.keys()]
       sharing.current(keys).then(
         (running) => {
           for (const cooldown of running) this.applyRemoteCooldown(cooldown.instance, cooldown.remainingMs, cooldown.kind, cooldown.reason)

@@ -146,4 +146,17 @@ describe('Cooldowns', { timeout: 5000 }, () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(await cooldownOf(three, a)).toMatchObject({ kind: 'rate_limit', remote: true })
   })
+
+  test('a shared cooldown belongs to the instance with that key and base URL: a router whose echelon has another API key does not take it', async () => {
+    const withKey = (key: string) => setup({ groups: { g: pair().replace('max_retries = 3', `max_retries = 3\napi_key = "${key}"`) } })
+    const shared = sharedCooldowns()
+    const one = routerFor(await withKey('sk-first-key-1'), mockProvider({ a: fails(httpError(429, 'Rate limit', { 'retry-after': '30' })) }), { clock: new FakeClock(), cooldowns: shared.connect() })
+    const same = routerFor(await withKey('sk-first-key-1'), mockProvider(), { clock: new FakeClock(), cooldowns: shared.connect() })
+    const other = routerFor(await withKey('sk-other-key-2'), mockProvider(), { clock: new FakeClock(), cooldowns: shared.connect() })
+    await one.generate('g', prompt)
+    expect(await cooldownOf(same, a)).toMatchObject({ kind: 'rate_limit', remote: true })
+    expect(await cooldownOf(other, a)).toBeUndefined()
+    expect(one.plan.instances.get(a)!.shareKey).not.toBe(other.plan.instances.get(a)!.shareKey)
+    expect(one.plan.instances.get(a)!.shareKey).not.toContain('sk-first')
+  })
 })

@@ -78,9 +78,11 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
         keys.forEach((apiKey, index) => {
           const key = `${groupName}.${echelonName}/${model}${rotating ? `#${index + 1}` : ''}`
           if (instances.has(key)) return
+          const identity = [groupName, echelonName, model, apiKey === undefined ? '' : digest(apiKey), baseURL ?? ''].join('|')
           instances.set(key, {
             key,
-            identity: [groupName, echelonName, model, apiKey === undefined ? '' : digest(apiKey), baseURL ?? ''].join('|'),
+            identity,
+            shareKey: `${key}~${digest(identity).slice(0, 12)}`,
             group: groupName,
             echelon: echelonName,
             model,

@@ -30,6 +30,11 @@ export interface InstancePlan {
    * base URL. An instance whose identity is unchanged keeps its breaker, health, cooldown and limiter state.
    */
   readonly identity: string
+  /**
+   * The name its shared state (breaker, cooldown) has in other processes: the key and a digest of the identity, so
+   * that a new API key or base URL is a new instance everywhere, not only here.
+   */
+  readonly shareKey: string
   readonly group: string
   readonly echelon: string
   /** `provider:model` */

@@ -31,7 +31,8 @@ export class BreakerWiring {
     const listener = breaker.onStateChange((change) =>
       this.emit({ type: 'breaker_change', at: change.at, instance: instance.key, from: change.from, to: change.to, reason: change.reason }),
     )
-    const shared = this.sharing?.add(breaker as Breaker & { readonly clock: Clock }, instance.key).catch(() => undefined)
+    // Shared under the instance's shareKey: another API key or base URL is another breaker in every process.
+    const shared = this.sharing?.add(breaker as Breaker & { readonly clock: Clock }, instance.plan.shareKey).catch(() => undefined)
     this.wired.set(instance, { breaker, listener, shared })
     return previous === undefined
   }

@@ -1,29 +1,7 @@
-import type { Disposable } from '@llmpool/schema'
-import type { CooldownKind } from './cooldown'
+import type { CooldownSharing, SharedCooldown } from '@llmpool/breaker'
 
-/** A cooldown one process heard about. */
-export interface SharedCooldown {
-  /** The instance key (`group.echelon/provider:model[#N]`), the same in every process with the same configuration. */
-  instance: string
-  /** Milliseconds from now until it ends. */
-  remainingMs: number
-  kind: CooldownKind
-  reason: string
-}
-
-/**
- * Shares cooldowns between processes (replicas of one app, several gateways): one process's 429 rests the instance
- * in all of them. `createRedisCooldowns()` of `@llmpool/breaker` is one; `sharedCooldowns()` connects routers of
- * one process (tests).
- */
-export interface CooldownSharing {
-  /** Tells the other processes that `instance` rests for `durationMs` from now. */
-  publish(cooldown: SharedCooldown): void
-  /** Hears the other processes' cooldowns (not this one's own). */
-  subscribe(listener: (cooldown: SharedCooldown) => void): Disposable
-  /** The cooldowns still running now, for a process that starts (or reloads) after they began. */
-  current?(instances: readonly string[]): Promise<SharedCooldown[]>
-}
+/** The sharing contract is `@llmpool/breaker`'s (`createRedisCooldowns()` implements it): one definition. */
+export type { CooldownSharing, SharedCooldown } from '@llmpool/breaker'
 
 /** Cooldown sharing between routers of one process: each `connect()` is one participant. */
 export function sharedCooldowns(): { connect(): CooldownSharing } {

@@ -1,10 +1,12 @@
+import type { CooldownKind } from '@llmpool/breaker'
 import type { Clock } from '@llmpool/schema'
 
 /**
- * Why an instance rests. `rate_limit` / `overloaded`: the upstream said "not now" (429, 529); `auth`: it refused the
- * instance's key (401, 403); `quota_exhausted`: the key is out of quota.
+ * Why an instance rests (one definition, `@llmpool/breaker`'s, shared with `createRedisCooldowns`).
+ * `rate_limit` / `overloaded`: the upstream said "not now" (429, 529); `auth`: it refused the instance's key (401,
+ * 403); `quota_exhausted`: the key is out of quota.
  */
-export type CooldownKind = 'rate_limit' | 'overloaded' | 'auth' | 'quota_exhausted'
+export type { CooldownKind } from '@llmpool/breaker'
 
 /** A cooldown as the admin view shows it. */
 export interface CooldownState {

@@ -70,6 +70,8 @@ function strategyFactory(strategies: Record<string, RotationStrategyFactory>, po
  */
 export class Topology {
   readonly instances = new Map<string, InstanceRuntime>()
+  /** The same instances by `shareKey`: how other processes name them. */
+  readonly shared = new Map<string, InstanceRuntime>()
   readonly pools = new Map<string, PoolRuntime>()
   readonly entries = new Map<string, EntryRuntime>()
   /** Round-robin cursors of task-group echelons, by `group.echelon`. */
@@ -103,6 +105,7 @@ export class Topology {
         instance.warmUp()
       }
       this.instances.set(key, instance)
+      this.shared.set(instancePlan.shareKey, instance)
     }
     for (const instance of byIdentity.values()) {
       if (instance.draining) continue
