@@ -5,10 +5,10 @@
  * saw. `chaos.test.ts` runs a short version in `pnpm test`; `pnpm chaos` a longer one.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createMockUpstream, type MockUpstream, type RecordedRequest, type RedisServer, startRedisServer } from '@llmpool/testing'
+import { busiestWindow, writeConfiguration } from './helpers'
 
 const MAIN = path.join(import.meta.dirname, '..', 'src', 'main.ts')
 const CONCURRENCY_LIMIT = 4
@@ -28,8 +28,7 @@ enable_hot_reload = true
 `
 
 function configuration(): string {
-  const directory = mkdtempSync(path.join(tmpdir(), 'llmpool-chaos-'))
-  const files: Record<string, string> = {
+  return writeConfiguration({
     '_registry.toml': REGISTRY,
     'pools/chaos-pool.toml': '[pool]\nname = "chaos_pool"\ntask_groups = ["chaos_group"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
     'task-groups/chaos-group.toml': `[task_group]
@@ -58,12 +57,7 @@ api_key = "sk-chaos-test-key"
 base_url = "\${MOCK_URL}/v1"
 `,
     'wrappers/chaos-wrappers.toml': '[wrappers]\nchaos_wrapper = { type = "pool", pool_name = "chaos_pool" }\n[global]\nrequest_timeout = 4\n',
-  }
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
-    writeFileSync(path.join(directory, file), text)
-  }
-  return directory
+  }, 'chaos')
 }
 
 interface GatewayProcess {
@@ -120,17 +114,6 @@ function maxInFlight(requests: RecordedRequest[], excluded: [number, number][]):
   let current = 0
   let most = 0
   for (const [, change] of points) most = Math.max(most, (current += change))
-  return most
-}
-
-/** The most arrivals in any span of `windowMs`. */
-function busiestWindow(arrivals: number[], windowMs: number): number {
-  const sorted = [...arrivals].sort((a, b) => a - b)
-  let most = 0
-  for (let start = 0, end = 0; start < sorted.length; start++) {
-    while (end < sorted.length && sorted[end]! < sorted[start]! + windowMs) end++
-    most = Math.max(most, end - start)
-  }
   return most
 }
 

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
@@ -13,3 +13,24 @@ export function copyFixture(): string {
 
 /** Test-speed router settings: no probes, short backoff. */
 export const FAST_ROUTER = { healthChecks: false, retry: { baseDelayMs: 5, maxRetryDelayMs: 200 }, requestTimeoutMs: 5_000 } as const
+
+/** A new configuration directory holding `files` (relative path → text). */
+export function writeConfiguration(files: Record<string, string>, name = 'config'): string {
+  const directory = mkdtempSync(path.join(tmpdir(), `llmpool-gateway-${name}-`))
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
+    writeFileSync(path.join(directory, file), text)
+  }
+  return directory
+}
+
+/** The most of `times` (ms) in any span of `windowMs`: what an upstream counting per minute saw at worst. */
+export function busiestWindow(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  let most = 0
+  for (let start = 0, end = 0; start < sorted.length; start++) {
+    while (end < sorted.length && sorted[end]! < sorted[start]! + windowMs) end++
+    most = Math.max(most, end - start)
+  }
+  return most
+}

@@ -2,20 +2,17 @@
  * Two gateways on a Redis Cluster of the test's own (three masters, `redis+cluster://`): limits hold in total at the
  * upstream, and breakers and cooldowns are shared, as on one Redis.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { createMockUpstream, type MockUpstream, type RedisClusterProcesses, startRedisCluster } from '@llmpool/testing'
 import { afterAll, beforeAll, expect, test, vi } from 'vitest'
 import { type Gateway, startGateway } from '../src/index'
+import { writeConfiguration } from './helpers'
 
 let upstream: MockUpstream
 let cluster: RedisClusterProcesses
 let gateways: Gateway[] = []
 
 function configuration(): string {
-  const directory = mkdtempSync(path.join(tmpdir(), 'llmpool-cluster-'))
-  const files: Record<string, string> = {
+  return writeConfiguration({
     '_registry.toml': '[pools]\np = { file = "pools/p.toml" }\n[task_groups]\ng = { file = "task-groups/g.toml" }\n',
     'pools/p.toml': '[pool]\nname = "p"\ntask_groups = ["g"]\n[pool.rate_limiting]\nenabled = true\nalgorithm = "fixed_window"\n[pool.rate_limiting.fixed_window]\nwindow_size = 60\nmax_requests = 1000\n',
     'task-groups/g.toml': `[task_group]
@@ -35,12 +32,7 @@ timeout = 10
 api_key = "sk-test"
 base_url = "\${MOCK_URL}/v1"
 `,
-  }
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
-    writeFileSync(path.join(directory, file), text)
-  }
-  return directory
+  }, 'cluster')
 }
 
 beforeAll(async () => {

@@ -4,12 +4,11 @@
  * gateways, a cooldown shared across gateways.
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createMockUpstream, type MockUpstream, type RedisServer, startRedisServer } from '@llmpool/testing'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type Gateway, startGateway } from '../src/index'
+import { writeConfiguration } from './helpers'
 
 const MAIN = path.join(import.meta.dirname, '..', 'src', 'main.ts')
 let upstream: MockUpstream
@@ -36,17 +35,11 @@ afterEach(async () => {
 
 /** A configuration with one task group `g` (models a, b) and a wrapper `w`; `echelon` adds to its echelon. */
 function configuration(echelon: string, group = '', models = '"openai:model-a", "openai:model-b"'): string {
-  const directory = mkdtempSync(path.join(tmpdir(), 'llmpool-redis-faults-'))
-  const files: Record<string, string> = {
+  return writeConfiguration({
     '_registry.toml': '[task_groups]\ng = { file = "task-groups/g.toml" }\n[wrappers]\nw = { file = "wrappers/w.toml" }\n',
     'task-groups/g.toml': `[task_group]\nname = "g"\n${group}\n[task_group.fallback]\nmax_attempts = 2\nretry_delay = 0\n[task_group.echelons.main]\nmodels = [${models}]\nmax_retries = 0\ntimeout = 10\napi_key = "sk-test"\nbase_url = "\${MOCK_URL}/v1"\n${echelon}\n`,
     'wrappers/w.toml': '[wrappers]\nw_wrapper = { type = "task_group", task_group_name = "g" }\n[global]\nrequest_timeout = 15\n',
-  }
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
-    writeFileSync(path.join(directory, file), text)
-  }
-  return directory
+  }, 'redis-faults')
 }
 
 async function gateway(config: string, prefix: string, options: Partial<Parameters<typeof startGateway>[0]> = {}): Promise<Gateway> {

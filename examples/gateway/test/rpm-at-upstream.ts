@@ -3,16 +3,13 @@
  * willing to wait (request_timeout 66 s) — no 60-second span of the upstream's arrivals holds more than 5 calls per
  * model, through either door. One file per door, so that the two minutes of waiting run side by side.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { DOORS, type Door, pointAt } from './doors'
+import { busiestWindow, writeConfiguration } from './helpers'
 
 function configuration(): string {
-  const directory = mkdtempSync(path.join(tmpdir(), 'llmpool-rpm-'))
-  const files: Record<string, string> = {
+  return writeConfiguration({
     '_registry.toml': '[task_groups]\nlimited_group = { file = "task-groups/limited-group.toml" }\n[wrappers]\nw = { file = "wrappers/w.toml" }\n',
     'task-groups/limited-group.toml': `[task_group]
 name = "limited_group"
@@ -25,23 +22,7 @@ rpm_limit = 5
 max_retries = 0
 `,
     'wrappers/w.toml': '[wrappers]\nlimited_wrapper = { type = "task_group", task_group_name = "limited_group" }\n[global]\nrequest_timeout = 66\n',
-  }
-  for (const [file, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
-    writeFileSync(path.join(directory, file), text)
-  }
-  return directory
-}
-
-/** The most arrivals in any span of `windowMs`. */
-function busiestWindow(arrivals: number[], windowMs: number): number {
-  const sorted = [...arrivals].sort((a, b) => a - b)
-  let most = 0
-  for (let start = 0, end = 0; start < sorted.length; start++) {
-    while (end < sorted.length && sorted[end]! < sorted[start]! + windowMs) end++
-    most = Math.max(most, end - start)
-  }
-  return most
+  }, 'rpm')
 }
 
 export function rpmAtUpstreamTest(name: keyof typeof DOORS): void {
