@@ -1,5 +1,5 @@
 import { LLMPoolError } from '@llmpool/schema'
-import { type ClusterNode, parseRedisUrl } from './redis-url'
+import { type ClusterNode, parseRedisUrl } from '@llmpool/schema'
 
 /**
  * The part of an ioredis 5 client that shared breaker state uses. An ioredis `Redis` is one; so is anything with

@@ -50,4 +50,5 @@ export {
   WRAPPER_TYPES,
 } from './wrappers'
 export { schemaDefaults } from './defaults'
+export { type ClusterNode, isClusterUrl, type ParsedRedisUrl, parseRedisUrl } from './redis-url'
 export { FILE_KINDS, type FileKind, fileSchemas, jsonSchemaFileNames, toJsonSchema } from './json-schema'

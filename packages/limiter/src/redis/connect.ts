@@ -1,5 +1,5 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
-import { parseRedisUrl } from './redis-url'
+import { parseRedisUrl } from '@llmpool/schema'
 
 /**
  * Opens an ioredis connection from a URL: `redis://…` / `rediss://…` give a `Redis`; `redis+cluster://host:port,

@@ -3,7 +3,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { connectRedis } from './connect'
 import { defineScripts, type ScriptClient } from './lua/index'
 import type { RedisBackendEvent, UnavailablePolicy } from './options'
-import { isClusterUrl } from './redis-url'
+import { isClusterUrl } from '@llmpool/schema'
 
 /** While Redis is down and the client says it is ready, at most one call per this interval tries Redis again. */
 const PROBE_INTERVAL_MS = 500

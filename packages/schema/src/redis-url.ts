@@ -4,7 +4,10 @@ export interface ClusterNode {
   port: number
 }
 
-/** A Redis URL as `connectRedis()` reads it. */
+/**
+ * A Redis URL as the Redis backends of `@llmpool/limiter` and `@llmpool/breaker` read it (here, in the shared base,
+ * so that the two siblings parse alike).
+ */
 export type ParsedRedisUrl =
   /** `redis://…`, `rediss://…` or anything else ioredis reads itself. */
   | { cluster: false; url: string }
