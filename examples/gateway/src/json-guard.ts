@@ -1,15 +1,8 @@
 import { HttpError } from './http-error'
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, isSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-chars'
 
 /** How deep a request body may nest objects and arrays. Real chat requests (tool schemas included) stay far below. */
 export const MAX_JSON_DEPTH = 64
-
-const QUOTE = 34
-const BACKSLASH = 92
-const OPEN_BRACE = 123
-const OPEN_BRACKET = 91
-const CLOSE_BRACE = 125
-const CLOSE_BRACKET = 93
-const COLON = 58
 
 const refuse = (code: string, message: string) => new HttpError(400, 'invalid_request_error', code, message)
 
@@ -41,7 +34,7 @@ export function checkJsonText(text: string, maxDepth = MAX_JSON_DEPTH): void {
       if (depth !== 1) continue
       // A top-level key: a string followed by a colon.
       let next = at + 1
-      while (next < text.length && (text.charCodeAt(next) === 32 || text.charCodeAt(next) === 10 || text.charCodeAt(next) === 13 || text.charCodeAt(next) === 9)) next++
+      while (next < text.length && isSpace(text.charCodeAt(next))) next++
       if (text.charCodeAt(next) !== COLON) continue
       let key = text.slice(start + 1, at)
       if (escaped) {

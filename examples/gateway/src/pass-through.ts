@@ -1,6 +1,7 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3ToolChoice } from '@ai-sdk/provider'
 import { APICallError } from '@ai-sdk/provider'
 import { apiRoot, type ProviderDefinition } from '@llmpool/router'
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, isSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-chars'
 import type { UpstreamAnswer, Upstreams } from './upstream'
 
 /** The `providerOptions` key under which the gateway hands the client's request to a pass-through model. */
@@ -40,20 +41,11 @@ const finishReasons: Record<string, LanguageModelV3GenerateResult['finishReason'
   content_filter: 'content-filter',
 }
 
-// These read JSON text without parsing it (and allocate next to nothing: they run on every request). JSON strings escape
-// every `"` inside them, so a token found from a token boundary is one, and a string followed by `:` is a key.
-const QUOTE = 34
-const BACKSLASH = 92
-const COLON = 58
-const OPEN_BRACE = 123
-const OPEN_BRACKET = 91
-const CLOSE_BRACE = 125
-const CLOSE_BRACKET = 93
+// These read JSON text without parsing it (and allocate next to nothing: they run on every request).
 const ERROR_FIRST = /^\s*\{\s*"error"\s*:/
 /** Past this many characters the top-level model is not looked for by scanning (re-serializing is as fast). */
 const SCAN_LIMIT = 8192
 
-const isSpace = (code: number) => code === 32 || code === 10 || code === 13 || code === 9
 
 /** The index of the first character at or after `index` that is not JSON whitespace. */
 function skipSpace(text: string, index: number): number {
