@@ -222,8 +222,11 @@ async function waitInLine(
     stop.abort()
     if (request.signal?.aborted) throw request.signal.reason
     if (!AcquireTimeoutError.isInstance(error)) throw error
-    // Capacity did not come back before the deadline: the request is rate limited, as a wait that runs out is.
-    if (context.clock.now() >= request.deadline) throw new RateLimitedError(target, request.attempts, (error as { retryAfterMs?: number }).retryAfterMs ?? saturatedFor)
+    const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs
+    // Capacity did not come back before the deadline — or will not, says the limiter: the request is rate limited.
+    if (context.clock.now() >= request.deadline || (retryAfterMs !== undefined && context.clock.now() + retryAfterMs > request.deadline)) {
+      throw new RateLimitedError(target, request.attempts, retryAfterMs ?? saturatedFor)
+    }
     // Refused at once (the limit recovers only after `until`): wait that long before looking again.
     if (context.clock.now() - before < 1) await sleepUntil(context, request, until)
     return undefined

@@ -1,3 +1,0 @@
-import { hangingModelTest } from './document-hang'
-
-hangingModelTest('library')

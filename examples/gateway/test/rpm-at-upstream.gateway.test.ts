@@ -1,3 +1,0 @@
-import { rpmAtUpstreamTest } from './rpm-at-upstream'
-
-rpmAtUpstreamTest('gateway')
