@@ -51,6 +51,8 @@ export class Attempt<T> implements AttemptControls {
   blame: Blame | 'caller' | 'router' | undefined
   /** Stopped by the router because another call won. */
   cancelled = false
+  /** Settles with this attempt once it has an outcome (set by the walk when it starts the call). */
+  outcome: Promise<this> | undefined = undefined
   private settled = false
   /** The request's deadline comes before the attempt's own timeout: running out of time is then not the instance's fault. */
   private readonly cutByDeadline: boolean

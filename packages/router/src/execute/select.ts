@@ -48,7 +48,7 @@ export function hasCandidate(list: readonly Candidate[], tried: readonly string[
 function open(list: Candidate[], tried: readonly string[]): Candidate[] {
   let all = true
   for (const candidate of list) {
-    if (!candidate.instance.admitted || tried.includes(candidate.key)) {
+    if (!candidate.instance.admitted || (tried.length > 0 && tried.includes(candidate.key))) {
       all = false
       break
     }
@@ -102,23 +102,12 @@ function scan(request: RequestState, walk: Walk, state: WalkState, result = new 
   const { lists } = walk
   for (let listIndex = from?.list ?? 0; listIndex < lists.length; listIndex++) {
     const list = lists[listIndex]!
-    let usable = false
-    if (from === undefined || listIndex !== from.list) {
-      // Instances resting briefly (a 429 with a short retry time): when nothing else has capacity, wait for them.
-      for (const candidate of list) {
-        if (state.tried.includes(candidate.key)) continue
-        if (candidate.instance.admitted) {
-          usable = true
-          continue
-        }
-        const resting = waitableCooldown(candidate, request)
-        if (resting === undefined) continue
-        result.anyAdmitted = true
-        result.saturatedFor = Math.min(result.saturatedFor, Math.max(1, resting))
-      }
-      if (!usable && !state.orders[listIndex]) continue
+    let ordered = state.orders[listIndex]
+    if (!ordered) {
+      const candidates = open(list, state.tried)
+      if (candidates.length === 0) continue
+      ordered = state.orders[listIndex] = walk.order(listIndex, candidates)
     }
-    const ordered = (state.orders[listIndex] ??= walk.order(listIndex, open(list, state.tried)))
     for (let index = from !== undefined && listIndex === from.list ? from.index : 0; index < ordered.length; index++) {
       const candidate = ordered[index]!
       if (state.tried.includes(candidate.key) || !candidate.instance.admitted) continue
@@ -130,6 +119,23 @@ function scan(request: RequestState, walk: Walk, state: WalkState, result = new 
       if (settle(result, candidate, listIndex, pending)) return result
     }
     from = undefined
+  }
+  return noteShortRests(request, walk, state, result)
+}
+
+/**
+ * Nothing had capacity: instances resting briefly (a 429 with a short retry time) count as saturated — when nothing
+ * else frees up sooner, the request waits for them. (Looked at only once a pass found nothing: off the hot path.)
+ */
+function noteShortRests(request: RequestState, walk: Walk, state: WalkState, result: Scan): Scan {
+  for (const list of walk.lists) {
+    for (const candidate of list) {
+      if (candidate.instance.admitted || state.tried.includes(candidate.key)) continue
+      const resting = waitableCooldown(candidate, request)
+      if (resting === undefined) continue
+      result.anyAdmitted = true
+      result.saturatedFor = Math.min(result.saturatedFor, Math.max(1, resting))
+    }
   }
   return result
 }

@@ -66,9 +66,8 @@ function retryDelay<T>(context: ExecutionContext, request: RequestState, walk: W
  */
 class Walker<T> {
   private readonly state: WalkState
-  /** Calls in flight (two at most, with hedging) and their outcomes. */
+  /** Calls in flight (two at most, with hedging). */
   private readonly running: Attempt<T>[] = []
-  private readonly results: Promise<Attempt<T>>[] = []
   private instances = 0
   private last: Attempt<T> | undefined
   private lastList = -1
@@ -88,7 +87,7 @@ class Walker<T> {
   private begin(selection: Selection, retryNumber: number, hedge: boolean): Attempt<T> {
     const attempt = new Attempt<T>(this.context, this.request, selection.candidate, selection.lease, selection.permit, retryNumber, hedge, this.walk.pool)
     this.running.push(attempt)
-    this.results.push(attempt.run(this.run))
+    attempt.outcome = attempt.run(this.run)
     return attempt
   }
 
@@ -130,12 +129,12 @@ class Walker<T> {
 
   /** Waits for a call to end, or (hedging) for the moment to call the next instance too. */
   private settled(): Promise<Attempt<T> | typeof HEDGE> {
-    const { walk, running, results, request } = this
+    const { walk, running, request } = this
     const primary = running[0]!
     if (running.length === 1 && walk.hedgeAfterMs !== undefined && this.hedgedFor !== primary && this.instances < walk.maxInstances && request.callsLeft > 0) {
-      return raceHedge(this.context, results[0]!, primary.started + walk.hedgeAfterMs - this.context.clock.now())
+      return raceHedge(this.context, primary.outcome!, primary.started + walk.hedgeAfterMs - this.context.clock.now())
     }
-    return running.length === 1 ? results[0]! : Promise.race(results)
+    return running.length === 1 ? primary.outcome! : Promise.race(running.map((attempt) => attempt.outcome!))
   }
 
   private async hedge(): Promise<void> {
@@ -151,7 +150,7 @@ class Walker<T> {
   }
 
   async go(): Promise<WalkOutcome<T>> {
-    const { context, request, running, results } = this
+    const { context, request, running } = this
     for (;;) {
       if (running.length === 0 && !(await this.next())) break
       const settled = await this.settled()
@@ -159,9 +158,7 @@ class Walker<T> {
         await this.hedge()
         continue
       }
-      const index = running.indexOf(settled)
-      running.splice(index, 1)
-      results.splice(index, 1)
+      running.splice(running.indexOf(settled), 1)
       if (settled.ok) {
         if (running.length > 0) this.cancelOthers(settled.candidate.key)
         return { ok: true, attempt: settled }
