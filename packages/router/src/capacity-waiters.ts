@@ -10,7 +10,7 @@ interface Waiter {
  * targets compete for other instances and never wait behind them). A waiter wakes when capacity may be back — a lease
  * was released anywhere in the router, or its own timer (the shortest `retryAfterMs` it saw) fired — then tries
  * again; if it still finds none it waits again with its original ticket, so it keeps its place in line. A release
- * wakes the first waiter of each queue; a waiter that then got capacity wakes the next of its queue.
+ * wakes the first waiter of each queue only, so one freed lease does not set every waiter racing for it.
  */
 export class CapacityWaiters {
   private readonly queues = new Map<string, Waiter[]>()
@@ -27,13 +27,6 @@ export class CapacityWaiters {
   /** Waiters in all queues. */
   get size(): number {
     return this.waiting
-  }
-
-  /** True when `queue` has waiters (who came before `ticket`, when given). */
-  hasWaiters(queue: string, ticket?: number): boolean {
-    const waiters = this.queues.get(queue)
-    if (!waiters || waiters.length === 0) return false
-    return ticket === undefined || waiters[0]!.ticket < ticket
   }
 
   /** Waits in `queue` until woken or `ms` pass; rejects with the signal's reason on abort. */
@@ -73,10 +66,9 @@ export class CapacityWaiters {
     })
   }
 
-  /** Capacity may be back: the first waiter of `queue` (of every queue, when left out) tries again. */
-  notify(queue?: string): void {
+  /** Capacity may be back: the first waiter of every queue tries again. */
+  notify(): void {
     if (this.waiting === 0) return
-    if (queue !== undefined) return this.queues.get(queue)?.[0]?.wake()
     for (const waiters of [...this.queues.values()]) waiters[0]?.wake()
   }
 }

@@ -1,9 +1,15 @@
+import { BASE_RETRY_DELAY_MS, GLOBAL_DEFAULTS } from './plan/defaults'
 import type { RetryPlan } from './plan/types'
 
 /** How retries on one instance wait: exponential backoff with full jitter, and the upstream's retry-after. */
 export type RetryPolicy = Pick<RetryPlan, 'baseDelayMs' | 'backoffFactor' | 'maxRetryDelayMs'>
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelayMs: 250, backoffFactor: 2, maxRetryDelayMs: 10_000 }
+/** The built-in retry policy: what a pool or task group called by its own name gets (from the plan's defaults). */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  baseDelayMs: BASE_RETRY_DELAY_MS,
+  backoffFactor: GLOBAL_DEFAULTS.error_handling.backoff_factor,
+  maxRetryDelayMs: GLOBAL_DEFAULTS.error_handling.max_retry_delay * 1000,
+})
 
 /** Full jitter: a random wait in [0, min(max, base × factor^retry)] (AWS architecture blog, "Exponential Backoff And Jitter"). */
 export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number): number {

@@ -107,10 +107,10 @@ export class Attempt<T> implements AttemptControls {
     if (done) {
       // A stream: the call goes on after the first content; the lease is held until it ends.
       void done.then(
-        (error) => (error === undefined ? this.settle(true) : this.settleFailure(error)),
+        (error) => (error === undefined ? this.settleSuccess() : this.settleFailure(error)),
         (error: unknown) => this.settleFailure(error),
       )
-    } else this.settle(true)
+    } else this.settleSuccess()
     this.record()
     return this
   }
@@ -127,20 +127,18 @@ export class Attempt<T> implements AttemptControls {
   }
 
   private fail(caught: unknown): void {
-    const error = this.instanceTimedOut && !this.requestOver() ? this.signal.reason : caught
-    this.error = error
-    this.kind = this.instanceTimedOut ? 'timeout' : classifyFailure(error)
-    this.settleFailure(error)
+    this.error = this.instanceTimedOut && !this.requestOver() ? this.signal.reason : caught
+    this.kind = this.settleFailure(this.error)
     this.record()
   }
 
-  /** Who the failure is on, and what it does to the instance. */
-  private settleFailure(error: unknown): void {
+  /** Who the failure is on, and what it does to the instance; returns its kind. */
+  private settleFailure(error: unknown): FailureKind {
     const timedOut = !this.ok && this.instanceTimedOut
     const blame: Attempt<T>['blame'] = this.cancelled ? 'router' : timedOut ? 'upstream' : this.requestOver() ? 'caller' : blameOf(error)
-    const kind = timedOut ? 'timeout' : classifyFailure(error)
-    if (this.blame === undefined) this.blame = blame
-    if (this.settled) return
+    const kind: FailureKind = timedOut ? 'timeout' : classifyFailure(error)
+    this.blame ??= blame
+    if (this.settled) return kind
     this.settled = true
     const instance = this.candidate.instance
     this.signal.dispose()
@@ -159,18 +157,18 @@ export class Attempt<T> implements AttemptControls {
     }
     this.lease?.release()
     this.context.released(instance)
+    return kind
   }
 
-  private settle(success: boolean): void {
+  /** The call answered (a stream: it ended cleanly, or the caller stopped reading). */
+  private settleSuccess(): void {
     if (this.settled) return
     this.settled = true
     const instance = this.candidate.instance
     this.signal.dispose()
     instance.inFlight--
-    if (success) {
-      this.permit.success()
-      instance.health.success()
-    } else this.permit.release()
+    this.permit.success()
+    instance.health.success()
     this.lease?.release()
     this.context.released(instance)
   }

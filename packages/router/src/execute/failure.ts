@@ -113,4 +113,3 @@ export const REJECTIONS: ReadonlySet<FailureKind> = new Set(['bad_request', 'con
  */
 export const COUNTED: ReadonlySet<FailureKind> = new Set(['timeout', 'server_error', 'network_error', 'unknown'])
 
-export { classifyFailure }

@@ -150,7 +150,8 @@ export class Topology {
         const order: Order = (listIndex, candidates) => {
           const cursor = cursors[listIndex]!
           const start = candidates.length > 0 ? cursor.value++ % candidates.length : 0
-          return start === 0 ? candidates.slice() : [...candidates.slice(start), ...candidates.slice(0, start)]
+          // Orders are only read, never changed: the list itself serves when the turn starts at its head.
+          return start === 0 ? candidates : [...candidates.slice(start), ...candidates.slice(0, start)]
         }
         const walk: Walk = { pool: undefined, lists, maxInstances: route.maxInstances, stepDelayMs: route.stepDelayMs, hedgeAfterMs: route.hedgeAfterMs, order }
         this.entries.set(name, { plan: entryPlan, walks: [walk], pools: [undefined], cache, cacheKey })
