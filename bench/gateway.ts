@@ -111,7 +111,7 @@ try {
     mkdirSync(path.dirname(path.join(config, file)), { recursive: true })
     writeFileSync(path.join(config, file), text)
   }
-  const main = path.join(root, 'examples', 'gateway', 'src', 'main.ts')
+  const main = path.join(root, 'packages', 'gateway', 'src', 'bin.ts')
   const bare = await forkServer(path.join(here, 'gateway-bare-proxy.ts'), [upstream])
   // The gateway runs as `pnpm gateway` starts it: with a 32 MiB young generation (see its README).
   const gatewayNode = [...process.execArgv, '--max-semi-space-size=32']

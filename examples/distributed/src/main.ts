@@ -13,7 +13,7 @@ import { Redis } from 'ioredis'
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const prefix = `llmpool-example-distributed-${randomUUID()}`
 const root = path.resolve(import.meta.dirname, '../../..')
-const gatewayMain = path.join(root, 'examples/gateway/src/main.ts')
+const gatewayMain = path.join(root, 'packages/gateway/src/bin.ts')
 const config = path.join(import.meta.dirname, '../config')
 const DURATION_MS = Number(process.env.DURATION_MS ?? 4000)
 

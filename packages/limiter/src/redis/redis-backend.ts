@@ -19,6 +19,8 @@ export interface RedisBackend extends LimiterBackend {
   composite(name: string, parts: Limiter[]): Limiter
   /** Listens to `unavailable` (once per outage) and `recovered` events; returns a disposable. */
   onEvent(listener: (event: RedisBackendEvent) => void): Disposable
+  /** Resolves when Redis answers a PING now (bounded by the command timeout); rejects while it cannot be used. */
+  ping(): Promise<void>
 }
 
 /**
@@ -96,6 +98,9 @@ export function redisBackend(options: RedisBackendOptions): RedisBackend {
       if (!atomic) return track(new CompositeLimiter(name, parts, clock))
       const members = parts as RedisLimiter[]
       return track(new RedisLimiter(name, members.flatMap((member) => member.parts), context, members))
+    },
+    ping: async () => {
+      await connection.run((client) => client.ping())
     },
     onEvent: (listener) => {
       listeners.add(listener)

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const prefix = `llmpool-gateway-test-${process.pid}-${Date.now()}`
-const main = path.join(import.meta.dirname, '..', 'src', 'main.ts')
+const main = path.join(import.meta.dirname, '..', 'src', 'bin.ts')
 const config = path.join(import.meta.dirname, 'fixtures', 'distributed')
 
 async function redisReachable(): Promise<boolean> {

@@ -79,11 +79,17 @@ export class ChunkWriter {
     this.write(`${this.prefix}"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`)
   }
 
-  /** The role chunk; sent before the first delta. */
-  start(): void {
+  /**
+   * The role chunk; sent before the first delta. `routing` (who answered) goes into it as the extension field
+   * `llmpool`, which OpenAI clients ignore.
+   */
+  start(routing?: { instance: string; attempts: number }): void {
     if (this.started) return
     this.started = true
-    this.chunk({ role: 'assistant', content: '' })
+    if (routing === undefined) return this.chunk({ role: 'assistant', content: '' })
+    this.write(
+      `${this.prefix}"llmpool":{"instance":${JSON.stringify(routing.instance)},"attempts":${routing.attempts}},"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n`,
+    )
   }
 
   /** Handles one part; returns true for `finish`. Error parts are the caller's. */

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi 
 import { type Gateway, startGateway } from '../src/index'
 import { writeConfiguration } from './helpers'
 
-const MAIN = path.join(import.meta.dirname, '..', 'src', 'main.ts')
+const MAIN = path.join(import.meta.dirname, '..', 'src', 'bin.ts')
 let upstream: MockUpstream
 let redis: RedisServer
 const gateways: Gateway[] = []

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { createMockUpstream, type MockUpstream, type RecordedRequest, type RedisServer, startRedisServer } from '@llmpool/testing'
 import { busiestWindow, writeConfiguration } from './helpers'
 
-const MAIN = path.join(import.meta.dirname, '..', 'src', 'main.ts')
+const MAIN = path.join(import.meta.dirname, '..', 'src', 'bin.ts')
 const CONCURRENCY_LIMIT = 4
 const RPM_LIMIT = 400
 const LEASE_TTL_MS = 2_000

@@ -5,12 +5,13 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
 import { createRedisBreakerGroup, createRedisCooldowns } from '@llmpool/breaker'
 import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
-import { defaultApiRoot, openAICompatibleProvider, openAIProvider, planToJSON, type ProviderDefinition, type Router, type RouterOptions } from '@llmpool/router'
+import { defaultApiRoot, openAICompatibleProvider, openAIProvider, planToJSON, type ProviderDefinition, type Router, type RouterOptions, type Routing } from '@llmpool/router'
 import { createLLMPool, type LLMPool, type LogDestination, type PoolLogger } from '@llmpool/wrappers'
 import { type ChatCompletionRequest, parseBody, toCallOptions } from './convert-request'
 import { ChunkWriter, completionId, toChatCompletion } from './convert-response'
 import { HttpError, streamErrorBody, toHttpError } from './http-error'
 import { PASS_THROUGH_KEY, type PassThroughAnswer, type PassThroughRequest, passThroughProvider, rewriteModel } from './pass-through'
+import { type AccessLogOptions, type AccessRecord, AccessLog, countFallbacks } from './access-log'
 import { prometheusText } from './prometheus'
 import { Upstreams } from './upstream'
 
@@ -65,6 +66,13 @@ export interface GatewayOptions {
   logDestination?: LogDestination
   /** Longest wait for in-flight requests on close (ms) before they are cut. Default 10 000. */
   shutdownTimeoutMs?: number
+  /**
+   * Decides who may call (replaces the bearer-token check; `/healthz` and `/readyz` stay open). Return true to let
+   * the request through; false answers 401. Sees the request's headers only: the body is not read yet.
+   */
+  authorize?: (request: IncomingMessage) => boolean | Promise<boolean>
+  /** One log line per request (target, instance, attempts, fallbacks, status, latency, tokens). Default: none. */
+  accessLog?: AccessLogOptions
 }
 
 export interface Gateway {
@@ -74,6 +82,8 @@ export interface Gateway {
   store: ConfigStore
   /** The pool every request goes through: the same `createLLMPool` a library user makes. */
   pool: LLMPool
+  /** Requests being served now. */
+  inFlight(): number
   /** Stops accepting, drains in-flight requests (bounded by `shutdownTimeoutMs`), then closes router and store. */
   close(): Promise<void>
 }
@@ -142,6 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   })
   const router = pool.router
 
+  const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined
   const token = options.token ?? process.env.LLMPOOL_GATEWAY_TOKEN
   const tokenDigest = token ? digest(token) : undefined
   const maxBodyBytes = options.maxBodyBytes ?? MiB
@@ -181,6 +192,21 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (response.headersSent) return void response.end()
     response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...(closing ? { connection: 'close' } : {}), ...headers })
     response.end(body)
+  }
+  /** A 200 JSON answer that says who served it. */
+  const sendRouted = (response: ServerResponse, body: string, routing: Routing) => {
+    count(200)
+    const headers = ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body)), 'x-llmpool-instance', routing.instance, 'x-llmpool-attempts', String(routing.attempts.length)]
+    if (closing) headers.push('connection', 'close')
+    response.writeHead(200, headers)
+    response.end(body)
+  }
+  const noteResult = (record: AccessRecord, routing: Routing, inputTokens?: number, outputTokens?: number) => {
+    record.instance = routing.instance
+    record.attempts = routing.attempts.length
+    record.fallbacks = countFallbacks(routing.attempts)
+    if (inputTokens !== undefined) record.inputTokens = inputTokens
+    if (outputTokens !== undefined) record.outputTokens = outputTokens
   }
   const sendError = (response: ServerResponse, error: unknown) => {
     const http = toHttpError(error)
@@ -230,6 +256,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const text = await readBody(request)
     const body: ChatCompletionRequest = parseBody(text)
     const model = body.model
+    const record = accessLog?.record(response)
+    if (record) {
+      record.target = model
+      record.stream = body.stream === true
+      if (accessLog!.bodies) record.prompt = body.messages
+    }
     const call = toCallOptions(body)
     // Given in the options, not in call.abortSignal: the router's per-attempt call is cheaper to make.
     const signal = connectionSignal(request.socket)
@@ -240,15 +272,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       const result = await pool.generate(model, call, { signal })
       const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
-      send(response, 200, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)))
+      if (record) noteResult(record, result.routing, result.usage.inputTokens.total, result.usage.outputTokens.total)
+      sendRouted(response, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)), result.routing)
       return
     }
-    const { stream } = await pool.stream(model, call, { signal })
+    const { stream, routing } = await pool.stream(model, call, { signal })
+    if (record) noteResult(record, routing)
     count(200)
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...(closing ? { connection: 'close' } : {}) })
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      'x-llmpool-instance': routing.instance,
+      'x-llmpool-attempts': String(routing.attempts.length),
+      ...(closing ? { connection: 'close' } : {}),
+    })
     let pending = ''
     const writer = new ChunkWriter((event) => void (pending += event), model, body.stream_options?.include_usage === true, completionId())
-    writer.start()
+    writer.start({ instance: routing.instance, attempts: routing.attempts.length })
     const reader = stream.getReader()
     const flush = async () => {
       if (pending === '') return
@@ -273,6 +313,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           return
         }
         if (writer.part(part)) {
+          if (record && part.type === 'finish') {
+            record.inputTokens = part.usage.inputTokens.total
+            record.outputTokens = part.usage.outputTokens.total
+          }
           pending += 'data: [DONE]\n\n'
           response.end(pending)
           void reader.cancel().catch(() => undefined)
@@ -321,10 +365,31 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })
   }
 
+  /**
+   * Ready to take traffic: not draining, a configuration in force, and the shared state's Redis answering when one is
+   * configured (a gateway that cannot reach it would answer 503 to everything, or limit alone).
+   */
+  const readiness = async () => {
+    const checks: Record<string, string> = { configuration: 'ok' }
+    if (closing) checks.shutdown = 'draining'
+    const ping = (limits as { ping?: () => Promise<unknown> } | undefined)?.ping
+    if (ping) {
+      try {
+        await ping()
+        checks.redis = 'ok'
+      } catch (error) {
+        checks.redis = `unreachable: ${error instanceof Error ? error.message : String(error)}`
+      }
+    }
+    const ready = Object.values(checks).every((value) => value === 'ok')
+    return { ready, status: ready ? 'ready' : 'not_ready', hash: store.current.source.hash, checks }
+  }
+
   /** A response closed: finished, or cut because the client went away (then its connection's signal aborts). */
   function onResponseClose(this: ServerResponse) {
     const request = this.req
     if (!this.writableFinished) abortConnection(request.socket, new Error('the client went away'))
+    accessLog?.write(this)
     inFlight.delete(request)
     if (closing && inFlight.size === 0) drained?.()
   }
@@ -343,9 +408,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const path = query < 0 ? url : url.slice(0, query)
     inFlight.add(request)
     response.on('close', onResponseClose)
+    accessLog?.start(request, response, path)
     try {
       if (path === '/healthz') return send(response, 200, JSON.stringify({ status: closing ? 'draining' : 'ok' }))
-      if (!authorized(request)) {
+      if (path === '/readyz') {
+        const ready = await readiness()
+        return send(response, ready.ready ? 200 : 503, JSON.stringify(ready))
+      }
+      if (!(options.authorize ? await options.authorize(request) : authorized(request))) {
         return send(response, 401, new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'a valid bearer token is required').body(), { 'www-authenticate': 'Bearer' })
       }
       const method = request.method ?? 'GET'
@@ -407,5 +477,5 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await upstreams.close()
     })())
 
-  return { url: `http://${host}:${address.port}`, router, store, pool, close }
+  return { url: `http://${host}:${address.port}`, router, store, pool, inFlight: () => inFlight.size, close }
 }

@@ -1,0 +1,74 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { AttemptRecord } from '@llmpool/router'
+
+/** The part of a pino logger the access log uses. */
+export interface AccessLogger {
+  info(object: object, message?: string): void
+}
+
+export interface AccessLogOptions {
+  logger: AccessLogger
+  /** Also log the request's messages and the answer's text. Default false: never prompt or answer text. */
+  bodies?: boolean
+}
+
+/** What a request handler learned about its request, for the access log line. */
+export interface AccessRecord {
+  method: string
+  path: string
+  startedAt: number
+  /** The wrapper, pool or task group asked for. */
+  target?: string
+  stream?: boolean
+  /** The instance that answered. */
+  instance?: string
+  attempts?: number
+  fallbacks?: number
+  inputTokens?: number
+  outputTokens?: number
+  /** Only with `bodies`. */
+  prompt?: unknown
+}
+
+/** How many times a request moved on to another instance (hedged calls are not fallbacks). */
+export function countFallbacks(attempts: readonly AttemptRecord[]): number {
+  let fallbacks = 0
+  let previous: string | undefined
+  for (const attempt of attempts) {
+    if (attempt.hedge) continue
+    if (previous !== undefined && attempt.instance !== previous) fallbacks++
+    previous = attempt.instance
+  }
+  return fallbacks
+}
+
+/** One line per request, written when its response closes (finished, failed, or cut by the client). */
+export class AccessLog {
+  private readonly records = new WeakMap<ServerResponse, AccessRecord>()
+  private readonly logger: AccessLogger
+  readonly bodies: boolean
+
+  constructor(options: AccessLogOptions) {
+    this.logger = options.logger
+    this.bodies = options.bodies === true
+  }
+
+  start(request: IncomingMessage, response: ServerResponse, path: string): void {
+    this.records.set(response, { method: request.method ?? 'GET', path, startedAt: performance.now() })
+  }
+
+  record(response: ServerResponse): AccessRecord | undefined {
+    return this.records.get(response)
+  }
+
+  write(response: ServerResponse): void {
+    const record = this.records.get(response)
+    if (!record) return
+    this.records.delete(response)
+    // Probes and scrapes are not traffic.
+    if (record.path === '/healthz' || record.path === '/readyz' || record.path === '/metrics') return
+    const { startedAt, ...fields } = record
+    const status = response.writableFinished ? response.statusCode : 499
+    this.logger.info({ event: 'request', ...fields, status, latencyMs: Math.round((performance.now() - startedAt) * 10) / 10 }, 'request')
+  }
+}

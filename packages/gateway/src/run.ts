@@ -1,0 +1,107 @@
+// Runs the gateway as a program: parse the command line, start, log, stop on a signal. Shared by the
+// `llmpool-gateway` bin and `llmpool serve`.
+import { ConfigError } from '@llmpool/config'
+import { textDestination } from '@llmpool/wrappers'
+import { pino } from 'pino'
+import { GATEWAY_EXIT_CODES, type GatewayCommand, GatewayUsageError, gatewayUsage, parseGatewayArgs } from './cli'
+import { packageVersion } from './version'
+import { type Gateway, startGateway } from './server'
+
+export interface RunGatewayIo {
+  stdout: { write(text: string): unknown }
+  stderr: { write(text: string): unknown }
+  env: Record<string, string | undefined>
+  cwd: string
+  /** The name in help and error lines. Default `llmpool-gateway`. */
+  program?: string
+  /** Stops the gateway (as SIGTERM does). Default: SIGINT, SIGTERM and an IPC disconnect. */
+  signal?: AbortSignal
+  /** Called once the gateway listens. */
+  onListening?: (gateway: Gateway) => void
+}
+
+/** The pino logger the command line asks for: JSON lines, or one readable line per record. */
+export function gatewayLogger(command: Pick<GatewayCommand, 'logLevel' | 'logFormat'>, out: { write(text: string): unknown }) {
+  const destination = command.logFormat === 'pretty' ? textDestination(out) : out
+  return pino({ level: command.logLevel, base: undefined, messageKey: 'msg' }, destination as never)
+}
+
+/**
+ * Runs `llmpool-gateway` with `argv` and resolves to its exit code once the gateway stopped (after a signal and its
+ * drain), or at once for `--help`, `--version` and every mistake. Never calls `process.exit`.
+ */
+export async function runGateway(argv: readonly string[], io: RunGatewayIo): Promise<number> {
+  const program = io.program ?? 'llmpool-gateway'
+  let command: ReturnType<typeof parseGatewayArgs>
+  try {
+    command = parseGatewayArgs(argv, io.env, io.cwd)
+  } catch (error) {
+    if (!(error instanceof GatewayUsageError)) throw error
+    io.stderr.write(`${program}: ${error.message} (see "${program} --help")\n`)
+    return GATEWAY_EXIT_CODES.usage
+  }
+  if (command === 'help') {
+    io.stdout.write(gatewayUsage(program))
+    return GATEWAY_EXIT_CODES.ok
+  }
+  if (command === 'version') {
+    io.stdout.write(`${packageVersion()}\n`)
+    return GATEWAY_EXIT_CODES.ok
+  }
+  const logger = gatewayLogger(command, io.stdout)
+  let gateway: Gateway
+  try {
+    gateway = await startGateway({ ...command.options, logger, accessLog: { logger, bodies: command.logBodies } })
+  } catch (error) {
+    if (ConfigError.isInstance(error)) {
+      for (const problem of error.problems) io.stderr.write(`${problem.file}:${problem.line ?? '?'}  ${problem.path}  ${problem.message}\n`)
+      return GATEWAY_EXIT_CODES.invalid
+    }
+    io.stderr.write(`${program}: ${error instanceof Error ? error.message : String(error)}\n`)
+    return GATEWAY_EXIT_CODES.usage
+  }
+  const config = gateway.store.current
+  logger.info(
+    { url: gateway.url, config: command.options.config, hash: config.source.hash, watch: gateway.store.stats().watching, redis: command.options.redis !== undefined },
+    `llmpool gateway listening on ${gateway.url}`,
+  )
+  io.onListening?.(gateway)
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (reason: string) => {
+      if (stopping) return
+      stopping = true
+      logger.info({ reason, inFlight: gateway.inFlight() }, 'draining')
+      void gateway.close().then(
+        () => {
+          logger.info({}, 'stopped')
+          cleanup()
+          resolve(GATEWAY_EXIT_CODES.ok)
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'stopped with an error')
+          cleanup()
+          resolve(GATEWAY_EXIT_CODES.usage)
+        },
+      )
+    }
+    const onSigint = () => stop('SIGINT')
+    const onSigterm = () => stop('SIGTERM')
+    const onDisconnect = () => stop('disconnect')
+    const onAbort = () => stop('signal')
+    const cleanup = () => {
+      process.off('SIGINT', onSigint)
+      process.off('SIGTERM', onSigterm)
+      process.off('disconnect', onDisconnect)
+      io.signal?.removeEventListener('abort', onAbort)
+    }
+    if (io.signal) {
+      if (io.signal.aborted) return stop('signal')
+      io.signal.addEventListener('abort', onAbort, { once: true })
+    } else {
+      process.on('SIGINT', onSigint)
+      process.on('SIGTERM', onSigterm)
+      process.on('disconnect', onDisconnect)
+    }
+  })
+}
