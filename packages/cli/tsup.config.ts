@@ -6,4 +6,6 @@ export default defineConfig({
   dts: true,
   sourcemap: true,
   clean: true,
+  // An optional dependency, loaded by `llmpool serve` only: never bundled.
+  external: ['@llmpool/gateway'],
 })

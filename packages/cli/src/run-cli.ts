@@ -3,13 +3,14 @@ import type { Command } from './command'
 import { explainCommand } from './commands/explain'
 import { mockUpstreamCommand } from './commands/mock-upstream'
 import { schemaCommand } from './commands/schema'
+import { serveCommand } from './commands/serve'
 import { validateCommand } from './commands/validate'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
 import { didYouMean } from './suggest'
 import { UsageError } from './usage-error'
 import { packageVersion } from './version'
 
-const commands: readonly Command[] = [validateCommand, explainCommand, schemaCommand, mockUpstreamCommand]
+const commands: readonly Command[] = [validateCommand, explainCommand, schemaCommand, serveCommand, mockUpstreamCommand]
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length))

@@ -51,7 +51,13 @@ export async function runGateway(argv: readonly string[], io: RunGatewayIo): Pro
   const logger = gatewayLogger(command, io.stdout)
   let gateway: Gateway
   try {
-    gateway = await startGateway({ ...command.options, logger, accessLog: { logger, bodies: command.logBodies } })
+    gateway = await startGateway({
+      ...command.options,
+      env: io.env,
+      token: io.env.LLMPOOL_GATEWAY_TOKEN ?? '',
+      logger,
+      accessLog: { logger, bodies: command.logBodies },
+    })
   } catch (error) {
     if (ConfigError.isInstance(error)) {
       for (const problem of error.problems) io.stderr.write(`${problem.file}:${problem.line ?? '?'}  ${problem.path}  ${problem.message}\n`)
