@@ -417,3 +417,54 @@ describe('llmpool mock-upstream', () => {
     expect(errors).toContain('--port')
   })
 })
+
+describe('llmpool serve', () => {
+  it('runs the gateway of @llmpool/gateway with its flags, and stops on the signal', async () => {
+    const { createMockUpstream } = await import('@llmpool/testing')
+    const upstream = await createMockUpstream()
+    const controller = new AbortController()
+    let out = ''
+    const running = runCli(['serve', '--config', join(root, 'packages', 'gateway', 'test', 'fixtures', 'gateway'), '--port', '0'], {
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (out += text) },
+      env: { MOCK_URL: upstream.url },
+      signal: controller.signal,
+    })
+    try {
+      let url: string | undefined
+      for (let tries = 0; tries < 250 && url === undefined; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        url = /listening on (http:\/\/[^"\s]+)/.exec(out)?.[1]
+      }
+      expect(url, out).toBeDefined()
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'main_wrapper', messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      expect(response.status).toBe(200)
+      expect(((await response.json()) as { model: string }).model).toBe('main_wrapper')
+    } finally {
+      controller.abort()
+      expect(await running).toBe(0)
+      await upstream.close()
+    }
+  })
+
+  it('--help shows the gateway\'s options under "llmpool serve"', async () => {
+    const result = await cli(['serve', '--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('Usage: llmpool serve [options]')
+    expect(result.stdout).toContain('LLMPOOL_REDIS')
+  })
+
+  it('without @llmpool/gateway installed: says what to install, exit 2', async () => {
+    const { createServeCommand } = await import('../src/commands/serve')
+    const missing = Object.assign(new Error("Cannot find package '@llmpool/gateway' imported from /x.js"), { code: 'ERR_MODULE_NOT_FOUND' })
+    const command = createServeCommand(() => Promise.reject(missing))
+    let err = ''
+    const code = await command.run(['--port', '0'], { stdout: { write: () => true }, stderr: { write: (text: string) => (err += text) }, cwd: process.cwd(), env: {} })
+    expect(code).toBe(2)
+    expect(err).toContain('npm install @llmpool/gateway')
+  })
+})

@@ -10,9 +10,9 @@ Install it next to the CLI:  npm install @llmpool/gateway
 type GatewayModule = typeof import('@llmpool/gateway')
 
 /** The gateway package, loaded only by `serve`; undefined when it is not installed. */
-async function loadGateway(): Promise<GatewayModule | undefined> {
+async function loadGateway(load: () => Promise<unknown>): Promise<GatewayModule | undefined> {
   try {
-    return (await import('@llmpool/gateway')) as GatewayModule
+    return (await load()) as GatewayModule
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes('@llmpool/gateway')
@@ -21,8 +21,8 @@ async function loadGateway(): Promise<GatewayModule | undefined> {
   }
 }
 
-async function run(args: string[], io: CliIo): Promise<ExitCode> {
-  const gateway = await loadGateway()
+async function run(args: string[], io: CliIo, load: () => Promise<unknown>): Promise<ExitCode> {
+  const gateway = await loadGateway(load)
   if (!gateway) {
     io.stderr.write(MISSING)
     return EXIT_CODES.usage
@@ -38,20 +38,26 @@ async function run(args: string[], io: CliIo): Promise<ExitCode> {
   return code as ExitCode
 }
 
-export const serveCommand: Command = {
-  name: 'serve',
-  summary: 'run the OpenAI-compatible gateway (needs @llmpool/gateway)',
-  usage: `Usage: llmpool serve [options]
+/** `llmpool serve`; `load` imports the gateway package (a test gives one that fails as a missing package does). */
+export function createServeCommand(load: () => Promise<unknown> = () => import('@llmpool/gateway')): Command {
+  const command: Command = {
+    name: 'serve',
+    summary: 'run the OpenAI-compatible gateway (needs @llmpool/gateway)',
+    usage: `Usage: llmpool serve [options]
 
 Runs the gateway of @llmpool/gateway (an optional dependency of the CLI) over a configuration directory.
 "llmpool serve --help" lists its options once the package is installed; they are those of "llmpool-gateway".
 `,
-  run: async (args, io) => {
-    if (args.includes('--help') || args.includes('-h')) {
-      const gateway = await loadGateway()
-      io.stdout.write(gateway ? gateway.gatewayUsage('llmpool serve') : serveCommand.usage + `\n${MISSING}`)
-      return EXIT_CODES.ok
-    }
-    return run(args, io)
-  },
+    run: async (args, io) => {
+      if (args.includes('--help') || args.includes('-h')) {
+        const gateway = await loadGateway(load)
+        io.stdout.write(gateway ? gateway.gatewayUsage('llmpool serve') : `${command.usage}\n${MISSING}`)
+        return EXIT_CODES.ok
+      }
+      return run(args, io, load)
+    },
+  }
+  return command
 }
+
+export const serveCommand = createServeCommand()
