@@ -2,11 +2,12 @@
 // `pnpm publish` would, installs the tarballs with plain npm into a fresh project outside the workspace, and checks
 // that each package imports under plain Node and that every CLI runs. It catches `workspace:` ranges left in a
 // manifest, runtime dependencies declared only as devDependencies, and files missing from `files`.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createMockUpstream } from '@llmpool/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -106,9 +107,11 @@ describe('packed packages install and run outside the workspace', () => {
       `${JSON.stringify({ name: 'llmpool-pack-check', version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`,
     )
 
+    // `openai`: the client a gateway user points at it (the version the workspace tests with).
+    const openaiVersion = JSON.parse(readFileSync(join(root, 'packages', 'gateway', 'package.json'), 'utf8')).devDependencies.openai as string
     const installed = run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--ignore-scripts=false', '--prefer-offline', ...tarballs],
+      ['install', '--no-audit', '--no-fund', '--ignore-scripts=false', '--prefer-offline', ...tarballs, `openai@${openaiVersion}`],
       projectDirectory,
       240_000,
     )
@@ -124,6 +127,7 @@ describe('packed packages install and run outside the workspace', () => {
       '@llmpool/breaker',
       '@llmpool/cli',
       '@llmpool/config',
+      '@llmpool/gateway',
       '@llmpool/limiter',
       '@llmpool/router',
       '@llmpool/schema',
@@ -169,4 +173,58 @@ describe('packed packages install and run outside the workspace', () => {
       180_000,
     )
   }
+
+  it('npx llmpool-gateway --config DIR serves the official openai client, JSON and streaming, and stops on SIGTERM', async () => {
+    const upstream = await createMockUpstream()
+    // configs/llms names the real providers; a user points them elsewhere with the providers' own variables.
+    const env = {
+      ...childEnvironment(),
+      OPENAI_BASE_URL: `${upstream.url}/v1`,
+      ANTHROPIC_BASE_URL: `${upstream.url}/v1`,
+      OPENAI_API_KEY: 'sk-pack-test',
+      ANTHROPIC_API_KEY: 'sk-ant-pack-test',
+    }
+    const gateway = spawn('npx', ['--no', 'llmpool-gateway', '--config', configsCopy, '--port', '0'], { cwd: projectDirectory, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the gateway did not start in 60 s:\n${output}`)), 60_000)
+        const read = (chunk: Buffer) => {
+          output += chunk.toString()
+          const match = /listening on (http:\/\/[^"\s]+)/.exec(output)
+          if (match) {
+            clearTimeout(timer)
+            resolve(match[1]!)
+          }
+        }
+        gateway.stdout!.on('data', read)
+        gateway.stderr!.on('data', read)
+        gateway.once('exit', (code) => reject(new Error(`the gateway exited with ${code}:\n${output}`)))
+      })
+      // A user's script, run by plain Node in the project: the installed openai client against the installed gateway.
+      const script = `
+        import OpenAI from 'openai'
+        const client = new OpenAI({ baseURL: ${JSON.stringify(`${url}/v1`)}, apiKey: 'unused', maxRetries: 0 })
+        const completion = await client.chat.completions.create({ model: 'fast_pool_wrapper', messages: [{ role: 'user', content: 'hello' }] })
+        let streamed = ''
+        for await (const chunk of await client.chat.completions.create({ model: 'fast_group_wrapper', stream: true, messages: [{ role: 'user', content: 'hello' }] })) streamed += chunk.choices[0]?.delta?.content ?? ''
+        console.log(JSON.stringify({ model: completion.model, text: completion.choices[0].message.content, streamed }))
+      `
+      writeFileSync(join(projectDirectory, 'ask-gateway.mjs'), script)
+      const asked = run(process.execPath, ['ask-gateway.mjs'], projectDirectory, 60_000)
+      expect(asked.status, describeRun('node ask-gateway.mjs', asked) + `\n--- gateway ---\n${output}`).toBe(0)
+      const answer = JSON.parse(asked.stdout.trim().split('\n').at(-1)!) as { model: string; text: string; streamed: string }
+      expect(answer.model).toBe('fast_pool_wrapper')
+      expect(answer.text.length).toBeGreaterThan(0)
+      expect(answer.streamed.length).toBeGreaterThan(0)
+      expect(upstream.stats().completed).toBeGreaterThanOrEqual(2)
+
+      const exited = new Promise<number | null>((resolve) => gateway.once('exit', (code) => resolve(code)))
+      gateway.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    } finally {
+      gateway.kill('SIGKILL')
+      await upstream.close()
+    }
+  }, 180_000)
 })

@@ -26,9 +26,9 @@ export function checkDirectory(
   try {
     isDirectory = statSync(directory).isDirectory()
   } catch {
-    throw new UsageError(`directory ${label} does not exist${options.directory === undefined ? ' (give the configuration directory as an argument)' : ''}`)
+    throw new UsageError(`directory not found: ${label}${options.directory === undefined ? ' (give the configuration directory as an argument, or create one with "llmpool init")' : ''}`)
   }
-  if (!isDirectory) throw new UsageError(`${label} is not a directory`)
+  if (!isDirectory) throw new UsageError(`not a directory: ${label}`)
 
   try {
     const check = checkConfig({

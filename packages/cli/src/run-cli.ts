@@ -1,6 +1,7 @@
 import type { CliIo } from './cli-io'
 import type { Command } from './command'
 import { explainCommand } from './commands/explain'
+import { initCommand } from './commands/init'
 import { mockUpstreamCommand } from './commands/mock-upstream'
 import { schemaCommand } from './commands/schema'
 import { serveCommand } from './commands/serve'
@@ -10,7 +11,7 @@ import { didYouMean } from './suggest'
 import { UsageError } from './usage-error'
 import { packageVersion } from './version'
 
-const commands: readonly Command[] = [validateCommand, explainCommand, schemaCommand, serveCommand, mockUpstreamCommand]
+const commands: readonly Command[] = [initCommand, validateCommand, explainCommand, schemaCommand, serveCommand, mockUpstreamCommand]
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length))

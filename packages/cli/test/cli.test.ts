@@ -156,7 +156,7 @@ describe('llmpool validate', () => {
     const result = await cli(['validate', 'no/such/dir'])
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toBe('llmpool: directory no/such/dir does not exist\n')
+    expect(result.stderr).toBe('llmpool: directory not found: no/such/dir\n')
   })
 
   it('an unknown flag is a usage error that names the flag meant', async () => {
@@ -168,6 +168,109 @@ describe('llmpool validate', () => {
 
   it('--lenient and --strict together are a usage error', async () => {
     expect((await cli(['validate', '--lenient', '--strict'])).code).toBe(2)
+  })
+})
+
+describe('llmpool init', () => {
+  const TOML_FILES = [
+    '_registry.toml',
+    'pools/main-pool.toml',
+    'task-groups/chat-group.toml',
+    'task-groups/fast-group.toml',
+    'wrappers/pool-wrappers.toml',
+    'wrappers/task-group-wrappers.toml',
+  ]
+
+  it('writes a tree that validate accepts, without a warning', async () => {
+    const directory = join(work, 'init-valid')
+    const result = await cli(['init', directory])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toBe('')
+    for (const file of TOML_FILES) expect(result.stdout).toContain(`wrote ${join(directory, file)}\n`)
+    expect(result.stdout).toContain(`llmpool validate ${directory}`)
+    const validated = await cli(['validate', directory])
+    expect(validated).toEqual({ code: 0, stdout: `✓ ${directory} is valid (1 pool, 2 task groups, 3 wrappers)\n`, stderr: '' })
+  })
+
+  it('resolves DIR from the working directory, and defaults to configs/llms', async () => {
+    const cwd = mkdtempSync(join(work, 'init-cwd-'))
+    expect((await cli(['init'], { cwd })).code).toBe(0)
+    expect(existsSync(join(cwd, 'configs', 'llms', '_registry.toml'))).toBe(true)
+    expect((await cli(['init', 'other'], { cwd })).code).toBe(0)
+    expect((await cli(['validate', 'other'], { cwd })).code).toBe(0)
+  })
+
+  it('points every TOML file at its JSON Schema, which it writes too, and uses only TOML 1.0', async () => {
+    const directory = join(work, 'init-schemas')
+    expect((await cli(['init', directory])).code).toBe(0)
+    for (const file of TOML_FILES) {
+      const text = readFileSync(join(directory, file), 'utf8')
+      const schema = /^#:schema (\S+)\n/.exec(text)?.[1]
+      expect(schema, file).toBeDefined()
+      const schemaFile = join(dirname(join(directory, file)), schema!)
+      expect(JSON.parse(readFileSync(schemaFile, 'utf8')).$schema, file).toBe('https://json-schema.org/draft/2020-12/schema')
+      // taplo and other TOML 1.0 tools reject an inline table spread over lines (TOML 1.1).
+      expect(text, file).not.toMatch(/=\s*\{[^}]*\n/)
+    }
+  })
+
+  it('without variables, reaches the mock upstream on 127.0.0.1:9090 with a placeholder key', async () => {
+    const { checkConfig } = await import('@llmpool/config')
+    const directory = join(work, 'init-defaults')
+    expect((await cli(['init', directory])).code).toBe(0)
+    const { config } = checkConfig({ directory, env: {} })
+    for (const group of Object.values(config!.task_groups))
+      for (const echelon of Object.values(group.echelons)) {
+        expect(echelon.base_url).toBe('http://127.0.0.1:9090/v1')
+        expect(echelon.api_key).toBe('mock-key')
+      }
+    expect(config!.task_groups.chat_group!.echelons.best!.concurrency_limit).toBe(10)
+  })
+
+  it('refuses a directory that is not empty (exit 2) and leaves it as it was; an empty one is fine', async () => {
+    const directory = mkdtempSync(join(work, 'init-taken-'))
+    writeFileSync(join(directory, 'notes.txt'), 'mine')
+    const result = await cli(['init', directory])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toBe(`llmpool init: ${directory} is not empty; init writes only into a new or empty directory, and never overwrites a file (see "llmpool init --help")\n`)
+    expect(readdirSync(directory)).toEqual(['notes.txt'])
+    // A tree init wrote earlier is not empty either.
+    const again = join(work, 'init-twice')
+    expect((await cli(['init', again])).code).toBe(0)
+    expect((await cli(['init', again])).code).toBe(2)
+    // An empty directory takes the tree.
+    expect((await cli(['init', mkdtempSync(join(work, 'init-empty-'))])).code).toBe(0)
+    // A file where the directory should be is refused.
+    expect((await cli(['init', join(directory, 'notes.txt')])).stderr).toMatch(/exists and is not a directory/)
+  })
+
+  it('serves a chat request through the gateway against the mock upstream', async () => {
+    const { createMockUpstream } = await import('@llmpool/testing')
+    const { startGateway } = await import('@llmpool/gateway')
+    const directory = join(work, 'init-serve')
+    expect((await cli(['init', directory])).code).toBe(0)
+    const upstream = await createMockUpstream()
+    // The tree's base_url is `${OPENAI_BASE_URL:http://127.0.0.1:9090/v1}`: the variable points it at this upstream.
+    const gateway = await startGateway({ config: directory, port: 0, env: { OPENAI_BASE_URL: `${upstream.url}/v1` }, logger: false, router: { healthChecks: false } })
+    try {
+      for (const model of ['main_pool_wrapper', 'chat_group_wrapper', 'fast_group_wrapper']) {
+        const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] }),
+        })
+        expect(response.status, model).toBe(200)
+        const body = (await response.json()) as { model: string; choices: Array<{ message: { content: string } }> }
+        expect(body.model).toBe(model)
+        expect(body.choices[0]!.message.content.length).toBeGreaterThan(0)
+      }
+      // The echelons' best model answered first, with the tree's placeholder key.
+      expect(upstream.requests({ model: 'gpt-4o', apiKey: 'mock-key' }).length).toBeGreaterThan(0)
+    } finally {
+      await gateway.close()
+      await upstream.close()
+    }
   })
 })
 

@@ -10,9 +10,18 @@ import { findUnknownKeys } from './unknown-keys'
 import { isPlainTable } from './validate'
 
 /**
+ * A table with its `inherits_from` chain merged in. `complete` is false when the chain is broken (an unknown base, a
+ * cycle: reported): `table` then holds what the chain gave up to the break, so that its values can still be checked.
+ */
+export interface Inherited {
+  table: Record<string, unknown>
+  complete: boolean
+}
+
+/**
  * Applies `inherits_from` (a table of this file, or another registered entry of the same kind), recursively: the
- * merged table, not yet validated, or undefined when the chain is broken (reported). Each table merged goes to
- * `layers`, child first, so that a value can be traced to the table that wrote it.
+ * merged table, not yet validated. Each table merged goes to `layers`, child first, so that a value can be traced to
+ * the table that wrote it.
  */
 export function inherit(
   resolution: Resolution,
@@ -23,25 +32,27 @@ export function inherit(
   chain: string[],
   usedBases: Set<string>,
   layers: Layer[] = [],
-): Record<string, unknown> | undefined {
+): Inherited {
   const { table: own, aliases } = normalizeAliases(resolution, kind, loaded, tableName, table)
   layers.push({ loaded, at: [tableName], table: own, aliases })
   const baseName = own.inherits_from
   // A table that inherits nothing is checked for unknown keys together with everything else, in one pass.
-  if (baseName === undefined && chain.length === 1) return { ...own }
+  if (baseName === undefined && chain.length === 1) return { table: { ...own }, complete: true }
   // Otherwise unknown keys are reported where they are written, before tables merge.
   for (const unknown of findUnknownKeys(SECTION_SCHEMA[kind], own, [tableName]))
     resolution.problem(loaded, unknown.path, 'unknown_key', `unknown key "${unknown.key}"${unknown.suggestion}`, !resolution.strict)
-  if (baseName === undefined) return { ...own }
+  if (baseName === undefined) return { table: { ...own }, complete: true }
   const document = loaded.document!
-  if (typeof baseName !== 'string' || baseName === '') return own // the schema reports it
+  if (typeof baseName !== 'string' || baseName === '') return { table: own, complete: true } // the schema reports it
   const registered = resolution.registry[REGISTRY_SECTION[kind]]
-  let base: Record<string, unknown> | undefined
+  // A broken chain keeps the child's own table: its values are still checked (sections.ts).
+  const broken: Inherited = { table: { ...own }, complete: false }
+  let base: Inherited | undefined
   const localBase = getOwn(document, baseName)
   if (baseName !== kind && baseName !== tableName && isPlainTable(localBase)) {
     if (chain.includes(baseName)) {
       resolution.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...chain, baseName].join(' → ')}`)
-      return undefined
+      return broken
     }
     usedBases.add(baseName)
     base = inherit(resolution, kind, loaded, baseName, localBase, [...chain, baseName], usedBases, layers)
@@ -51,7 +62,7 @@ export function inherit(
     if (resolution.resolving.includes(id)) {
       const names = resolution.resolving.slice(resolution.resolving.indexOf(id)).map((item) => item.split(':')[1])
       resolution.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...names, baseName].join(' → ')}`)
-      return undefined
+      return broken
     }
     base = rawSection(resolution, kind, baseName, layers)
   } else {
@@ -62,15 +73,15 @@ export function inherit(
       'unknown_base',
       `inherits_from "${baseName}" names neither a table of this file nor a registered ${KIND_WORD[kind]} (chain: ${[...chain, baseName].join(' → ')})${didYouMean(baseName, candidates)}`,
     )
-    return undefined
+    return broken
   }
-  if (!base) return undefined
-  const { name: _name, inherits_from: _inherits, ...inherited } = base
-  return deepMerge(inherited, own) as Record<string, unknown>
+  if (!base) return broken
+  const { name: _name, inherits_from: _inherits, ...inherited } = base.table
+  return { table: deepMerge(inherited, own) as Record<string, unknown>, complete: base.complete }
 }
 
 /** The merged (inheritance applied) but not yet defaulted table of a registered entry, used as a base. */
-function rawSection(resolution: Resolution, kind: SectionKind, name: string, layers: Layer[] = []): Record<string, unknown> | undefined {
+function rawSection(resolution: Resolution, kind: SectionKind, name: string, layers: Layer[] = []): Inherited | undefined {
   const entry = resolution.registry[REGISTRY_SECTION[kind]][name]!
   if (!resolution.insideDirectory(entry.file)) return undefined
   const loaded = resolution.document(entry.file)

@@ -5,6 +5,8 @@ import type { KeyPath } from './key-path'
 export type ConfigProblemCode =
   /** The TOML text does not parse. */
   | 'toml_syntax'
+  /** The configuration directory itself does not exist, or is not a directory. */
+  | 'directory_not_found'
   /** A file named by the registry (or the registry itself) does not exist. */
   | 'file_not_found'
   /** A file exists but cannot be read. */
@@ -52,7 +54,7 @@ export type ConfigProblemCode =
 export interface ConfigProblem {
   /** Stable, machine-readable reason. */
   code: ConfigProblemCode
-  /** The file, relative to the configuration directory (`pools/fast-pool.toml`). */
+  /** The file, relative to the configuration directory (`pools/fast-pool.toml`); empty for the directory itself. */
   file: string
   /** Dotted key path inside the file (`pool.health_check.interval`); empty for the whole file. */
   path: string
@@ -70,9 +72,9 @@ const symbol = Symbol.for(marker)
 function summarize(problems: readonly ConfigProblem[]): string {
   const first = problems[0]
   if (!first) return 'Invalid configuration'
-  const where = `${first.file}${first.line ? `:${first.line}:${first.column ?? 1}` : ''}`
+  const where = first.file === '' ? '' : `${first.file}${first.line ? `:${first.line}:${first.column ?? 1}` : ''} `
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : ''
-  return `Invalid configuration: ${where} ${first.path ? `${first.path}: ` : ''}${first.message}${more}`
+  return `Invalid configuration: ${where}${first.path ? `${first.path}: ` : ''}${first.message}${more}`
 }
 
 /** Thrown when a configuration cannot be loaded; `problems` lists every problem found, not only the first. */

@@ -37,6 +37,9 @@ export function resolveConfiguration(files: SourceFiles, options: ResolveOptions
     warnings: resolution.sink.warnings,
     settings,
   })
+  // Without the directory every file would be "not found": say what is missing once.
+  const missing = files.directoryProblem()
+  if (missing) return { config: undefined, errors: [missing], warnings: [], settings: undefined }
   const registryDocument = resolution.document(REGISTRY_FILE)
   if (!registryDocument.document) return result(undefined, undefined)
   const registry = resolveRegistry(resolution, registryDocument)

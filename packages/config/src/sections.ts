@@ -3,13 +3,13 @@ import { pathKey } from './key-path'
 import { inherit } from './inheritance'
 import type { Layer } from './layers'
 import { recordOrigins } from './origins'
-import type { SectionReport } from './problems'
+import { ProblemSink, type SectionReport } from './problems'
 import type { Resolution } from './resolution'
 import type { CachedSection } from './resolution-cache'
 import { KIND_WORD, REGISTRY_SECTION, SECTION_SCHEMA, type SectionKind } from './section-kind'
 import { applySectionRules, reconcileFallbackStrategy } from './section-rules'
 import { didYouMean } from './suggest'
-import { isPlainTable, validate } from './validate'
+import { isPlainTable, validate, type ValidateOptions } from './validate'
 
 /**
  * `[pool]` or `[task_group]` of a registered entry, inheritance applied and validated; memoized for the run, and
@@ -71,7 +71,8 @@ function resolveTable(resolution: Resolution, kind: SectionKind, name: string, l
   }
   const usedBases = new Set<string>()
   const layers: Layer[] = []
-  const merged = inherit(resolution, kind, loaded, kind, table, [kind], usedBases, layers)
+  const inherited = inherit(resolution, kind, loaded, kind, table, [kind], usedBases, layers)
+  const merged = inherited.table
   const inherits = table.inherits_from !== undefined
   for (const key of Object.keys(document)) {
     if (key === kind || usedBases.has(key)) continue
@@ -80,10 +81,13 @@ function resolveTable(resolution: Resolution, kind: SectionKind, name: string, l
       : `unknown key "${key}"${didYouMean(key, [kind])}`
     resolution.problem(loaded, [key], 'unknown_key', message, !resolution.strict)
   }
-  if (!merged) return undefined
   const report: SectionReport = (keyPath, code, message, warning) => resolution.problem(loaded, keyPath, code, message, warning)
   if (kind === 'task_group') reconcileFallbackStrategy(merged, report)
   const options = resolution.layeredValidation(loaded, layers, inherits ? 'ignore' : resolution.unknownKeys)
+  if (!inherited.complete) {
+    checkWithoutBase(resolution, kind, name, loaded, merged, options)
+    return undefined
+  }
   const replaced = new Set<string>()
   options.onDefaultUsed = (keyPath) => replaced.add(pathKey(keyPath))
   const value = validate(SECTION_SCHEMA[kind], merged, [kind], options) as Record<string, unknown> | undefined
@@ -93,4 +97,27 @@ function resolveTable(resolution: Resolution, kind: SectionKind, name: string, l
     resolution.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
   applySectionRules(kind, value, layers, report, resolution.sectionReport(loaded, layers))
   return value
+}
+
+/**
+ * A section whose `inherits_from` chain is broken (reported) is still checked, so that one bad name does not hide its
+ * other problems: every value it and the part of its chain that resolved wrote, and its `name`. A missing key is not
+ * reported (the base that was meant may give it), nor is anything that needs the whole section (references, the
+ * rate-limiting table): those are checked once the base is fixed.
+ */
+function checkWithoutBase(
+  resolution: Resolution,
+  kind: SectionKind,
+  name: string,
+  loaded: LoadedDocument,
+  merged: Record<string, unknown>,
+  options: ValidateOptions,
+): void {
+  const sink = new ProblemSink()
+  validate(SECTION_SCHEMA[kind], merged, [kind], { ...options, sink })
+  for (const error of sink.errors) if (error.code !== 'missing_key') resolution.sink.error(error)
+  for (const warning of sink.warnings) resolution.sink.warn(warning)
+  const written = merged.name
+  if (typeof written === 'string' && written !== '' && written !== name)
+    resolution.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${written}" differs from its registry key "${name}"; they must be equal`)
 }

@@ -122,6 +122,18 @@ export class SourceFiles {
     return changed
   }
 
+  /** `directory not found: PATH` when the configuration directory is missing or not a directory; else undefined. */
+  directoryProblem(): ConfigProblem | undefined {
+    let stats: ReturnType<typeof statSync> | undefined
+    try {
+      stats = statSync(this.directory)
+    } catch {
+      stats = undefined
+    }
+    if (stats?.isDirectory()) return undefined
+    return { code: 'directory_not_found', file: '', path: '', message: `${stats ? 'not a directory' : 'directory not found'}: ${this.directory}` }
+  }
+
   exists(relative: string): boolean {
     try {
       return statSync(path.join(this.directory, relative)).isFile()

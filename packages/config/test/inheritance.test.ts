@@ -97,6 +97,31 @@ describe('inheritance', () => {
     expect(problem).toMatchObject(positionOf('inheritance-unknown-base', 'pools/fast-pool.toml', 'inherits_from'))
   })
 
+  test('a bad inherits_from does not hide the section\'s other problems: all are reported in one run', () => {
+    const name = 'inheritance-unknown-base-other-problems'
+    const { config, errors } = check(name)
+    expect(config).toBeUndefined()
+    const pool = 'pools/fast-pool.toml'
+    const group = 'task-groups/fast-group.toml'
+    const found = errors.map(({ code, file, path }) => ({ code, file, path }))
+    expect(found).toEqual(
+      expect.arrayContaining([
+        { code: 'unknown_base', file: pool, path: 'pool.inherits_from' },
+        { code: 'unknown_key', file: pool, path: 'pool.retries' },
+        { code: 'invalid_value', file: pool, path: 'pool.rotation_strategy.type' },
+        { code: 'invalid_value', file: pool, path: 'pool.health_check.interval' },
+        { code: 'name_mismatch', file: pool, path: 'pool.name' },
+        { code: 'unknown_base', file: group, path: 'task_group.inherits_from' },
+        { code: 'unknown_key', file: group, path: 'base_group' },
+        { code: 'invalid_value', file: group, path: 'task_group.echelons.echelon1.temperature' },
+      ]),
+    )
+    // Keys the intended base may give are not reported missing; nothing else is reported.
+    expect(found).toHaveLength(8)
+    expect(errors.find((problem) => problem.path === 'task_group.inherits_from')!.message).toContain('did you mean "base_group"')
+    expect(errors.find((problem) => problem.path === 'pool.health_check.interval')).toMatchObject(positionOf(name, pool, 'interval = 0'))
+  })
+
   test('a problem in a registered base is reported once, against the base', () => {
     const unknown = onlyError(check('inheritance-base-unknown-key'), {
       code: 'unknown_key',

@@ -95,7 +95,7 @@ describe('every problem at once', () => {
     await expect(loadConfig({ directory: fixture('valid-minimal'), env: {} })).resolves.toMatchObject({ pools: { fast_pool: { name: 'fast_pool' } } })
     expect(() => checkConfig({ directory: fixture('does-not-exist'), env: {} })).not.toThrow()
     expect(checkConfig({ directory: fixture('does-not-exist'), env: {} }).errors).toEqual([
-      expect.objectContaining({ code: 'file_not_found', file: '_registry.toml' }),
+      expect.objectContaining({ code: 'directory_not_found', file: '', message: `directory not found: ${fixture('does-not-exist')}` }),
     ])
   })
 })

@@ -2,9 +2,9 @@
  * One fixture per rule of docs/configuration.md. Each fixture is `valid-minimal` with one change, so each must fail
  * with exactly one error: the expected code, in the expected file, at the expected key path and line.
  */
-import type { ConfigProblem } from '@llmpool/config'
+import { checkConfig, ConfigError, type ConfigProblem, loadConfig } from '@llmpool/config'
 import { describe, expect, test } from 'vitest'
-import { check, onlyError, onlyWarning, positionOf } from './helpers'
+import { check, fixture, onlyError, onlyWarning, positionOf } from './helpers'
 
 interface Case {
   fixture: string
@@ -215,5 +215,25 @@ describe('names that are also properties of every JavaScript object', () => {
     expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value).toEqual({ polluted: true })
     expect(metadata.constructor).toBe('kept as written')
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+})
+
+describe('the configuration directory itself', () => {
+  test('a directory that does not exist is one problem that names it, not a missing _registry.toml', async () => {
+    const directory = fixture('no-such-directory')
+    const { config, errors, warnings } = checkConfig({ directory, env: {} })
+    expect(config).toBeUndefined()
+    expect(warnings).toEqual([])
+    expect(errors).toEqual([{ code: 'directory_not_found', file: '', path: '', message: `directory not found: ${directory}` }])
+    const error = await loadConfig({ directory, env: {} }).catch((caught: unknown) => caught)
+    expect(ConfigError.isInstance(error)).toBe(true)
+    expect((error as ConfigError).message).toBe(`Invalid configuration: directory not found: ${directory}`)
+  })
+
+  test('a file where the directory should be says so', () => {
+    const directory = `${fixture('registry-missing')}/pools/fast-pool.toml`
+    expect(checkConfig({ directory, env: {} }).errors).toEqual([
+      expect.objectContaining({ code: 'directory_not_found', message: `not a directory: ${directory}` }),
+    ])
   })
 })

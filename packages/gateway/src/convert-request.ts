@@ -34,8 +34,9 @@ type OpenAIMessage =
   | { role: 'assistant'; content?: string | ContentPart[] | null; tool_calls?: { id: string; type?: 'function'; function: { name: string; arguments: string } }[] }
   | { role: 'tool'; tool_call_id: string; content: string | ContentPart[] }
 
+/** A 400 for the client's body; with `param` (the field at fault, OpenAI's path style) named in the message too. */
 const invalid = (message: string, param?: string) =>
-  new HttpError(400, 'invalid_request_error', param ? 'invalid_value' : 'invalid_request', param ? `${param}: ${message}` : message)
+  param ? new HttpError(400, 'invalid_request_error', 'invalid_value', `${param}: ${message}`, {}, param) : new HttpError(400, 'invalid_request_error', 'invalid_request', message)
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
 
@@ -140,7 +141,7 @@ export function toPrompt(messages: unknown): LanguageModelV3Message[] {
         return
       }
       case 'tool': {
-        if (typeof message.tool_call_id !== 'string') throw invalid('needs tool_call_id', where)
+        if (typeof message.tool_call_id !== 'string') throw invalid('is required (a string) in a tool message', `${where}.tool_call_id`)
         const part = {
           type: 'tool-result' as const,
           toolCallId: message.tool_call_id,

@@ -1,5 +1,6 @@
 import {
   AllAttemptsFailedError,
+  EmbeddingsUnsupportedError,
   InvalidRequestError,
   LocalFailureError,
   NoInstanceAvailableError,
@@ -23,14 +24,19 @@ export class HttpError extends Error {
     message: string,
     /** Extra response headers (`retry-after`). */
     readonly headers: Record<string, string> = {},
+    /**
+     * OpenAI's `error.param`: the request field at fault, as a path (`model`, `temperature`, `messages[2].content`,
+     * `tools[0]`); `null` when no one field is (a body that is not JSON, an upstream failure).
+     */
+    readonly param: string | null = null,
   ) {
     super(message)
     this.name = 'HttpError'
   }
 
-  /** `{ error: { message, type, code, param: null } }`. */
+  /** `{ error: { message, type, code, param } }`. */
   body(): string {
-    return JSON.stringify({ error: { message: this.message, type: this.type, code: this.code, param: null } })
+    return JSON.stringify({ error: { message: this.message, type: this.type, code: this.code, param: this.param } })
   }
 }
 
@@ -49,10 +55,13 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (UnknownTargetError.isInstance(error) || UnknownWrapperError.isInstance(error)) {
     const model = UnknownWrapperError.isInstance(error) ? error.wrapperName : error.target
-    return new HttpError(404, 'invalid_request_error', 'model_not_found', `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`)
+    return new HttpError(404, 'invalid_request_error', 'model_not_found', `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`, {}, 'model')
   }
-  if (FunctionCallingDisabledError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'function_calling_disabled', error.message)
+  if (FunctionCallingDisabledError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'function_calling_disabled', error.message, {}, 'tools')
+  // The provider could not build the request: which field it choked on is not known, so no `param`.
   if (InvalidRequestError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'invalid_request', error.message)
+  // The model named cannot embed (none of its instances can).
+  if (EmbeddingsUnsupportedError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'embeddings_unsupported', error.message, {}, 'model')
   if (LimiterUnavailableError.isInstance(error)) {
     // Fail-closed: the shared limits cannot be read, so nothing is sent upstream; the client may come back soon.
     const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000))

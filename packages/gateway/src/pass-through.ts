@@ -1,8 +1,12 @@
 import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3ToolChoice } from '@ai-sdk/provider'
 import { APICallError } from '@ai-sdk/provider'
 import { apiRoot, type ProviderDefinition } from '@llmpool/router'
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, isSpace, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-chars'
-import type { UpstreamAnswer, Upstreams } from './upstream'
+import { OPEN_BRACE } from './json-chars'
+import { ERROR_FIRST, FINISH_REASONS, numberAfter, skipSpace, stringAfter, topLevelModel } from './openai-text'
+import { streamThrough } from './stream-pass-through'
+import { connectionError, statusError, type UpstreamAnswer, type Upstreams } from './upstream'
+
+export { topLevelModel } from './openai-text'
 
 /** The `providerOptions` key under which the gateway hands the client's request to a pass-through model. */
 export const PASS_THROUGH_KEY = 'llmpoolGatewayPassThrough'
@@ -33,95 +37,9 @@ export interface PassThroughAnswer {
   modelSpan?: [number, number]
 }
 
-const finishReasons: Record<string, LanguageModelV3GenerateResult['finishReason']['unified']> = {
-  stop: 'stop',
-  length: 'length',
-  tool_calls: 'tool-calls',
-  function_call: 'tool-calls',
-  content_filter: 'content-filter',
-}
-
-// These read JSON text without parsing it (and allocate next to nothing: they run on every request).
-const ERROR_FIRST = /^\s*\{\s*"error"\s*:/
-/** Past this many characters the top-level model is not looked for by scanning (re-serializing is as fast). */
-const SCAN_LIMIT = 8192
-
-
-/** The index of the first character at or after `index` that is not JSON whitespace. */
-function skipSpace(text: string, index: number): number {
-  while (index < text.length && isSpace(text.charCodeAt(index))) index++
-  return index
-}
-
-/** The index just past the JSON string that starts (with its quote) at `index`. */
-function stringEnd(text: string, index: number): number {
-  for (let at = index + 1; at < text.length; at++) {
-    const code = text.charCodeAt(at)
-    if (code === BACKSLASH) at++
-    else if (code === QUOTE) return at + 1
-  }
-  return text.length
-}
-
-/**
- * How deep in objects and arrays the token that starts at `index` of the JSON `text` is (1: a key of the top-level
- * object), or -1 when no token starts there (the index is inside a string).
- */
-function depthOfTokenAt(text: string, index: number): number {
-  let depth = 0
-  for (let at = 0; at < index; at++) {
-    const code = text.charCodeAt(at)
-    if (code === QUOTE) {
-      at = stringEnd(text, at) - 1
-      if (at >= index) return -1
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) depth++
-    else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--
-  }
-  return depth
-}
-
-/** Where the value of the key `"name"` found at or after `from` starts; -1 if there is none. */
-function valueOf(text: string, name: string, from: number, end = text.length): { key: number; value: number } | -1 {
-  for (let key = text.indexOf(name, from); key >= 0 && key < end; key = text.indexOf(name, key + 1)) {
-    const colon = skipSpace(text, key + name.length)
-    if (text.charCodeAt(colon) === COLON) return { key, value: skipSpace(text, colon + 1) }
-  }
-  return -1
-}
-
-/**
- * The span of the quoted string value of the top-level `"model":` key of the JSON object `text`, looking only
- * before `end` (and within SCAN_LIMIT); undefined if there is none there, or it is written with escapes: the caller
- * then parses or re-serializes.
- */
-export function topLevelModel(text: string, end = text.length): [number, number] | undefined {
-  const limit = Math.min(end, SCAN_LIMIT)
-  for (let from = 0; ; ) {
-    const found = valueOf(text, '"model"', from, limit)
-    if (found === -1) return undefined
-    if (depthOfTokenAt(text, found.key) === 1) {
-      return text.charCodeAt(found.value) === QUOTE ? [found.value, stringEnd(text, found.value)] : undefined
-    }
-    from = found.key + 1
-  }
-}
-
-/** The whole number that is the value of the first key `"name"` at or after `from`, or undefined. */
-function numberAfter(text: string, name: string, from: number): number | undefined {
-  const found = valueOf(text, name, from)
-  if (found === -1) return undefined
-  let value = 0
-  let at = found.value
-  for (let code = text.charCodeAt(at); code >= 48 && code <= 57; code = text.charCodeAt(++at)) value = value * 10 + (code - 48)
-  return at > found.value ? value : undefined
-}
-
-/** The string value of the first key `"name"`, if it is a plain one. */
-function stringAfter(text: string, name: string): string | undefined {
-  const found = valueOf(text, name, 0)
-  if (found === -1 || text.charCodeAt(found.value) !== QUOTE) return undefined
-  const close = text.indexOf('"', found.value + 1)
-  return close < 0 ? undefined : text.slice(found.value + 1, close)
+/** Whether the client asked for the usage chunk of a stream (`stream_options.include_usage`). */
+function wantsUsage(body: Record<string, unknown>): boolean {
+  return (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
 }
 
 /**
@@ -129,25 +47,34 @@ function stringAfter(text: string, name: string): string | undefined {
  * the echelon's temperature and max_tokens. When the client's text has a plain top-level `"model":` key, its value
  * is spliced and the defaults appended, so the body is not serialized again (that cost more than the rest of the
  * gateway's own work); otherwise the parsed body is copied and serialized.
+ *
+ * A stream (`"stream": true`) always asks the upstream for its usage chunk (`stream_options.include_usage`): the
+ * router counts tokens from it. When the client did not ask, the stream drops it (stream-pass-through.ts).
  */
 export function upstreamBody(request: PassThroughRequest, modelId: string, call: LanguageModelV3CallOptions): string {
   const { text, body } = request
+  const stream = body.stream === true
   let extra = ''
   if (body.temperature === undefined && call.temperature !== undefined) extra += `,"temperature":${JSON.stringify(call.temperature)}`
   if (body.max_tokens === undefined && body.max_completion_tokens === undefined && call.maxOutputTokens !== undefined) {
     extra += `,"max_tokens":${JSON.stringify(call.maxOutputTokens)}`
   }
+  if (stream && body.stream_options === undefined) extra += ',"stream_options":{"include_usage":true}'
   // The wrapper's tool policy (`tool_selection_strategy`) changed the client's tool_choice: send what it decided.
   const policyChoice = call.tools && call.tools.length > 0 && call.toolChoice && !sameChoice(call.toolChoice, request.toolChoice) ? call.toolChoice : undefined
-  const span = body.stream_options === undefined && body.stream !== true && !policyChoice ? topLevelModel(text) : undefined
+  // Spliced when stream_options needs no change: absent (a JSON request, or a stream that gets it appended above),
+  // or a stream's that asks for usage already.
+  const plainOptions = body.stream_options === undefined || (stream && wantsUsage(body))
+  const span = plainOptions && !policyChoice ? topLevelModel(text) : undefined
   const close = span ? text.lastIndexOf('}') : -1
   if (span && close >= span[1]) {
     return `${text.slice(0, span[0])}${JSON.stringify(modelId)}${text.slice(span[1], close)}${extra}${text.slice(close)}`
   }
-  const copy: Record<string, unknown> = { ...body, model: modelId, stream: false }
+  const copy: Record<string, unknown> = { ...body, model: modelId, stream }
   if (policyChoice) copy.tool_choice = openAIToolChoice(policyChoice)
   // Upstreams refuse stream_options without stream.
-  delete copy.stream_options
+  if (stream) copy.stream_options = { ...(body.stream_options as object | undefined), include_usage: true }
+  else delete copy.stream_options
   if (body.temperature === undefined) copy.temperature = call.temperature
   if (body.max_tokens === undefined && body.max_completion_tokens === undefined) copy.max_tokens = call.maxOutputTokens
   return JSON.stringify(copy)
@@ -167,7 +94,7 @@ function passThroughResult(text: string, modelSpan: [number, number] | undefined
   const answer: PassThroughAnswer = modelSpan ? { text, modelSpan } : { text }
   return {
     content: [],
-    finishReason: { unified: finishReasons[raw ?? 'stop'] ?? 'other', raw },
+    finishReason: { unified: FINISH_REASONS[raw ?? 'stop'] ?? 'other', raw },
     usage: {
       inputTokens: { total: input, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
       outputTokens: { total: output, text: undefined, reasoning: undefined },
@@ -178,10 +105,11 @@ function passThroughResult(text: string, modelSpan: [number, number] | undefined
 }
 
 /**
- * Wraps an OpenAI-speaking provider so that a non-streaming call that carries the client's request (from the
- * gateway) goes to the upstream as it came, over a keep-alive undici pool, and comes back as the upstream's bytes.
- * The router still picks the instance, applies limits, breakers, retries and deadlines: to it this is just a model.
- * Calls without a raw body (streams, health probes, other callers) use the wrapped provider's AI SDK model.
+ * Wraps an OpenAI-speaking provider so that a call that carries the client's request (from the gateway) goes to
+ * the upstream as it came, over a keep-alive undici pool, and comes back as the upstream's bytes: a JSON answer in
+ * the result's `providerMetadata`, a stream as `raw` parts of SSE text (stream-pass-through.ts). The router still
+ * picks the instance, applies limits, breakers, retries and deadlines: to it this is just a model. Calls without a
+ * raw body (health probes, other callers) use the wrapped provider's AI SDK model.
  */
 export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstreams, defaultRoot?: () => string | undefined, defaultKey?: () => string | undefined): ProviderDefinition {
   return {
@@ -198,30 +126,24 @@ export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstre
         provider: model.provider,
         modelId: model.modelId,
         supportedUrls: model.supportedUrls,
-        doStream: (call) => model.doStream(call),
+        doStream(call) {
+          const request = call.providerOptions?.[PASS_THROUGH_KEY] as PassThroughRequest | undefined
+          if (request === undefined || target === undefined || request.body.stream !== true) return model.doStream(call)
+          return streamThrough(upstreams, target, headers, upstreamBody(request, settings.modelId, call), request, call)
+        },
         async doGenerate(call) {
           const request = call.providerOptions?.[PASS_THROUGH_KEY] as PassThroughRequest | undefined
-          if (request === undefined || target === undefined) return model.doGenerate(call)
+          if (request === undefined || target === undefined || request.body.stream === true) return model.doGenerate(call)
           const requestBody = upstreamBody(request, settings.modelId, call)
           let response: UpstreamAnswer
           try {
             response = await upstreams.post(target, headers, requestBody, call)
           } catch (error) {
-            throw new APICallError({ message: `request to ${root} failed: ${(error as Error).message}`, url, requestBodyValues: request.body, cause: error, isRetryable: true })
+            throw connectionError(url, request.body, error)
           }
           const text = response.text
           const status = response.status
-          if (status >= 400) {
-            throw new APICallError({
-              message: `upstream answered ${status}`,
-              url,
-              requestBodyValues: request.body,
-              statusCode: status,
-              ...(response.headers ? { responseHeaders: response.headers } : {}),
-              responseBody: text.slice(0, 2000),
-              isRetryable: status === 408 || status === 409 || status === 429 || status >= 500,
-            })
-          }
+          if (status >= 400) throw statusError(url, request.body, status, response.headers, text)
           // Not parsed: an answer is an answer when it is an object with `choices` and does not lead with `error`.
           const choices = text.indexOf('"choices"')
           if (choices < 0 || text.charCodeAt(skipSpace(text, 0)) !== OPEN_BRACE || ERROR_FIRST.test(text)) {

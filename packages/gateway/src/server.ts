@@ -1,19 +1,25 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
 import { createRedisBreakerGroup, createRedisCooldowns } from '@llmpool/breaker'
 import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
 import { defaultApiRoot, openAICompatibleProvider, openAIProvider, planToJSON, type ProviderDefinition, type Router, type RouterOptions, type Routing } from '@llmpool/router'
 import { createLLMPool, type LLMPool, type LogDestination, type PoolLogger } from '@llmpool/wrappers'
+import { dashboardHandler } from '@llmpool/dashboard'
 import { type ChatCompletionRequest, parseBody, toCallOptions } from './convert-request'
-import { ChunkWriter, completionId, toChatCompletion } from './convert-response'
+import { toChatCompletion } from './convert-response'
 import { HttpError, streamErrorBody, toHttpError } from './http-error'
 import { PASS_THROUGH_KEY, type PassThroughAnswer, type PassThroughRequest, passThroughProvider, rewriteModel } from './pass-through'
 import { type AccessLogOptions, type AccessRecord, AccessLog, countFallbacks } from './access-log'
+import { processMetrics } from './process-metrics'
 import { prometheusText } from './prometheus'
+import { writeStream } from './stream-response'
+import { MESSAGES_PATHS, messagesEndpoint } from './anthropic/messages-endpoint'
 import { Upstreams } from './upstream'
+import { continueTraces, loadOpenTelemetry } from './tracing'
+import { EMBEDDINGS_PATHS, embeddingsEndpoint } from './embeddings'
+import { withPassThroughEmbeddings } from './pass-through-embeddings'
 
 export interface GatewayOptions {
   /** The configuration directory (with `_registry.toml`), or a `ConfigStore` you own. */
@@ -53,7 +59,7 @@ export interface GatewayOptions {
   limits?: LimiterBackend
   /** Providers by name, as the router takes them (they replace the pass-through ones of the same name). */
   providers?: Record<string, ProviderDefinition>
-  /** Forward non-streaming requests to OpenAI-compatible instances as raw bytes. Default true. */
+  /** Forward requests (JSON and streamed) to OpenAI-compatible instances as raw bytes. Default true. */
   passThrough?: boolean
   /**
    * More router options (`healthChecks`, `clock`, ...). Like every router option they win over what the files say
@@ -73,6 +79,11 @@ export interface GatewayOptions {
   authorize?: (request: IncomingMessage) => boolean | Promise<boolean>
   /** One log line per request (target, instance, attempts, fallbacks, status, latency, tokens). Default: none. */
   accessLog?: AccessLogOptions
+  /**
+   * Serve the live dashboard (`@llmpool/dashboard`) at `/dashboard/`, behind the same token or `authorize` as every
+   * other route. Default true.
+   */
+  dashboard?: boolean
 }
 
 export interface Gateway {
@@ -84,6 +95,8 @@ export interface Gateway {
   pool: LLMPool
   /** Requests being served now. */
   inFlight(): number
+  /** The dashboard's URL (`url` + `/dashboard/`); undefined with `dashboard: false`. */
+  dashboard: string | undefined
   /** Stops accepting, drains in-flight requests (bounded by `shutdownTimeoutMs`), then closes router and store. */
   close(): Promise<void>
 }
@@ -139,14 +152,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (name !== 'openai' && name !== 'anthropic') providers[name] = passThroughProvider(openAICompatibleProvider(), upstreams)
     }
   }
+  if (options.passThrough !== false) {
+    // `POST /v1/embeddings` passes through too (pass-through-embeddings.ts).
+    for (const name of Object.keys(providers)) {
+      const openai = name === 'openai'
+      const inner = openai ? openAIProvider(options.router?.openai) : openAICompatibleProvider()
+      providers[name] = withPassThroughEmbeddings(providers[name]!, inner, upstreams, openai ? () => defaultApiRoot('openai') : undefined, openai ? () => process.env.OPENAI_API_KEY : undefined)
+    }
+  }
   Object.assign(providers, options.providers)
   // With Redis, breakers and cooldowns are shared too: a trip or a 429 seen by one gateway rests the instance in all.
   const breakers = options.redis ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` }) : undefined
   const cooldowns = options.redis ? await createRedisCooldowns({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns` }) : undefined
+  // With @opentelemetry/api installed, the router traces every request (unless `router.tracing` is false), and each
+  // request continues the trace its headers carry. Without it: nothing loaded, nothing done (see tracing.ts).
+  const openTelemetry = loadOpenTelemetry(options.router?.tracing)
   // Every request goes through the pool a library user makes: the same plan, tool policy, logging, cache and routing.
   const pool = await createLLMPool({
     configDir: store,
-    router: { ...options.router, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}), ...(cooldowns ? { cooldowns } : {}) },
+    router: { tracing: openTelemetry !== undefined, ...options.router, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}), ...(cooldowns ? { cooldowns } : {}) },
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   })
@@ -157,6 +181,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const tokenDigest = token ? digest(token) : undefined
   const maxBodyBytes = options.maxBodyBytes ?? MiB
   const started = Math.floor(Date.now() / 1000)
+  // The process's GC and event-loop observers start now, so the first scrape already has figures.
+  processMetrics()
   const responses = new Map<string, number>()
   const inFlight = new Set<IncomingMessage>()
   // One AbortController per client connection, made by its first chat request and aborted when a response on it
@@ -265,69 +291,34 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const call = toCallOptions(body)
     // Given in the options, not in call.abortSignal: the router's per-attempt call is cheaper to make.
     const signal = connectionSignal(request.socket)
+    // A stream goes through the pass-through too, unless its entry caches answers: the cache replays parts, and a
+    // pass-through stream's text travels in raw parts, which it does not keep.
+    const passThrough = options.passThrough !== false && (body.stream !== true || router.plan.entries.get(model)?.services.cache === undefined)
+    if (passThrough) {
+      const forwarded: PassThroughRequest = { text, body: body as unknown as Record<string, unknown>, toolChoice: call.toolChoice }
+      call.providerOptions = { [PASS_THROUGH_KEY]: forwarded as unknown as Record<string, string> }
+    }
     if (body.stream !== true) {
-      if (options.passThrough !== false) {
-        const passThrough: PassThroughRequest = { text, body: body as unknown as Record<string, unknown>, toolChoice: call.toolChoice }
-        call.providerOptions = { [PASS_THROUGH_KEY]: passThrough as unknown as Record<string, string> }
-      }
       const result = await pool.generate(model, call, { signal })
       const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
       if (record) noteResult(record, result.routing, result.usage.inputTokens.total, result.usage.outputTokens.total)
       sendRouted(response, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)), result.routing)
       return
     }
+    // The router answers once the stream is committed to an instance (its first content): failures before that
+    // fell over to another instance, and nothing was written yet.
     const { stream, routing } = await pool.stream(model, call, { signal })
     if (record) noteResult(record, routing)
     count(200)
-    response.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      'x-llmpool-instance': routing.instance,
-      'x-llmpool-attempts': String(routing.attempts.length),
-      ...(closing ? { connection: 'close' } : {}),
+    const headers = ['content-type', 'text/event-stream', 'cache-control', 'no-cache', 'x-llmpool-instance', routing.instance, 'x-llmpool-attempts', String(routing.attempts.length)]
+    if (closing) headers.push('connection', 'close')
+    response.writeHead(200, headers)
+    await writeStream(response, stream, {
+      model,
+      includeUsage: body.stream_options?.include_usage === true,
+      routing: { instance: routing.instance, attempts: routing.attempts.length },
+      ...(record ? { tokens: record } : {}),
     })
-    let pending = ''
-    const writer = new ChunkWriter((event) => void (pending += event), model, body.stream_options?.include_usage === true, completionId())
-    writer.start({ instance: routing.instance, attempts: routing.attempts.length })
-    const reader = stream.getReader()
-    const flush = async () => {
-      if (pending === '') return
-      const ok = response.write(pending)
-      pending = ''
-      if (!ok && !response.destroyed) await new Promise<void>((resolve) => response.once('drain', resolve).once('close', resolve))
-    }
-    try {
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) {
-          // The router never ends a failed stream cleanly; a stream without finish is reported as an error too.
-          await flush()
-          response.end(`data: ${streamErrorBody(new Error('the stream ended without finishing'))}\n\n`)
-          return
-        }
-        const part = value as LanguageModelV3StreamPart
-        if (part.type === 'error') {
-          await flush()
-          response.end(`data: ${streamErrorBody(part.error)}\n\n`)
-          void reader.cancel().catch(() => undefined)
-          return
-        }
-        if (writer.part(part)) {
-          if (record && part.type === 'finish') {
-            record.inputTokens = part.usage.inputTokens.total
-            record.outputTokens = part.usage.outputTokens.total
-          }
-          pending += 'data: [DONE]\n\n'
-          response.end(pending)
-          void reader.cancel().catch(() => undefined)
-          return
-        }
-        await flush()
-        if (response.destroyed) return
-      }
-    } finally {
-      reader.releaseLock()
-    }
   }
 
   /** `Authorization: Bearer <token>`; the scheme is case-insensitive (RFC 9110), the token compared in constant time. */
@@ -338,6 +329,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const match = /^bearer +(\S+) *$/i.exec(header)
     return match !== null && timingSafeEqual(digest(match[1]!), tokenDigest)
   }
+
+  // The page asks a person without the token for it, so it is routed before the gateway's own 401.
+  const dashboard =
+    options.dashboard === false
+      ? undefined
+      : dashboardHandler({ router, store, basePath: '/dashboard', authorize: (request) => (options.authorize ? options.authorize(request) : authorized(request)) })
 
   const models = () => {
     const config = store.current
@@ -350,6 +347,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         ...Object.keys(config.task_groups).map((name) => item(name, 'llmpool:task_group')),
       ],
     })
+  }
+
+  /** One wrapper, pool or task group as `GET /v1/models` lists it, or undefined for any other name. */
+  const model = (id: string) => {
+    const config = store.current
+    const owner = Object.hasOwn(config.wrappers, id) ? 'llmpool:wrapper' : Object.hasOwn(config.pools, id) ? 'llmpool:pool' : Object.hasOwn(config.task_groups, id) ? 'llmpool:task_group' : undefined
+    return owner && JSON.stringify({ id, object: 'model', created: started, owned_by: owner })
+  }
+  const sendModel = (response: ServerResponse, path: string) => {
+    let id: string
+    try {
+      id = decodeURIComponent(path.slice(path.indexOf('/models/') + '/models/'.length))
+    } catch {
+      id = path
+    }
+    const body = model(id)
+    if (body) return send(response, 200, body)
+    send(response, 404, new HttpError(404, 'invalid_request_error', 'model_not_found', `the model ${JSON.stringify(id.slice(0, 200))} does not exist: name a wrapper, pool or task group (GET /v1/models)`, {}, 'model').body())
   }
 
   const adminState = async () => {
@@ -394,6 +409,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (closing && inFlight.size === 0) drained?.()
   }
 
+  const embeddings = embeddingsEndpoint({
+    pool,
+    readBody: (request) => readBody(request),
+    signal: (request) => connectionSignal(request.socket),
+    ...(accessLog ? { accessLog } : {}),
+    sendRouted,
+    passThrough: options.passThrough !== false,
+  })
+
+  // POST /v1/messages (Anthropic Messages API): the same pool, in Anthropic's shapes.
+  const messages = messagesEndpoint({
+    pool,
+    ...(token ? { token } : {}),
+    ...(options.authorize ? { authorize: options.authorize } : {}),
+    readBody: (request) => readBody(request),
+    signal: (request) => connectionSignal(request.socket),
+    ...(accessLog ? { accessLog } : {}),
+    count,
+    closing: () => closing,
+  })
+
   const server = createServer(
     {
       headersTimeout: options.headersTimeoutMs ?? 10_000,
@@ -402,10 +438,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 65_000,
     },
-    async (request, response) => {
+    continueTraces(async (request, response) => {
     const url = request.url ?? '/'
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
+    // Not traffic: neither counted in flight nor access-logged, and its feeds end at close without a drain.
+    if (dashboard && (path === '/dashboard' || path.startsWith('/dashboard/'))) return dashboard(request, response)
     inFlight.add(request)
     response.on('close', onResponseClose)
     accessLog?.start(request, response, path)
@@ -415,12 +453,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         const ready = await readiness()
         return send(response, ready.ready ? 200 : 503, JSON.stringify(ready))
       }
+      // Anthropic clients send the token as x-api-key: that endpoint checks it, and answers, in Anthropic's shape.
+      if (request.method === 'POST' && MESSAGES_PATHS.has(path)) return await messages(request, response, path)
       if (!(options.authorize ? await options.authorize(request) : authorized(request))) {
         return send(response, 401, new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'a valid bearer token is required').body(), { 'www-authenticate': 'Bearer' })
       }
       const method = request.method ?? 'GET'
       if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return await chat(request, response)
+      if (method === 'POST' && EMBEDDINGS_PATHS.has(path)) return await embeddings(request, response)
       if (method === 'GET' && (path === '/v1/models' || path === '/models')) return send(response, 200, models())
+      if (method === 'GET' && (path.startsWith('/v1/models/') || path.startsWith('/models/'))) return sendModel(response, path)
       if (method === 'GET' && path === '/metrics') return send(response, 200, await prometheusText(router, { requests: responses, inFlight: inFlight.size }), {}, 'text/plain; version=0.0.4; charset=utf-8')
       if (method === 'GET' && path === '/admin/state') return send(response, 200, await adminState())
       if (method === 'GET' && path === '/admin/plan') return send(response, 200, JSON.stringify(planToJSON(router.plan)))
@@ -440,7 +482,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       if (http.status === 413) response.shouldKeepAlive = false
       sendError(response, http)
     }
-    },
+    }, openTelemetry),
   )
   server.maxConnections = options.maxConnections ?? 1024
   await new Promise<void>((resolve, reject) => {
@@ -457,6 +499,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const close = () =>
     (closed ??= (async () => {
       closing = true
+      dashboard?.close()
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
       if (inFlight.size > 0) {
@@ -477,5 +520,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await upstreams.close()
     })())
 
-  return { url: `http://${host}:${address.port}`, router, store, pool, inFlight: () => inFlight.size, close }
+  const gatewayUrl = `http://${host}:${address.port}`
+  return { url: gatewayUrl, router, store, pool, inFlight: () => inFlight.size, dashboard: dashboard ? `${gatewayUrl}/dashboard/` : undefined, close }
 }

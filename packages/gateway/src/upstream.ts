@@ -1,4 +1,4 @@
-import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
+import { APICallError, type LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import { onAbort } from '@llmpool/router'
 import { type Dispatcher, Pool } from 'undici'
 
@@ -42,12 +42,17 @@ export class Upstreams {
     return new Promise((resolve, reject) => {
       const exchange = new Exchange(resolve, reject, this.maxAnswerBytes)
       exchange.stopListening = onAbort(call, (reason) => exchange.abortWith(reason))
-      try {
-        this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, exchange)
-      } catch (error) {
-        exchange.onError(error as Error)
-      }
+      this.dispatch(url, headers, body, exchange)
     })
+  }
+
+  /** POSTs `body` to `url` with a handler of the caller's own (a stream's: stream-pass-through.ts). */
+  dispatch(url: URL, headers: Record<string, string>, body: string, handler: Dispatcher.DispatchHandlers): void {
+    try {
+      this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, handler)
+    } catch (error) {
+      handler.onError?.(error as Error)
+    }
   }
 
   async close(): Promise<void> {
@@ -119,7 +124,7 @@ class Exchange implements Dispatcher.DispatchHandlers {
 const noop = () => undefined
 
 /** undici's raw header list (name, value, name, value, ...) as a record; repeated names are joined with ", ". */
-function headerRecord(raw: Buffer[]): Record<string, string> {
+export function headerRecord(raw: Buffer[]): Record<string, string> {
   const headers: Record<string, string> = {}
   for (let index = 0; index + 1 < raw.length; index += 2) {
     const name = raw[index]!.toString('latin1').toLowerCase()
@@ -127,4 +132,25 @@ function headerRecord(raw: Buffer[]): Record<string, string> {
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value
   }
   return headers
+}
+
+/**
+ * An upstream's error status as the AI SDK reports it: an `APICallError` with the status and the headers, so that
+ * the router reads `retry-after` and classifies the failure as it does for the AI SDK's own models.
+ */
+export function statusError(url: string, requestBody: unknown, status: number, headers: Record<string, string> | undefined, text: string): APICallError {
+  return new APICallError({
+    message: `upstream answered ${status}`,
+    url,
+    requestBodyValues: requestBody,
+    statusCode: status,
+    ...(headers ? { responseHeaders: headers } : {}),
+    responseBody: text.slice(0, 2000),
+    isRetryable: status === 408 || status === 409 || status === 429 || status >= 500,
+  })
+}
+
+/** A request that got no answer (refused, reset, aborted before the headers): retryable, as the AI SDK reports it. */
+export function connectionError(url: string, requestBody: unknown, error: unknown): APICallError {
+  return new APICallError({ message: `request to ${url} failed: ${(error as Error).message}`, url, requestBodyValues: requestBody, cause: error, isRetryable: true })
 }

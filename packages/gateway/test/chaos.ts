@@ -216,7 +216,7 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
   const breakerTrips: Record<string, number> = {}
   for (const gateway of gateways.filter((candidate) => candidate.alive)) {
     const text = await (await fetch(`${gateway.url}/metrics`)).text()
-    for (const match of text.matchAll(/^llmpool_breaker_trips_total\{scope="instance",instance="([^"]+)"\} (\d+)$/gm)) {
+    for (const match of text.matchAll(/^llmpool_breaker_trips_total\{scope="instance",llm_instance="([^"]+)"\} (\d+)$/gm)) {
       breakerTrips[match[1]!] = Math.max(breakerTrips[match[1]!] ?? 0, Number(match[2]))
     }
     for (const line of gateway.stderr.join('').split('\n')) {

@@ -267,9 +267,12 @@ describe('the bin', () => {
     expect(output).toContain('"msg":"draining"')
   })
 
-  test('exit 1 for a missing configuration directory, 2 for a bad flag', { timeout: 60_000 }, async () => {
+  test('exit 1 for a missing configuration directory (said so), 2 for a bad flag', { timeout: 60_000 }, async () => {
     const missing = start(['--config', '/nonexistent/llms', '--port', '0'])
+    let stderr = ''
+    missing.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
     expect(await exit(missing)).toBe(1)
+    expect(stderr).toBe('directory not found: /nonexistent/llms\n')
     const bad = start(['--port', 'eighty'])
     expect(await exit(bad)).toBe(2)
   })

@@ -1,9 +1,11 @@
 /** Router errors, bad requests and auth, as OpenAI-style error JSON with the right status. */
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
 import OpenAI, { APIError } from 'openai'
+import { appendFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type Gateway, startGateway } from '../src/index'
-import { FAST_ROUTER, FIXTURE } from './helpers'
+import { copyFixture, FAST_ROUTER, FIXTURE } from './helpers'
 
 let upstream: MockUpstream
 let gateway: Gateway
@@ -36,8 +38,9 @@ async function failure(promise: Promise<unknown>): Promise<APIError> {
 const ask = (model: string, extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) =>
   client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra })
 
-function expectErrorBody(error: APIError, code: string) {
-  expect(error.error).toMatchObject({ code, param: null })
+/** OpenAI's error body: `param` names the request field at fault, `null` when none is. */
+function expectErrorBody(error: APIError, code: string, param: string | null = null) {
+  expect(error.error).toMatchObject({ code, param })
   const body = error.error as { message: string; type: string }
   expect(typeof body.message).toBe('string')
   expect(typeof body.type).toBe('string')
@@ -74,10 +77,10 @@ describe('router errors', () => {
     expectErrorBody(error, 'request_timeout')
   })
 
-  test('404 model_not_found for an unknown model', async () => {
+  test('404 model_not_found for an unknown model, with param "model"', async () => {
     const error = await failure(ask('no_such_pool'))
     expect(error.status).toBe(404)
-    expectErrorBody(error, 'model_not_found')
+    expectErrorBody(error, 'model_not_found', 'model')
   })
 
   test('400 when an upstream rejects the request', async () => {
@@ -93,19 +96,53 @@ describe('bad requests', () => {
   const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
     fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
 
-  test('400 for a body that is not JSON, or not a chat request', async () => {
-    for (const [body, code] of [
-      ['{not json', 'invalid_json'],
-      ['[]', 'invalid_request'],
-      [JSON.stringify({ messages: [] }), 'invalid_value'],
-      [JSON.stringify({ model: 'main_pool', messages: [] }), 'invalid_value'],
-      [JSON.stringify({ model: 'main_pool', messages: [{ role: 'wizard', content: 'x' }] }), 'invalid_value'],
-      [JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: 'x' }], temperature: 'hot' }), 'invalid_value'],
+  test('400 for a body that is not JSON, or not a chat request; param names the field at fault', async () => {
+    const user = { role: 'user', content: 'x' }
+    for (const [body, code, param] of [
+      ['{not json', 'invalid_json', null],
+      ['[]', 'invalid_request', null],
+      [JSON.stringify({ messages: [] }), 'invalid_value', 'model'],
+      [JSON.stringify({ model: 'main_pool', messages: [] }), 'invalid_value', 'messages'],
+      [JSON.stringify({ model: 'main_pool', messages: [{ role: 'wizard', content: 'x' }] }), 'invalid_value', 'messages[0].role'],
+      [JSON.stringify({ model: 'main_pool', messages: [user, user, { role: 'user', content: 7 }] }), 'invalid_value', 'messages[2].content'],
+      [JSON.stringify({ model: 'main_pool', messages: [user, { role: 'user', content: [{ type: 'audio' }] }] }), 'invalid_value', 'messages[1].content[0]'],
+      [JSON.stringify({ model: 'main_pool', messages: [{ role: 'tool', content: 'x' }] }), 'invalid_value', 'messages[0].tool_call_id'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], temperature: 'hot' }), 'invalid_value', 'temperature'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], max_tokens: 'lots' }), 'invalid_value', 'max_tokens'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], stop: [1] }), 'invalid_value', 'stop'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], stream: 'yes' }), 'invalid_value', 'stream'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], tools: [{ type: 'function' }] }), 'invalid_value', 'tools[0]'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], tool_choice: 'sometimes' }), 'invalid_value', 'tool_choice'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], response_format: { type: 'yaml' } }), 'invalid_value', 'response_format'],
+      ['{"model":"main_pool","messages":[],"model":"main_pool"}', 'duplicate_key', 'model'],
     ] as const) {
       const response = await post(body)
-      expect(response.status).toBe(400)
-      const json = (await response.json()) as { error: { code: string; param: null; type: string } }
-      expect(json.error).toMatchObject({ code, param: null, type: 'invalid_request_error' })
+      expect(response.status, body).toBe(400)
+      const json = (await response.json()) as { error: { code: string; message: string; param: string | null; type: string } }
+      expect(json.error, body).toMatchObject({ code, param, type: 'invalid_request_error' })
+      // The message names the field too, for a reader of logs who never sees `param`.
+      if (param !== null && code === 'invalid_value') expect(json.error.message.startsWith(`${param}: `)).toBe(true)
+    }
+    expect(upstream.stats().arrivals).toBe(0)
+  })
+
+  test('400 function_calling_disabled, with param "tools", for tools sent to a wrapper that has function calling off', async () => {
+    const directory = copyFixture()
+    writeFileSync(
+      path.join(directory, 'wrappers', 'no-tools-wrappers.toml'),
+      '[wrappers]\nno_tools_wrapper = { type = "task_group", task_group_name = "main_group" }\n\n[global]\nfunction_calling_enabled = false\n',
+    )
+    appendFileSync(path.join(directory, '_registry.toml'), '\n[wrappers.no_tools_wrappers]\nfile = "wrappers/no-tools-wrappers.toml"\n')
+    const strict = await startGateway({ config: directory, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER })
+    try {
+      const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: {} } } }]
+      const withTools = new OpenAI({ baseURL: `${strict.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+      const error = await failure(withTools.chat.completions.create({ model: 'no_tools_wrapper', messages: [{ role: 'user', content: 'hi' }], tools }))
+      expect(error.status).toBe(400)
+      expectErrorBody(error, 'function_calling_disabled', 'tools')
+      expect(upstream.stats().arrivals).toBe(0)
+    } finally {
+      await strict.close()
     }
   })
 
@@ -117,7 +154,7 @@ describe('bad requests', () => {
   })
 
   test('404 for an unknown route', async () => {
-    const response = await fetch(`${gateway.url}/v1/embeddings`, { method: 'POST', body: '{}' })
+    const response = await fetch(`${gateway.url}/v1/images/generations`, { method: 'POST', body: '{}' })
     expect(response.status).toBe(404)
   })
 })

@@ -48,7 +48,11 @@ describe('requests that fail before any upstream call touch no instance', () => 
     for (let index = 0; index < 8; index++) {
       const response = await post(body)
       expect(response.status).toBe(400)
-      expect(((await response.json()) as { error: Record<string, unknown> }).error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_value' })
+      expect(((await response.json()) as { error: Record<string, unknown> }).error).toMatchObject({
+        type: 'invalid_request_error',
+        code: 'invalid_value',
+        param: 'messages[0].content[0].image_url.url',
+      })
     }
     expect(upstream.stats().arrivals).toBe(0)
     await allClean()
@@ -63,7 +67,9 @@ describe('requests that fail before any upstream call touch no instance', () => 
   ])('an image_url that is %s: a 400 naming it', async (_case, url) => {
     const response = await post(JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }))
     expect(response.status).toBe(400)
-    expect(((await response.json()) as { error: Record<string, unknown> }).error.message).toMatch(/image_url\.url/)
+    const { error } = (await response.json()) as { error: Record<string, unknown> }
+    expect(error.message).toMatch(/image_url\.url/)
+    expect(error.param).toBe('messages[0].content[0].image_url.url')
   })
 
   test('JSON nested deeper than 64 levels: a 400 before parsing, fast, whatever the nesting is in', async () => {
@@ -92,7 +98,7 @@ describe('requests that fail before any upstream call touch no instance', () => 
     ]) {
       const response = await post(body)
       expect(response.status).toBe(400)
-      expect(((await response.json()) as { error: Record<string, unknown> }).error.code).toBe('duplicate_key')
+      expect(((await response.json()) as { error: Record<string, unknown> }).error).toMatchObject({ code: 'duplicate_key', param: 'model' })
     }
     expect(upstream.stats().arrivals).toBe(0)
     // Nested keys may repeat across objects: that is ordinary JSON.

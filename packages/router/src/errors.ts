@@ -27,6 +27,7 @@ export type RouterErrorCode =
   | 'request_rejected'
   | 'invalid_request'
   | 'local_failure'
+  | 'embeddings_unsupported'
 
 const markers = {
   NoInstanceAvailableError: 'llmpool.error.NoInstanceAvailableError',
@@ -37,6 +38,7 @@ const markers = {
   RequestRejectedError: 'llmpool.error.RequestRejectedError',
   InvalidRequestError: 'llmpool.error.InvalidRequestError',
   LocalFailureError: 'llmpool.error.LocalFailureError',
+  EmbeddingsUnsupportedError: 'llmpool.error.EmbeddingsUnsupportedError',
 } as const
 const symbols = {
   NoInstanceAvailableError: Symbol.for(markers.NoInstanceAvailableError),
@@ -47,6 +49,7 @@ const symbols = {
   RequestRejectedError: Symbol.for(markers.RequestRejectedError),
   InvalidRequestError: Symbol.for(markers.InvalidRequestError),
   LocalFailureError: Symbol.for(markers.LocalFailureError),
+  EmbeddingsUnsupportedError: Symbol.for(markers.EmbeddingsUnsupportedError),
 }
 
 /** Base of the router's errors: a code, whether trying again later may help, and the attempts made. */
@@ -190,5 +193,31 @@ export class UnknownTargetError extends RouterError<'unknown_target'> {
   }
   static override isInstance(error: unknown): error is UnknownTargetError {
     return LLMPoolError.hasMarker(error, markers.UnknownTargetError)
+  }
+}
+
+/**
+ * `router.embed` was called for a target some of whose instances have a provider without embedding models
+ * (`anthropic`, or a provider of your own without `createEmbeddingModel`). Nothing was sent: the configuration
+ * should route embeddings to a task group or pool whose echelons list embedding models only (docs/routing.md).
+ */
+export class EmbeddingsUnsupportedError extends RouterError<'embeddings_unsupported'> {
+  private readonly [symbols.EmbeddingsUnsupportedError] = true
+  readonly isRetryable = false
+  constructor(
+    target: string,
+    /** The instances whose provider cannot embed. */
+    readonly instances: readonly string[],
+  ) {
+    super(
+      'embeddings_unsupported',
+      `"${target}" cannot serve embeddings: the provider of ${instances.length === 1 ? 'instance' : 'instances'} ${instances.map((key) => `"${key}"`).join(', ')} has no embedding models`,
+      target,
+      [],
+    )
+    this.name = 'EmbeddingsUnsupportedError'
+  }
+  static override isInstance(error: unknown): error is EmbeddingsUnsupportedError {
+    return LLMPoolError.hasMarker(error, markers.EmbeddingsUnsupportedError)
   }
 }

@@ -12,8 +12,10 @@ export type RouterEvent =
       /** The name called: a wrapper, or the pool or task group itself. */
       entry: string
       stream: boolean
+      /** `embeddings` for `router.embed`; absent for a language-model call (generate, stream). */
+      operation?: 'embeddings'
     }
-  | { type: 'attempt_start'; at: number; requestId: number; target: string; pool?: string; instance: string; retry: number; hedge?: boolean }
+  | { type: 'attempt_start'; at: number; requestId: number; target: string; pool?: string; instance: string; retry: number; hedge?: boolean; operation?: 'embeddings' }
   | {
       type: 'attempt_end'
       at: number
@@ -33,9 +35,11 @@ export type RouterEvent =
       hedge?: boolean
       /** Stopped by the router: another call of the request answered first. */
       cancelled?: boolean
+      /** `embeddings` for an embedding call (its `inputTokens` are the embedded tokens; no `outputTokens`). */
+      operation?: 'embeddings'
     }
   | {
-      /** A committed stream ended: cleanly, or with an error part. */
+      /** A committed stream ended: cleanly, with an error part, or because the caller cancelled it. */
       type: 'stream_end'
       at: number
       requestId: number
@@ -46,6 +50,8 @@ export type RouterEvent =
       error?: { kind: FailureKind; message: string }
       inputTokens?: number
       outputTokens?: number
+      /** The caller stopped reading before the finish part (`ok`: not the upstream's failure). */
+      cancelled?: boolean
     }
   | { type: 'retry'; at: number; requestId: number; instance: string; retry: number; delayMs: number; kind: FailureKind }
   | { type: 'fallback'; at: number; requestId: number; target: string; from: string; kind: FailureKind; toPool?: string }
@@ -71,6 +77,8 @@ export type RouterEvent =
       reason: string
       /** Set by another process through shared cooldowns. */
       remote: boolean
+      /** The request whose upstream call put the instance to rest; absent for a cooldown from another process. */
+      requestId?: number
     }
   | { type: 'rate_limited'; at: number; requestId: number; target: string; retryAfterMs: number; waiting: boolean }
   | { type: 'breaker_change'; at: number; instance: string; from: CircuitState; to: CircuitState; reason: string }
@@ -89,6 +97,8 @@ export type RouterEvent =
       /** The router error code when it failed. */
       error?: string
       cached?: boolean
+      /** `embeddings` for `router.embed`. */
+      operation?: 'embeddings'
     }
 
 export type RouterEventListener = (event: RouterEvent) => void

@@ -1,13 +1,21 @@
 /** Upper bounds (ms) of the latency buckets: Prometheus-style cumulative buckets, plus +Inf. */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000] as const
 
+/**
+ * What a count adds: a negative value (a wall clock stepped back between two readings, a confused upstream's usage)
+ * or one that is not finite adds 0, so that sums only ever grow — Prometheus reads them as counters.
+ */
+export const countable = (value: number | undefined): number => (value !== undefined && Number.isFinite(value) && value > 0 ? value : 0)
+
 /** A fixed-bucket histogram: O(buckets) memory whatever the traffic; quantiles are bucket estimates. */
 export class Histogram {
   readonly counts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0)
   count = 0
   sum = 0
 
-  observe(value: number): void {
+  /** Counts one value (negative or not finite: as 0, see `countable`). */
+  observe(observed: number): void {
+    const value = countable(observed)
     let index = 0
     while (index < LATENCY_BUCKETS_MS.length && value > LATENCY_BUCKETS_MS[index]!) index++
     this.counts[index]!++

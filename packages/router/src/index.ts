@@ -1,8 +1,9 @@
 export { Router } from './router'
-export type { InstanceState, RoutedGenerateResult, RoutedStreamResult, RouteOptions, RouterOptions, Routing } from './router-options'
+export type { InstanceState, RoutedGenerateResult, RoutedStreamResult, RouteOptions, RouterOptions, Routing, TracerProviderLike } from './router-options'
 export {
   AllAttemptsFailedError,
   type AttemptRecord,
+  EmbeddingsUnsupportedError,
   InvalidRequestError,
   LocalFailureError,
   NoInstanceAvailableError,
@@ -14,6 +15,7 @@ export {
   UnknownTargetError,
 } from './errors'
 export type { RouterEvent, RouterEventListener } from './events'
+export type { EmbedCall, RoutedEmbedResult } from './embed'
 export {
   anthropicProvider,
   apiRoot,
@@ -39,7 +41,7 @@ export { backoffDelay, DEFAULT_RETRY_POLICY, parseDuration, type RetryPolicy, re
 export { StreamInterruptedError } from './stream'
 export { onAbort } from './attempt-signal'
 export { type CacheSettings, ResponseCache } from './cache'
-export { Counters, type MetricsSettings, type MetricsSnapshot, RouterMetrics } from './metrics'
+export { Counters, type MetricsSettings, type MetricsSnapshot, RouterMetrics, type SeriesFigures } from './metrics'
 export { Histogram, LATENCY_BUCKETS_MS } from './histogram'
 export { compilePlan, type PlanOverrides } from './plan/compile'
 export { type CandidateJSON, type EntryJSON, entryJSON, type InstanceJSON, instanceJSON, planToJSON, type Sourced } from './plan/to-json'

@@ -1,7 +1,7 @@
 import type { FailureKind } from '@llmpool/breaker'
 import type { Clock } from '@llmpool/schema'
 import type { RouterEvent } from './events'
-import { Histogram } from './histogram'
+import { countable, Histogram } from './histogram'
 
 /** Counters of one instance, pool or task group over some span of time. */
 export class Counters {
@@ -59,9 +59,16 @@ export class Counters {
   }
 }
 
-/** One series (an instance, a pool, a task group): counters per interval, dropped after the retention period. */
+/**
+ * One series (an instance, a pool, a task group): counters per interval, dropped after the retention period (the
+ * recent figures), and the sum of every interval since the series was first counted (the lifetime figures, which only
+ * ever grow). Events add to the current interval only; an interval joins `closed` once, when the next one starts, so
+ * the lifetime figures cost nothing per event and a read merges one interval into a copy of `closed`.
+ */
 class Series {
   private readonly buckets: { start: number; counters: Counters }[] = []
+  /** Every interval before the current one, including those dropped after the retention period. */
+  private readonly closed = new Counters()
   inFlight = 0
 
   constructor(
@@ -78,6 +85,7 @@ class Series {
     const start = now - (now % this.intervalMs)
     const last = this.buckets[this.buckets.length - 1]
     if (last && last.start === start) return last.counters
+    if (last) this.closed.merge(last.counters)
     const counters = new Counters()
     this.buckets.push({ start, counters })
     while (this.buckets.length > 0 && this.buckets[0]!.start + this.intervalMs <= now - this.retentionMs) this.buckets.shift()
@@ -88,6 +96,15 @@ class Series {
     const total = new Counters()
     for (const bucket of this.buckets) if (bucket.start + this.intervalMs > now - this.retentionMs) total.merge(bucket.counters)
     return total
+  }
+
+  /** Everything since the series was first counted. */
+  lifetime(): Counters {
+    const lifetime = new Counters()
+    lifetime.merge(this.closed)
+    const last = this.buckets[this.buckets.length - 1]
+    if (last) lifetime.merge(last.counters)
+    return lifetime
   }
 
   intervals(now: number) {
@@ -104,17 +121,26 @@ export interface MetricsSettings {
   retentionMs: number
 }
 
+/** The counts of one instance, pool or task group (`Counters` as JSON) with its calls in flight now. */
+export type SeriesFigures = ReturnType<Counters['toJSON']> & { inFlight: number }
+
+/** Figures per instance, pool and task group: over each retention period (`snapshot()`) or since first counted (`totals()`). */
 export interface MetricsSnapshot {
+  /** Clock time (ms) the figures were taken. */
   at: number
-  instances: Record<string, ReturnType<Counters['toJSON']> & { inFlight: number }>
-  pools: Record<string, ReturnType<Counters['toJSON']> & { inFlight: number }>
-  taskGroups: Record<string, ReturnType<Counters['toJSON']> & { inFlight: number }>
+  /** By instance key (`group.echelon/provider:model`, `#n` with rotating keys); counts attempts. */
+  instances: Record<string, SeriesFigures>
+  /** By pool name; counts requests. */
+  pools: Record<string, SeriesFigures>
+  /** By task group name; counts requests made to the group itself. */
+  taskGroups: Record<string, SeriesFigures>
 }
 
 /**
  * Metrics of a router, from its events: per instance, per pool and per task group — requests, successes, failures
  * by kind, retries, fallbacks, rate limiting, breaker trips, latency and time-to-first-token histograms, tokens in
- * and out, calls in flight — in buckets of the configured interval, kept for the retention period.
+ * and out, calls in flight — in buckets of the configured interval, kept for the retention period (`snapshot()`,
+ * `intervals()`), and since each series was first counted (`totals()`, for Prometheus counters).
  */
 export class RouterMetrics {
   private readonly instances = new Map<string, Series>()
@@ -239,21 +265,38 @@ export class RouterMetrics {
 
   private tokens(counters: Counters, input: number | undefined, output: number | undefined, requestId: number, now: number): void {
     if (input === undefined && output === undefined) return
-    counters.inputTokens += input ?? 0
-    counters.outputTokens += output ?? 0
+    // An upstream's negative or NaN usage would make the totals fall or stick at NaN: it adds nothing.
+    const inputTokens = countable(input)
+    const outputTokens = countable(output)
+    counters.inputTokens += inputTokens
+    counters.outputTokens += outputTokens
     const target = this.target(requestId)?.at(now)
     if (target) {
-      target.inputTokens += input ?? 0
-      target.outputTokens += output ?? 0
+      target.inputTokens += inputTokens
+      target.outputTokens += outputTokens
     }
   }
 
-  /** Totals over each series' retention period, with calls in flight now. */
+  /**
+   * Figures over each series' retention period, with calls in flight now: what happened lately (the gateway's
+   * `/admin/state`). They fall as old intervals are dropped, so they are not counters: `totals()` gives those.
+   */
   snapshot(): MetricsSnapshot {
     const now = this.clock.now()
-    const totals = (map: Map<string, Series>) =>
+    const figures = (map: Map<string, Series>) =>
       Object.fromEntries([...map].map(([name, series]) => [name, { ...series.total(now).toJSON(), inFlight: series.inFlight }]))
-    return { at: now, instances: totals(this.instances), pools: totals(this.pools), taskGroups: totals(this.groups) }
+    return { at: now, instances: figures(this.instances), pools: figures(this.pools), taskGroups: figures(this.groups) }
+  }
+
+  /**
+   * Figures since each series was first counted, with calls in flight now. Every count and histogram in them only
+   * ever grows for the router's life, so a monitoring system may compute rates from them (the gateway's `/metrics`
+   * reads these). A series stays once counted, also after a reload removed its instance, pool or task group.
+   */
+  totals(): MetricsSnapshot {
+    const figures = (map: Map<string, Series>) =>
+      Object.fromEntries([...map].map(([name, series]) => [name, { ...series.lifetime().toJSON(), inFlight: series.inFlight }]))
+    return { at: this.clock.now(), instances: figures(this.instances), pools: figures(this.pools), taskGroups: figures(this.groups) }
   }
 
   /** The per-interval buckets of one series, oldest first. */

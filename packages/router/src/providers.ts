@@ -1,4 +1,4 @@
-import type { LanguageModelV3 } from '@ai-sdk/provider'
+import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider'
 
 /** What a provider needs to make a model: the model name and the echelon's credentials. */
 export interface ProviderModelSettings {
@@ -19,6 +19,13 @@ export interface ProviderModelSettings {
 export interface ProviderDefinition {
   /** An AI SDK `LanguageModelV3` for the settings. Called once per instance (models are reused). */
   createModel(settings: ProviderModelSettings): LanguageModelV3 | Promise<LanguageModelV3>
+  /**
+   * An AI SDK `EmbeddingModelV3` for the settings, used by `router.embed` (called once per instance). A provider
+   * without it has no embeddings: routing `embed` to a target with such an instance fails with
+   * `EmbeddingsUnsupportedError` before any call. The built-in `openai` and `openai-compatible` have it; `anthropic`
+   * does not (Anthropic has no embeddings API).
+   */
+  createEmbeddingModel?(settings: ProviderModelSettings): EmbeddingModelV3 | Promise<EmbeddingModelV3>
   /**
    * A cheap health probe, or undefined when the provider has none: resolve when healthy, reject otherwise.
    * The built-ins call `GET {baseURL}/models`.
@@ -87,6 +94,10 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): ProviderDef
       const provider = createOpenAI({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) })
       return options.api === 'responses' ? provider.responses(settings.modelId) : provider.chat(settings.modelId)
     },
+    async createEmbeddingModel(settings) {
+      const { createOpenAI } = await load<typeof import('@ai-sdk/openai')>('@ai-sdk/openai', 'the openai provider')
+      return createOpenAI({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) }).embeddingModel(settings.modelId)
+    },
     probe: modelsProbe(() => defaultApiRoot('openai'), (apiKey): Record<string, string> => {
       const key = apiKey ?? process.env.OPENAI_API_KEY
       return key ? { authorization: `Bearer ${key}` } : {}
@@ -120,6 +131,16 @@ export function openAICompatibleProvider(): ProviderDefinition {
         `provider "${settings.provider}"`,
       )
       return createOpenAICompatible({ name: settings.provider, baseURL: root, apiKey: empty(settings.apiKey) }).chatModel(settings.modelId)
+    },
+    async createEmbeddingModel(settings) {
+      const root = apiRoot(settings.baseURL)
+      if (root === undefined)
+        throw new Error(`provider "${settings.provider}" is not registered, and without a base_url it cannot be reached as an OpenAI-compatible server`)
+      const { createOpenAICompatible } = await load<typeof import('@ai-sdk/openai-compatible')>(
+        '@ai-sdk/openai-compatible',
+        `provider "${settings.provider}"`,
+      )
+      return createOpenAICompatible({ name: settings.provider, baseURL: root, apiKey: empty(settings.apiKey) }).embeddingModel(settings.modelId)
     },
     probe: async (settings, signal) => {
       const root = apiRoot(settings.baseURL)

@@ -43,6 +43,12 @@ export interface RouterOptions {
   /** Collect metrics (see `router.metrics`). Default true; an entry whose `[global] enable_metrics = false` is not counted. */
   metrics?: boolean
   /**
+   * OpenTelemetry spans: one per request, and under it one per upstream call, with the GenAI semantic conventions
+   * (see the README, "Tracing"). `true`: through the global tracer provider; a `TracerProvider`: through it. Needs the
+   * optional package `@opentelemetry/api`. Default false: nothing is loaded, and the router does no tracing work.
+   */
+  tracing?: boolean | TracerProviderLike
+  /**
    * Shares every instance's breaker with other processes, e.g. `await createRedisBreakerGroup({ redis })` of
    * `@llmpool/breaker`: a trip in one replica opens the instance's breaker in all of them.
    */
@@ -52,6 +58,14 @@ export interface RouterOptions {
   clock?: Clock
   /** A number in [0, 1), for `random`, `weighted` and jitter. Default `Math.random`. */
   random?: () => number
+}
+
+/**
+ * An OpenTelemetry `TracerProvider` of `@opentelemetry/api`, typed here by the one method the router calls, so that
+ * the router's types do not need that optional package.
+ */
+export interface TracerProviderLike {
+  getTracer(name: string, version?: string): object
 }
 
 export interface RouteOptions {

@@ -4,6 +4,7 @@ import { suggestions } from '@llmpool/config'
 import { type LimiterBackend, memoryBackend } from '@llmpool/limiter'
 import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
 import { CapacityWaiters } from './capacity-waiters'
+import { type EmbedCall, EmbeddingModels, type RoutedEmbedResult } from './embed'
 import { UnknownTargetError } from './errors'
 import type { RouterEvent, RouterEventListener } from './events'
 import type { ExecutionContext, RequestState, RunAttempt } from './execute/context'
@@ -19,9 +20,16 @@ import { Probes } from './runtime/probes'
 import { type EntryRuntime, Topology } from './runtime/topology'
 import { builtInStrategies, type RotationStrategyFactory } from './strategies/index'
 import { streamAttempt } from './stream'
+import { tracingListener } from './tracing'
+
+/** The language call of an embedding request: none (the embedding attempt makes its own call from `EmbedCall`). */
+const NO_LANGUAGE_CALL: LanguageModelV3CallOptions = Object.freeze({ prompt: [] })
 
 /** A non-streaming attempt: the model's answer as it is (one function for every request, no closure per call). */
-const generateAttempt: RunAttempt<LanguageModelV3GenerateResult> = async (_instance, model, upstreamCall) => ({ value: await model.doGenerate(upstreamCall) })
+const generateAttempt: RunAttempt<LanguageModelV3GenerateResult> = async (instance, controls) => {
+  const model = instance.readyModel ?? (await instance.getModel())
+  return { value: await model.doGenerate(controls.languageCall()) }
+}
 
 /**
  * Routes LLM calls to wrappers, pools and task groups: picks an instance by rotation, skips the unhealthy, the open,
@@ -42,6 +50,7 @@ export class Router {
   private readonly probes: Probes
   private readonly subscriptions: Disposable[] = []
   private readonly breakers: BreakerWiring
+  private readonly embeddings: EmbeddingModels
   private requestIds = 0
   private disposed = false
   /** Per instance, pool and task group; `metrics.snapshot()`. Undefined when `metrics: false`. */
@@ -53,6 +62,7 @@ export class Router {
     this.ownsLimits = options.limits === undefined
     this.limits = options.limits ?? memoryBackend({ clock: this.clock })
     this.providers = new ProviderRegistry(options.providers, options.openai)
+    this.embeddings = new EmbeddingModels(this.providers)
     this.strategies = { ...builtInStrategies, ...options.strategies }
     if (options.requestTimeoutMs !== undefined && !(options.requestTimeoutMs > 0)) throw new RangeError(`requestTimeoutMs must be > 0 (got ${options.requestTimeoutMs})`)
     if (options.attemptBudget !== undefined && !(Number.isInteger(options.attemptBudget) && options.attemptBudget >= 1))
@@ -97,6 +107,8 @@ export class Router {
       this.listeners.add((event) => metrics.record(event, kindOf))
       this.metrics = metrics
     }
+    // Spans are made from the events: without `tracing`, no listener, and @opentelemetry/api is never loaded.
+    if (options.tracing) this.listeners.add(tracingListener(options.tracing))
     const store = 'current' in options.config ? options.config : undefined
     this.topology = this.build(store ? store.current : (options.config as ResolvedConfig), undefined)
     if (store) this.subscriptions.push(store.subscribe((next) => (this.topology = this.build(next, this.topology))))
@@ -145,6 +157,34 @@ export class Router {
     })
   }
 
+  /**
+   * Embeddings of `call.values` from a wrapper, pool or task group: one upstream call (one request against `rpm_limit`)
+   * for the whole batch, routed like `generate` (rotation, limits, breakers, cooldowns, retries, fallback,
+   * deadlines). A batch larger than `maxEmbeddingsPerCall(name)` is refused with `InvalidRequestError` before any
+   * call; a target with an instance that cannot embed, with `EmbeddingsUnsupportedError`. Not cached.
+   */
+  async embed(name: string, call: EmbedCall, options: RouteOptions = {}): Promise<RoutedEmbedResult> {
+    const entry = this.entryRuntime(name)
+    const admitted = this.embeddings.admit(entry, call)
+    if (admitted) await admitted
+    const signal = options.signal ?? call.abortSignal
+    const routeOptions = signal && !options.signal ? { ...options, signal } : options
+    const { value, routing } = await this.route(entry, NO_LANGUAGE_CALL, routeOptions, false, this.embeddings.attempt(call), 'embeddings')
+    return Object.assign({}, value, {
+      routing,
+      providerMetadata: Object.assign({}, value.providerMetadata, { llmpool: { instance: routing.instance, attempts: routing.attempts.length } }),
+    })
+  }
+
+  /**
+   * The most values one `embed` call to `name` takes: the smallest `maxEmbeddingsPerCall` of the embedding models
+   * of its instances (made here if they were not yet); undefined when none says. Throws `EmbeddingsUnsupportedError`
+   * when an instance's provider has no embedding models, `UnknownTargetError` for an unknown name.
+   */
+  async maxEmbeddingsPerCall(name: string): Promise<number | undefined> {
+    return this.embeddings.maxPerCall(this.entryRuntime(name))
+  }
+
   private cachedRequest(entry: EntryRuntime, instance: string, stream: boolean): void {
     const requestId = ++this.requestIds
     const at = this.clock.now()
@@ -173,7 +213,14 @@ export class Router {
     return Object.assign({}, value, { stream, routing })
   }
 
-  private async route<T>(entry: EntryRuntime, call: LanguageModelV3CallOptions, options: RouteOptions, stream: boolean, run: RunAttempt<T>): Promise<{ value: T; routing: Routing }> {
+  private async route<T>(
+    entry: EntryRuntime,
+    call: LanguageModelV3CallOptions,
+    options: RouteOptions,
+    stream: boolean,
+    run: RunAttempt<T>,
+    operation?: 'embeddings',
+  ): Promise<{ value: T; routing: Routing }> {
     if (this.disposed) throw new Error('the router is disposed')
     const { plan } = entry
     const timeoutMs = options.timeoutMs ?? plan.requestTimeoutMs
@@ -194,11 +241,14 @@ export class Router {
       retry: plan.retry,
       retryOn: (entry.retryOn ??= new Set(plan.retry.retryOn)),
     }
-    this.emit({ type: 'request_start', at: started, requestId: id, target: plan.target, entry: plan.name, stream })
+    if (operation) request.operation = operation
+    this.emit(operation ? { type: 'request_start', at: started, requestId: id, target: plan.target, entry: plan.name, stream, operation } : { type: 'request_start', at: started, requestId: id, target: plan.target, entry: plan.name, stream })
     try {
       const attempt = await execute(this.context, request, run)
       const now = this.clock.now()
-      this.emit({ type: 'request_end', at: now, requestId: id, target: plan.target, entry: plan.name, durationMs: now - started, ok: true, instance: attempt.candidate.key, attempts: request.attempts.length })
+      const end: RouterEvent = { type: 'request_end', at: now, requestId: id, target: plan.target, entry: plan.name, durationMs: now - started, ok: true, instance: attempt.candidate.key, attempts: request.attempts.length }
+      if (operation) end.operation = operation
+      this.emit(end)
       return { value: attempt.value!.value, routing: { instance: attempt.candidate.key, attempts: request.attempts } }
     } catch (error) {
       const now = this.clock.now()
@@ -212,6 +262,7 @@ export class Router {
         ok: false,
         attempts: request.attempts.length,
         error: (error as { code?: string }).code ?? (error as Error)?.name ?? 'error',
+        ...(operation ? { operation } : {}),
       })
       throw error
     }

@@ -57,8 +57,9 @@ export interface StreamSettings {
  * with a clean `finish`; silence longer than `idleTimeoutMs` is such a failure.
  */
 export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageModelV3StreamResult> {
-  return async (instance, model, call, controls) => {
-    const upstream = await model.doStream(call)
+  return async (instance, controls) => {
+    const model = instance.readyModel ?? (await instance.getModel())
+    const upstream = await model.doStream(controls.languageCall())
     const reader = upstream.stream.getReader()
     const head: LanguageModelV3StreamPart[] = []
     try {
@@ -150,7 +151,22 @@ export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageMode
         }
       },
       async cancel(reason) {
-        // The caller stopped reading: not the upstream's fault.
+        // The caller stopped reading: not the upstream's fault. Reported all the same (a caller that stops once it has
+        // the finish part ended the stream cleanly), so that what waits for the end (a tracing span) hears of it.
+        if (!ended) {
+          settings.emit({
+            type: 'stream_end',
+            at: clock.now(),
+            requestId: settings.requestId,
+            target: settings.target,
+            instance: instance.key,
+            durationMs: clock.now() - controls.started,
+            ok: true,
+            ...(finished ? {} : { cancelled: true }),
+            inputTokens,
+            outputTokens,
+          })
+        }
         ended = true
         controls.signal.abort(reason ?? new Error('the caller stopped reading the stream'))
         await reader.cancel(reason).catch(() => undefined)

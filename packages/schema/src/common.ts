@@ -9,13 +9,18 @@ export const MODEL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*:\\S.*$'
 export const Name = (description: string) =>
   Type.String({ minLength: 1, pattern: NAME_PATTERN, description })
 
+/** More annotations of a key: `examples` for a key the reference configuration does not write (docs/reference.md). */
+export interface Annotations {
+  examples?: unknown[]
+}
+
 /** A duration or interval in seconds, greater than 0. */
-export const Seconds = (description: string, defaultValue?: number) =>
-  Type.Number({ exclusiveMinimum: 0, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+export const Seconds = (description: string, defaultValue?: number, annotations: Annotations = {}) =>
+  Type.Number({ exclusiveMinimum: 0, description, ...annotations, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
 
 /** A count of at least 1. */
-export const Count = (description: string, defaultValue?: number) =>
-  Type.Integer({ minimum: 1, description, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+export const Count = (description: string, defaultValue?: number, annotations: Annotations = {}) =>
+  Type.Integer({ minimum: 1, description, ...annotations, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
 
 export const Flag = (description: string, defaultValue: boolean) =>
   Type.Boolean({ description, default: defaultValue })
@@ -25,6 +30,7 @@ export const OneOf = <const Values extends string[]>(values: [...Values], descri
 
 /** A table that may hold any keys: metadata is not interpreted by llmpool. */
 export const Metadata = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'Free-form metadata; llmpool keeps it as written and does not interpret it.',
+  description:
+    'Free-form keys and values, kept as written and not interpreted (a `\${VAR}` in them is injected, but stays a string). Shown by `llmpool explain`.',
   default: {},
 })

@@ -16,56 +16,77 @@ export const RotationStrategy = Type.Object(
         Type.Unsafe<`custom:${string}`>({ type: 'string', pattern: CUSTOM_STRATEGY_PATTERN }),
       ],
       {
-        description: 'How a request picks an instance of the pool; `custom:NAME` for a strategy registered in code.',
+        description:
+          'How a request picks an instance within a tier of the pool: `round_robin` (in turn), `random`, `least_connections` (fewest calls in flight), `weighted` (by `options.weights`), or `custom:NAME` for a strategy registered in code (`new Router({ strategies })`).',
         default: 'round_robin',
       },
     ),
     options: Type.Object(
       {
         weights: Type.Record(Type.String(), Type.Number({ minimum: 0 }), {
-          description: 'For `weighted`: weight per `task_group.echelon`.',
+          description:
+            'For `weighted`: a weight per echelon, `"task_group.echelon" = weight`, shared evenly by the echelon\'s instances; the group must be in this pool. The weighted echelons form the first tier, whatever their priority. An echelon left out gets weight 0: it serves only when no weighted instance can, by priority. Empty: priority tiers with equal weights.',
           default: {},
         }),
       },
-      { additionalProperties: false, default: {} },
+      { additionalProperties: false, default: {}, description: 'Options of the rotation strategy.' },
     ),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'How a request picks an instance of the pool (docs/routing.md).' },
 )
 export type RotationStrategy = Static<typeof RotationStrategy>
 
 export const HealthCheck = Type.Object(
   {
-    interval: Seconds('Seconds between active health probes of each instance.', 30),
-    failure_threshold: Count('Consecutive failures that mark an instance unhealthy.', 3),
-    recovery_time: Seconds('Seconds an unhealthy instance stays out of rotation.', 60),
+    interval: Seconds(
+      'Seconds between active health probes (`GET {base_url}/models`) of each instance. A task group in several pools is probed as often as the strictest asks.',
+      30,
+    ),
+    failure_threshold: Count('Failures in a row that mark an instance unhealthy (out of rotation).', 3),
+    recovery_time: Seconds('Seconds an unhealthy instance stays out of rotation before it is tried again.', 60),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'Health of each instance of the pool\'s task groups: passive (failed calls) and active (probes). The design document\'s flat `health_check_interval`, `failure_threshold`, `recovery_time` in `[pool]` are aliases of these keys.',
+  },
 )
 export type HealthCheck = Static<typeof HealthCheck>
 
 export const PoolFallback = Type.Object(
   {
-    strategy: OneOf([...POOL_FALLBACK_STRATEGIES], 'What a failed request tries next.', 'instance_rotation'),
-    max_instance_attempts: Count('Instances tried before the pool gives up (or falls back to other pools).', 2),
+    strategy: OneOf(
+      [...POOL_FALLBACK_STRATEGIES],
+      'What a failed request tries next: `instance_rotation`, other instances of this pool; `pool_fallback`, then the `fallback_pools` in order.',
+      'instance_rotation',
+    ),
+    max_instance_attempts: Count(
+      'Instances one request may try in this pool (each fallback pool has its own). The design document\'s comment reads "attempts per instance"; the retries of one instance are its echelon\'s `max_retries`.',
+      2,
+    ),
     fallback_pools: Type.Array(Name('An enabled pool'), {
-      description: 'For `pool_fallback`: pools tried in order after this one.',
+      description: 'For `pool_fallback`: enabled pools tried in order after this one, each once, never this pool itself.',
       default: [],
     }),
     hedge_after: Type.Optional(
-      Seconds('Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins.'),
+      Seconds(
+        'Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins, the other call is cancelled. Left out: no hedging.',
+        undefined,
+        { examples: [2] },
+      ),
     ),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'What a request does when an instance fails (docs/routing.md).' },
 )
 export type PoolFallback = Static<typeof PoolFallback>
 
 export const TokenBucket = Type.Object(
   {
-    bucket_size: Count('Most requests admitted in a burst.'),
-    refill_rate: Type.Number({ exclusiveMinimum: 0, description: 'Tokens added per second.' }),
+    bucket_size: Count('Most requests admitted in a burst: the bucket holds this many tokens, one per request.'),
+    refill_rate: Type.Number({ exclusiveMinimum: 0, description: 'Tokens added per second (1000 a minute: 16.67).' }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'For `algorithm = "token_bucket"`: bursts up to a size, then a steady rate.' },
 )
 export type TokenBucket = Static<typeof TokenBucket>
 
@@ -74,42 +95,53 @@ export const FixedWindow = Type.Object(
     window_size: Seconds('Window length in seconds.'),
     max_requests: Count('Requests admitted per window.'),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'For `algorithm = "fixed_window"`: at most `max_requests` per window of `window_size` seconds.' },
 )
 export type FixedWindow = Static<typeof FixedWindow>
 
 export const RateLimiting = Type.Object(
   {
-    enabled: Flag('Admit requests to the pool through the limiter below.', false),
-    algorithm: OneOf([...RATE_LIMIT_ALGORITHMS], 'Which of the tables below applies.', 'token_bucket'),
+    enabled: Flag('Admit each request to the pool through the limiter below (the table of its `algorithm` is then required).', false),
+    algorithm: OneOf([...RATE_LIMIT_ALGORITHMS], 'Which of the two tables below applies; the other has no effect (a warning).', 'token_bucket'),
     token_bucket: Type.Optional(TokenBucket),
     fixed_window: Type.Optional(FixedWindow),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description:
+      'Admission to the pool: one token per request before an instance is chosen. The first pool waits for a token (within the deadline); a fallback pool without one is skipped. Per process, or shared through Redis (docs/limits.md).',
+  },
 )
 export type RateLimiting = Static<typeof RateLimiting>
 
 export const PoolMetrics = Type.Object(
   {
-    enabled: Flag('Collect metrics for this pool.', true),
+    enabled: Flag('Collect metrics for this pool (`router.metrics`, the gateway\'s `/metrics`).', true),
     interval: Seconds('Seconds per metrics bucket.', 60),
-    retention_period: Seconds('Seconds metrics are kept.', 86400),
+    retention_period: Seconds('Seconds the recent buckets are kept (lifetime totals are kept regardless).', 86400),
   },
-  { additionalProperties: false, default: {} },
+  { additionalProperties: false, default: {}, description: 'Metrics of requests to the pool.' },
 )
 export type PoolMetrics = Static<typeof PoolMetrics>
 
 /** `[pool]`, as resolved: after inheritance, with every default filled in. */
 export const Pool = Type.Object(
   {
-    name: Name('Name of the pool; equals its key in `_registry.toml`.'),
-    description: Type.Optional(Type.String({ description: 'What the pool is for.' })),
+    name: Name('Name of the pool; must equal its key in `_registry.toml`. Never inherited.'),
+    description: Type.Optional(Type.String({ description: 'What the pool is for; not interpreted.' })),
     inherits_from: Type.Optional(
-      Type.String({ minLength: 1, description: 'A table of this file, or another registered pool, to inherit from.' }),
+      Type.String({
+        minLength: 1,
+        description:
+          'A table of this file (`[base_pool]`) or another registered pool (enabled or not) to inherit from: tables merge key by key, this file wins, arrays replace. A base may itself inherit. With it, every key may come from the base.',
+        examples: ['base_pool'],
+      }),
     ),
     task_groups: Type.Array(Name('An enabled task group'), {
       minItems: 1,
-      description: 'Task groups whose instances this pool routes to, in order of preference.',
+      description:
+        'Task groups whose instances this pool routes to, each enabled and listed once. The order is a preference: among instances of equal echelon priority, earlier groups serve first.',
     }),
     rotation_strategy: RotationStrategy,
     health_check: HealthCheck,
@@ -118,7 +150,11 @@ export const Pool = Type.Object(
     metrics: PoolMetrics,
     metadata: Metadata,
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description:
+      'A rotation pool: one name that spreads requests over the instances (echelon × model) of its task groups, with a rotation strategy, health checks, fallback and admission limits.',
+  },
 )
 export type Pool = Static<typeof Pool>
 
@@ -138,6 +174,7 @@ export const PoolFile = Type.Object(
   {
     additionalProperties: Type.Object({}, { description: 'A base table that `inherits_from` names.' }),
     title: 'llmpool pool file',
+    description: 'A pool file (`pools/NAME.toml`): `[pool]`, and the base tables its `inherits_from` chain names.',
   },
 )
 export type PoolFile = Static<typeof PoolFile>

@@ -70,6 +70,17 @@ describe('toJsonSchema', () => {
     for (const [key, property] of Object.entries(global)) expect(property.description, key).toBeTruthy()
   })
 
+  test('accepts one "${VAR:default}" in a number, integer or boolean key, which takes the key\'s type when injected', () => {
+    const validate = validator('task_group')
+    const group = (echelon: Record<string, unknown>) => ({ task_group: { name: 'g', echelons: { e: { models: ['openai:gpt-4o'], ...echelon } } } })
+    expect(validate(group({ concurrency_limit: '${MAX_CONCURRENCY:10}', temperature: '${TEMPERATURE}' }))).toBe(true)
+    expect(validator('pool')({ pool: { name: 'p', task_groups: ['g'], rate_limiting: { enabled: '${RATE_LIMITING:true}' } } })).toBe(true)
+    // Anything else in such a key is still flagged: a string that is not one reference, a number out of range.
+    expect(validate(group({ concurrency_limit: 'ten' }))).toBe(false)
+    expect(validate(group({ concurrency_limit: '${A}${B}' }))).toBe(false)
+    expect(validate(group({ concurrency_limit: 0 }))).toBe(false)
+  })
+
   test('accepts the flat health-check aliases of the design document in a pool file', () => {
     const validate = validator('pool')
     expect(validate({ base_pool: { health_check_interval: 30 }, pool: { inherits_from: 'base_pool', name: 'p', health_check_interval: 60 } })).toBe(true)

@@ -1,4 +1,5 @@
 export { createMockUpstream, type MockUpstream, type MockUpstreamOptions } from './mock-upstream'
+export { MOCK_EMBEDDING_DIMENSIONS, mockEmbedding } from './embeddings'
 export type { MockApi, MockReply, MockReplySpec, MockToolCall, MockUpstreamRequest } from './replies'
 export type { MockUpstreamStats, RecordedRequest, RequestFilter, RequestOutcome, RequestStats } from './recorder'
 export type { Fault, FaultKind, FaultRule, Faults, FaultSequence, FaultSpec } from './faults'

@@ -70,7 +70,10 @@ export interface MockUpstream {
   close(): Promise<void>
 }
 
-/** Starts a mock LLM upstream speaking OpenAI Chat Completions, Anthropic Messages and `GET /v1/models`. */
+/**
+ * Starts a mock LLM upstream speaking OpenAI Chat Completions, OpenAI Embeddings (`POST /v1/embeddings`: vectors from
+ * `mockEmbedding`), Anthropic Messages and `GET /v1/models`.
+ */
 export async function createMockUpstream(options: MockUpstreamOptions = {}): Promise<MockUpstream> {
   const { port = 0, host = '127.0.0.1', seed = 1, maxRecordedRequests = 1000, clock = systemClock } = options
   if (!Number.isInteger(port) || port < 0 || port > 65_535)

@@ -10,7 +10,7 @@ export interface RecordedRequest {
   id: number
   /** The model it named (body `model`, or the id in `/v1/models/{id}`); `'*'` for the model list. */
   model: string
-  /** `openai`, `anthropic`, or `models` for the model endpoints. */
+  /** `openai` (Chat Completions and Embeddings: `path` tells which), `anthropic`, or `models` for the model endpoints. */
   api: 'openai' | 'anthropic' | 'models'
   /**
    * The API key it carried: `Authorization: Bearer <key>` or `x-api-key: <key>` (Messages requests read `x-api-key`

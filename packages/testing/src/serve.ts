@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Clock } from '@llmpool/schema'
 import { type Exchange, outcomeOf } from './exchange'
 import type { FaultSchedule } from './fault-schedule'
+import { openAIEmbeddingsJson, parseEmbeddingsRequest } from './embeddings'
 import { type Fault, faultKind } from './faults'
 import { modelJson, modelsListJson, openAIErrorBody } from './openai-chat'
 import type { Recorder } from './recorder'
@@ -17,13 +18,15 @@ import { apiKeyOf, authorized, faultHeaders, methodNotAllowed, modelIdOf, readBo
 import { applyFault, fail, render, replyFailed } from './respond'
 import { sendBody, sendCutBody } from './send'
 
-type Route = MockApi | 'models'
+type Route = MockApi | 'models' | 'embeddings'
 
 const ROUTES = new Map<string, Route>([
   ['/v1/chat/completions', 'openai'],
   ['/chat/completions', 'openai'],
   ['/v1/messages', 'anthropic'],
   ['/messages', 'anthropic'],
+  ['/v1/embeddings', 'embeddings'],
+  ['/embeddings', 'embeddings'],
   ['/v1/models', 'models'],
   ['/models', 'models'],
 ])
@@ -47,7 +50,7 @@ export function createRequestHandler(
   function begin(
     request: IncomingMessage,
     response: ServerResponse,
-    api: Route,
+    api: MockApi | 'models',
     path: string,
     model: string,
     stream: boolean,
@@ -199,6 +202,53 @@ export function createRequestHandler(
     settle(exchange)
   }
 
+  /** A 400 in OpenAI's shape, recorded as a failed request. */
+  function badRequest(exchange: Exchange, param: string | null, message: string): void {
+    exchange.failed = true
+    sendBody(exchange.response, 400, JSON.stringify({ error: { message, type: 'invalid_request_error', param, code: null } }))
+  }
+
+  /**
+   * `POST /v1/embeddings` (OpenAI's shape; see embeddings.ts): a request OpenAI would refuse gets its 400 at once,
+   * before any fault; the others go through the model's and the key's faults like a chat request.
+   */
+  function handleEmbeddings(request: IncomingMessage, response: ServerResponse, path: string, raw: string): void {
+    let body: Record<string, unknown> | undefined
+    try {
+      const parsed: unknown = JSON.parse(raw)
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>
+    } catch {
+      // Answered below as a 400.
+    }
+    const model = typeof body?.model === 'string' && body.model !== '' ? body.model : undefined
+    if (body === undefined || model === undefined) {
+      const exchange = begin(request, response, 'openai', path, '*', false, body)
+      badRequest(exchange, body === undefined ? null : 'model', body === undefined ? 'the body is not a JSON object' : 'the body has no "model"')
+      settle(exchange)
+      return
+    }
+    models.add(model)
+    const exchange = begin(request, response, 'openai', path, model, false, body)
+    const parsed = parseEmbeddingsRequest(body)
+    if (!parsed.ok) {
+      if (authorized(request.headers, context.requireApiKey)) badRequest(exchange, parsed.param, parsed.message)
+      else fail(exchange, 401, undefined)
+      settle(exchange)
+      return
+    }
+    serve(exchange, model, (current, fault) => {
+      const json = openAIEmbeddingsJson(model, parsed)
+      if (fault?.streamCutAfterChunks !== undefined) {
+        sendCutBody(current.response, json, () => {
+          current.cut = true
+        })
+      } else {
+        sendBody(current.response, 200, json, fault ? faultHeaders(fault) : undefined)
+      }
+    })
+    settle(exchange)
+  }
+
   function handleModels(
     request: IncomingMessage,
     response: ServerResponse,
@@ -230,6 +280,14 @@ export function createRequestHandler(
       readBody(request, (error, raw) => {
         if (error) return sendBody(response, 413, openAIErrorBody(413))
         handleChat(request, response, route, path, raw)
+      })
+      return
+    }
+    if (route === 'embeddings') {
+      if (request.method !== 'POST') return methodNotAllowed(response, 'POST')
+      readBody(request, (error, raw) => {
+        if (error) return sendBody(response, 413, openAIErrorBody(413))
+        handleEmbeddings(request, response, path, raw)
       })
       return
     }

@@ -1,8 +1,9 @@
-import type { LanguageModelV3, LanguageModelV3CallOptions, ProviderV3 } from '@ai-sdk/provider'
+import type { EmbeddingModelV3, LanguageModelV3, LanguageModelV3CallOptions, ProviderV3 } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore } from '@llmpool/config'
-import { type RoutedGenerateResult, type RoutedStreamResult, Router, type RouterOptions } from '@llmpool/router'
+import { type EmbedCall, type RoutedEmbedResult, type RoutedGenerateResult, type RoutedStreamResult, Router, type RouterOptions } from '@llmpool/router'
 import type { Disposable } from '@llmpool/schema'
 import { type PoolCallOptions, PoolCalls } from './calls'
+import { PoolEmbeddingModel, PoolEmbeddings } from './embedding-model'
 import { type LogDestination, Loggers, loadPino, logRouterEvent, type PoolLogger } from './logging'
 import { PoolLanguageModel } from './pool-model'
 import { createPoolProvider } from './provider'
@@ -45,6 +46,13 @@ export interface LLMPool {
   generate(name: string, call: LanguageModelV3CallOptions, options?: PoolCallOptions): Promise<RoutedGenerateResult>
   /** One streaming call, as `generate`. */
   stream(name: string, call: LanguageModelV3CallOptions, options?: PoolCallOptions): Promise<RoutedStreamResult>
+  /**
+   * A wrapper, pool or task group as an AI SDK embedding model, for `embed` / `embedMany`: its echelons' models are
+   * called as embedding models (docs/routing.md, "Embeddings"). Throws `UnknownWrapperError` for an unknown name.
+   */
+  embeddingModel(name: string): EmbeddingModelV3
+  /** One embedding call (the whole batch, one upstream request), with the routing record. What the gateway calls. */
+  embed(name: string, call: EmbedCall, options?: PoolCallOptions): Promise<RoutedEmbedResult>
   /** An AI SDK `ProviderV3`: `createProviderRegistry({ llmpool: pool.provider })` makes `llmpool:NAME` a model id. */
   readonly provider: ProviderV3
   /** The router every model routes through. */
@@ -119,6 +127,11 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
       calls.entry(name, 'any')
       return new PoolLanguageModel(name, calls, 'any')
     }
+    const embeddings = new PoolEmbeddings(routed, calls, () => loggers, redactContent)
+    const embeddingModel = (name: string) => {
+      calls.entry(name, 'any')
+      return new PoolEmbeddingModel(name, embeddings, 'any')
+    }
     const pool: LLMPool = {
       wrapper(name) {
         calls.entry(name, 'wrapper')
@@ -131,7 +144,9 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
       },
       generate: (name, call, callOptions) => calls.generate(name, call, callOptions),
       stream: (name, call, callOptions) => calls.stream(name, call, callOptions),
-      provider: createPoolProvider(model),
+      embeddingModel,
+      embed: (name, call, callOptions) => embeddings.embed(name, call, callOptions),
+      provider: createPoolProvider(model, embeddingModel),
       router: routed,
       store,
       async dispose() {

@@ -1,6 +1,7 @@
 export { createLLMPool, type CreateLLMPoolOptions, type LLMPool } from './create-llm-pool'
 export { type NameKind, type PoolCallOptions, PoolCalls } from './calls'
 export { PoolLanguageModel } from './pool-model'
+export { PoolEmbeddingModel, PoolEmbeddings } from './embedding-model'
 export { createPoolProvider } from './provider'
 export { FunctionCallingDisabledError, UnknownWrapperError, type WrapperErrorCode } from './errors'
 export { applyToolSettings, timeoutOf } from './settings'

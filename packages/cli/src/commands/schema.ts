@@ -13,8 +13,8 @@ const usage = `Usage: llmpool schema --out DIR
 Writes one JSON Schema (draft 2020-12) per kind of configuration file into DIR, creating it:
 ${FILE_KINDS.map((kind) => `  ${jsonSchemaFileNames[kind]}`).join('\n')}
 
-Point an editor at them, e.g. with taplo: "#:schema ./schemas/pool.schema.json" on the first
-line of a pool file.
+Point an editor at them, e.g. with taplo: "#:schema ../.schemas/pool.schema.json" on the first
+line of a pool file (with the schemas in configs/llms/.schemas).
 
 Options:
   --out DIR      directory to write the schemas into (required)

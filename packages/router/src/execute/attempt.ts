@@ -75,6 +75,7 @@ export class Attempt<T> implements AttemptControls {
     instance.inFlight++
     const event: RouterEvent & { type: 'attempt_start' } = { type: 'attempt_start', at: this.started, requestId: request.id, target: request.target, pool, instance: instance.key, retry }
     if (hedge) event.hedge = true
+    if (request.operation) event.operation = request.operation
     context.emit(event)
     const limitMs = request.stream ? candidate.plan.firstTokenTimeoutMs : candidate.plan.attemptTimeoutMs
     this.cutByDeadline = request.deadline - this.started < limitMs
@@ -96,8 +97,7 @@ export class Attempt<T> implements AttemptControls {
   async run(run: RunAttempt<T>): Promise<this> {
     const instance = this.candidate.instance
     try {
-      const model = instance.readyModel ?? (await instance.getModel())
-      this.value = await this.signal.race(run(instance, model, this.callFor(), this))
+      this.value = await this.signal.race(run(instance, this))
       this.ok = true
     } catch (caught) {
       this.fail(caught)
@@ -151,7 +151,7 @@ export class Attempt<T> implements AttemptControls {
     if (blame === 'upstream' && COOLDOWN_KINDS.has(kind)) {
       const cooldown = cooldownFor(kind, error, instance, this.context.clock.now())
       if (cooldown && cooldown.ms > 0 && instance.cooldown.rest(cooldown.ms, cooldown.kind, cooldown.reason)) {
-        this.context.emit({ type: 'cooldown', at: this.context.clock.now(), instance: instance.key, kind: cooldown.kind, durationMs: cooldown.ms, reason: cooldown.reason, remote: false })
+        this.context.emit({ type: 'cooldown', at: this.context.clock.now(), instance: instance.key, kind: cooldown.kind, durationMs: cooldown.ms, reason: cooldown.reason, remote: false, requestId: this.request.id })
         this.context.rested(instance, cooldown)
       }
     }
@@ -178,7 +178,7 @@ export class Attempt<T> implements AttemptControls {
    * attempt's abort signal, made when the model reads it (`onAbort` finds the attempt under ATTEMPT and makes none).
    * (Object.assign and assignments, not spread-and-add: the latter costs microseconds in Node 20's V8.)
    */
-  private callFor(): LanguageModelV3CallOptions {
+  languageCall(): LanguageModelV3CallOptions {
     const { request } = this
     const { temperature, maxTokens } = this.candidate.instance.plan
     const call: LanguageModelV3CallOptions & { [ATTEMPT]?: AttemptSignal } = Object.assign({}, request.call)
@@ -210,6 +210,7 @@ export class Attempt<T> implements AttemptControls {
       ok: this.ok,
     }
     if (this.hedge) event.hedge = true
+    if (request.operation) event.operation = request.operation
     if (!this.ok) {
       const message = this.cancelled ? (this.signal.reason as Error).message : scrubMessage(this.error instanceof Error ? this.error.message : String(this.error), [instance.plan.apiKey])
       record.error = { kind: this.cancelled ? 'aborted' : this.kind!, message }
@@ -223,8 +224,10 @@ export class Attempt<T> implements AttemptControls {
     } else {
       const result = this.value!
       if (result.timeToFirstTokenMs !== undefined) event.timeToFirstTokenMs = result.timeToFirstTokenMs
-      const usage = (result.value as { usage?: { inputTokens?: { total?: number }; outputTokens?: { total?: number } } } | undefined)?.usage
+      // A language model's usage, or an embedding model's (`{ tokens }`: input tokens only).
+      const usage = (result.value as { usage?: { inputTokens?: { total?: number }; outputTokens?: { total?: number }; tokens?: number } } | undefined)?.usage
       if (usage?.inputTokens?.total !== undefined) event.inputTokens = usage.inputTokens.total
+      else if (usage?.tokens !== undefined) event.inputTokens = usage.tokens
       if (usage?.outputTokens?.total !== undefined) event.outputTokens = usage.outputTokens.total
     }
     request.attempts.push(record)

@@ -1,4 +1,4 @@
-import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider'
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import type { FailureKind } from '@llmpool/breaker'
 import type { Clock } from '@llmpool/schema'
 import type { AttemptSignal } from '../attempt-signal'
@@ -30,6 +30,8 @@ export interface RequestState {
   target: string
   call: LanguageModelV3CallOptions
   stream: boolean
+  /** `embeddings` for an embedding call (`router.embed`; `call` is then unused); undefined for a language-model call. */
+  operation?: 'embeddings'
   /** The caller's signal, if any. The deadline is enforced by the attempts' own timers and by bounded waits. */
   signal: AbortSignal | undefined
   /** Clock time by which the request must be answered. */
@@ -61,14 +63,19 @@ export interface AttemptControls {
   readonly signal: AttemptSignal
   /** Streams: the first content arrived; the attempt's timeout no longer applies. */
   disarmTimeout(): void
+  /**
+   * The language-model call for this instance: the request's call with the echelon's temperature and max_tokens
+   * unless the caller set them, and the attempt's abort signal. (An embedding attempt makes its own call.)
+   */
+  languageCall(): LanguageModelV3CallOptions
 }
 
-export type RunAttempt<T> = (
-  instance: InstanceRuntime,
-  model: LanguageModelV3,
-  call: LanguageModelV3CallOptions,
-  controls: AttemptControls,
-) => Promise<AttemptResult<T>>
+/**
+ * What one attempt does on its instance: gets the model it needs (`instance.readyModel ?? await
+ * instance.getModel()` for a language model) and calls it. The attempt around it holds the lease and the breaker
+ * permit, bounds it by its timeout and settles the instance's state by what happened.
+ */
+export type RunAttempt<T> = (instance: InstanceRuntime, controls: AttemptControls) => Promise<AttemptResult<T>>
 
 /** The memory backend answers synchronously: only a promise is awaited, so the hot path takes no extra microtask. */
 export function isPromise<T>(value: T | Promise<T>): value is Promise<T> {

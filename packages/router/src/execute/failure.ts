@@ -24,6 +24,8 @@ const CLIENT_NAMES = new Set([
   'AI_InvalidDataContentError',
   'AI_InvalidMessageRoleError',
   'AI_DownloadError',
+  // An embedding batch larger than the model takes in one call (router.embed checks it first; a model of your own may too).
+  'AI_TooManyEmbeddingValuesForCallError',
 ])
 /** AI SDK errors about what the upstream sent back. */
 const UPSTREAM_BODY_NAMES = new Set(['AI_JSONParseError', 'AI_TypeValidationError', 'AI_InvalidResponseDataError', 'AI_EmptyResponseBodyError', 'AI_NoContentGeneratedError'])
