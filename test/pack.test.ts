@@ -127,6 +127,7 @@ describe('packed packages install and run outside the workspace', () => {
       '@llmpool/breaker',
       '@llmpool/cli',
       '@llmpool/config',
+      '@llmpool/dashboard',
       '@llmpool/gateway',
       '@llmpool/limiter',
       '@llmpool/router',
@@ -161,11 +162,13 @@ describe('packed packages install and run outside the workspace', () => {
 
         for (const bin of binNames(manifest)) {
           // `--no`: never fall back to downloading a package of the same name from the registry.
-          const help = run('npx', ['--no', bin, '--help'], projectDirectory, 60_000)
+          // `--`: with `--no` before the command, npx would read the command's own flags as its.
+          const help = run('npx', ['--no', '--', bin, '--help'], projectDirectory, 60_000)
+          expect(help.stdout, describeRun(`npx ${bin} --help`, help)).toMatch(/usage/i)
           expect(help.status, describeRun(`npx ${bin} --help`, help)).toBe(0)
 
           if (bin === 'llmpool') {
-            const validated = run('npx', ['--no', bin, 'validate', configsCopy], projectDirectory, 60_000)
+            const validated = run('npx', ['--no', '--', bin, 'validate', configsCopy], projectDirectory, 60_000)
             expect(validated.status, describeRun(`npx ${bin} validate ${configsCopy}`, validated)).toBe(0)
           }
         }
@@ -184,7 +187,7 @@ describe('packed packages install and run outside the workspace', () => {
       OPENAI_API_KEY: 'sk-pack-test',
       ANTHROPIC_API_KEY: 'sk-ant-pack-test',
     }
-    const gateway = spawn('npx', ['--no', 'llmpool-gateway', '--config', configsCopy, '--port', '0'], { cwd: projectDirectory, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const gateway = spawn('npx', ['--no', '--', 'llmpool-gateway', '--config', configsCopy, '--port', '0'], { cwd: projectDirectory, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     try {
       const url = await new Promise<string>((resolve, reject) => {
