@@ -1,4 +1,4 @@
-import type { Clock, Disposable } from '@llmpool/schema'
+import { type Clock, type Disposable, unref } from '@llmpool/schema'
 import { BrokenCircuitError } from './broken-circuit-error'
 import { type BreakerOptions, MAX_TIMER_MS, type ResolvedBreakerOptions, resolveOptions } from './options'
 import { Permit, type PermitOutcome, type PermitOwner } from './permit'
@@ -18,7 +18,6 @@ import type {
   TrialRound,
 } from './types'
 import { TrialGate } from './trial-gate'
-import { unref } from './unref'
 
 /** Reports an error thrown by a user callback without letting it break the breaker, as EventTarget does. */
 function rethrowLater(error: unknown): void {

@@ -1,4 +1,5 @@
 import { TrialTimeoutError } from './trial-timeout-error'
+import { ownStatusOf } from './status-of'
 
 /** Every kind `classifyFailure` returns, in a stable order. */
 export const FAILURE_KINDS = [
@@ -78,7 +79,8 @@ function classify(error: unknown, depth: number): FailureKind {
   if (ABORT_NAMES.has(name)) return 'aborted'
   if (TIMEOUT_NAMES.has(name)) return 'timeout'
 
-  const status = statusOf(record)
+  // Only this link's own status: its cause is classified on its own below, with its own words.
+  const status = ownStatusOf(record)
   if (status !== undefined) {
     const kind = classifyStatus(status, textOf(record))
     if (kind !== 'unknown') return kind
@@ -131,21 +133,6 @@ function quotaOrRateLimit(text: string): 'quota_exhausted' | 'rate_limit' {
   if (QUOTA_EXPLICIT.test(text)) return 'quota_exhausted'
   if (SHORT_WINDOW.test(text)) return 'rate_limit'
   return QUOTA_VAGUE.test(text) ? 'quota_exhausted' : 'rate_limit'
-}
-
-function statusOf(record: Record<string, unknown>): number | undefined {
-  const candidates: unknown[] = [record.statusCode, record.status]
-  const response = record.response
-  if (typeof response === 'object' && response !== null) candidates.push((response as Record<string, unknown>).status)
-  const metadata = record.$metadata
-  if (typeof metadata === 'object' && metadata !== null) {
-    candidates.push((metadata as Record<string, unknown>).httpStatusCode)
-  }
-  for (const candidate of candidates) {
-    const status = typeof candidate === 'string' && /^\d{3}$/.test(candidate) ? Number(candidate) : candidate
-    if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) return status
-  }
-  return undefined
 }
 
 /** The words an error carries: message, code, type, response body and parsed error data, bounded in length. */

@@ -15,6 +15,7 @@ export type {
 export { type BrokenCircuitCode, BrokenCircuitError } from './broken-circuit-error'
 export { TrialTimeoutError } from './trial-timeout-error'
 export { classifyFailure, FAILURE_KINDS, type FailureKind } from './classify-failure'
+export { statusOf } from './status-of'
 export { COUNTED_FAILURE_KINDS, countFailureKinds, defaultIsFailure } from './is-failure'
 export {
   createRedisBreakerGroup,

@@ -1,4 +1,4 @@
-import { type CircuitBreaker as CircuitBreakerConfiguration, type Clock, systemClock } from '@llmpool/schema'
+import { type CircuitBreakerTable as CircuitBreakerConfiguration, type Clock, systemClock } from '@llmpool/schema'
 import { describe, fail, isFiniteNumber, isInteger } from './check'
 import { checkSnapshot } from './snapshot'
 import { defaultIsFailure } from './is-failure'

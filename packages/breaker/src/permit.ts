@@ -1,6 +1,5 @@
-import type { Clock } from '@llmpool/schema'
+import { type Clock, unref } from '@llmpool/schema'
 import type { BreakerPermit } from './types'
-import { unref } from './unref'
 
 /** How a permit ended: reported by its holder, or `timeout` when a trial outlived `trialTimeoutMs`. */
 export type PermitOutcome = 'success' | 'failure' | 'release' | 'timeout'

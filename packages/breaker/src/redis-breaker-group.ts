@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
+import { type Clock, type Disposable, DisposedError, RedisProblemError, systemClock } from '@llmpool/schema'
 import { fail, isFiniteNumber } from './check'
 import { closeClient } from './close-client'
 import { connectRedis, type RedisClientLike } from './redis-client'
@@ -22,7 +22,7 @@ export type ShareableBreaker = Breaker & {
 /** Options of `createRedisBreakerGroup()`. */
 export interface RedisBreakerGroupOptions {
   /**
-   * An ioredis 5 client, `Redis` or `Cluster` (the group duplicates it for its subscription and never closes yours),
+   * An ioredis 5 or 6 client, `Redis` or `Cluster` (the group duplicates it for its subscription and never closes yours),
    * or a URL: `redis://…`, `rediss://…`, or `redis+cluster://host:port,host:port,…` (`rediss+cluster://` for TLS) for
    * a Redis Cluster (the group opens two connections, and closes them on `dispose()`; needs `ioredis` installed).
    */
@@ -138,7 +138,7 @@ class Group implements RedisBreakerGroup {
   }
 
   async add(breaker: ShareableBreaker, name: string | undefined = breaker.name): Promise<Disposable> {
-    if (this.#disposed) throw new Error('This RedisBreakerGroup is disposed')
+    if (this.#disposed) throw new DisposedError('this RedisBreakerGroup')
     if (typeof name !== 'string' || name === '') fail(undefined, 'name', name, 'a non-empty string (or give the breaker a name)')
     if (/[{}]/.test(name)) fail(name, 'name', name, 'a name without { or }')
     if (this.#entries.has(name)) fail(name, 'name', name, 'unique within the group')
@@ -209,7 +209,7 @@ class Group implements RedisBreakerGroup {
     if (channel !== this.#channel || this.#disposed) return
     const message = decodeMessage(String(raw))
     if (message === undefined) {
-      this.#report(new Error(`Ignored a malformed message on ${this.#channel}`))
+      this.#report(new RedisProblemError('redis_malformed_message', `Ignored a malformed message on ${this.#channel}`))
       return
     }
     if (message.origin === this.#id) return
@@ -287,7 +287,7 @@ class Group implements RedisBreakerGroup {
   /** Publishing while disconnected would queue a remaining time that is stale when it is finally sent: skip it. */
   #ready(entry: Entry, what: string): boolean {
     if (this.#publisher.status === 'ready') return true
-    this.#report(new Error(`Redis is not connected (${this.#publisher.status}); the ${what} of breaker "${entry.name}" was not shared`))
+    this.#report(new RedisProblemError('redis_not_connected', `Redis is not connected (${this.#publisher.status}); the ${what} of breaker "${entry.name}" was not shared`))
     return false
   }
 
@@ -301,7 +301,7 @@ class Group implements RedisBreakerGroup {
       },
     )
     const inTime = await waitAtMost(settled, this.#syncTimeoutMs, this.#clock)
-    if (!inTime) this.#report(new Error(`Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on locally`))
+    if (!inTime) this.#report(new RedisProblemError('redis_timeout', `Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on locally`))
   }
 
   #report = (error: unknown): void => {

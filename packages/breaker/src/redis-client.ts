@@ -1,8 +1,8 @@
-import { LLMPoolError } from '@llmpool/schema'
+import { MissingPackageError } from '@llmpool/schema'
 import { type ClusterNode, parseRedisUrl } from '@llmpool/schema'
 
 /**
- * The part of an ioredis 5 client that shared breaker state uses. An ioredis `Redis` is one; so is anything with
+ * The part of an ioredis 5 or 6 client that shared breaker state uses. An ioredis `Redis` is one; so is anything with
  * the same methods. Declared here so that this package's types do not need ioredis installed.
  */
 export interface RedisClientLike {
@@ -41,11 +41,10 @@ export async function connectRedis(url: string): Promise<RedisClientLike> {
     Redis = constructor
     Cluster = module.Cluster
   } catch (error) {
-    throw new LLMPoolError({
-      code: 'missing_peer_dependency',
-      message:
-        'Sharing breaker state through Redis needs the optional peer dependency ioredis 5: ' +
-        '`npm install ioredis@5` (or pass your own ioredis client as `redis`)',
+    throw new MissingPackageError({
+      feature: 'sharing breaker state through Redis',
+      packageName: 'ioredis',
+      alternative: 'version 5 or 6; or pass your own ioredis client as `redis`',
       cause: error,
     })
   }

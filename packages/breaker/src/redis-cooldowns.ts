@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
+import { type Clock, type Disposable, RedisProblemError, systemClock } from '@llmpool/schema'
 import { fail, isFiniteNumber } from './check'
 import { closeClient } from './close-client'
 import {
@@ -20,7 +20,7 @@ import { waitAtMost } from './wait-at-most'
 /** Options of `createRedisCooldowns()`. */
 export interface RedisCooldownsOptions {
   /**
-   * An ioredis 5 client, `Redis` or `Cluster` (duplicated for the subscription; yours is never closed), or a URL:
+   * An ioredis 5 or 6 client, `Redis` or `Cluster` (duplicated for the subscription; yours is never closed), or a URL:
    * `redis://…`, `rediss://…`, or `redis+cluster://host:port,host:port,…` (`rediss+cluster://` for TLS) for a Redis
    * Cluster (two connections are opened, and closed on `dispose()`; needs `ioredis` installed).
    */
@@ -139,7 +139,7 @@ class Cooldowns implements RedisCooldowns {
     const ms = Math.ceil(remainingMs)
     if (ms <= 0 || this.#disposed) return
     if (this.#publisher.status !== 'ready') {
-      this.#problems.report(new Error(`Redis is not connected (${this.#publisher.status}); the cooldown of "${instance}" was not shared`))
+      this.#problems.report(new RedisProblemError('redis_not_connected', `Redis is not connected (${this.#publisher.status}); the cooldown of "${instance}" was not shared`))
       return
     }
     const reason = String(cooldown.reason ?? '')
@@ -191,7 +191,7 @@ class Cooldowns implements RedisCooldowns {
       if (value === null || value === undefined) return
       const stored = decodeStoredCooldown(value)
       if (stored === undefined) {
-        this.#problems.report(new Error(`Ignored a malformed value at ${key}`))
+        this.#problems.report(new RedisProblemError('redis_malformed_message', `Ignored a malformed value at ${key}`))
         return
       }
       if (stored.origin === this.#id || typeof left !== 'number' || left <= 0) return
@@ -205,7 +205,7 @@ class Cooldowns implements RedisCooldowns {
     if (channel !== this.#channel || this.#disposed) return
     const message = decodeCooldownMessage(String(raw))
     if (message === undefined) {
-      this.#problems.report(new Error(`Ignored a malformed message on ${this.#channel}`))
+      this.#problems.report(new RedisProblemError('redis_malformed_message', `Ignored a malformed message on ${this.#channel}`))
       return
     }
     if (message.origin === this.#id) return
@@ -242,6 +242,6 @@ class Cooldowns implements RedisCooldowns {
       },
     )
     const inTime = await waitAtMost(settled, this.#syncTimeoutMs, this.#clock)
-    if (!inTime) this.#problems.report(new Error(`Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on without it`))
+    if (!inTime) this.#problems.report(new RedisProblemError('redis_timeout', `Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on without it`))
   }
 }

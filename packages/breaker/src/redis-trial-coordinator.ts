@@ -1,4 +1,4 @@
-import type { Clock } from '@llmpool/schema'
+import { type Clock, RedisProblemError } from '@llmpool/schema'
 import type { RedisClientLike } from './redis-client'
 import type { TrialCoordinator, TrialRound } from './types'
 import { waitAtMost } from './wait-at-most'
@@ -80,7 +80,7 @@ export function redisTrialCoordinator(options: RedisTrialCoordinatorOptions): Tr
     claim(ttlMs) {
       const { publisher, name, key, owner, syncTimeoutMs, clock, report } = options
       if (publisher.status !== 'ready') {
-        report(new Error(`Redis is not connected (${publisher.status}); breaker "${name}" runs its half-open trials without the other processes`))
+        report(new RedisProblemError('redis_not_connected', `Redis is not connected (${publisher.status}); breaker "${name}" runs its half-open trials without the other processes`))
         return LOCAL
       }
       const token = `${owner}:${++claims}`
@@ -95,7 +95,7 @@ export function redisTrialCoordinator(options: RedisTrialCoordinatorOptions): Tr
         if (!inTime || failure !== undefined) {
           report(
             failure ??
-              new Error(`Redis did not answer within ${syncTimeoutMs} ms; breaker "${name}" runs its half-open trials without the other processes`),
+              new RedisProblemError('redis_timeout', `Redis did not answer within ${syncTimeoutMs} ms; breaker "${name}" runs its half-open trials without the other processes`),
           )
           // Local behaviour; if the claim still goes through, ending this round frees it.
           return { ...LOCAL, end: () => void publisher.call('EVAL', END, 1, key, token).catch(report) }

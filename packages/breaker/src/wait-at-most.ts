@@ -1,5 +1,4 @@
-import type { Clock } from '@llmpool/schema'
-import { unref } from './unref'
+import { type Clock, unref } from '@llmpool/schema'
 
 /** Resolves true when `promise` settles within `ms`, false when the time runs out first. Never rejects. */
 export async function waitAtMost(promise: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import { didYouMean } from './suggest'
+import { didYouMean } from '@llmpool/config'
 import { UsageError } from './usage-error'
 
 /** The options a command takes: flags (`boolean`) and options with a value (`string`). */
@@ -41,7 +41,7 @@ function describeParseError(error: unknown, known: string[]): string {
   const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1]
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
     const name = option.replace(/^-+/, '').replace(/=.*$/, '')
-    return `unknown option ${option}${didYouMean(name, known).replace(/"([^"]+)"/g, '--$1')}`
+    return `unknown option ${option}${didYouMean(name, known, 5).replace(/"([^"]+)"/g, '--$1')}`
   }
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
     return /argument missing/.test(message) ? `option ${option} needs a value` : `option ${option} takes no value`

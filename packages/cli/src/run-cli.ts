@@ -1,3 +1,4 @@
+import { didYouMean } from '@llmpool/config'
 import type { CliIo } from './cli-io'
 import type { Command } from './command'
 import { explainCommand } from './commands/explain'
@@ -7,7 +8,6 @@ import { schemaCommand } from './commands/schema'
 import { serveCommand } from './commands/serve'
 import { validateCommand } from './commands/validate'
 import { EXIT_CODES, type ExitCode } from './exit-codes'
-import { didYouMean } from './suggest'
 import { UsageError } from './usage-error'
 import { packageVersion } from './version'
 
@@ -33,7 +33,7 @@ function commandNamed(name: string): Command {
   const command = commands.find((candidate) => candidate.name === name)
   if (command) return command
   const known = commands.map((candidate) => candidate.name)
-  throw new UsageError(`unknown command "${name}"${didYouMean(name, known) || `; commands: ${known.join(', ')}`}`, { help: 'llmpool --help' })
+  throw new UsageError(`unknown command "${name}"${didYouMean(name, known, 5) || `; commands: ${known.join(', ')}`}`, { help: 'llmpool --help' })
 }
 
 async function dispatch(argv: string[], io: CliIo): Promise<ExitCode> {

@@ -162,7 +162,7 @@ describe('llmpool validate', () => {
   it('an unknown flag is a usage error that names the flag meant', async () => {
     const result = await cli(['validate', '--jsn'])
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/^llmpool validate: unknown option --jsn; did you mean --json\? \(see "llmpool validate --help"\)\n$/)
+    expect(result.stderr).toMatch(/^llmpool validate: unknown option --jsn \(did you mean --json\?\) \(see "llmpool validate --help"\)\n$/)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 
@@ -400,7 +400,7 @@ describe('llmpool explain', () => {
     const result = await cli(['explain', 'fast_pol'])
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toMatch(/no pool, task group or wrapper named "fast_pol"; did you mean "fast_pool"/)
+    expect(result.stderr).toMatch(/no pool, task group or wrapper named "fast_pol" \(did you mean "fast_pool"/)
   })
 
   it('an invalid configuration prints its problems and exits 1', async () => {
@@ -463,7 +463,7 @@ describe('llmpool', () => {
   it('an unknown command is a usage error', async () => {
     const result = await cli(['valdate'])
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/^llmpool: unknown command "valdate"; did you mean "validate"\?/)
+    expect(result.stderr).toMatch(/^llmpool: unknown command "valdate" \(did you mean "validate"\?\)/)
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 

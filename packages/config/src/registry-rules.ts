@@ -26,7 +26,7 @@ export function resolveRegistry(resolution: Resolution, loaded: LoadedDocument):
     checkEntries(resolution)
     const errors = sink.errors.slice(errorCount)
     const warnings = sink.warnings.slice(warningCount)
-    cache.registry = { loaded, validation: options.validation, registry, strict: resolution.strict, errors, warnings }
+    cache.registry = { loaded, validation: options.validation, registry, errors, warnings }
   }
   resolution.registry = registry
   resolution.strict = (options.validation ?? registry.global.config_validation) === 'strict'

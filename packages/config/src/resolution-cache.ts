@@ -33,7 +33,7 @@ export class ResolutionCache {
    */
   constructor(readonly perFileDigests = false) {}
   /** The validated registry of a registry document, with its problems. */
-  registry: { loaded: LoadedDocument; validation: string | undefined; registry: RegistryFile; strict: boolean; errors: ConfigProblem[]; warnings: ConfigProblem[] } | undefined
+  registry: { loaded: LoadedDocument; validation: string | undefined; registry: RegistryFile; errors: ConfigProblem[]; warnings: ConfigProblem[] } | undefined
   /** Whether a registered path stays inside the directory, by path. */
   readonly inside = new Map<string, boolean>()
 }

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
+import { type Clock, type Disposable, systemClock, unref } from '@llmpool/schema'
 import { type ConfigDiff, diffConfigs, isEmptyDiff } from './diff'
 import { type LoadConfigOptions, normalizeOptions } from './load'
 import { ConfigError, type ConfigProblem } from './problems'
@@ -308,10 +308,6 @@ function fileState(file: string): string {
   } catch {
     return 'missing'
   }
-}
-
-function unref(handle: unknown): void {
-  if (typeof handle === 'object' && handle !== null && 'unref' in handle && typeof handle.unref === 'function') handle.unref()
 }
 
 /**

@@ -46,8 +46,13 @@ export function suggestions(input: string, candidates: Iterable<string>, limit =
     .map(({ candidate }) => candidate)
 }
 
-/** ` (did you mean "x"?)` or nothing. */
-export function didYouMean(input: string, candidates: Iterable<string>): string {
-  const match = closestMatch(input, candidates)
-  return match === undefined ? '' : ` (did you mean "${match}"?)`
+/**
+ * ` (did you mean "x"?)`, or with `limit` above 1 ` (did you mean "x", "y"?)`, or nothing: the one way every llmpool
+ * message (configuration problems, the router's unknown targets, the CLI's unknown commands and options) suggests a
+ * name, ready to append. One suggestion is the closest likely typo (`closestMatch`: an unknown key gets one fix);
+ * several are `suggestions()`, which also offers names containing the input (a name the user half remembers).
+ */
+export function didYouMean(input: string, candidates: Iterable<string>, limit = 1): string {
+  const found = limit === 1 ? [closestMatch(input, candidates)].filter((match) => match !== undefined) : suggestions(input, candidates, limit)
+  return found.length === 0 ? '' : ` (did you mean ${found.map((name) => `"${name}"`).join(', ')}?)`
 }

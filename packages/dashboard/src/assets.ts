@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { LLMPoolError } from '@llmpool/schema'
 
 /** One built file of the page, read once and kept in memory. */
 export interface Asset {
@@ -25,10 +26,19 @@ function pageDirectory(): string | undefined {
 }
 
 /** Thrown (and answered with a 503) when the package was not built: the page is made at build time. */
-export class PageNotBuiltError extends Error {
+const notBuiltMarker = 'llmpool.error.PageNotBuiltError'
+const notBuiltSymbol = Symbol.for(notBuiltMarker)
+
+export class PageNotBuiltError extends LLMPoolError<'page_not_built'> {
+  private readonly [notBuiltSymbol] = true
+
   constructor() {
-    super("the dashboard's page is not built: run the @llmpool/dashboard package's build (`pnpm build`)")
+    super({ code: 'page_not_built', message: "the dashboard's page is not built: run the @llmpool/dashboard package's build (`pnpm build`)" })
     this.name = 'PageNotBuiltError'
+  }
+
+  static override isInstance(error: unknown): error is PageNotBuiltError {
+    return LLMPoolError.hasMarker(error, notBuiltMarker)
   }
 }
 

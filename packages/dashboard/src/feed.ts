@@ -1,6 +1,6 @@
 import type { ConfigStore } from '@llmpool/config'
 import type { Router, RoutingPlan } from '@llmpool/router'
-import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
+import { type Clock, type Disposable, DisposedError, systemClock, unref } from '@llmpool/schema'
 import { ConfigHistory, summarizeDiff } from './config-history'
 import { EventLog } from './event-log'
 import { instanceView, poolView } from './instance-view'
@@ -185,7 +185,7 @@ export class DashboardFeed {
    * subscription is disposed. Starts the ticker with the first page, stops it after the last.
    */
   async connect(write: FeedWriter): Promise<Disposable> {
-    if (this.closed) throw new Error('the dashboard feed is closed')
+    if (this.closed) throw new DisposedError('the dashboard feed')
     const state = await this.live()
     // From here on synchronous: the hello covers exactly what the ticks have sent, so the page misses nothing.
     if (this.clients.size === 0) this.cursor = { second: Math.floor(this.clock.now() / 1000) - 1, seq: this.events.last }
@@ -205,7 +205,7 @@ export class DashboardFeed {
 
   private schedule(): void {
     this.timer = this.clock.setTimeout(() => void this.tick(), this.intervalMs)
-    ;(this.timer as { unref?: () => void } | undefined)?.unref?.()
+    unref(this.timer)
   }
 
   /** One tick: one snapshot, one message, the same text to every page. */

@@ -129,7 +129,7 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     try {
       await handle(request, response, next)
     } catch (error) {
-      if (error instanceof PageNotBuiltError) return plain(response, 503, error.message)
+      if (PageNotBuiltError.isInstance(error)) return plain(response, 503, error.message)
       if (response.headersSent) return void response.end(sseMessage('error', { message: 'the dashboard failed' }))
       plain(response, 500, `the dashboard failed: ${error instanceof Error ? error.message : String(error)}`)
     }

@@ -42,9 +42,16 @@ export function countFallbacks(attempts: readonly AttemptRecord[]): number {
   return fallbacks
 }
 
-/** One line per request, written when its response closes (finished, failed, or cut by the client). */
+/** Where a response keeps its record: a property of its own (a WeakMap entry per request cost more). */
+const RECORD = Symbol('llmpool.accessRecord')
+type Recorded = ServerResponse & { [RECORD]?: AccessRecord | undefined }
+
+/**
+ * One line per request, written when its response closes (finished, failed, or cut by the client). The line is an
+ * object of one shape, its fields in one order (the logger leaves out those a request did not set): building it
+ * with spreads cost a fifth of what the line costs.
+ */
 export class AccessLog {
-  private readonly records = new WeakMap<ServerResponse, AccessRecord>()
   private readonly logger: AccessLogger
   readonly bodies: boolean
 
@@ -54,21 +61,36 @@ export class AccessLog {
   }
 
   start(request: IncomingMessage, response: ServerResponse, path: string): void {
-    this.records.set(response, { method: request.method ?? 'GET', path, startedAt: performance.now() })
+    ;(response as Recorded)[RECORD] = { method: request.method ?? 'GET', path, startedAt: performance.now() }
   }
 
   record(response: ServerResponse): AccessRecord | undefined {
-    return this.records.get(response)
+    return (response as Recorded)[RECORD]
   }
 
   write(response: ServerResponse): void {
-    const record = this.records.get(response)
+    const record = (response as Recorded)[RECORD]
     if (!record) return
-    this.records.delete(response)
+    ;(response as Recorded)[RECORD] = undefined
     // Probes and scrapes are not traffic.
     if (record.path === '/healthz' || record.path === '/readyz' || record.path === '/metrics') return
-    const { startedAt, ...fields } = record
-    const status = response.writableFinished ? response.statusCode : 499
-    this.logger.info({ event: 'request', ...fields, status, latencyMs: Math.round((performance.now() - startedAt) * 10) / 10 }, 'request')
+    this.logger.info(
+      {
+        event: 'request',
+        method: record.method,
+        path: record.path,
+        target: record.target,
+        stream: record.stream,
+        prompt: record.prompt,
+        instance: record.instance,
+        attempts: record.attempts,
+        fallbacks: record.fallbacks,
+        inputTokens: record.inputTokens,
+        outputTokens: record.outputTokens,
+        status: response.writableFinished ? response.statusCode : 499,
+        latencyMs: Math.round((performance.now() - record.startedAt) * 10) / 10,
+      },
+      'request',
+    )
   }
 }

@@ -2,6 +2,7 @@
 // Parsing is separate from running so both are testable without starting a process.
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { LLMPoolError } from '@llmpool/schema'
 import type { GatewayOptions } from './server'
 
 /** Exit codes, as the `llmpool` CLI's: 0 ok, 1 invalid configuration, 2 usage error or failure. */
@@ -20,9 +21,21 @@ export interface GatewayCommand {
   logBodies: boolean
 }
 
+const usageMarker = 'llmpool.error.GatewayUsageError'
+const usageSymbol = Symbol.for(usageMarker)
+
 /** A mistake on the command line or in an LLMPOOL_* variable: one line on stderr, exit code 2. */
-export class GatewayUsageError extends Error {
-  override readonly name = 'GatewayUsageError'
+export class GatewayUsageError extends LLMPoolError<'gateway_usage'> {
+  private readonly [usageSymbol] = true
+
+  constructor(message: string) {
+    super({ code: 'gateway_usage', message })
+    this.name = 'GatewayUsageError'
+  }
+
+  static override isInstance(error: unknown): error is GatewayUsageError {
+    return LLMPoolError.hasMarker(error, usageMarker)
+  }
 }
 
 interface Flag {

@@ -1,3 +1,4 @@
+import { LLMPoolError } from '@llmpool/schema'
 import {
   AllAttemptsFailedError,
   EmbeddingsUnsupportedError,
@@ -13,14 +14,19 @@ import { LimiterUnavailableError } from '@llmpool/limiter'
 import { FunctionCallingDisabledError, UnknownWrapperError } from '@llmpool/wrappers'
 
 /** An error the gateway answers with: an HTTP status and OpenAI's error body. Never carries a stack or a secret. */
-export class HttpError extends Error {
+const httpMarker = 'llmpool.error.HttpError'
+const httpSymbol = Symbol.for(httpMarker)
+
+export class HttpError extends LLMPoolError {
+  private readonly [httpSymbol] = true
+
   constructor(
     /** The HTTP status. */
     readonly status: number,
     /** OpenAI's `error.type`. */
     readonly type: string,
     /** OpenAI's `error.code`. */
-    readonly code: string,
+    code: string,
     message: string,
     /** Extra response headers (`retry-after`). */
     readonly headers: Record<string, string> = {},
@@ -30,8 +36,12 @@ export class HttpError extends Error {
      */
     readonly param: string | null = null,
   ) {
-    super(message)
+    super({ code, message })
     this.name = 'HttpError'
+  }
+
+  static override isInstance(error: unknown): error is HttpError {
+    return LLMPoolError.hasMarker(error, httpMarker)
   }
 
   /** `{ error: { message, type, code, param } }`. */
@@ -45,7 +55,7 @@ export class HttpError extends Error {
  * scrubbed of secrets already; anything unexpected gets a generic message so no internal detail leaks.
  */
 export function toHttpError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error
+  if (HttpError.isInstance(error)) return error
   if (RateLimitedError.isInstance(error)) {
     const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000))
     return new HttpError(429, 'rate_limit_error', 'rate_limited', error.message, {

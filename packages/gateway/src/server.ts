@@ -249,15 +249,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       }
       const chunks: Buffer[] = []
       let size = 0
-      request.on('data', (chunk: Buffer) => {
+      const onData = (chunk: Buffer) => {
         size += chunk.length
         if (size > maxBodyBytes) {
           request.removeAllListeners('data')
           discard(request)
           reject(tooLarge())
         } else chunks.push(chunk)
+      }
+      request.on('data', onData)
+      request.once('end', () => {
+        // The request object may outlive the request in the old generation (V8 pretenures it under load); listeners
+        // left on it would keep this request's whole graph alive through young collections (docs/decisions/0009).
+        request.removeListener('data', onData)
+        request.removeListener('error', reject)
+        resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'))
       })
-      request.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')))
       request.on('error', reject)
     })
 

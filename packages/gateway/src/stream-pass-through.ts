@@ -4,14 +4,14 @@ import { onAbort } from '@llmpool/router'
 import type { Dispatcher } from 'undici'
 import { FINISH_REASONS } from './openai-text'
 import type { PassThroughRequest } from './pass-through'
-import { ChunkScanner, type ChunkSink, type ChunkTarget, UpstreamStreamError } from './sse-chunks'
+import { ChunkScanner, type ChunkSink, type ChunkTarget, toWire, UpstreamStreamError } from './sse-chunks'
 import { connectionError, headerRecord, statusError, type Upstreams } from './upstream'
 
 // A streamed pass-through call. The upstream's server-sent events go to the client as text, with only the top-level
 // `model` of each chunk rewritten; the router still has to see what it routes by, so the model's stream carries:
 //
-// - `raw` parts whose `rawValue` is SSE text for the client, ready to write (the gateway writes it as it is; read
-//   and rewritten by ChunkScanner, sse-chunks.ts);
+// - `raw` parts whose `rawValue` is SSE text for the client, ready to write (the gateway writes it as it is, as
+//   latin1: it is "wire text", one character per byte; read and rewritten by ChunkScanner, sse-chunks.ts);
 // - CONTENT_STARTED, an empty text delta, after the text of the first chunk with content: the router commits a
 //   stream to its instance at its first content part, so failures before it still fall over to another instance
 //   (and the text before it, held in the router's head, never reaches the client);
@@ -40,7 +40,7 @@ export function streamThrough(
   call: LanguageModelV3CallOptions,
 ): Promise<LanguageModelV3StreamResult> {
   const options = request.body.stream_options as { include_usage?: unknown } | undefined
-  const target: ChunkTarget = { url: url.href, requestBody: request.body, model: JSON.stringify(request.body.model), includeUsage: options?.include_usage === true }
+  const target: ChunkTarget = { url: url.href, requestBody: request.body, model: toWire(JSON.stringify(request.body.model)), includeUsage: options?.include_usage === true }
   const exchange = new StreamExchange(target)
   exchange.stopListening = onAbort(call, exchange.abortWith.bind(exchange))
   upstreams.dispatch(url, headers, body, exchange)
@@ -303,14 +303,14 @@ class PartStream {
 }
 
 /**
- * `text` (the start of a pass-through stream) with `"llmpool":{"instance":...,"attempts":N}` added to its first
- * chunk, as the gateway's own chunks carry it (OpenAI clients ignore unknown fields). Undefined when `text` holds
- * no chunk yet (only comments): the next text gets it.
+ * `text` (the start of a pass-through stream, wire text) with `"llmpool":{"instance":...,"attempts":N}` added to its
+ * first chunk, as the gateway's own chunks carry it (OpenAI clients ignore unknown fields). Undefined when `text`
+ * holds no chunk yet (only comments): the next text gets it.
  */
 export function withRouting(text: string, routing: { instance: string; attempts: number }): string | undefined {
   const data = text.startsWith(CHUNK_START) ? 0 : text.indexOf(`\n${CHUNK_START}`) + 1
   if (data === 0 && !text.startsWith(CHUNK_START)) return undefined
   const open = data + CHUNK_START.length
-  const field = `"llmpool":{"instance":${JSON.stringify(routing.instance)},"attempts":${routing.attempts}}`
+  const field = toWire(`"llmpool":{"instance":${JSON.stringify(routing.instance)},"attempts":${routing.attempts}}`)
   return `${text.slice(0, open)}${field}${text.charCodeAt(open) === 125 ? '' : ','}${text.slice(open)}`
 }

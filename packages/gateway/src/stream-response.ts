@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { ChunkWriter, completionId } from './convert-response'
 import { streamErrorBody } from './http-error'
+import { toWire } from './sse-chunks'
 import { CONTENT_STARTED, withRouting } from './stream-pass-through'
 
 /** What a routed stream is written with. */
@@ -50,9 +51,13 @@ export async function writeStream(response: ServerResponse, stream: ReadableStre
   }
 }
 
-/** The text of one response: parts in, SSE events out (a class: closures made per request cost more). */
+/**
+ * The text of one response: parts in, SSE events out (a class: closures made per request cost more). It writes wire
+ * text (sse-chunks.ts: one character per byte, written as latin1): a pass-through stream's `raw` parts are wire text
+ * already, and what the writer makes itself is converted.
+ */
 class SseWriter {
-  /** Text to write. */
+  /** Wire text to write. */
   pending = ''
   private converter: ChunkWriter | undefined
   /** The routing field is still to be added (to the first pass-through chunk). */
@@ -84,7 +89,7 @@ class SseWriter {
           tokens.inputTokens = part.usage.inputTokens.total
           tokens.outputTokens = part.usage.outputTokens.total
         }
-        if (!this.response.destroyed) this.response.end(this.pending + DONE)
+        if (!this.response.destroyed) this.response.end(this.pending + DONE, 'latin1')
         return true
       }
       default:
@@ -95,7 +100,7 @@ class SseWriter {
 
   /** Ends the response with an error event; true. */
   fail(error: unknown): boolean {
-    if (!this.response.destroyed) this.response.end(`${this.pending}data: ${streamErrorBody(error)}\n\n`)
+    if (!this.response.destroyed) this.response.end(`${this.pending}data: ${toWire(streamErrorBody(error))}\n\n`, 'latin1')
     return true
   }
 
@@ -104,14 +109,14 @@ class SseWriter {
    * the tick: pieces read in one tick go out in one write.)
    */
   flush(): boolean {
-    const ok = this.response.write(this.pending)
+    const ok = this.response.write(this.pending, 'latin1')
     this.pending = ''
     return ok || this.response.destroyed
   }
 
   private convert(): ChunkWriter {
     if (this.converter) return this.converter
-    const converter = new ChunkWriter((event) => void (this.pending += event), this.options.model, this.options.includeUsage, completionId())
+    const converter = new ChunkWriter((event) => void (this.pending += toWire(event)), this.options.model, this.options.includeUsage, completionId())
     this.converter = converter
     converter.start(this.options.routing)
     this.routingDue = false

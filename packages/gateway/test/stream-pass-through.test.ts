@@ -87,6 +87,23 @@ describe('the events', () => {
     expect(normalize(text.replace(routingField, '').replaceAll('"model":"main_group"', `"model":"${upstreamModel}"`))).toBe(normalize(direct))
   })
 
+  test('text that is not ASCII arrives as it was sent, through the pass-through and through the AI SDK path', async () => {
+    const content = 'Grüße — 日本語 ✓ 🎉 "quoted"'
+    upstream.setReply('*', { content, chunks: ['Grüße — ', '日本語 ✓', ' 🎉 "quoted"'] })
+    const viaAiSdk = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, passThrough: false })
+    try {
+      for (const url of [gateway.url, viaAiSdk.url]) {
+        const stream = await client(url).chat.completions.create({ model: 'main_group', messages, stream: true })
+        const chunks: OpenAI.ChatCompletionChunk[] = []
+        for await (const chunk of stream) chunks.push(chunk)
+        expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(content)
+        expect(chunks.every((chunk) => chunk.model === 'main_group')).toBe(true)
+      }
+    } finally {
+      await viaAiSdk.close()
+    }
+  })
+
   test('the official client reads them: content, the model asked for, the headers and the routing field', async () => {
     const { data: stream, response } = await client().chat.completions.create({ model: 'main_pool', messages, stream: true }).withResponse()
     expect(response.headers.get('x-llmpool-instance')).toMatch(/model-[ab]/)

@@ -1,4 +1,4 @@
-import type { Echelon, RateLimiting } from '@llmpool/schema'
+import type { Echelon, RateLimitingTable } from '@llmpool/schema'
 import type { LimitSpec } from './types'
 
 /**
@@ -7,7 +7,7 @@ import type { LimitSpec } from './types'
  */
 
 /** A pool's `[pool.rate_limiting]`, or undefined when it is disabled. */
-export function poolLimitSpec(rateLimiting: RateLimiting): LimitSpec | undefined {
+export function poolLimitSpec(rateLimiting: RateLimitingTable): LimitSpec | undefined {
   if (!rateLimiting.enabled) return undefined
   if (rateLimiting.algorithm === 'token_bucket') {
     const bucket = rateLimiting.token_bucket

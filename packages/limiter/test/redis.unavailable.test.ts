@@ -1,3 +1,4 @@
+import { MissingPackageError } from '@llmpool/schema'
 import { Redis } from 'ioredis'
 import { describe, expect, test, vi } from 'vitest'
 import { LimiterUnavailableError, type RedisBackendEvent, redisBackend } from '../src/index'
@@ -92,6 +93,8 @@ describe('redis backend: Redis unreachable', () => {
       // A missing dependency is a setup error, not an outage: no LimiterUnavailableError, whatever the policy.
       expect(LimiterUnavailableError.isInstance(error)).toBe(false)
       expect((error as Error).message).toMatch(/npm install ioredis/)
+      expect(MissingPackageError.isInstance(error)).toBe(true)
+      expect(error).toMatchObject({ code: 'missing_optional_package', packageName: 'ioredis' })
       await backend.dispose()
     } finally {
       vi.doUnmock('ioredis')

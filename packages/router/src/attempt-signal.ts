@@ -1,6 +1,6 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
-import type { Clock } from '@llmpool/schema'
-import { timeoutError, unref } from './signals'
+import { type Clock, unref } from '@llmpool/schema'
+import { timeoutError } from './signals'
 
 const noop = () => undefined
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import type { Clock } from '@llmpool/schema'
+import { withStreamRouting } from './stream'
 
 export interface CacheSettings {
   /** Most entries kept; the least recently used goes first. */
@@ -84,16 +85,16 @@ export class ResponseCache {
     this.set(key, { kind: 'generate', expires: this.clock.now() + this.settings.ttlMs, value: kept, instance })
   }
 
-  /** A replay of a cached stream, or undefined. */
+  /** A replay of a cached stream, or undefined. Its finish part says so (`providerMetadata.llmpool.cached`). */
   getStream(key: string): { stream: ReadableStream<LanguageModelV3StreamPart>; instance: string } | undefined {
     const entry = this.get(key)
     if (entry?.kind !== 'stream') return undefined
-    const parts = entry.parts
+    const { parts, instance } = entry
     return {
-      instance: entry.instance,
+      instance,
       stream: new ReadableStream({
         start(controller) {
-          for (const part of parts) controller.enqueue(part)
+          for (const part of parts) controller.enqueue(part.type === 'finish' ? withStreamRouting(part, { instance, attempts: 0, cached: true }) : part)
           controller.close()
         },
       }),

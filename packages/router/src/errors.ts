@@ -30,6 +30,8 @@ export type RouterErrorCode =
   | 'embeddings_unsupported'
 
 const markers = {
+  RouterError: 'llmpool.error.RouterError',
+  UnknownProviderError: 'llmpool.error.UnknownProviderError',
   NoInstanceAvailableError: 'llmpool.error.NoInstanceAvailableError',
   RateLimitedError: 'llmpool.error.RateLimitedError',
   AllAttemptsFailedError: 'llmpool.error.AllAttemptsFailedError',
@@ -41,6 +43,8 @@ const markers = {
   EmbeddingsUnsupportedError: 'llmpool.error.EmbeddingsUnsupportedError',
 } as const
 const symbols = {
+  RouterError: Symbol.for(markers.RouterError),
+  UnknownProviderError: Symbol.for(markers.UnknownProviderError),
   NoInstanceAvailableError: Symbol.for(markers.NoInstanceAvailableError),
   RateLimitedError: Symbol.for(markers.RateLimitedError),
   AllAttemptsFailedError: Symbol.for(markers.AllAttemptsFailedError),
@@ -54,6 +58,7 @@ const symbols = {
 
 /** Base of the router's errors: a code, whether trying again later may help, and the attempts made. */
 export abstract class RouterError<Code extends RouterErrorCode = RouterErrorCode> extends LLMPoolError<Code> {
+  private readonly [symbols.RouterError] = true
   /** True when the same request may succeed later (capacity, health or breakers recover). */
   abstract readonly isRetryable: boolean
   constructor(
@@ -68,8 +73,35 @@ export abstract class RouterError<Code extends RouterErrorCode = RouterErrorCode
     super({ code, message, cause })
   }
 
+  /** True for any of the router's request errors (any copy of the package); false for other llmpool errors. */
+  static override isInstance(error: unknown): error is RouterError {
+    return LLMPoolError.hasMarker(error, markers.RouterError)
+  }
+
   toJSON() {
     return { name: this.name, code: this.code, message: this.message, target: this.target, isRetryable: this.isRetryable, attempts: this.attempts }
+  }
+}
+
+/**
+ * An instance names a provider that is neither registered (built in, or in the router's `providers` option) nor
+ * reachable as an OpenAI-compatible server (it has no `base_url`). Thrown when the router first makes the instance's
+ * model; a request reaching it fails with `LocalFailureError` whose `cause` is this.
+ */
+export class UnknownProviderError extends LLMPoolError<'unknown_provider'> {
+  private readonly [symbols.UnknownProviderError] = true
+  constructor(
+    /** The provider's name, as the instance's `NAME:MODEL` writes it. */
+    readonly provider: string,
+  ) {
+    super({
+      code: 'unknown_provider',
+      message: `provider "${provider}" is not registered, and without a base_url it cannot be reached as an OpenAI-compatible server`,
+    })
+    this.name = 'UnknownProviderError'
+  }
+  static override isInstance(error: unknown): error is UnknownProviderError {
+    return LLMPoolError.hasMarker(error, markers.UnknownProviderError)
   }
 }
 

@@ -12,6 +12,7 @@ export {
   RequestTimeoutError,
   RouterError,
   type RouterErrorCode,
+  UnknownProviderError,
   UnknownTargetError,
 } from './errors'
 export type { RouterEvent, RouterEventListener } from './events'
@@ -27,7 +28,6 @@ export {
   type ProviderModelSettings,
 } from './providers'
 export {
-  builtInStrategies,
   type InstanceView,
   leastConnections,
   randomOrder,
@@ -37,14 +37,12 @@ export {
   type RotationStrategyFactory,
   weighted,
 } from './strategies/index'
-export { backoffDelay, DEFAULT_RETRY_POLICY, parseDuration, type RetryPolicy, retryAfterMs } from './retry'
 export { StreamInterruptedError } from './stream'
 export { onAbort } from './attempt-signal'
-export { type CacheSettings, ResponseCache } from './cache'
-export { Counters, type MetricsSettings, type MetricsSnapshot, RouterMetrics, type SeriesFigures } from './metrics'
-export { Histogram, LATENCY_BUCKETS_MS } from './histogram'
+export { type MetricsSnapshot, RouterMetrics, type SeriesFigures } from './metrics'
+export { LATENCY_BUCKETS_MS } from './histogram'
 export { compilePlan, type PlanOverrides } from './plan/compile'
-export { type CandidateJSON, type EntryJSON, entryJSON, type InstanceJSON, instanceJSON, planToJSON, type Sourced } from './plan/to-json'
+export { type CandidateJSON, type EntryJSON, type InstanceJSON, planToJSON, type Sourced } from './plan/to-json'
 export type {
   CandidatePlan,
   EntryPlan,

@@ -1,4 +1,6 @@
 import type { EmbeddingModelV3, LanguageModelV3 } from '@ai-sdk/provider'
+import { importOptional } from '@llmpool/schema'
+import { UnknownProviderError } from './errors'
 
 /** What a provider needs to make a model: the model name and the echelon's credentials. */
 export interface ProviderModelSettings {
@@ -33,12 +35,9 @@ export interface ProviderDefinition {
   probe?(settings: ProviderModelSettings, signal: AbortSignal): Promise<void>
 }
 
-async function load<T>(specifier: string, what: string): Promise<T> {
-  try {
-    return (await import(specifier)) as T
-  } catch (error) {
-    throw new Error(`${what} needs the optional package ${specifier}: npm install ${specifier}`, { cause: error })
-  }
+/** Imports an AI SDK provider package, an optional peer dependency: without it, `MissingPackageError`. */
+function load<T>(specifier: string, what: string): Promise<T> {
+  return importOptional(specifier, what, () => import(specifier) as Promise<T>)
 }
 
 const empty = (value: string | undefined) => (value === undefined || value === '' ? undefined : value)
@@ -125,7 +124,7 @@ export function openAICompatibleProvider(): ProviderDefinition {
     async createModel(settings) {
       const root = apiRoot(settings.baseURL)
       if (root === undefined)
-        throw new Error(`provider "${settings.provider}" is not registered, and without a base_url it cannot be reached as an OpenAI-compatible server`)
+        throw new UnknownProviderError(settings.provider)
       const { createOpenAICompatible } = await load<typeof import('@ai-sdk/openai-compatible')>(
         '@ai-sdk/openai-compatible',
         `provider "${settings.provider}"`,
@@ -135,7 +134,7 @@ export function openAICompatibleProvider(): ProviderDefinition {
     async createEmbeddingModel(settings) {
       const root = apiRoot(settings.baseURL)
       if (root === undefined)
-        throw new Error(`provider "${settings.provider}" is not registered, and without a base_url it cannot be reached as an OpenAI-compatible server`)
+        throw new UnknownProviderError(settings.provider)
       const { createOpenAICompatible } = await load<typeof import('@ai-sdk/openai-compatible')>(
         '@ai-sdk/openai-compatible',
         `provider "${settings.provider}"`,

@@ -1,8 +1,8 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult } from '@ai-sdk/provider'
 import type { ResolvedConfig } from '@llmpool/config'
-import { suggestions } from '@llmpool/config'
+import { didYouMean } from '@llmpool/config'
 import { type LimiterBackend, memoryBackend } from '@llmpool/limiter'
-import { type Clock, type Disposable, systemClock } from '@llmpool/schema'
+import { type Clock, type Disposable, DisposedError, systemClock } from '@llmpool/schema'
 import { CapacityWaiters } from './capacity-waiters'
 import { type EmbedCall, EmbeddingModels, type RoutedEmbedResult } from './embed'
 import { UnknownTargetError } from './errors'
@@ -19,7 +19,7 @@ import type { InstanceRuntime } from './runtime/instance'
 import { Probes } from './runtime/probes'
 import { type EntryRuntime, Topology } from './runtime/topology'
 import { builtInStrategies, type RotationStrategyFactory } from './strategies/index'
-import { streamAttempt } from './stream'
+import { type StreamRouting, streamAttempt } from './stream'
 import { tracingListener } from './tracing'
 
 /** The language call of an embedding request: none (the embedding attempt makes its own call from `EmbedCall`). */
@@ -135,8 +135,7 @@ export class Router {
   private entryRuntime(name: string): EntryRuntime {
     const entry = this.topology.entries.get(name)
     if (entry) return entry
-    const found = suggestions(name, [...this.topology.entries.keys()], 3)
-    throw new UnknownTargetError(name, found.length > 0 ? ` (did you mean ${found.map((candidate) => `"${candidate}"`).join(', ')}?)` : '')
+    throw new UnknownTargetError(name, didYouMean(name, this.topology.entries.keys(), 3))
   }
 
   /** A non-streaming call to a wrapper, pool or task group. */
@@ -207,8 +206,12 @@ export class Router {
       return { stream: cached.stream, routing: { instance: cached.instance, attempts: [] } }
     }
     const requestId = this.requestIds + 1
-    const run = streamAttempt({ clock: this.clock, idleTimeoutMs: this.options.streamIdleTimeoutMs ?? 30_000, emit: (event) => this.emit(event), requestId, target: entry.plan.target })
+    // The finish part's `providerMetadata.llmpool`, filled in below once the routing is known.
+    const llmpool: StreamRouting = { instance: '', attempts: 0 }
+    const run = streamAttempt({ clock: this.clock, idleTimeoutMs: this.options.streamIdleTimeoutMs ?? 30_000, emit: this.context.emit, requestId, target: entry.plan.target, routing: llmpool })
     const { value, routing } = await this.route(entry, call, options, true, run)
+    llmpool.instance = routing.instance
+    llmpool.attempts = routing.attempts.length
     const stream = cacheKey ? cache!.teeStream(cacheKey, value.stream, routing.instance) : value.stream
     return Object.assign({}, value, { stream, routing })
   }
@@ -221,7 +224,7 @@ export class Router {
     run: RunAttempt<T>,
     operation?: 'embeddings',
   ): Promise<{ value: T; routing: Routing }> {
-    if (this.disposed) throw new Error('the router is disposed')
+    if (this.disposed) throw new DisposedError('the router')
     const { plan } = entry
     const timeoutMs = options.timeoutMs ?? plan.requestTimeoutMs
     const started = this.clock.now()

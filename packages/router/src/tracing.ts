@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import type { Attributes, Context, Span, Tracer, TracerProvider } from '@opentelemetry/api'
+import { MissingPackageError } from '@llmpool/schema'
 import type { RouterEvent, RouterEventListener } from './events'
 import type { TracerProviderLike } from './router-options'
 
@@ -261,7 +262,7 @@ function loadApi(): OpenTelemetryApi {
   try {
     return createRequire(import.meta.url)('@opentelemetry/api') as OpenTelemetryApi
   } catch (error) {
-    throw new Error('tracing in @llmpool/router needs the optional package @opentelemetry/api: npm install @opentelemetry/api', { cause: error })
+    throw new MissingPackageError({ feature: 'tracing in @llmpool/router', packageName: '@opentelemetry/api', cause: error })
   }
 }
 

@@ -90,7 +90,12 @@ describe('response cache', () => {
     const first = await read((await router.stream('p', prompt)).stream)
     const replay = await read((await router.stream('p', prompt)).stream)
     expect(mock.calls).toHaveLength(1)
-    expect(replay).toEqual(first)
+    // The same parts; the finish says who answered, and that the cache did this time.
+    const finishOf = (parts: unknown[]) => parts.at(-1) as { type: string; providerMetadata?: { llmpool?: unknown } }
+    expect(finishOf(first)).toMatchObject({ type: 'finish', providerMetadata: { llmpool: { instance: 'g.e1/mock:a', attempts: 1 } } })
+    expect(finishOf(replay)).toMatchObject({ type: 'finish', providerMetadata: { llmpool: { instance: 'g.e1/mock:a', attempts: 0, cached: true } } })
+    const withoutRouting = (parts: unknown[]) => parts.map((part) => ((part as { type: string }).type === 'finish' ? { ...(part as object), providerMetadata: undefined } : part))
+    expect(withoutRouting(replay)).toEqual(withoutRouting(first))
 
     const other = { prompt: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'broken' }] }] }
     mock.streamParts.a = () => textParts('a').filter((part) => part.type !== 'finish')

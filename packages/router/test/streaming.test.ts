@@ -121,6 +121,37 @@ describe('Streaming', { timeout: 5000 }, () => {
       expect((parts.at(-1) as { error: Error }).error.name).toBe('TimeoutError')
     })
 
+    test('a stream whose parts keep coming within streamIdleTimeoutMs runs on, however long it lasts', async () => {
+      const config = await setup({ groups: { g: group(['a']) } })
+      const clock = new FakeClock()
+      const mock = mockProvider()
+      // A part every 600 ms after the head: 3 s in all, never 1 s of silence.
+      const rest: LanguageModelV3StreamPart[] = [{ type: 'text-delta', id: '1', delta: 'l' }, { type: 'text-delta', id: '1', delta: 'o' }, { type: 'text-delta', id: '1', delta: '!' }, { type: 'text-end', id: '1' }, finish]
+      mock.streamParts.a = () => {
+        let index = 0
+        return new ReadableStream<LanguageModelV3StreamPart>(
+          {
+            pull: (controller) => {
+              if (index < head.length) return controller.enqueue(head[index++]!)
+              const part = rest[index++ - head.length]
+              if (part === undefined) return controller.close()
+              return new Promise<void>((resolve) => clock.setTimeout(() => resolve(controller.enqueue(part)), 600))
+            },
+          },
+          { highWaterMark: 0 },
+        )
+      }
+      const result = await routerFor(config, mock, { clock, streamIdleTimeoutMs: 1000 }).stream('g', prompt)
+      const reading = watch(readAll(result.stream))
+      await clock.advance(2999)
+      expect(reading.settled).toBe(false)
+      await clock.advance(1)
+      expect(reading.settled).toBe(true)
+      const parts = reading.value as LanguageModelV3StreamPart[]
+      expect(text(parts)).toBe('Hello!')
+      expect(types(parts).at(-1)).toBe('finish')
+    })
+
     test("after the first content the request's deadline no longer applies: the stream runs on, bounded by its idle timeout", async () => {
       const config = await setup({ groups: { g: group(['a']) } })
       const clock = new FakeClock()
@@ -135,6 +166,26 @@ describe('Streaming', { timeout: 5000 }, () => {
       expect(reading.settled).toBe(true)
       expect(types(reading.value as LanguageModelV3StreamPart[]).at(-1)).toBe('error')
       expect(mock.calls[0]!.call.abortSignal?.aborted).toBe(true)
+    })
+  })
+
+  describe('the finish part says who answered', () => {
+    test('providerMetadata.llmpool: the instance and the attempts made, after a fallback too', async () => {
+      const config = await setup({ groups: { g: group(['a', 'b']) } })
+      const mock = mockProvider()
+      mock.streamParts.a = () => httpError(503)
+      const result = await routerFor(config, mock).stream('g', prompt)
+      const parts = await readAll(result.stream)
+      expect(parts.at(-1)).toMatchObject({ type: 'finish', providerMetadata: { llmpool: { instance: 'g.e1/mock:b', attempts: 2 } } })
+    })
+
+    test('also when the finish comes before any content (it was read ahead, before the routing was known)', async () => {
+      const config = await setup({ groups: { g: group(['a']) } })
+      const mock = mockProvider()
+      mock.streamParts.a = () => [{ type: 'stream-start', warnings: [] }, { ...finish, providerMetadata: { mock: { id: 7 } } }]
+      const parts = await readAll((await routerFor(config, mock).stream('g', prompt)).stream)
+      expect(types(parts)).toEqual(['stream-start', 'finish'])
+      expect(parts.at(-1)).toMatchObject({ providerMetadata: { mock: { id: 7 }, llmpool: { instance: 'g.e1/mock:a', attempts: 1 } } })
     })
   })
 
@@ -158,6 +209,22 @@ describe('Streaming', { timeout: 5000 }, () => {
       expect(after.inFlight).toBe(0)
       expect(after.limits).toMatchObject({ inFlight: 0, available: 1 })
       expect((await router.generate('g', prompt)).routing.instance).toBe('g.e1/mock:a')
+    })
+
+    test('is released when the caller stops reading at the finish part, without cancelling', async () => {
+      const config = await setup({ groups: { g: group(['a'], 'concurrency_limit = 1') } })
+      const clock = new FakeClock()
+      const mock = mockProvider()
+      mock.streamParts.a = () => partsStream([...head, finish])
+      const router = routerFor(config, mock, { clock })
+      const events: RouterEvent[] = []
+      router.on((event) => events.push(event))
+      const reader = (await router.stream('g', prompt)).stream.getReader()
+      for (let next = await reader.read(); !next.done && next.value.type !== 'finish'; next = await reader.read());
+      await clock.advance(0)
+      expect((await instanceState(router, 'g.e1/mock:a')).inFlight).toBe(0)
+      expect(events.find((event) => event.type === 'stream_end')).toMatchObject({ ok: true, instance: 'g.e1/mock:a' })
+      expect(await reader.read()).toEqual({ done: true, value: undefined })
     })
 
     test('is released when the caller cancels the stream', async () => {

@@ -1,43 +1,45 @@
 export { LLMPoolError, type LLMPoolErrorOptions } from './errors'
+export { DisposedError, importOptional, MissingPackageError, type RedisProblemCode, RedisProblemError } from './shared-errors'
+export { unref } from './unref'
 export { type Clock, type Disposable, systemClock } from './clock'
 export { MODEL_ID_PATTERN, NAME_PATTERN } from './common'
 export {
   RegistryEntry,
   RegistryFile,
   RegistryGlobal,
-  RegistryInfo,
+  RegistryInfoTable,
 } from './registry'
 export {
-  FixedWindow,
-  HealthCheck,
+  FixedWindowTable,
+  HealthCheckTable,
   Pool,
-  PoolFallback,
+  PoolFallbackTable,
   PoolFile,
-  PoolMetrics,
+  PoolMetricsTable,
   POOL_FALLBACK_STRATEGIES,
   POOL_KEY_ALIASES,
   RATE_LIMIT_ALGORITHMS,
-  RateLimiting,
+  RateLimitingTable,
   ROTATION_STRATEGIES,
   CUSTOM_STRATEGY_PATTERN,
-  RotationStrategy,
-  TokenBucket,
+  RotationStrategyTable,
+  TokenBucketTable,
 } from './pool'
 export {
-  CircuitBreaker,
-  Cooldown,
+  CircuitBreakerTable,
+  CooldownTable,
   Echelon,
   GROUP_FALLBACK_STRATEGIES,
-  GroupFallback,
+  GroupFallbackTable,
   TaskGroup,
   TaskGroupFile,
-  TaskGroupMetrics,
+  TaskGroupMetricsTable,
 } from './task-group'
 export {
-  Cache,
-  ErrorHandling,
+  CacheTable,
+  ErrorHandlingTable,
   LOG_LEVELS,
-  Logging,
+  LoggingTable,
   PoolWrapper,
   PoolWrappersFile,
   PoolWrappersGlobal,

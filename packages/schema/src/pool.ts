@@ -8,7 +8,7 @@ export const RATE_LIMIT_ALGORITHMS = ['token_bucket', 'fixed_window'] as const
 /** A rotation strategy registered in code (`new Router({ strategies: { NAME: ... } })`), chosen with `custom:NAME`. */
 export const CUSTOM_STRATEGY_PATTERN = '^custom:[A-Za-z][A-Za-z0-9_-]*$'
 
-export const RotationStrategy = Type.Object(
+export const RotationStrategyTable = Type.Object(
   {
     type: Type.Union(
       [
@@ -34,9 +34,9 @@ export const RotationStrategy = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'How a request picks an instance of the pool (docs/routing.md).' },
 )
-export type RotationStrategy = Static<typeof RotationStrategy>
+export type RotationStrategyTable = Static<typeof RotationStrategyTable>
 
-export const HealthCheck = Type.Object(
+export const HealthCheckTable = Type.Object(
   {
     interval: Seconds(
       'Seconds between active health probes (`GET {base_url}/models`) of each instance. A task group in several pools is probed as often as the strictest asks.',
@@ -52,9 +52,9 @@ export const HealthCheck = Type.Object(
       'Health of each instance of the pool\'s task groups: passive (failed calls) and active (probes). The design document\'s flat `health_check_interval`, `failure_threshold`, `recovery_time` in `[pool]` are aliases of these keys.',
   },
 )
-export type HealthCheck = Static<typeof HealthCheck>
+export type HealthCheckTable = Static<typeof HealthCheckTable>
 
-export const PoolFallback = Type.Object(
+export const PoolFallbackTable = Type.Object(
   {
     strategy: OneOf(
       [...POOL_FALLBACK_STRATEGIES],
@@ -79,32 +79,32 @@ export const PoolFallback = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'What a request does when an instance fails (docs/routing.md).' },
 )
-export type PoolFallback = Static<typeof PoolFallback>
+export type PoolFallbackTable = Static<typeof PoolFallbackTable>
 
-export const TokenBucket = Type.Object(
+export const TokenBucketTable = Type.Object(
   {
     bucket_size: Count('Most requests admitted in a burst: the bucket holds this many tokens, one per request.'),
     refill_rate: Type.Number({ exclusiveMinimum: 0, description: 'Tokens added per second (1000 a minute: 16.67).' }),
   },
   { additionalProperties: false, description: 'For `algorithm = "token_bucket"`: bursts up to a size, then a steady rate.' },
 )
-export type TokenBucket = Static<typeof TokenBucket>
+export type TokenBucketTable = Static<typeof TokenBucketTable>
 
-export const FixedWindow = Type.Object(
+export const FixedWindowTable = Type.Object(
   {
     window_size: Seconds('Window length in seconds.'),
     max_requests: Count('Requests admitted per window.'),
   },
   { additionalProperties: false, description: 'For `algorithm = "fixed_window"`: at most `max_requests` per window of `window_size` seconds.' },
 )
-export type FixedWindow = Static<typeof FixedWindow>
+export type FixedWindowTable = Static<typeof FixedWindowTable>
 
-export const RateLimiting = Type.Object(
+export const RateLimitingTable = Type.Object(
   {
     enabled: Flag('Admit each request to the pool through the limiter below (the table of its `algorithm` is then required).', false),
     algorithm: OneOf([...RATE_LIMIT_ALGORITHMS], 'Which of the two tables below applies; the other has no effect (a warning).', 'token_bucket'),
-    token_bucket: Type.Optional(TokenBucket),
-    fixed_window: Type.Optional(FixedWindow),
+    token_bucket: Type.Optional(TokenBucketTable),
+    fixed_window: Type.Optional(FixedWindowTable),
   },
   {
     additionalProperties: false,
@@ -113,9 +113,9 @@ export const RateLimiting = Type.Object(
       'Admission to the pool: one token per request before an instance is chosen. The first pool waits for a token (within the deadline); a fallback pool without one is skipped. Per process, or shared through Redis (docs/limits.md).',
   },
 )
-export type RateLimiting = Static<typeof RateLimiting>
+export type RateLimitingTable = Static<typeof RateLimitingTable>
 
-export const PoolMetrics = Type.Object(
+export const PoolMetricsTable = Type.Object(
   {
     enabled: Flag('Collect metrics for this pool (`router.metrics`, the gateway\'s `/metrics`).', true),
     interval: Seconds('Seconds per metrics bucket.', 60),
@@ -123,7 +123,7 @@ export const PoolMetrics = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'Metrics of requests to the pool.' },
 )
-export type PoolMetrics = Static<typeof PoolMetrics>
+export type PoolMetricsTable = Static<typeof PoolMetricsTable>
 
 /** `[pool]`, as resolved: after inheritance, with every default filled in. */
 export const Pool = Type.Object(
@@ -143,11 +143,11 @@ export const Pool = Type.Object(
       description:
         'Task groups whose instances this pool routes to, each enabled and listed once. The order is a preference: among instances of equal echelon priority, earlier groups serve first.',
     }),
-    rotation_strategy: RotationStrategy,
-    health_check: HealthCheck,
-    fallback: PoolFallback,
-    rate_limiting: RateLimiting,
-    metrics: PoolMetrics,
+    rotation_strategy: RotationStrategyTable,
+    health_check: HealthCheckTable,
+    fallback: PoolFallbackTable,
+    rate_limiting: RateLimitingTable,
+    metrics: PoolMetricsTable,
     metadata: Metadata,
   },
   {

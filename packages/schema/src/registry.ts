@@ -31,7 +31,7 @@ const Entries = (what: string) =>
   })
 
 /** `[registry]`: what this configuration is. */
-export const RegistryInfo = Type.Object(
+export const RegistryInfoTable = Type.Object(
   {
     version: Type.Optional(
       Type.String({ description: 'Version of this configuration (semantic versioning); shown by `llmpool explain` and in the reload history.' }),
@@ -40,7 +40,7 @@ export const RegistryInfo = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'What this configuration is.' },
 )
-export type RegistryInfo = Static<typeof RegistryInfo>
+export type RegistryInfoTable = Static<typeof RegistryInfoTable>
 
 /** `[global]` of the registry: how the configuration is loaded. */
 export const RegistryGlobal = Type.Object(
@@ -71,7 +71,7 @@ export type RegistryGlobal = Static<typeof RegistryGlobal>
 /** `_registry.toml`: which files make up the configuration, and how it is loaded. */
 export const RegistryFile = Type.Object(
   {
-    registry: RegistryInfo,
+    registry: RegistryInfoTable,
     pools: Entries('pools'),
     task_groups: Entries('task groups'),
     wrappers: Entries('wrapper files'),

@@ -79,7 +79,7 @@ export const Echelon = Type.Object(
 )
 export type Echelon = Static<typeof Echelon>
 
-export const CircuitBreaker = Type.Object(
+export const CircuitBreakerTable = Type.Object(
   {
     failure_threshold: Count('Counted failures in a row that open the breaker of an instance (docs/breaker.md says which count).', 5),
     recovery_time: Seconds('Seconds an open breaker refuses calls before trial calls.', 60),
@@ -91,9 +91,9 @@ export const CircuitBreaker = Type.Object(
     description: 'One circuit breaker per instance of the group (docs/breaker.md).',
   },
 )
-export type CircuitBreaker = Static<typeof CircuitBreaker>
+export type CircuitBreakerTable = Static<typeof CircuitBreakerTable>
 
-export const GroupFallback = Type.Object(
+export const GroupFallbackTable = Type.Object(
   {
     strategy: OneOf(
       [...GROUP_FALLBACK_STRATEGIES],
@@ -124,10 +124,10 @@ export const GroupFallback = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'The chain of echelons a request to the group walks (docs/routing.md).' },
 )
-export type GroupFallback = Static<typeof GroupFallback>
+export type GroupFallbackTable = Static<typeof GroupFallbackTable>
 
 /** How long an instance rests after its upstream said "not now" (429, 529) or "not you" (401, 403, quota). */
-export const Cooldown = Type.Object(
+export const CooldownTable = Type.Object(
   {
     default_time: Seconds('Seconds an instance rests after a 429 or 529 that gives no retry time.', 5, { examples: [10] }),
     max_time: Seconds(
@@ -143,16 +143,16 @@ export const Cooldown = Type.Object(
       'How long an instance rests (is skipped, without counting a failure) after its upstream said "not now" (429, 529) or "not you" (401, 403, quota). An llmpool key: the design document has no such table.',
   },
 )
-export type Cooldown = Static<typeof Cooldown>
+export type CooldownTable = Static<typeof CooldownTable>
 
-export const TaskGroupMetrics = Type.Object(
+export const TaskGroupMetricsTable = Type.Object(
   {
     enabled: Flag('Collect metrics for this task group (`router.metrics`, the gateway\'s `/metrics`).', true),
     collection_interval: Seconds('Seconds per metrics bucket.', 60),
   },
   { additionalProperties: false, default: {}, description: 'Metrics of requests to the task group.' },
 )
-export type TaskGroupMetrics = Static<typeof TaskGroupMetrics>
+export type TaskGroupMetricsTable = Static<typeof TaskGroupMetricsTable>
 
 /** `[task_group]`, as resolved: after inheritance, with every default filled in. */
 export const TaskGroup = Type.Object(
@@ -172,14 +172,14 @@ export const TaskGroup = Type.Object(
       'The same setting as `fallback.strategy` (the design document writes both): either may be given; when both are, they must agree.',
       'echelon_down',
     ),
-    circuit_breaker: CircuitBreaker,
-    cooldown: Cooldown,
-    fallback: GroupFallback,
+    circuit_breaker: CircuitBreakerTable,
+    cooldown: CooldownTable,
+    fallback: GroupFallbackTable,
     echelons: Type.Record(Type.String({ pattern: NAME_PATTERN }), Echelon, {
       minProperties: 1,
       description: 'Echelons (tiers) by name: `[task_group.echelons.NAME]`; at least one.',
     }),
-    metrics: TaskGroupMetrics,
+    metrics: TaskGroupMetricsTable,
     metadata: Metadata,
   },
   {

@@ -37,7 +37,7 @@ export const Wrapper = Type.Union([PoolWrapper, TaskGroupWrapper], {
 })
 export type Wrapper = Static<typeof Wrapper>
 
-export const ErrorHandling = Type.Object(
+export const ErrorHandlingTable = Type.Object(
   {
     retry_on_errors: Type.Array(OneOf([...RETRYABLE_ERRORS], 'A kind of failure that is retried.'), {
       description:
@@ -56,9 +56,9 @@ export const ErrorHandling = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'What is retried on the same instance, and how long a retry waits (docs/routing.md).' },
 )
-export type ErrorHandling = Static<typeof ErrorHandling>
+export type ErrorHandlingTable = Static<typeof ErrorHandlingTable>
 
-export const Cache = Type.Object(
+export const CacheTable = Type.Object(
   {
     enabled: Flag('Answer equal calls to the same wrapper from a cache (LRU, in the process).', false),
     max_size: Count('Most cached responses.', 1000),
@@ -66,9 +66,9 @@ export const Cache = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'A response cache per wrapper; a stream is cached only when it finished cleanly.' },
 )
-export type Cache = Static<typeof Cache>
+export type CacheTable = Static<typeof CacheTable>
 
-export const Logging = Type.Object(
+export const LoggingTable = Type.Object(
   {
     level: OneOf([...LOG_LEVELS], 'Least severe level logged.', 'info'),
     format: OneOf(['json', 'text'], 'Log line format.', 'json'),
@@ -77,7 +77,7 @@ export const Logging = Type.Object(
   },
   { additionalProperties: false, default: {}, description: 'Request and response log lines of the wrappers (through pino).' },
 )
-export type Logging = Static<typeof Logging>
+export type LoggingTable = Static<typeof LoggingTable>
 
 const poolWrapperGlobalKeys = {
   default_timeout: Seconds(
@@ -101,9 +101,9 @@ const poolWrapperGlobalKeys = {
     "Seconds per metrics bucket, as the design document writes it; the router's buckets follow the pools' `[pool.metrics] interval` and the task groups' `collection_interval`.",
     60,
   ),
-  error_handling: ErrorHandling,
-  cache: Cache,
-  logging: Logging,
+  error_handling: ErrorHandlingTable,
+  cache: CacheTable,
+  logging: LoggingTable,
 }
 
 /** `[global]` of a pool wrappers file. */

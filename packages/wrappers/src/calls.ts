@@ -96,8 +96,10 @@ export class PoolCalls {
   }
 
   /**
-   * A streaming call. The stream's `finish` part carries `providerMetadata.llmpool` (`instance`, `attempts`); with
-   * response logging on, the answer is logged when the stream finishes.
+   * A streaming call. The stream's `finish` part carries `providerMetadata.llmpool` (`instance`, `attempts`: the
+   * router puts it there); with response logging on, the answer is logged when the stream finishes. Without response
+   * or failure logging the router's stream is returned as it is: piping every stream through a TransformStream costs
+   * more than the rest of a streamed request's routing (docs/decisions/0009).
    */
   async stream(name: string, given: LanguageModelV3CallOptions, options: PoolCallOptions = {}): Promise<RoutedStreamResult> {
     const { call, route, logResponse, logFailure } = this.prepare(name, given, options, true)
@@ -108,29 +110,29 @@ export class PoolCalls {
       logFailure?.(error)
       throw error
     }
+    if (!logResponse && !logFailure) return routed
     const { routing, stream } = routed
-    const llmpool = { instance: routing.instance, attempts: routing.attempts.length }
+    const attempts = routing.attempts.length
     let text = ''
     const redact = this.redactContent
-    const tagged = stream.pipeThrough(
+    const logged = stream.pipeThrough(
       new TransformStream<LanguageModelV3StreamPart, LanguageModelV3StreamPart>({
         transform(part, controller) {
           if (logResponse && part.type === 'text-delta') text += part.delta
           if (part.type === 'error') logFailure?.(part.error)
           if (part.type === 'finish') {
             logResponse?.({
-              ...llmpool,
+              instance: routing.instance,
+              attempts,
               finishReason: part.finishReason.unified,
               usage: { inputTokens: part.usage.inputTokens.total, outputTokens: part.usage.outputTokens.total },
               text: redact ? REDACTED : text,
             })
-            controller.enqueue({ ...part, providerMetadata: { ...part.providerMetadata, llmpool: { ...part.providerMetadata?.llmpool, ...llmpool } } })
-            return
           }
           controller.enqueue(part)
         },
       }),
     )
-    return Object.assign({}, routed, { stream: tagged })
+    return Object.assign({}, routed, { stream: logged })
   }
 }

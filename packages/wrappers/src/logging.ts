@@ -1,5 +1,6 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import type { EntryServices, RouterEvent } from '@llmpool/router'
+import { importOptional } from '@llmpool/schema'
 
 /** The part of a pino logger the pool uses; a pino instance (or a child) fits. */
 export interface PoolLogger {
@@ -30,14 +31,9 @@ type PinoFactory = (options: object, destination: LogDestination) => PoolLogger
 
 /** pino, imported on first need; fails with what to install. */
 export async function loadPino(): Promise<PinoFactory> {
-  try {
-    const module = (await import('pino')) as unknown as { pino?: PinoFactory; default?: PinoFactory }
-    return (module.pino ?? module.default)!
-  } catch (error) {
-    throw new Error('logging of @llmpool/wrappers ([global.logging] request or response logging) needs the optional package pino: npm install pino', {
-      cause: error,
-    })
-  }
+  const feature = 'logging of @llmpool/wrappers ([global.logging] request or response logging)'
+  const module = (await importOptional('pino', feature, () => import('pino'))) as unknown as { pino?: PinoFactory; default?: PinoFactory }
+  return (module.pino ?? module.default)!
 }
 
 /** `format = "text"`: one readable line per record, without pino-pretty. */

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs'
 import path from 'node:path'
-import { redact, type ResolvedConfig } from '@llmpool/config'
+import { didYouMean, redact, type ResolvedConfig } from '@llmpool/config'
 import { compilePlan, planToJSON } from '@llmpool/router'
 import { NAME_PATTERN } from '@llmpool/schema'
 import type { CliIo } from '../cli-io'
@@ -11,7 +11,6 @@ import { invalidSummary, json, problemJson, problemLines } from '../format'
 import { parseCommandArgs } from '../parse'
 import { type ConfigView, renderConfiguration, renderPool, renderTaskGroup, renderWrapper } from '../render-config'
 import { renderEntryPlan } from '../render-plan'
-import { didYouMean } from '../suggest'
 import { UsageError } from '../usage-error'
 
 const usage = `Usage: llmpool explain [DIR] [NAME] [--plan] [--json] [--env NAME]
@@ -67,7 +66,7 @@ function unknownName(config: ResolvedConfig, name: string): UsageError {
   const registry = config.registry
   const disabledIn = (['pools', 'task_groups', 'wrappers'] as const).find((kind) => registry[kind][name]?.enabled === false)
   if (disabledIn) return new UsageError(`llmpool explain: "${name}" is disabled in _registry.toml [${disabledIn}]`)
-  const suggestion = didYouMean(name, names)
+  const suggestion = didYouMean(name, names, 5)
   const known = suggestion || `; known names: ${names.join(', ')}`
   return new UsageError(`llmpool explain: no pool, task group or wrapper named "${name}"${known}`)
 }

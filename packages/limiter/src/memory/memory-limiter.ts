@@ -1,13 +1,14 @@
 import { type Clock, systemClock } from '@llmpool/schema'
 import { AcquireAbortedError, AcquireTimeoutError } from '../errors'
 import { singleLimitSpec } from '../limit-spec'
+import type { LeaseState } from '../lease-state'
 import { createWaiter, type Waiter } from '../waiter'
 import type { AcquireOptions, Acquisition, Denial, Lease, LimiterKind, LimiterState, LimitSpec, SyncLimiter } from '../types'
 
 /** A lease of a memory limiter: a plain object, no closures, so acquiring costs one allocation. */
 class MemoryLease implements Lease {
   readonly granted = true
-  private state: 0 | 1 | 2 = 0 // held, released, cancelled
+  private state: LeaseState = 'held'
 
   constructor(
     private readonly limiter: MemoryLimiter,
@@ -17,15 +18,15 @@ class MemoryLease implements Lease {
   ) {}
 
   release(): void {
-    if (this.state !== 0) return
-    this.state = 1
+    if (this.state !== 'held') return
+    this.state = 'released'
     this.limiter.releaseLease(this)
   }
 
   cancel(): void {
-    if (this.state === 2) return
-    const held = this.state === 0
-    this.state = 2
+    if (this.state === 'cancelled') return
+    const held = this.state === 'held'
+    this.state = 'cancelled'
     this.limiter.cancelLease(this, held)
   }
 }

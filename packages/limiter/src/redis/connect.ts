@@ -1,5 +1,6 @@
-import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
-import { parseRedisUrl } from '@llmpool/schema'
+import type { ClusterOptions, RedisOptions } from 'ioredis'
+import { importOptional, parseRedisUrl } from '@llmpool/schema'
+import type { RedisClientLike, RedisConnectOptions } from './client'
 
 /**
  * Opens an ioredis connection from a URL: `redis://…` / `rediss://…` give a `Redis`; `redis+cluster://host:port,
@@ -10,20 +11,16 @@ import { parseRedisUrl } from '@llmpool/schema'
  * `clusterRetryStrategy`) apply to the cluster and the others to each node. A malformed cluster URL rejects with a
  * `RangeError` (without the password).
  */
-export async function connectRedis(url: string, options: RedisOptions = {}): Promise<Redis | Cluster> {
+export async function connectRedis(url: string, options: RedisConnectOptions = {}): Promise<RedisClientLike> {
   if (typeof url !== 'string') throw new TypeError(`connectRedis() needs a Redis URL (got ${typeof url})`)
   const parsed = parseRedisUrl(url)
-  let module: typeof import('ioredis')
-  try {
-    module = await import('ioredis')
-  } catch (error) {
-    throw new Error('a Redis URL needs ioredis, an optional peer dependency of @llmpool/limiter: npm install ioredis', { cause: error })
-  }
+  const module = await importOptional('ioredis', 'a Redis URL in @llmpool/limiter', () => import('ioredis'), 'or pass your own ioredis client as `redis`')
   if (!parsed.cluster) {
     const RedisClient = module.Redis ?? module.default
-    return new RedisClient(url, options)
+    return new RedisClient(url, options as RedisOptions)
   }
-  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, keyPrefix, retryStrategy, port, host, path, sentinels, readOnly, ...node } = options
+  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, keyPrefix, retryStrategy, port, host, path, sentinels, readOnly, ...node } =
+    options as RedisOptions
   const clusterOptions: ClusterOptions = {
     redisOptions: {
       ...node,

@@ -1,9 +1,10 @@
 import type { Clock } from '@llmpool/schema'
-import type { Cluster, Redis } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
+import type { RedisClientLike } from './client'
 import { connectRedis } from './connect'
 import { defineScripts, type ScriptClient } from './lua/index'
 import type { RedisBackendEvent, UnavailablePolicy } from './options'
-import { isClusterUrl } from '@llmpool/schema'
+import { isClusterUrl, RedisProblemError } from '@llmpool/schema'
 
 /** While Redis is down and the client says it is ready, at most one call per this interval tries Redis again. */
 const PROBE_INTERVAL_MS = 500
@@ -23,7 +24,7 @@ export class RedisUnreachable extends Error {
 }
 
 export interface ConnectionOptions {
-  redis: Redis | Cluster | string
+  redis: RedisClientLike | string
   commandTimeoutMs: number
   policy: UnavailablePolicy
   clock: Clock
@@ -34,8 +35,8 @@ export interface ConnectionOptions {
  * Opens an owned connection (a `Redis`, or a `Cluster` for a `redis+cluster://` URL): fail fast when disconnected
  * rather than queue forever, and reconnect within a quarter of a second once Redis is back.
  */
-async function connect(url: string, commandTimeoutMs: number): Promise<Redis | Cluster> {
-  const client = await connectRedis(url, {
+async function connect(url: string, commandTimeoutMs: number): Promise<RedisClientLike> {
+  const options: RedisOptions = {
     enableAutoPipelining: true,
     // Queue only while the first connection is being made; a refused connection rejects queued commands at once.
     enableOfflineQueue: true,
@@ -43,7 +44,8 @@ async function connect(url: string, commandTimeoutMs: number): Promise<Redis | C
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(commandTimeoutMs, 1000),
     retryStrategy: (times) => Math.min(times * 50, MAX_RECONNECT_DELAY_MS),
-  })
+  }
+  const client = await connectRedis(url, options)
   // The backend reports outages through its own events; without a listener ioredis would print each error.
   client.on('error', () => {})
   return client
@@ -72,7 +74,7 @@ export class RedisConnection {
   constructor(private readonly options: ConnectionOptions) {
     this.owned = typeof options.redis === 'string'
     const { redis } = options
-    this.isCluster = typeof redis === 'string' ? isClusterUrl(redis) : (redis as { isCluster?: boolean }).isCluster === true
+    this.isCluster = typeof redis === 'string' ? isClusterUrl(redis) : redis.isCluster === true
     this.ready =
       typeof redis === 'string'
         ? connect(redis, options.commandTimeoutMs).then((client) => this.adopt(client))
@@ -81,7 +83,7 @@ export class RedisConnection {
     this.ready.catch(() => {})
   }
 
-  private adopt(client: Redis | Cluster): ScriptClient {
+  private adopt(client: RedisClientLike): ScriptClient {
     const scripted = defineScripts(client)
     // The client reconnected: let the next call find out at once whether Redis answers.
     client.on('ready', this.onReady)
@@ -109,10 +111,10 @@ export class RedisConnection {
     const status = client.status
     if (this.down) {
       const now = this.options.clock.now()
-      if (status !== 'ready' || now < this.nextProbeAt) throw new RedisUnreachable(new Error(`Redis connection is ${status}`), this.retryAfterMs())
+      if (status !== 'ready' || now < this.nextProbeAt) throw new RedisUnreachable(new RedisProblemError('redis_not_connected', `Redis connection is ${status}`), this.retryAfterMs())
       this.nextProbeAt = now + PROBE_INTERVAL_MS
     } else if (status === 'reconnecting' || status === 'close' || status === 'end') {
-      const cause = new Error(`Redis connection is ${status}`)
+      const cause = new RedisProblemError('redis_not_connected', `Redis connection is ${status}`)
       this.fail(cause)
       throw new RedisUnreachable(cause, this.retryAfterMs())
     }
@@ -137,7 +139,7 @@ export class RedisConnection {
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
     const { clock, commandTimeoutMs } = this.options
     return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(() => reject(new Error(`Redis did not answer within ${commandTimeoutMs} ms`)), commandTimeoutMs)
+      const timer = clock.setTimeout(() => reject(new RedisProblemError('redis_timeout', `Redis did not answer within ${commandTimeoutMs} ms`)), commandTimeoutMs)
       promise.then(
         (value) => {
           clock.clearTimeout(timer)
@@ -184,7 +186,7 @@ export class RedisConnection {
     if (this.owned && this.client) await this.quit(this.client)
   }
 
-  private async quit(client: Redis | Cluster): Promise<void> {
+  private async quit(client: RedisClientLike): Promise<void> {
     if (client.status === 'ready') {
       try {
         await client.quit()

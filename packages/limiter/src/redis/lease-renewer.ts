@@ -1,4 +1,4 @@
-import type { Clock } from '@llmpool/schema'
+import { type Clock, unref } from '@llmpool/schema'
 import type { RedisConnection } from './connection'
 
 /**
@@ -44,7 +44,7 @@ export class LeaseRenewer {
       if (this.held.size > 0 && !this.stopped) this.schedule()
     }, Math.max(1, Math.floor(this.ttlMs / 3)))
     // A held lease must not keep the process alive.
-    ;(timer as { unref?: () => void } | undefined)?.unref?.()
+    unref(timer)
     this.timer = timer
   }
 

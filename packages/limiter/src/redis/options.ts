@@ -1,5 +1,5 @@
 import type { Clock } from '@llmpool/schema'
-import type { Cluster, Redis } from 'ioredis'
+import type { RedisClientLike } from './client'
 
 /** What the Redis backend does while it cannot reach Redis. */
 export type UnavailablePolicy = 'fail-closed' | 'fallback-memory'
@@ -10,7 +10,7 @@ export interface RedisBackendOptions {
    * `redis+cluster://host:port,host:port,…` (`rediss+cluster://` for TLS) for a Redis Cluster: the backend then
    * imports ioredis, connects (see `connectRedis`), and closes the connection on `dispose()`.
    */
-  redis: Redis | Cluster | string
+  redis: RedisClientLike | string
   /** First part of every key and hash tag (`{prefix:name}:…`); processes share limits of the same prefix and name. Default `llmpool`. */
   prefix?: string
   /**

@@ -1,3 +1,4 @@
+import type { LeaseState } from '../lease-state'
 import type { Lease } from '../types'
 
 /** What a lease calls back into: the limiter that granted it. */
@@ -12,7 +13,7 @@ export interface LeaseOwner {
  */
 export class RedisLease implements Lease {
   readonly granted = true
-  private state: 0 | 1 | 2 = 0 // held, released, cancelled
+  private state: LeaseState = 'held'
 
   constructor(
     private readonly owner: LeaseOwner,
@@ -26,15 +27,15 @@ export class RedisLease implements Lease {
   ) {}
 
   release(): void {
-    if (this.state !== 0) return
-    this.state = 1
+    if (this.state !== 'held') return
+    this.state = 'released'
     this.owner.releaseLease(this)
   }
 
   cancel(): void {
-    if (this.state === 2) return
-    const held = this.state === 0
-    this.state = 2
+    if (this.state === 'cancelled') return
+    const held = this.state === 'held'
+    this.state = 'cancelled'
     this.owner.cancelLease(this, held)
   }
 }

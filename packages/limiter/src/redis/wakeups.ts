@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis'
+import type { RedisClientLike } from './client'
 import type { RedisConnection } from './connection'
 
 /**
@@ -10,7 +10,7 @@ import type { RedisConnection } from './connection'
 export class Wakeups {
   private readonly listeners = new Map<string, Set<() => void>>()
   private readonly subscribed = new Set<string>()
-  private subscriber: Redis | Cluster | undefined
+  private subscriber: RedisClientLike | undefined
   private closed = false
 
   constructor(private readonly connection: RedisConnection) {}
@@ -59,7 +59,7 @@ export class Wakeups {
   }
 
   private get keyPrefix(): string {
-    return (this.connection.client?.options as { keyPrefix?: string } | undefined)?.keyPrefix ?? ''
+    return this.connection.client?.options?.keyPrefix ?? ''
   }
 
   close(): void {

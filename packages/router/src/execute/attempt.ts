@@ -1,5 +1,5 @@
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
-import { type BreakerPermit, classifyFailure, type FailureKind } from '@llmpool/breaker'
+import { type BreakerPermit, classifyFailure, type FailureKind, statusOf } from '@llmpool/breaker'
 import type { Lease } from '@llmpool/limiter'
 import { ATTEMPT, AttemptSignal } from '../attempt-signal'
 import type { AttemptRecord } from '../errors'
@@ -24,14 +24,6 @@ export class HedgeLostError extends Error {
     super(`stopped: ${winner} answered first`)
     this.name = 'AbortError'
   }
-}
-
-/** The upstream's status in an error, when it has one. */
-export function statusOf(error: unknown): number | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const record = error as { statusCode?: unknown; status?: unknown }
-  const status = record.statusCode ?? record.status
-  return typeof status === 'number' ? status : undefined
 }
 
 /**

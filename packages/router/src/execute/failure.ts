@@ -1,4 +1,4 @@
-import { classifyFailure, type FailureKind } from '@llmpool/breaker'
+import { classifyFailure, type FailureKind, statusOf } from '@llmpool/breaker'
 import type { CooldownKind } from '../runtime/cooldown'
 import type { InstanceRuntime } from '../runtime/instance'
 import { retryAfterMs } from '../retry'
@@ -59,8 +59,8 @@ export function blameOf(error: unknown): Blame {
     const name = typeof link.name === 'string' ? link.name : ''
     if (CLIENT_NAMES.has(name)) return 'client'
     if (name === 'AI_APICallError' || UPSTREAM_BODY_NAMES.has(name) || name === 'StreamInterruptedError' || name === 'TimeoutError') return 'upstream'
-    const status = link.statusCode ?? link.status
-    if (typeof status === 'number' && status >= 400) return 'upstream'
+    const status = statusOf(link)
+    if (status !== undefined && status >= 400) return 'upstream'
     if (typeof link.code === 'string' && UPSTREAM_CODE.test(link.code)) return 'upstream'
   }
   const first = links[0]!
@@ -73,14 +73,6 @@ export interface CooldownDecision {
   ms: number
   kind: CooldownKind
   reason: string
-}
-
-function statusOf(error: unknown): number | undefined {
-  for (const link of chain(error)) {
-    const status = link.statusCode ?? link.status
-    if (typeof status === 'number') return status
-  }
-  return undefined
 }
 
 /**

@@ -1,5 +1,5 @@
-import { Cooldown, HealthCheck, schemaDefaults, TaskGroupWrappersGlobal } from '@llmpool/schema'
-import type { Cooldown as CooldownTable, HealthCheck as HealthCheckTable, TaskGroupWrappersGlobal as WrappersGlobal } from '@llmpool/schema'
+import { CooldownTable, HealthCheckTable, schemaDefaults, TaskGroupWrappersGlobal } from '@llmpool/schema'
+import type { TaskGroupWrappersGlobal as WrappersGlobal } from '@llmpool/schema'
 
 /**
  * The built-in defaults, read from the schemas (the one place they are written): what a pool or task group called
@@ -8,9 +8,9 @@ import type { Cooldown as CooldownTable, HealthCheck as HealthCheckTable, TaskGr
 export const GLOBAL_DEFAULTS: Readonly<WrappersGlobal> = Object.freeze(schemaDefaults<WrappersGlobal>(TaskGroupWrappersGlobal))
 
 /** Passive health of a group that no pool contains (and no active probe). */
-export const HEALTH_DEFAULTS: Readonly<HealthCheckTable> = Object.freeze(schemaDefaults<HealthCheckTable>(HealthCheck))
+export const HEALTH_DEFAULTS: Readonly<HealthCheckTable> = Object.freeze(schemaDefaults<HealthCheckTable>(HealthCheckTable))
 
-export const COOLDOWN_DEFAULTS: Readonly<CooldownTable> = Object.freeze(schemaDefaults<CooldownTable>(Cooldown))
+export const COOLDOWN_DEFAULTS: Readonly<CooldownTable> = Object.freeze(schemaDefaults<CooldownTable>(CooldownTable))
 
 /** The first backoff of a retry on one instance (no TOML key: `retry.baseDelayMs` of the router's options). */
 export const BASE_RETRY_DELAY_MS = 250

@@ -1,5 +1,5 @@
-import type { Clock } from '@llmpool/schema'
-import { timeoutError, unref } from '../signals'
+import { type Clock, unref } from '@llmpool/schema'
+import { timeoutError } from '../signals'
 import type { InstanceRuntime } from './instance'
 
 /**

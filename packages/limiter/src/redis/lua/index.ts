@@ -1,4 +1,4 @@
-import type { Cluster, Redis } from 'ioredis'
+import type { RedisClientLike } from '../client'
 import { applyScript } from './apply'
 import { renewScript } from './renew'
 import { stateScript } from './state'
@@ -24,7 +24,7 @@ export interface ScriptCommands {
   llmpoolLimiterStateManyV3(numberOfKeys: number, ...keysAndArguments: Argument[]): Promise<number[]>
 }
 
-export type ScriptClient = (Redis | Cluster) & ScriptCommands
+export type ScriptClient = RedisClientLike & ScriptCommands
 
 /**
  * Registers the scripts on a client with `defineCommand`: ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT,
@@ -32,7 +32,7 @@ export type ScriptClient = (Redis | Cluster) & ScriptCommands
  * different scripts can share one client (V2: the shared queue, keys first; V3: a fixed window keeps its length until
  * it ends, so that a reconfigured limiter keeps its count, and a refund ticket is the window's end).
  */
-export function defineScripts(client: Redis | Cluster): ScriptClient {
+export function defineScripts(client: RedisClientLike): ScriptClient {
   const scripted = client as ScriptClient
   if (typeof scripted.llmpoolLimiterApplyV3 !== 'function') {
     client.defineCommand('llmpoolLimiterApplyV3', { lua: applyScript, numberOfKeys: 3 })
