@@ -15,7 +15,8 @@ function generate(directory: string): void {
   const registry = ['[registry]', 'version = "1.0.0"', '', '[pools]']
   for (let i = 0; i < POOLS; i++) registry.push(`pool_${i} = { file = "pools/pool-${i}.toml", enabled = true }`)
   registry.push('', '[task_groups]')
-  for (let i = 0; i < GROUPS; i++) registry.push(`group_${i} = { file = "task-groups/group-${i}.toml", enabled = true }`)
+  for (let i = 0; i < GROUPS; i++)
+    registry.push(`group_${i} = { file = "task-groups/group-${i}.toml", enabled = true }`)
   registry.push('', '[global]', 'config_validation = "strict"', 'enable_hot_reload = true', 'cache_enabled = true')
   writeFileSync(path.join(directory, '_registry.toml'), `${registry.join('\n')}\n`)
   for (let i = 0; i < GROUPS; i++) {
@@ -126,7 +127,9 @@ try {
     reloads.push(event.durationMs)
   }
   await store.dispose()
-  console.log(`reload of one changed file (after the debounce): median ${median(reloads).toFixed(1)} ms over ${RUNS} runs`)
+  console.log(
+    `reload of one changed file (after the debounce): median ${median(reloads).toFixed(1)} ms over ${RUNS} runs`,
+  )
   const rss = process.memoryUsage().rss / 1024 / 1024
   console.log(`rss ${rss.toFixed(0)} MB`)
   console.log(

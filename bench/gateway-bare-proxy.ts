@@ -14,10 +14,17 @@ const server = createServer((request, response) => {
   request.on('data', (chunk: Buffer) => chunks.push(chunk))
   request.on('end', () => {
     pool
-      .request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+      .request({
+        path: '/v1/chat/completions',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat(chunks),
+      })
       .then(async (answer) => {
         if (stream) {
-          response.writeHead(answer.statusCode, { 'content-type': String(answer.headers['content-type'] ?? 'text/event-stream') })
+          response.writeHead(answer.statusCode, {
+            'content-type': String(answer.headers['content-type'] ?? 'text/event-stream'),
+          })
           for await (const chunk of answer.body) response.write(chunk)
           response.end()
           return

@@ -42,7 +42,12 @@ function proxy(upstream: string): void {
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
       pool
-        .request({ path: PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat(chunks) })
+        .request({
+          path: PATH,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.concat(chunks),
+        })
         .then(async (answer) => {
           const body = Buffer.from(await answer.body.arrayBuffer())
           response.writeHead(answer.statusCode, { 'content-type': 'application/json', 'content-length': body.length })
@@ -76,7 +81,12 @@ async function generateLoad(job: Job): Promise<void> {
     while (performance.now() < ends) {
       const started = performance.now()
       try {
-        const response = await pool.request({ path: PATH, method: 'POST', headers: { 'content-type': 'application/json' }, body: job.body })
+        const response = await pool.request({
+          path: PATH,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: job.body,
+        })
         const text = await response.body.text()
         if (response.statusCode !== 200 || !text.includes('"embedding"')) {
           errors++
@@ -93,8 +103,18 @@ async function generateLoad(job: Job): Promise<void> {
   }
   await Promise.all(Array.from({ length: job.concurrency }, loop))
   await pool.close()
-  const quantile = (numbers: number[], q: number) => numbers.sort((a, b) => a - b)[Math.min(numbers.length - 1, Math.floor(q * numbers.length))] ?? Number.NaN
-  console.log(JSON.stringify({ requests: samples.length, errors, firstError, rps: samples.length / (job.durationMs / 1000), p50Ms: quantile(samples, 0.5), p99Ms: quantile(samples, 0.99) }))
+  const quantile = (numbers: number[], q: number) =>
+    numbers.sort((a, b) => a - b)[Math.min(numbers.length - 1, Math.floor(q * numbers.length))] ?? Number.NaN
+  console.log(
+    JSON.stringify({
+      requests: samples.length,
+      errors,
+      firstError,
+      rps: samples.length / (job.durationMs / 1000),
+      p50Ms: quantile(samples, 0.5),
+      p99Ms: quantile(samples, 0.99),
+    }),
+  )
 }
 
 async function main(): Promise<void> {
@@ -108,7 +128,10 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = []
   const pids = new Map<string, number>()
   const forkServer = (script: string, args: string[], execArgv?: string[]) => {
-    const child = fork(script, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(execArgv ? { execArgv } : {}) })
+    const child = fork(script, args, {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      ...(execArgv ? { execArgv } : {}),
+    })
     children.push(child)
     return new Promise<string>((resolve, reject) => {
       child.once('message', (message) => {
@@ -129,19 +152,33 @@ async function main(): Promise<void> {
   const load = (url: string, body: string, concurrency: number) => {
     const job: Job = { url, body, concurrency, warmupMs, durationMs }
     const before = cpuUs(url)
-    const output = execFileSync(process.execPath, [...process.execArgv, self, '--role', 'load', JSON.stringify(job)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    const output = execFileSync(process.execPath, [...process.execArgv, self, '--role', 'load', JSON.stringify(job)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     const after = cpuUs(url)
-    const run = JSON.parse(output.trim().split('\n').at(-1)!) as { requests: number; errors: number; firstError?: string; rps: number; p50Ms: number; p99Ms: number; serverCpuUsPerRequest?: number }
+    const run = JSON.parse(output.trim().split('\n').at(-1)!) as {
+      requests: number
+      errors: number
+      firstError?: string
+      rps: number
+      p50Ms: number
+      p99Ms: number
+      serverCpuUsPerRequest?: number
+    }
     // The warm-up's requests are served too: counted at the measured rate.
-    if (before !== undefined && after !== undefined) run.serverCpuUsPerRequest = (after - before) / (run.requests + (run.rps * warmupMs) / 1000)
+    if (before !== undefined && after !== undefined)
+      run.serverCpuUsPerRequest = (after - before) / (run.requests + (run.rps * warmupMs) / 1000)
     return run
   }
   const config = mkdtempSync(path.join(tmpdir(), 'llmpool-bench-embeddings-'))
   try {
     const upstream = await forkServer(path.join(here, 'router-upstream.ts'), [])
     const files: Record<string, string> = {
-      '_registry.toml': '[pools]\nbench_pool = { file = "pools/bench-pool.toml" }\n[task_groups]\nbench_group = { file = "task-groups/bench-group.toml" }\n[global]\nenable_hot_reload = false\n',
-      'pools/bench-pool.toml': '[pool]\nname = "bench_pool"\ntask_groups = ["bench_group"]\n[pool.rotation_strategy]\ntype = "round_robin"\n',
+      '_registry.toml':
+        '[pools]\nbench_pool = { file = "pools/bench-pool.toml" }\n[task_groups]\nbench_group = { file = "task-groups/bench-group.toml" }\n[global]\nenable_hot_reload = false\n',
+      'pools/bench-pool.toml':
+        '[pool]\nname = "bench_pool"\ntask_groups = ["bench_group"]\n[pool.rotation_strategy]\ntype = "round_robin"\n',
       'task-groups/bench-group.toml': `[task_group]\nname = "bench_group"\n[task_group.echelons.main]\nmodels = ["openai:embed-a", "openai:embed-b"]\nconcurrency_limit = 100000\nrpm_limit = 1000000\ntimeout = 30\napi_key = "bench-key"\nbase_url = "${upstream}/v1"\n`,
     }
     for (const [file, text] of Object.entries(files)) {
@@ -154,7 +191,8 @@ async function main(): Promise<void> {
     const bare = await forkServer(self, ['--role', 'proxy', upstream])
     const llmpool = await forkServer(bin, ['--config', config, '--port', '0'], gatewayNode)
     const llmpoolAiSdk = await forkServer(bin, ['--config', config, '--port', '0', '--no-pass-through'], gatewayNode)
-    const input = 'The quick brown fox jumps over the lazy dog, then rests in the shade of an old oak tree by the river.'
+    const input =
+      'The quick brown fox jumps over the lazy dog, then rests in the shade of an old oak tree by the river.'
     const request = (model: string) => JSON.stringify({ model, input, encoding_format: 'base64', dimensions })
     const targets = [
       { name: 'direct', url: upstream, model: 'embed-a' },
@@ -169,7 +207,11 @@ async function main(): Promise<void> {
     for (const concurrency of concurrencies) {
       const runs = new Map<string, Run[]>()
       for (let round = 0; round < rounds; round++) {
-        for (const target of targets) runs.set(target.name, [...(runs.get(target.name) ?? []), load(target.url, request(target.model), concurrency)])
+        for (const target of targets)
+          runs.set(target.name, [
+            ...(runs.get(target.name) ?? []),
+            load(target.url, request(target.model), concurrency),
+          ])
       }
       const rps = (name: string, round: number) => runs.get(name)![round]!.rps
       perRound[concurrency] = { vsBare: [], aiSdkVsBare: [] }
@@ -186,7 +228,9 @@ async function main(): Promise<void> {
           rps: median(all.map((run) => run.rps)),
           p50Ms: median(all.map((run) => run.p50Ms)),
           p99Ms: median(all.map((run) => run.p99Ms)),
-          ...(all[0]!.serverCpuUsPerRequest !== undefined ? { serverCpuUsPerRequest: median(all.map((run) => run.serverCpuUsPerRequest!)) } : {}),
+          ...(all[0]!.serverCpuUsPerRequest !== undefined
+            ? { serverCpuUsPerRequest: median(all.map((run) => run.serverCpuUsPerRequest!)) }
+            : {}),
         }
         const direct = results.direct?.[concurrency]
         if (direct && target.name !== 'direct') {
@@ -194,8 +238,14 @@ async function main(): Promise<void> {
           row.addedP99Ms = row.p99Ms - direct.p99Ms
         }
         ;(results[target.name] ??= {})[concurrency] = row
-        const added = row.addedP50Ms === undefined ? '' : `  added p50 ${row.addedP50Ms.toFixed(3)} ms, p99 ${row.addedP99Ms!.toFixed(3)} ms`
-        const cpu = row.serverCpuUsPerRequest === undefined ? '' : `  server CPU ${row.serverCpuUsPerRequest.toFixed(0)} µs/request`
+        const added =
+          row.addedP50Ms === undefined
+            ? ''
+            : `  added p50 ${row.addedP50Ms.toFixed(3)} ms, p99 ${row.addedP99Ms!.toFixed(3)} ms`
+        const cpu =
+          row.serverCpuUsPerRequest === undefined
+            ? ''
+            : `  server CPU ${row.serverCpuUsPerRequest.toFixed(0)} µs/request`
         console.log(
           `c=${String(concurrency).padStart(3)}  ${target.name.padEnd(15)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${added}${cpu}${row.errors ? `  errors ${row.errors} (${row.firstError})` : ''}`,
         )
@@ -213,11 +263,29 @@ async function main(): Promise<void> {
     )
     for (const [concurrency, ratio] of Object.entries(ratios)) {
       const percent = (value: number) => `${(value * 100).toFixed(0)} %`
-      console.log(`c=${concurrency.padStart(3)}  llmpool = ${percent(ratio.vsBare)} of the bare proxy (through the AI SDK: ${percent(ratio.aiSdkVsBare)}; ratio of medians: ${percent(ratio.vsBareOfMedians)})`)
+      console.log(
+        `c=${concurrency.padStart(3)}  llmpool = ${percent(ratio.vsBare)} of the bare proxy (through the AI SDK: ${percent(ratio.aiSdkVsBare)}; ratio of medians: ${percent(ratio.vsBareOfMedians)})`,
+      )
     }
     const targetsMet = concurrencies.includes(10) ? ratios[10]!.vsBare >= 0.7 : undefined
-    const errors = Object.values(results).some((byConcurrency) => Object.values(byConcurrency).some((row) => row.errors > 0))
-    console.log(JSON.stringify({ benchmark: 'gateway-embeddings', durationMs, rounds, dimensions, loadAverage: loadavg(), concurrencies, results, ratios, perRound, targetsMet, errors }))
+    const errors = Object.values(results).some((byConcurrency) =>
+      Object.values(byConcurrency).some((row) => row.errors > 0),
+    )
+    console.log(
+      JSON.stringify({
+        benchmark: 'gateway-embeddings',
+        durationMs,
+        rounds,
+        dimensions,
+        loadAverage: loadavg(),
+        concurrencies,
+        results,
+        ratios,
+        perRound,
+        targetsMet,
+        errors,
+      }),
+    )
   } finally {
     for (const child of children) child.kill()
     rmSync(config, { recursive: true, force: true })

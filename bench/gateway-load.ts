@@ -55,7 +55,8 @@ const loop = async () => {
 }
 await Promise.all(Array.from({ length: job.concurrency }, loop))
 await pool.close()
-const quantile = (values: number[], q: number) => values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN
+const quantile = (values: number[], q: number) =>
+  values.sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN
 console.log(
   JSON.stringify({
     requests: samples.length,

@@ -49,7 +49,9 @@ function forkServer(script: string, args: string[], execArgv?: string[]): Promis
   const child = fork(script, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(execArgv ? { execArgv } : {}) })
   children.push(child)
   return new Promise((resolve, reject) => {
-    child.once('message', (message) => resolve(typeof message === 'string' ? message : (message as { url: string }).url))
+    child.once('message', (message) =>
+      resolve(typeof message === 'string' ? message : (message as { url: string }).url),
+    )
     child.once('exit', (code) => reject(new Error(`${path.basename(script)} exited with ${code}`)))
   })
 }
@@ -83,25 +85,47 @@ async function startPortkey(): Promise<string | undefined> {
     console.error(`installing @portkey-ai/gateway into ${prefix} (for this benchmark only)`)
     mkdirSync(prefix, { recursive: true })
     try {
-      execFileSync('npm', ['install', '--no-save', '--prefix', prefix, '@portkey-ai/gateway@1.15.2'], { stdio: ['ignore', 'ignore', 'inherit'] })
+      execFileSync('npm', ['install', '--no-save', '--prefix', prefix, '@portkey-ai/gateway@1.15.2'], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      })
     } catch (error) {
       console.error(`could not install @portkey-ai/gateway: ${(error as Error).message}; skipping it`)
       return undefined
     }
   }
   const port = await freePort()
-  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], { stdio: 'ignore', env: { ...process.env, NODE_ENV: 'production' } })
+  const child = spawn(process.execPath, [entry, `--port=${port}`, '--headless'], {
+    stdio: 'ignore',
+    env: { ...process.env, NODE_ENV: 'production' },
+  })
   children.push(child)
   await waitFor(`http://127.0.0.1:${port}/`, 30_000)
   return `http://127.0.0.1:${port}`
 }
 
 function load(url: string, headers: Record<string, string>, body: string, concurrency: number) {
-  const output = execFileSync(process.execPath, [...process.execArgv, path.join(here, 'gateway-load.ts'), JSON.stringify({ url, headers, body, concurrency, warmupMs, durationMs, stream })], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return JSON.parse(output.trim().split('\n').at(-1)!) as { requests: number; errors: number; firstError?: string; rps: number; p50Ms: number; p99Ms: number; ttfbP50Ms?: number; ttfbP99Ms?: number }
+  const output = execFileSync(
+    process.execPath,
+    [
+      ...process.execArgv,
+      path.join(here, 'gateway-load.ts'),
+      JSON.stringify({ url, headers, body, concurrency, warmupMs, durationMs, stream }),
+    ],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  return JSON.parse(output.trim().split('\n').at(-1)!) as {
+    requests: number
+    errors: number
+    firstError?: string
+    rps: number
+    p50Ms: number
+    p99Ms: number
+    ttfbP50Ms?: number
+    ttfbP99Ms?: number
+  }
 }
 
 try {
@@ -109,8 +133,10 @@ try {
   const config = mkdtempSync(path.join(tmpdir(), 'llmpool-bench-gateway-'))
   cleanup.push(() => rmSync(config, { recursive: true, force: true }))
   const files: Record<string, string> = {
-    '_registry.toml': '[pools]\nbench_pool = { file = "pools/bench-pool.toml" }\n[task_groups]\nbench_group = { file = "task-groups/bench-group.toml" }\n[global]\nenable_hot_reload = false\n',
-    'pools/bench-pool.toml': '[pool]\nname = "bench_pool"\ntask_groups = ["bench_group"]\n[pool.rotation_strategy]\ntype = "round_robin"\n',
+    '_registry.toml':
+      '[pools]\nbench_pool = { file = "pools/bench-pool.toml" }\n[task_groups]\nbench_group = { file = "task-groups/bench-group.toml" }\n[global]\nenable_hot_reload = false\n',
+    'pools/bench-pool.toml':
+      '[pool]\nname = "bench_pool"\ntask_groups = ["bench_group"]\n[pool.rotation_strategy]\ntype = "round_robin"\n',
     'task-groups/bench-group.toml': `[task_group]\nname = "bench_group"\n[task_group.echelons.main]\nmodels = ["openai:bench-a", "openai:bench-b"]\nconcurrency_limit = 100000\nrpm_limit = 1000000\ntimeout = 30\napi_key = "bench-key"\nbase_url = "${upstream}/v1"\n`,
   }
   for (const [file, text] of Object.entries(files)) {
@@ -127,18 +153,41 @@ try {
 
   // Streamed: the mock upstream echoes the message after "mock reply from bench-a:", a chunk per word: 20 chunks.
   const message = stream
-    ? { messages: [{ role: 'user', content: 'say hello to the benchmark in exactly sixteen words so that every answer streams twenty chunks' }], max_tokens: 32, stream: true }
+    ? {
+        messages: [
+          {
+            role: 'user',
+            content: 'say hello to the benchmark in exactly sixteen words so that every answer streams twenty chunks',
+          },
+        ],
+        max_tokens: 32,
+        stream: true,
+      }
     : { messages: [{ role: 'user', content: 'Say hello to the benchmark, briefly.' }], max_tokens: 32 }
   if (stream) {
-    const answer = await fetch(`${upstream}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'bench-a', ...message }) })
+    const answer = await fetch(`${upstream}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'bench-a', ...message }),
+    })
     const chunks = (await answer.text()).split('\n\n').filter((event) => event.includes('"delta":{"content"')).length
     console.log(`streamed answers: ${chunks} content chunks each`)
   }
   const portkeyConfig = JSON.stringify({
     strategy: { mode: 'loadbalance' },
     targets: [
-      { provider: 'openai', api_key: 'bench-key', custom_host: `${upstream}/v1`, override_params: { model: 'bench-a' } },
-      { provider: 'openai', api_key: 'bench-key', custom_host: `${upstream}/v1`, override_params: { model: 'bench-b' } },
+      {
+        provider: 'openai',
+        api_key: 'bench-key',
+        custom_host: `${upstream}/v1`,
+        override_params: { model: 'bench-a' },
+      },
+      {
+        provider: 'openai',
+        api_key: 'bench-key',
+        custom_host: `${upstream}/v1`,
+        override_params: { model: 'bench-b' },
+      },
     ],
   })
   // Portkey 1.15.2 fails every streamed request on Node 20 here (500 "Something went wrong": it appends headers to
@@ -160,7 +209,9 @@ try {
     { name: 'direct', url: upstream, headers: { authorization: 'Bearer bench-key' }, model: 'bench-a' },
     { name: 'bare-proxy', url: bare, headers: {}, model: 'bench-a' },
     { name: 'llmpool', url: llmpool, headers: {}, model: 'bench_pool' },
-    ...(portkey && portkeyStreams ? [{ name: 'portkey', url: portkey, headers: { 'x-portkey-config': portkeyConfig }, model: 'bench-a' }] : []),
+    ...(portkey && portkeyStreams
+      ? [{ name: 'portkey', url: portkey, headers: { 'x-portkey-config': portkeyConfig }, model: 'bench-a' }]
+      : []),
     { name: 'llmpool-ai-sdk', url: llmpoolAiSdk, headers: {}, model: 'bench_pool' },
   ]
 
@@ -192,7 +243,9 @@ try {
         rps: median(all.map((run) => run.rps)),
         p50Ms: median(all.map((run) => run.p50Ms)),
         p99Ms: median(all.map((run) => run.p99Ms)),
-        ...(stream ? { ttfbP50Ms: median(all.map((run) => run.ttfbP50Ms!)), ttfbP99Ms: median(all.map((run) => run.ttfbP99Ms!)) } : {}),
+        ...(stream
+          ? { ttfbP50Ms: median(all.map((run) => run.ttfbP50Ms!)), ttfbP99Ms: median(all.map((run) => run.ttfbP99Ms!)) }
+          : {}),
       }
       const direct = results.direct?.[concurrency]
       if (direct && target.name !== 'direct') {
@@ -201,8 +254,14 @@ try {
         if (stream) row.addedTtfbP50Ms = row.ttfbP50Ms! - direct.ttfbP50Ms!
       }
       ;(results[target.name] ??= {})[concurrency] = row
-      const ttfb = typeof row.ttfbP50Ms !== 'number' ? '' : `  first byte p50 ${row.ttfbP50Ms.toFixed(3)} ms${row.addedTtfbP50Ms === undefined ? '' : ` (added ${row.addedTtfbP50Ms.toFixed(3)})`}`
-      const added = (row.addedP50Ms === undefined ? '' : `  added p50 ${row.addedP50Ms.toFixed(3)} ms, p99 ${row.addedP99Ms!.toFixed(3)} ms`) + ttfb
+      const ttfb =
+        typeof row.ttfbP50Ms !== 'number'
+          ? ''
+          : `  first byte p50 ${row.ttfbP50Ms.toFixed(3)} ms${row.addedTtfbP50Ms === undefined ? '' : ` (added ${row.addedTtfbP50Ms.toFixed(3)})`}`
+      const added =
+        (row.addedP50Ms === undefined
+          ? ''
+          : `  added p50 ${row.addedP50Ms.toFixed(3)} ms, p99 ${row.addedP99Ms!.toFixed(3)} ms`) + ttfb
       console.log(
         `c=${String(concurrency).padStart(3)}  ${target.name.padEnd(15)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${added}${row.errors ? `  errors ${row.errors} (${row.firstError})` : ''}`,
       )
@@ -218,7 +277,13 @@ try {
         {
           vsBare: median(paired.vsBare),
           vsBareOfMedians: ours.rps / results['bare-proxy']![concurrency]!.rps,
-          ...(pk ? { vsPortkey: median(paired.vsPortkey), vsPortkeyOfMedians: ours.rps / pk.rps, lowerAddedP99ThanPortkey: ours.addedP99Ms! < pk.addedP99Ms! } : {}),
+          ...(pk
+            ? {
+                vsPortkey: median(paired.vsPortkey),
+                vsPortkeyOfMedians: ours.rps / pk.rps,
+                lowerAddedP99ThanPortkey: ours.addedP99Ms! < pk.addedP99Ms!,
+              }
+            : {}),
         },
       ]
     }),
@@ -234,9 +299,23 @@ try {
     ? Object.values(ratios).every((ratio) => ratio.vsBare >= 0.7) && !((results.llmpool![1]?.addedTtfbP50Ms ?? 0) > 1)
     : Object.entries(ratios).every(
         ([concurrency, ratio]) =>
-          ratio.vsBare >= (Number(concurrency) >= 10 ? 0.8 : 0.7) && (!('vsPortkey' in ratio) || (ratio.vsPortkey! >= 5 && ratio.lowerAddedP99ThanPortkey)),
+          ratio.vsBare >= (Number(concurrency) >= 10 ? 0.8 : 0.7) &&
+          (!('vsPortkey' in ratio) || (ratio.vsPortkey! >= 5 && ratio.lowerAddedP99ThanPortkey)),
       )
-  console.log(JSON.stringify({ benchmark: 'gateway', stream, durationMs, rounds, loadAverage: loadavg(), concurrencies, results, ratios, perRound, targetsMet: met }))
+  console.log(
+    JSON.stringify({
+      benchmark: 'gateway',
+      stream,
+      durationMs,
+      rounds,
+      loadAverage: loadavg(),
+      concurrencies,
+      results,
+      ratios,
+      perRound,
+      targetsMet: met,
+    }),
+  )
 } finally {
   for (const child of children) child.kill()
   for (const step of cleanup) step()

@@ -30,8 +30,12 @@ function acquireRelease(limiter: SyncLimiter): () => void {
 const backend = memoryBackend()
 const huge = 1_000_000_000
 const memory = {
-  token_bucket: medianNs(acquireRelease(backend.create('bucket', { kind: 'token_bucket', bucketSize: huge, refillPerSecond: huge }))),
-  fixed_window: medianNs(acquireRelease(backend.create('window', { kind: 'fixed_window', windowMs: 1000, maxRequests: huge }))),
+  token_bucket: medianNs(
+    acquireRelease(backend.create('bucket', { kind: 'token_bucket', bucketSize: huge, refillPerSecond: huge })),
+  ),
+  fixed_window: medianNs(
+    acquireRelease(backend.create('window', { kind: 'fixed_window', windowMs: 1000, maxRequests: huge })),
+  ),
   sliding_window: medianNs(acquireRelease(backend.create('rpm', { kind: 'sliding_window', windowMs: 1, limit: 1000 }))),
   concurrency: medianNs(acquireRelease(backend.create('concurrency', { kind: 'concurrency', limit: 100 }))),
   instance: medianNs(
@@ -44,7 +48,9 @@ const memory = {
   ),
 }
 for (const [kind, figures] of Object.entries(memory))
-  console.log(`memory ${kind.padEnd(15)} tryAcquire + release: median ${figures.median.toFixed(0)} ns/op, p99 ${figures.p99.toFixed(0)} ns/op`)
+  console.log(
+    `memory ${kind.padEnd(15)} tryAcquire + release: median ${figures.median.toFixed(0)} ns/op, p99 ${figures.p99.toFixed(0)} ns/op`,
+  )
 await backend.dispose()
 
 // Bottleneck's local datastore, as the reference the issue names: one job through schedule().
@@ -58,7 +64,9 @@ async function bottleneckLocal(): Promise<number> {
   return usPerJob
 }
 const bottleneckUs = await bottleneckLocal()
-console.log(`bottleneck local schedule(): ${bottleneckUs.toFixed(1)} µs/job (${Math.round(1_000_000 / bottleneckUs)} jobs/s)`)
+console.log(
+  `bottleneck local schedule(): ${bottleneckUs.toFixed(1)} µs/job (${Math.round(1_000_000 / bottleneckUs)} jobs/s)`,
+)
 
 const redis = await benchRedis()
 console.log(
@@ -71,9 +79,18 @@ console.log(
   JSON.stringify({
     name: 'limiter',
     // The contract's operation on one limiter, the slowest kind; an instance's rpm + concurrency composite apart.
-    memory_ns_per_op_median: Math.round(Math.max(memory.token_bucket.median, memory.fixed_window.median, memory.sliding_window.median, memory.concurrency.median)),
+    memory_ns_per_op_median: Math.round(
+      Math.max(
+        memory.token_bucket.median,
+        memory.fixed_window.median,
+        memory.sliding_window.median,
+        memory.concurrency.median,
+      ),
+    ),
     memory_instance_ns_per_op_median: Math.round(memory.instance.median),
-    memory_ns_per_op: Object.fromEntries(Object.entries(memory).map(([kind, figures]) => [kind, Math.round(figures.median)])),
+    memory_ns_per_op: Object.fromEntries(
+      Object.entries(memory).map(([kind, figures]) => [kind, Math.round(figures.median)]),
+    ),
     bottleneck_local_us_per_job: Number(bottleneckUs.toFixed(1)),
     ...Object.fromEntries(Object.entries(redis).map(([key, value]) => [key, Number(value.toFixed(1))])),
   }),

@@ -14,7 +14,8 @@ import { dashboardHandler } from '@llmpool/dashboard'
 import { Router } from '@llmpool/router'
 
 /** `--rounds N` (default 7) and `--duration-ms MS` per measurement (default 2000). */
-const option = (name: string) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : undefined)
+const option = (name: string) =>
+  process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : undefined
 const ROUNDS = option('--rounds') || 7
 const DURATION_MS = option('--duration-ms') || 2000
 
@@ -22,9 +23,12 @@ const DURATION_MS = option('--duration-ms') || 2000
 // this rate would use up (the calls would then wait for capacity, not measure routing).
 const directory = mkdtempSync(path.join(tmpdir(), 'llmpool-bench-dashboard-'))
 const files: Record<string, string> = {
-  '_registry.toml': '[pools]\npool = { file = "pools/pool.toml" }\n[task_groups]\ngroup = { file = "task-groups/group.toml" }\n',
-  'pools/pool.toml': '[pool]\nname = "pool"\ntask_groups = ["group"]\n[pool.rate_limiting]\nenabled = true\n[pool.rate_limiting.token_bucket]\nbucket_size = 1000000000\nrefill_rate = 1000000000\n',
-  'task-groups/group.toml': '[task_group]\nname = "group"\n[task_group.echelons.main]\nmodels = ["memory:a", "memory:b"]\nconcurrency_limit = 100000\n',
+  '_registry.toml':
+    '[pools]\npool = { file = "pools/pool.toml" }\n[task_groups]\ngroup = { file = "task-groups/group.toml" }\n',
+  'pools/pool.toml':
+    '[pool]\nname = "pool"\ntask_groups = ["group"]\n[pool.rate_limiting]\nenabled = true\n[pool.rate_limiting.token_bucket]\nbucket_size = 1000000000\nrefill_rate = 1000000000\n',
+  'task-groups/group.toml':
+    '[task_group]\nname = "group"\n[task_group.echelons.main]\nmodels = ["memory:a", "memory:b"]\nconcurrency_limit = 100000\n',
 }
 for (const [file, text] of Object.entries(files)) {
   mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
@@ -35,7 +39,10 @@ const config = await loadConfig({ directory, env: {} })
 const answer: LanguageModelV3GenerateResult = {
   content: [{ type: 'text', text: 'ok' }],
   finishReason: { unified: 'stop', raw: 'stop' },
-  usage: { inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 1, text: 1, reasoning: undefined } },
+  usage: {
+    inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
+    outputTokens: { total: 1, text: 1, reasoning: undefined },
+  },
   warnings: [],
 }
 const instantModel = (modelId: string): LanguageModelV3 => ({
@@ -49,7 +56,11 @@ const instantModel = (modelId: string): LanguageModelV3 => ({
   },
 })
 const call: LanguageModelV3CallOptions = { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }] }
-const router = new Router({ config, providers: { memory: { createModel: ({ modelId }) => instantModel(modelId) } }, healthChecks: false })
+const router = new Router({
+  config,
+  providers: { memory: { createModel: ({ modelId }) => instantModel(modelId) } },
+  healthChecks: false,
+})
 
 /** Routed requests/s of `concurrency` loops calling for `durationMs` (counted, not sampled: no per-call garbage). */
 async function measure(concurrency: number, durationMs: number) {
@@ -74,7 +85,9 @@ async function connectDashboard() {
   const server = createServer((request, response) => void handler(request, response))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const controller = new AbortController()
-  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard/api/feed`, { signal: controller.signal })
+  const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard/api/feed`, {
+    signal: controller.signal,
+  })
   const reader = response.body!.getReader()
   let bytes = 0
   const reading = (async () => {

@@ -24,7 +24,8 @@ async function configWith(files: Record<string, string>) {
 }
 
 const tree = (models: string, extra = '') => ({
-  '_registry.toml': '[pools]\npool = { file = "pools/pool.toml" }\n[task_groups]\ngroup = { file = "task-groups/group.toml" }\n',
+  '_registry.toml':
+    '[pools]\npool = { file = "pools/pool.toml" }\n[task_groups]\ngroup = { file = "task-groups/group.toml" }\n',
   'pools/pool.toml': `[pool]
 name = "pool"
 task_groups = ["group"]
@@ -46,7 +47,10 @@ ${extra}`,
 const answer: LanguageModelV3GenerateResult = {
   content: [{ type: 'text', text: 'ok' }],
   finishReason: { unified: 'stop', raw: 'stop' },
-  usage: { inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: 1, text: 1, reasoning: undefined } },
+  usage: {
+    inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },
+    outputTokens: { total: 1, text: 1, reasoning: undefined },
+  },
   warnings: [],
 }
 const instantModel = (modelId: string): LanguageModelV3 => ({
@@ -82,7 +86,11 @@ async function latencies(fn: () => PromiseLike<unknown>, concurrency: number, re
 }
 
 const config = await configWith(tree('"memory:a", "memory:b"'))
-const router = new Router({ config, providers: { memory: { createModel: ({ modelId }) => instantModel(modelId) } }, healthChecks: false })
+const router = new Router({
+  config,
+  providers: { memory: { createModel: ({ modelId }) => instantModel(modelId) } },
+  healthChecks: false,
+})
 const direct = instantModel('a')
 
 const results: Record<string, number> = {}
@@ -105,23 +113,32 @@ for (const concurrency of [1, 100]) {
   // At concurrency 100 a request's latency is mostly its wait behind the 99 others: the cost routing adds is better
   // read from throughput, as CPU time per request.
   const addedCpuUs = 1e6 / routed.perSecond - 1e6 / plain.perSecond
-  console.log(`  CPU per request at concurrency ${concurrency}: ${(1e6 / routed.perSecond).toFixed(2)} µs routed, ${addedCpuUs.toFixed(2)} µs added`)
+  console.log(
+    `  CPU per request at concurrency ${concurrency}: ${(1e6 / routed.perSecond).toFixed(2)} µs routed, ${addedCpuUs.toFixed(2)} µs added`,
+  )
   results[`added_cpu_us_per_request_c${concurrency}`] = Number(addedCpuUs.toFixed(2))
 }
 await router.dispose()
 
 // Over HTTP: the mock upstream in its own process, so that it does not share this core.
-const mock = fork(path.join(import.meta.dirname, 'router-upstream.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+const mock = fork(path.join(import.meta.dirname, 'router-upstream.ts'), [], {
+  execArgv: ['--import', 'tsx'],
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+})
 const url = await new Promise<string>((resolve, reject) => {
   mock.once('message', (message) => resolve(String(message)))
   mock.once('exit', (code) => reject(new Error(`mock upstream exited with ${code}`)))
 })
 try {
-  const httpConfig = await configWith(tree('"openai:model-a", "openai:model-b"', `api_key = "bench"\nbase_url = "${url}/v1"\n`))
+  const httpConfig = await configWith(
+    tree('"openai:model-a", "openai:model-b"', `api_key = "bench"\nbase_url = "${url}/v1"\n`),
+  )
   const httpRouter = new Router({ config: httpConfig, healthChecks: false })
   await latencies(() => httpRouter.generate('pool', call), 50, 2_000)
   const http = await latencies(() => httpRouter.generate('pool', call), 50, 20_000)
-  console.log(`over HTTP (openai provider → mock upstream), concurrency 50: ${Math.round(http.perSecond)} routed req/s, median ${(http.medianUs / 1000).toFixed(2)} ms, p99 ${(http.p99Us / 1000).toFixed(2)} ms`)
+  console.log(
+    `over HTTP (openai provider → mock upstream), concurrency 50: ${Math.round(http.perSecond)} routed req/s, median ${(http.medianUs / 1000).toFixed(2)} ms, p99 ${(http.p99Us / 1000).toFixed(2)} ms`,
+  )
   results.http_routed_req_per_s = Math.round(http.perSecond)
   results.http_median_ms = Number((http.medianUs / 1000).toFixed(2))
   await httpRouter.dispose()

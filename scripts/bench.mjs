@@ -23,7 +23,11 @@ const [name, ...rest] = process.argv.slice(2)
 if (!name || !available.includes(name)) {
   if (name) console.error(`unknown benchmark: ${name}`)
   console.error('usage: pnpm bench NAME [args...]')
-  console.error(available.length > 0 ? `available benchmarks:\n${available.map((n) => `  ${n}`).join('\n')}` : 'no benchmarks yet (bench/*.ts)')
+  console.error(
+    available.length > 0
+      ? `available benchmarks:\n${available.map((n) => `  ${n}`).join('\n')}`
+      : 'no benchmarks yet (bench/*.ts)',
+  )
   process.exit(2)
 }
 

@@ -16,7 +16,9 @@ const filter = buildOnly ? [] : ['--filter=@llmpool/cli...']
 const build = await buildPackages(filter)
 if (build.status !== 0) {
   process.stderr.write(build.log)
-  console.error(build.error ? `could not build the packages: ${build.error.message}` : 'could not build the packages (see above)')
+  console.error(
+    build.error ? `could not build the packages: ${build.error.message}` : 'could not build the packages (see above)',
+  )
   process.exit(2)
 }
 if (buildOnly) {
@@ -41,7 +43,11 @@ process.exit(cli.status ?? 2)
  */
 async function buildPackages(filter) {
   const started = Date.now()
-  const child = spawn(join(bin, 'turbo'), ['run', 'build', ...filter, '--json', '--output-logs=new-only'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(join(bin, 'turbo'), ['run', 'build', ...filter, '--json', '--output-logs=new-only'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let log = ''
   let built = 0
   let cached = 0
@@ -66,11 +72,15 @@ async function buildPackages(filter) {
     log += task ? `${task}: ${entry.text}\n` : `${entry.text}\n`
     // `cache miss, executing <hash>` (or `cache bypass, force executing` with --force): the task starts building.
     if (task && /^cache (miss|bypass)/.test(entry.text)) {
-      if (built++ === 0) console.error('building the packages that changed (the first build takes about a minute; later ones reuse it)')
+      if (built++ === 0)
+        console.error('building the packages that changed (the first build takes about a minute; later ones reuse it)')
       console.error(`  building ${task} ...`)
     } else if (task && /^cache hit/.test(entry.text)) cached++
   }
   const status = await exited
-  if (status === 0 && built > 0) console.error(`built ${built} package${built === 1 ? '' : 's'}${cached > 0 ? ` (${cached} up to date)` : ''} in ${Math.round((Date.now() - started) / 1000)} s`)
+  if (status === 0 && built > 0)
+    console.error(
+      `built ${built} package${built === 1 ? '' : 's'}${cached > 0 ? ` (${cached} up to date)` : ''} in ${Math.round((Date.now() - started) / 1000)} s`,
+    )
   return { status, error: spawnError, log, built }
 }

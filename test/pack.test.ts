@@ -100,7 +100,8 @@ function withWorkspaceDependencies(names: string[]): string[] {
   const visit = (name: string) => {
     if (found.has(name)) return
     found.add(name)
-    for (const dependency of Object.keys(byName.get(name)?.dependencies ?? {})) if (byName.has(dependency)) visit(dependency)
+    for (const dependency of Object.keys(byName.get(name)?.dependencies ?? {}))
+      if (byName.has(dependency)) visit(dependency)
   }
   names.forEach(visit)
   return [...found].sort()
@@ -108,7 +109,8 @@ function withWorkspaceDependencies(names: string[]): string[] {
 
 const packages = publishablePackages()
 const license = readFileSync(join(root, 'LICENSE'), 'utf8')
-const rootDevDependencies = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageManifest).devDependencies ?? {}
+const rootDevDependencies =
+  (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageManifest).devDependencies ?? {}
 
 describe('packed packages install and run outside the workspace', () => {
   let workDirectory = ''
@@ -151,10 +153,19 @@ describe('packed packages install and run outside the workspace', () => {
     )
 
     // `openai`: the client a gateway user points at it (the version the workspace tests with).
-    const openaiVersion = JSON.parse(readFileSync(join(root, 'packages', 'gateway', 'package.json'), 'utf8')).devDependencies.openai as string
+    const openaiVersion = JSON.parse(readFileSync(join(root, 'packages', 'gateway', 'package.json'), 'utf8'))
+      .devDependencies.openai as string
     const installed = run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--ignore-scripts=false', '--prefer-offline', ...tarballs, `openai@${openaiVersion}`],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--ignore-scripts=false',
+        '--prefer-offline',
+        ...tarballs,
+        `openai@${openaiVersion}`,
+      ],
       projectDirectory,
       240_000,
     )
@@ -181,52 +192,53 @@ describe('packed packages install and run outside the workspace', () => {
   })
 
   for (const { directory, manifest } of packages) {
-    it(
-      manifest.name,
-      () => {
-        const installedManifestPath = join(projectDirectory, 'node_modules', ...manifest.name.split('/'), 'package.json')
-        expect(existsSync(installedManifestPath), `${manifest.name} is not installed`).toBe(true)
+    it(manifest.name, () => {
+      const installedManifestPath = join(projectDirectory, 'node_modules', ...manifest.name.split('/'), 'package.json')
+      expect(existsSync(installedManifestPath), `${manifest.name} is not installed`).toBe(true)
 
-        // No `workspace:` range may survive packing, in this package or any other installed @llmpool package, nor
-        // the `@llmpool/source` export condition (it points at src/, which is not shipped: publishConfig.exports).
-        const scopeDirectory = join(projectDirectory, 'node_modules', '@llmpool')
-        for (const entry of readdirSync(scopeDirectory)) {
-          const text = readFileSync(join(scopeDirectory, entry, 'package.json'), 'utf8')
-          expect(text, `node_modules/@llmpool/${entry}/package.json`).not.toContain('@llmpool/source')
-          const installed = JSON.parse(text) as PackageManifest
-          for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const) {
-            for (const [dependency, range] of Object.entries(installed[field] ?? {})) {
-              expect(range, `${installed.name} ${field}.${dependency}`).not.toMatch(/^workspace:/)
-            }
+      // No `workspace:` range may survive packing, in this package or any other installed @llmpool package, nor
+      // the `@llmpool/source` export condition (it points at src/, which is not shipped: publishConfig.exports).
+      const scopeDirectory = join(projectDirectory, 'node_modules', '@llmpool')
+      for (const entry of readdirSync(scopeDirectory)) {
+        const text = readFileSync(join(scopeDirectory, entry, 'package.json'), 'utf8')
+        expect(text, `node_modules/@llmpool/${entry}/package.json`).not.toContain('@llmpool/source')
+        const installed = JSON.parse(text) as PackageManifest
+        for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const) {
+          for (const [dependency, range] of Object.entries(installed[field] ?? {})) {
+            expect(range, `${installed.name} ${field}.${dependency}`).not.toMatch(/^workspace:/)
           }
         }
+      }
 
-        const installedManifest = JSON.parse(readFileSync(installedManifestPath, 'utf8')) as PackageManifest
-        expect(installedManifest.repository, `${manifest.name} repository`).toMatchObject({ type: 'git', directory: relative(root, directory) })
-        const installedLicense = join(dirname(installedManifestPath), 'LICENSE')
-        expect(existsSync(installedLicense), `${manifest.name} ships no LICENSE`).toBe(true)
-        expect(readFileSync(installedLicense, 'utf8'), `${manifest.name} LICENSE differs from the repository's`).toBe(license)
+      const installedManifest = JSON.parse(readFileSync(installedManifestPath, 'utf8')) as PackageManifest
+      expect(installedManifest.repository, `${manifest.name} repository`).toMatchObject({
+        type: 'git',
+        directory: relative(root, directory),
+      })
+      const installedLicense = join(dirname(installedManifestPath), 'LICENSE')
+      expect(existsSync(installedLicense), `${manifest.name} ships no LICENSE`).toBe(true)
+      expect(readFileSync(installedLicense, 'utf8'), `${manifest.name} LICENSE differs from the repository's`).toBe(
+        license,
+      )
 
-        // Plain Node, no export conditions, no TypeScript: exactly what a user gets.
-        const script = `const m = await import('${manifest.name}'); if (Object.keys(m).length === 0) process.exit(3)`
-        const imported = run(process.execPath, ['--input-type=module', '-e', script], projectDirectory, 60_000)
-        expect(imported.status, describeRun(`import('${manifest.name}')`, imported)).toBe(0)
+      // Plain Node, no export conditions, no TypeScript: exactly what a user gets.
+      const script = `const m = await import('${manifest.name}'); if (Object.keys(m).length === 0) process.exit(3)`
+      const imported = run(process.execPath, ['--input-type=module', '-e', script], projectDirectory, 60_000)
+      expect(imported.status, describeRun(`import('${manifest.name}')`, imported)).toBe(0)
 
-        for (const bin of binNames(manifest)) {
-          // `--no`: never fall back to downloading a package of the same name from the registry.
-          // `--`: with `--no` before the command, npx would read the command's own flags as its.
-          const help = run('npx', ['--no', '--', bin, '--help'], projectDirectory, 60_000)
-          expect(help.stdout, describeRun(`npx ${bin} --help`, help)).toMatch(/usage/i)
-          expect(help.status, describeRun(`npx ${bin} --help`, help)).toBe(0)
+      for (const bin of binNames(manifest)) {
+        // `--no`: never fall back to downloading a package of the same name from the registry.
+        // `--`: with `--no` before the command, npx would read the command's own flags as its.
+        const help = run('npx', ['--no', '--', bin, '--help'], projectDirectory, 60_000)
+        expect(help.stdout, describeRun(`npx ${bin} --help`, help)).toMatch(/usage/i)
+        expect(help.status, describeRun(`npx ${bin} --help`, help)).toBe(0)
 
-          if (bin === 'llmpool') {
-            const validated = run('npx', ['--no', '--', bin, 'validate', configsCopy], projectDirectory, 60_000)
-            expect(validated.status, describeRun(`npx ${bin} validate ${configsCopy}`, validated)).toBe(0)
-          }
+        if (bin === 'llmpool') {
+          const validated = run('npx', ['--no', '--', bin, 'validate', configsCopy], projectDirectory, 60_000)
+          expect(validated.status, describeRun(`npx ${bin} validate ${configsCopy}`, validated)).toBe(0)
         }
-      },
-      180_000,
-    )
+      }
+    }, 180_000)
   }
 
   it('npx @llmpool/gateway --config DIR serves the official openai client, JSON and streaming, and stops on SIGTERM', async () => {
@@ -276,7 +288,11 @@ describe('packed packages install and run outside the workspace', () => {
       writeFileSync(join(projectDirectory, 'ask-gateway.mjs'), script)
       const asked = await runAsync(process.execPath, ['ask-gateway.mjs'], projectDirectory, 60_000)
       expect(asked.status, describeRun('node ask-gateway.mjs', asked) + `\n--- gateway ---\n${output}`).toBe(0)
-      const answer = JSON.parse(asked.stdout.trim().split('\n').at(-1)!) as { model: string; text: string; streamed: string }
+      const answer = JSON.parse(asked.stdout.trim().split('\n').at(-1)!) as {
+        model: string
+        text: string
+        streamed: string
+      }
       expect(answer.model).toBe('fast_pool_wrapper')
       expect(answer.text.length).toBeGreaterThan(0)
       expect(answer.streamed.length).toBeGreaterThan(0)
@@ -300,30 +316,63 @@ describe('packed packages install and run outside the workspace', () => {
 
   it('the declarations compile with strict and without skipLibCheck, in a project without ioredis', () => {
     // The library packages a TypeScript user of the memory limiter installs, and the @llmpool packages they need.
-    const names = withWorkspaceDependencies(['@llmpool/config', '@llmpool/limiter', '@llmpool/router', '@llmpool/schema', '@llmpool/wrappers'])
-    const tarballs = names.map((name) => join(tarballDirectory, tarballName(packages.find(({ manifest }) => manifest.name === name)!.manifest)))
+    const names = withWorkspaceDependencies([
+      '@llmpool/config',
+      '@llmpool/limiter',
+      '@llmpool/router',
+      '@llmpool/schema',
+      '@llmpool/wrappers',
+    ])
+    const tarballs = names.map((name) =>
+      join(tarballDirectory, tarballName(packages.find(({ manifest }) => manifest.name === name)!.manifest)),
+    )
     const typesDirectory = join(workDirectory, 'types-project')
     mkdirSync(typesDirectory)
     writeFileSync(
       join(typesDirectory, 'package.json'),
       `${JSON.stringify({ name: 'llmpool-types-check', version: '0.0.0', private: true, type: 'module' }, null, 2)}\n`,
     )
-    const compilerOptions = { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, skipLibCheck: false, noEmit: true, types: ['node'] }
-    writeFileSync(join(typesDirectory, 'tsconfig.json'), `${JSON.stringify({ compilerOptions, files: ['consumer.ts'] }, null, 2)}\n`)
+    const compilerOptions = {
+      target: 'ES2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      skipLibCheck: false,
+      noEmit: true,
+      types: ['node'],
+    }
+    writeFileSync(
+      join(typesDirectory, 'tsconfig.json'),
+      `${JSON.stringify({ compilerOptions, files: ['consumer.ts'] }, null, 2)}\n`,
+    )
     cpSync(join(root, 'test', 'types-consumer.ts'), join(typesDirectory, 'consumer.ts'))
 
     // The workspace's TypeScript and Node types: what the packages are built and checked with.
     const installed = run(
       'npm',
-      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...tarballs, `typescript@${rootDevDependencies.typescript}`, `@types/node@${rootDevDependencies['@types/node']}`],
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+        ...tarballs,
+        `typescript@${rootDevDependencies.typescript}`,
+        `@types/node@${rootDevDependencies['@types/node']}`,
+      ],
       typesDirectory,
       240_000,
     )
     expect(installed.status, describeRun('npm install of the library tarballs', installed)).toBe(0)
     // ioredis and pino are optional peers: npm installs neither, so the declarations must not need them.
-    for (const optional of ['ioredis', 'pino']) expect(existsSync(join(typesDirectory, 'node_modules', optional)), `${optional} got installed`).toBe(false)
+    for (const optional of ['ioredis', 'pino'])
+      expect(existsSync(join(typesDirectory, 'node_modules', optional)), `${optional} got installed`).toBe(false)
 
-    const compiled = run(process.execPath, [join(typesDirectory, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], typesDirectory, 180_000)
+    const compiled = run(
+      process.execPath,
+      [join(typesDirectory, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'],
+      typesDirectory,
+      180_000,
+    )
     expect(compiled.status, describeRun('tsc -p . (strict, no skipLibCheck)', compiled)).toBe(0)
   }, 420_000)
 })

@@ -36,7 +36,9 @@ export async function route(directory: string): Promise<string> {
   const router = new Router({ config: store })
   const events: RouterEvent['type'][] = []
   router.on((event: RouterEvent) => events.push(event.type))
-  const result = await router.generate('fast_pool', { prompt: [{ role: 'user', content: [{ type: 'text', text: 'Hello' }] }] })
+  const result = await router.generate('fast_pool', {
+    prompt: [{ role: 'user', content: [{ type: 'text', text: 'Hello' }] }],
+  })
   return `${result.routing.instance} after ${events.length} events`
 }
 

@@ -12,19 +12,25 @@ import { z } from 'zod'
 const { values } = parseArgs({ options: { config: { type: 'string' } } })
 const root = path.resolve(import.meta.dirname, '../../..')
 // --config is relative to where you ran the command; the default is the repository's configs/llms.
-const configDir = values.config ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values.config) : path.join(root, 'configs/llms')
+const configDir = values.config
+  ? path.resolve(process.env.INIT_CWD ?? process.cwd(), values.config)
+  : path.join(root, 'configs/llms')
 
 const upstream = await createMockUpstream()
 // The configuration names the real providers; point them at the mock upstream (drop `providers` to go live).
 const toMock = (provider: ProviderDefinition): ProviderDefinition => ({
-  createModel: (settings) => provider.createModel({ ...settings, baseURL: `${upstream.url}/v1`, apiKey: 'example-key' }),
+  createModel: (settings) =>
+    provider.createModel({ ...settings, baseURL: `${upstream.url}/v1`, apiKey: 'example-key' }),
 })
 const pool = await createLLMPool({
   configDir,
   watch: false,
   // configs/llms turns request logging on; this example prints its own lines instead (remove to see the JSON logs).
   logger: false,
-  router: { healthChecks: false, providers: { openai: toMock(openAIProvider()), anthropic: toMock(anthropicProvider()) } },
+  router: {
+    healthChecks: false,
+    providers: { openai: toMock(openAIProvider()), anthropic: toMock(anthropicProvider()) },
+  },
 })
 console.log(`mock upstream at ${upstream.url}; wrappers: ${pool.names().wrappers.join(', ')}\n`)
 
@@ -55,13 +61,21 @@ try {
       return { city, sky: 'sunny', celsius: 21 }
     },
   })
-  const withTools = await generateText({ model, tools: { weather }, stopWhen: stepCountIs(3), prompt: 'call tool weather {"city":"Paris"}' })
+  const withTools = await generateText({
+    model,
+    tools: { weather },
+    stopWhen: stepCountIs(3),
+    prompt: 'call tool weather {"city":"Paris"}',
+  })
   console.log(`tool result   → ${JSON.stringify(withTools.steps[0]?.toolResults[0]?.output)}`)
   console.log(`final answer  → ${withTools.text} (${withTools.steps.length} steps)\n`)
 
   // 4. The same pools through the AI SDK's provider registry.
   const registry = createProviderRegistry({ llmpool: pool.provider })
-  const viaRegistry = await generateText({ model: registry.languageModel('llmpool:thinking_pool'), prompt: 'Think briefly.' })
+  const viaRegistry = await generateText({
+    model: registry.languageModel('llmpool:thinking_pool'),
+    prompt: 'Think briefly.',
+  })
   console.log(`llmpool:thinking_pool → ${viaRegistry.text}`)
 } finally {
   await pool.dispose()

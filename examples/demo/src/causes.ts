@@ -15,14 +15,20 @@ const STATUS_HINTS: Partial<Record<AttemptError['kind'], string>> = {
 }
 
 /** Node's and undici's names for why a connection failed, when the message quotes one. */
-const NETWORK_CODE = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|UND_ERR_[A-Z_]+|CERT_[A-Z_]+)\b/
+const NETWORK_CODE =
+  /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EPIPE|UND_ERR_[A-Z_]+|CERT_[A-Z_]+)\b/
 
 /**
  * One failed call in a few words an operator can act on: `500 from openai`, `401 from anthropic (key refused)`,
  * `network unreachable: api.openai.com (ENOTFOUND)`, `timed out after 2 s`. The upstream's own text is only kept
  * (cut short) when nothing else says what went wrong; the router has scrubbed it already, and `scrub` runs again.
  */
-export function describeFailure(error: AttemptError, durationMs: number | undefined, where: { provider: string; host: string | undefined }, scrub: (text: string) => string): string {
+export function describeFailure(
+  error: AttemptError,
+  durationMs: number | undefined,
+  where: { provider: string; host: string | undefined },
+  scrub: (text: string) => string,
+): string {
   const hint = STATUS_HINTS[error.kind]
   if (error.statusCode !== undefined) {
     const detail = hint ?? (error.kind === 'server_error' ? '' : shortMessage(error.message))
@@ -56,7 +62,9 @@ export function planFacts(router: Router, env: Record<string, string | undefined
     where(key: string): { provider: string; host: string | undefined } {
       const plan = router.plan.instances.get(key)
       const provider = plan?.provider ?? key.slice(key.indexOf('/') + 1).split(':')[0]!
-      const root = apiRoot(plan?.baseURL) ?? (provider === 'openai' || provider === 'anthropic' ? defaultApiRoot(provider, env) : undefined)
+      const root =
+        apiRoot(plan?.baseURL) ??
+        (provider === 'openai' || provider === 'anthropic' ? defaultApiRoot(provider, env) : undefined)
       let host: string | undefined
       try {
         host = root === undefined ? undefined : new URL(root).host
@@ -75,7 +83,10 @@ export function planFacts(router: Router, env: Record<string, string | undefined
     reach(target: string): string[] {
       if (!router.plan.entries.has(target)) return []
       const route = router.entry(target).route
-      const candidates = route.kind === 'task_group' ? route.steps.flatMap((step) => step.candidates) : route.stages.flatMap((stage) => stage.tiers.flat())
+      const candidates =
+        route.kind === 'task_group'
+          ? route.steps.flatMap((step) => step.candidates)
+          : route.stages.flatMap((stage) => stage.tiers.flat())
       return [...new Set(candidates.map((candidate) => candidate.instance))]
     },
   }

@@ -42,7 +42,10 @@ const directory = path.resolve(process.env.INIT_CWD ?? root, values.config!)
 /** The faults of the demo: which model fails, which is rate-limited, which is slow, which hangs. */
 const FAULTS = {
   'gpt-4o': { failing: '500 on every call', fault: { status: 500 } },
-  'claude-3-haiku': { failing: '429 (retry-after 1 s) on 60 % of calls', fault: { status: 429, retryAfter: 1, rate: 0.6 } },
+  'claude-3-haiku': {
+    failing: '429 (retry-after 1 s) on 60 % of calls',
+    fault: { status: 429, retryAfter: 1, rate: 0.6 },
+  },
   'claude-3-sonnet': { failing: '429 with retry-after 5 s on every call', fault: { status: 429, retryAfter: 5 } },
   'gpt-4o-mini': { failing: 'answers after 600 ms', fault: { latencyMs: 600 } },
   'gpt-4': { failing: 'never answers (hangs)', fault: { hang: true } },
@@ -74,11 +77,15 @@ if (values.live) {
   for (const [model, { failing }] of Object.entries(FAULTS)) console.log(`  ${model.padEnd(16)} ${failing}`)
   configDirectory = withDemoOverlay(directory, DEMO_TIMEOUT_S, DEMO_HEDGE)
   environment = 'demo'
-  console.log(`attempt timeouts: ${DEMO_TIMEOUT_S} s; ${DEMO_HEDGE.group} hedges after ${DEMO_HEDGE.afterSeconds} s (an overlay, task-groups/*.demo.toml, over a copy of the configuration)`)
+  console.log(
+    `attempt timeouts: ${DEMO_TIMEOUT_S} s; ${DEMO_HEDGE.group} hedges after ${DEMO_HEDGE.afterSeconds} s (an overlay, task-groups/*.demo.toml, over a copy of the configuration)`,
+  )
 }
 
 // With the dashboard, a configuration store: the page shows its hash, version and history.
-const store: ConfigStore | undefined = values.dashboard ? await createConfigStore({ directory: configDirectory, environment, env: process.env, watch: false }) : undefined
+const store: ConfigStore | undefined = values.dashboard
+  ? await createConfigStore({ directory: configDirectory, environment, env: process.env, watch: false })
+  : undefined
 const config = store ? store.current : await loadConfig({ directory: configDirectory, environment, env: process.env })
 // Everything else as the files say: deadlines, retries and cooldowns come from the routing plan (docs/routing.md).
 const router = new Router({ config: store ?? config, healthChecks: false })
@@ -97,7 +104,9 @@ if (values.dashboard) {
   const dashboard = dashboardHandler({ router, ...(store ? { store } : {}) })
   const server = createServer((request, response) => void dashboard(request, response))
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  console.log(`dashboard: http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard/ (open it now: the traffic goes on until Ctrl-C)`)
+  console.log(
+    `dashboard: http://127.0.0.1:${(server.address() as AddressInfo).port}/dashboard/ (open it now: the traffic goes on until Ctrl-C)`,
+  )
   stopDashboard = async () => {
     dashboard.close()
     server.closeAllConnections()
@@ -109,22 +118,31 @@ if (values.dashboard) {
  * A copy of `source` with an overlay per task-group file (`x.demo.toml`) that sets every echelon's `timeout`, and
  * `fallback.hedge_after` for the group `hedge` names: the configuration itself stays as written.
  */
-function withDemoOverlay(source: string, timeoutSeconds: number, hedge: { group: string; afterSeconds: number }): string {
+function withDemoOverlay(
+  source: string,
+  timeoutSeconds: number,
+  hedge: { group: string; afterSeconds: number },
+): string {
   const copy = mkdtempSync(path.join(tmpdir(), 'llmpool-demo-'))
   cpSync(source, copy, { recursive: true })
   const groups = path.join(copy, 'task-groups')
   for (const file of readdirSync(groups).filter((name) => name.endsWith('.toml') && !name.includes('.demo.'))) {
     const text = readFileSync(path.join(groups, file), 'utf8')
     const echelons = [...text.matchAll(/^\[task_group\.echelons\.([\w-]+)\]/gm)].map((match) => match[1]!)
-    let overlay = echelons.map((echelon) => `[task_group.echelons.${echelon}]\ntimeout = ${timeoutSeconds}\n`).join('\n')
-    if (/^name\s*=\s*"([^"]+)"/m.exec(text)?.[1] === hedge.group) overlay += `\n[task_group.fallback]\nhedge_after = ${hedge.afterSeconds}\n`
+    let overlay = echelons
+      .map((echelon) => `[task_group.echelons.${echelon}]\ntimeout = ${timeoutSeconds}\n`)
+      .join('\n')
+    if (/^name\s*=\s*"([^"]+)"/m.exec(text)?.[1] === hedge.group)
+      overlay += `\n[task_group.fallback]\nhedge_after = ${hedge.afterSeconds}\n`
     writeFileSync(path.join(groups, file.replace(/\.toml$/, '.demo.toml')), overlay)
   }
   return copy
 }
 
 const targets = [...Object.keys(config.pools), ...Object.keys(config.task_groups)]
-console.log(`configuration ${path.relative(process.cwd(), directory) || '.'}: ${Object.keys(config.pools).length} pools, ${Object.keys(config.task_groups).length} task groups`)
+console.log(
+  `configuration ${path.relative(process.cwd(), directory) || '.'}: ${Object.keys(config.pools).length} pools, ${Object.keys(config.task_groups).length} task groups`,
+)
 console.log(`sending ${requests} requests over ${targets.join(', ')} (${concurrency} at a time)\n`)
 
 /** One burst: `requests` requests round the targets, `concurrency` at a time. */
@@ -139,7 +157,9 @@ async function burst(progress: Progress | undefined) {
       while (next < requests && !stopping) {
         const index = next++
         const target = targets[index % targets.length]!
-        const call: LanguageModelV3CallOptions = { prompt: [{ role: 'user', content: [{ type: 'text', text: `request ${index}: say hello` }] }] }
+        const call: LanguageModelV3CallOptions = {
+          prompt: [{ role: 'user', content: [{ type: 'text', text: `request ${index}: say hello` }] }],
+        }
         try {
           if (index % 4 === 3) {
             const result = await router.stream(target, call)
@@ -165,7 +185,9 @@ progress.done()
 
 printTables(tally, console.log)
 printCauses(tally, console.log)
-console.log(`\n${first.ok} of ${requests} requests answered, ${first.failed} failed, in ${first.seconds.toFixed(1)} s (${Math.round(requests / first.seconds)} req/s)`)
+console.log(
+  `\n${first.ok} of ${requests} requests answered, ${first.failed} failed, in ${first.seconds.toFixed(1)} s (${Math.round(requests / first.seconds)} req/s)`,
+)
 for (const [code, count] of first.failures) console.log(`  failed with ${code}: ${count}`)
 console.log('\nwhat happened')
 for (const line of story(tally, first.seconds)) console.log(`  ${line}`)
@@ -183,12 +205,17 @@ if (stopDashboard) {
   console.log('\nsteady traffic for the dashboard (about 5 requests/s); Ctrl-C to stop')
   let sent = 0
   let answered = 0
-  const report = setInterval(() => console.log(`${new Date().toLocaleTimeString()}: ${answered} of ${sent} requests answered so far`), 10_000)
+  const report = setInterval(
+    () => console.log(`${new Date().toLocaleTimeString()}: ${answered} of ${sent} requests answered so far`),
+    10_000,
+  )
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       while (!stopping) {
         const target = targets[sent++ % targets.length]!
-        const call: LanguageModelV3CallOptions = { prompt: [{ role: 'user', content: [{ type: 'text', text: `request ${sent}: say hello` }] }] }
+        const call: LanguageModelV3CallOptions = {
+          prompt: [{ role: 'user', content: [{ type: 'text', text: `request ${sent}: say hello` }] }],
+        }
         try {
           if (sent % 4 === 3) {
             const result = await router.stream(target, call)

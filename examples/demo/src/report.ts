@@ -23,15 +23,27 @@ const LEGEND = [
   "  trips*      times an instance's circuit breaker opened (its failures reached the threshold)",
   '  cooldowns*  times an instance was put to rest: its upstream said "not now" (429, 529) or refused its key',
   '  p50, p99    latency: of requests (pools, task groups), of calls (instance rows)',
-  '  *           what happens to an instance itself, whoever\'s call caused it: one breaker and one rest per instance,',
-  '              shared by every pool and task group that reaches it. An instance row shows its instance\'s count; a',
+  "  *           what happens to an instance itself, whoever's call caused it: one breaker and one rest per instance,",
+  "              shared by every pool and task group that reaches it. An instance row shows its instance's count; a",
   '              pool / task group row adds up every instance its route reaches (its echelons; for a pool, its task',
   '              groups and fallback pools), so one trip can show in several rows.',
 ]
 
 function cells(traffic: Traffic, state: { trips: number; cooldowns: number }): string {
-  const values = [traffic.requests, traffic.ok, traffic.retries, traffic.fallbacks, traffic.timeouts, traffic.hedges, state.trips, state.cooldowns].map(String)
-  return values.concat([ms(quantile(traffic.latencies, 0.5)), ms(quantile(traffic.latencies, 0.99))]).map((value) => value.padStart(CELL)).join('')
+  const values = [
+    traffic.requests,
+    traffic.ok,
+    traffic.retries,
+    traffic.fallbacks,
+    traffic.timeouts,
+    traffic.hedges,
+    state.trips,
+    state.cooldowns,
+  ].map(String)
+  return values
+    .concat([ms(quantile(traffic.latencies, 0.5)), ms(quantile(traffic.latencies, 0.99))])
+    .map((value) => value.padStart(CELL))
+    .join('')
 }
 
 function header(title: string, width: number, print: (line: string) => void): void {
@@ -49,7 +61,8 @@ export function printTables(tally: Tally, print: (line: string) => void): void {
   const width = Math.max(24, ...targets.map((name) => name.length), ...instances.map((name) => name.length + 2))
 
   header('pool / task group', width, print)
-  for (const target of targets) print(`${target.padEnd(width)}${cells(tally.targets.get(target)!, tally.reachedState(target))}`)
+  for (const target of targets)
+    print(`${target.padEnd(width)}${cells(tally.targets.get(target)!, tally.reachedState(target))}`)
 
   header('instance, by caller', width, print)
   for (const target of targets) {
@@ -58,7 +71,9 @@ export function printTables(tally: Tally, print: (line: string) => void): void {
     print(target)
     for (const instance of [...calls.keys()].sort()) {
       const state = tally.instances.get(instance)
-      print(`  ${instance.padEnd(width - 2)}${cells(calls.get(instance)!, { trips: state?.trips ?? 0, cooldowns: state?.cooldowns ?? 0 })}`)
+      print(
+        `  ${instance.padEnd(width - 2)}${cells(calls.get(instance)!, { trips: state?.trips ?? 0, cooldowns: state?.cooldowns ?? 0 })}`,
+      )
     }
   }
   print('')
@@ -67,14 +82,17 @@ export function printTables(tally: Tally, print: (line: string) => void): void {
 
 /** Per instance with failed calls: how many failed, and the most frequent cause with its count. */
 export function printCauses(tally: Tally, print: (line: string) => void): void {
-  const failing = [...tally.instances].filter(([, state]) => state.failures > 0).sort(([a, x], [b, y]) => y.failures - x.failures || a.localeCompare(b))
+  const failing = [...tally.instances]
+    .filter(([, state]) => state.failures > 0)
+    .sort(([a, x], [b, y]) => y.failures - x.failures || a.localeCompare(b))
   if (failing.length === 0) {
     print('\nno call failed')
     return
   }
   print('\nwhy calls failed (per instance: failed calls, then the most frequent cause)')
   const width = Math.max(...failing.map(([instance]) => instance.length))
-  for (const [instance, state] of failing) print(`  ${instance.padEnd(width)}  ${`${state.failures} of ${state.calls}`.padStart(9)}   ${topCause(state)}`)
+  for (const [instance, state] of failing)
+    print(`  ${instance.padEnd(width)}  ${`${state.failures} of ${state.calls}`.padStart(9)}   ${topCause(state)}`)
 }
 
 function topCause(state: InstanceState): string {

@@ -34,7 +34,19 @@ function byModel(tally: Tally): Map<string, ModelFigures> {
     const model = modelOf(instance)
     let figures = models.get(model)
     if (!figures) {
-      figures = { calls: 0, broken: 0, brokenCauses: new Map(), notNow: 0, notNowCauses: new Map(), kinds: new Map(), trips: 0, unhealthy: 0, cooldowns: 0, restMs: [], retryWaitsMs: [] }
+      figures = {
+        calls: 0,
+        broken: 0,
+        brokenCauses: new Map(),
+        notNow: 0,
+        notNowCauses: new Map(),
+        kinds: new Map(),
+        trips: 0,
+        unhealthy: 0,
+        cooldowns: 0,
+        restMs: [],
+        retryWaitsMs: [],
+      }
       models.set(model, figures)
     }
     figures.calls += state.calls
@@ -48,7 +60,8 @@ function byModel(tally: Tally): Map<string, ModelFigures> {
       if (NOT_NOW.has(kind)) figures.notNow += count
       else figures.broken += count
     }
-    for (const [cause, count] of state.causes) add(NOT_NOW.has(state.causeKinds.get(cause)!) ? figures.notNowCauses : figures.brokenCauses, cause, count)
+    for (const [cause, count] of state.causes)
+      add(NOT_NOW.has(state.causeKinds.get(cause)!) ? figures.notNowCauses : figures.brokenCauses, cause, count)
   }
   return models
 }
@@ -87,27 +100,42 @@ function failedModels(tally: Tally, models: Map<string, ModelFigures>): string {
     return `${model} failed ${share} % of its ${figures.calls} calls (${inline(top(figures.brokenCauses))})${did ? `; ${did}` : ''}; ${answeredBy(tally, model)}`
   })
   // Three models at most: past that, the sentence would be a table, and "why calls failed" is one.
-  const more = broken.length > 3 ? ` ${broken.length - 3} more model${broken.length === 4 ? '' : 's'} failed too: see "why calls failed".` : ''
+  const more =
+    broken.length > 3
+      ? ` ${broken.length - 3} more model${broken.length === 4 ? '' : 's'} failed too: see "why calls failed".`
+      : ''
   return `${clauses.join('. ')}.${more}`
 }
 
 /** Models that said "not now" (429, 529): how often, how long they rested, who waited and where the rest went. */
 function rateLimitedModels(tally: Tally, models: Map<string, ModelFigures>): string {
   const limited = [...models].filter(([, figures]) => figures.notNow > 0).sort((a, b) => b[1].notNow - a[1].notNow)
-  const capacity = tally.waited > 0 ? ` ${tally.waited} request${tally.waited === 1 ? '' : 's'} waited for capacity.` : ''
+  const capacity =
+    tally.waited > 0 ? ` ${tally.waited} request${tally.waited === 1 ? '' : 's'} waited for capacity.` : ''
   if (limited.length === 0) return `No model was rate-limited.${capacity}`
   const clauses = limited.slice(0, 3).map(([model, figures]) => {
-    const how = (figures.kinds.get('overloaded') ?? 0) > (figures.kinds.get('rate_limit') ?? 0) ? 'overloaded' : 'rate-limited'
-    const rested = figures.restMs.length === 0 ? '' : ` and rested ${times(figures.restMs.length)} for ${span(figures.restMs)}`
+    const how =
+      (figures.kinds.get('overloaded') ?? 0) > (figures.kinds.get('rate_limit') ?? 0) ? 'overloaded' : 'rate-limited'
+    const rested =
+      figures.restMs.length === 0 ? '' : ` and rested ${times(figures.restMs.length)} for ${span(figures.restMs)}`
     const waits = figures.retryWaitsMs
-    const waited = waits.length === 0 ? '' : `; ${waits.length} request${waits.length === 1 ? '' : 's'} waited ${span(waits)} to call it again`
+    const waited =
+      waits.length === 0
+        ? ''
+        : `; ${waits.length} request${waits.length === 1 ? '' : 's'} waited ${span(waits)} to call it again`
     // The cause without its hint: the sentence says "rate-limited" already.
     const cause = top(figures.notNowCauses).replace(/ \([^()]*\)$/, '')
     return `${model} was ${how} on ${figures.notNow} of its ${figures.calls} calls (${cause})${rested}${waited}; ${answeredBy(tally, model)}`
   })
-  const more = limited.length > 3 ? ` ${limited.length - 3} more model${limited.length === 4 ? ' was' : 's were'} rate-limited too.` : ''
+  const more =
+    limited.length > 3
+      ? ` ${limited.length - 3} more model${limited.length === 4 ? ' was' : 's were'} rate-limited too.`
+      : ''
   const retryWaits = limited.reduce((sum, [, figures]) => sum + figures.retryWaitsMs.length, 0)
-  const atOnce = retryWaits === 0 && tally.waited === 0 ? ' No request waited: each went on at once to an instance that could take it.' : capacity
+  const atOnce =
+    retryWaits === 0 && tally.waited === 0
+      ? ' No request waited: each went on at once to an instance that could take it.'
+      : capacity
   return `${clauses.join('. ')}.${more}${atOnce}`
 }
 
@@ -124,7 +152,10 @@ function outcome(tally: Tally, elapsedSeconds: number): string {
       ? `Every one of the ${requests} requests was answered, ${timing}.`
       : `${answered} of ${requests} requests were answered, ${timing}; ${requests - answered} failed (${failures}): see "why calls failed".`
   if (tally.hedged.size === 0) return result
-  const hedges = [...tally.hedged].map(([model, { count, afterMs }]) => `${model} was slow, so ${count} of its calls got a hedge (a second call) after ${duration(afterMs)}`)
+  const hedges = [...tally.hedged].map(
+    ([model, { count, afterMs }]) =>
+      `${model} was slow, so ${count} of its calls got a hedge (a second call) after ${duration(afterMs)}`,
+  )
   const wins = [...tally.instances.values()].reduce((sum, state) => sum + state.hedgeWins, 0)
   return `${result} ${hedges.join('; ')}; the hedge answered first ${times(wins)}.`
 }

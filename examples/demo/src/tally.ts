@@ -40,8 +40,28 @@ export interface InstanceState {
   retryWaitsMs: number[]
 }
 
-const emptyTraffic = (): Traffic => ({ requests: 0, ok: 0, retries: 0, fallbacks: 0, timeouts: 0, hedges: 0, latencies: [] })
-const emptyState = (): InstanceState => ({ trips: 0, cooldowns: 0, restMs: [], unhealthy: 0, calls: 0, failures: 0, causes: new Map(), causeKinds: new Map(), kinds: new Map(), hedgeWins: 0, retryWaitsMs: [] })
+const emptyTraffic = (): Traffic => ({
+  requests: 0,
+  ok: 0,
+  retries: 0,
+  fallbacks: 0,
+  timeouts: 0,
+  hedges: 0,
+  latencies: [],
+})
+const emptyState = (): InstanceState => ({
+  trips: 0,
+  cooldowns: 0,
+  restMs: [],
+  unhealthy: 0,
+  calls: 0,
+  failures: 0,
+  causes: new Map(),
+  causeKinds: new Map(),
+  kinds: new Map(),
+  hedgeWins: 0,
+  retryWaitsMs: [],
+})
 
 function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   let value = map.get(key)
@@ -51,7 +71,11 @@ function entry<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 const add = <K>(map: Map<K, number>, key: K, count = 1) => map.set(key, (map.get(key) ?? 0) + count)
 
 /** The model of an instance key: `fast_group.echelon1/openai:gpt-4o#2` → `gpt-4o`. */
-export const modelOf = (instance: string) => instance.slice(instance.indexOf('/') + 1).replace(/#\d+$/, '').replace(/^[^:]*:/, '')
+export const modelOf = (instance: string) =>
+  instance
+    .slice(instance.indexOf('/') + 1)
+    .replace(/#\d+$/, '')
+    .replace(/^[^:]*:/, '')
 
 /**
  * Everything the demo prints, counted from router events: traffic per target (pool or task group) and per target
@@ -76,7 +100,11 @@ export class Tally {
   constructor(private readonly facts: PlanFacts) {}
 
   private traffic(target: string, instance: string): Traffic {
-    return entry(entry(this.calls, target, () => new Map()), instance, emptyTraffic)
+    return entry(
+      entry(this.calls, target, () => new Map()),
+      instance,
+      emptyTraffic,
+    )
   }
 
   private state(instance: string): InstanceState {
@@ -98,7 +126,12 @@ export class Tally {
         if (request?.waited) this.waited++
         if (event.ok && event.instance && request) {
           const answeredBy = modelOf(event.instance)
-          for (const model of request.failed) if (model !== answeredBy) add(entry(this.answeredInstead, model, () => new Map()), answeredBy)
+          for (const model of request.failed)
+            if (model !== answeredBy)
+              add(
+                entry(this.answeredInstead, model, () => new Map()),
+                answeredBy,
+              )
         }
         this.requests.delete(event.requestId)
         break
@@ -130,7 +163,8 @@ export class Tally {
         if (target === undefined) break
         entry(this.targets, target, emptyTraffic).retries++
         this.traffic(target, event.instance).retries++
-        if (event.kind === 'rate_limit' || event.kind === 'overloaded') this.state(event.instance).retryWaitsMs.push(event.delayMs)
+        if (event.kind === 'rate_limit' || event.kind === 'overloaded')
+          this.state(event.instance).retryWaitsMs.push(event.delayMs)
         break
       }
       case 'fallback':
@@ -168,7 +202,11 @@ export class Tally {
     }
   }
 
-  private failed(instance: string, error: NonNullable<Extract<RouterEvent, { type: 'attempt_end' }>['error']>, durationMs: number | undefined): void {
+  private failed(
+    instance: string,
+    error: NonNullable<Extract<RouterEvent, { type: 'attempt_end' }>['error']>,
+    durationMs: number | undefined,
+  ): void {
     const state = this.state(instance)
     state.failures++
     add(state.kinds, error.kind)

@@ -24,11 +24,15 @@ upstream.setFaults('steady-model', { latencyMs: 50 })
 const children: ChildProcess[] = []
 function startGateway(): Promise<string> {
   // A request waits for capacity at most 1.5 s, then gets a 429: the run stays well inside one rpm window.
-  const child = fork(gatewayMain, ['--config', config, '--port', '0', '--redis', REDIS_URL, '--redis-prefix', prefix, '--timeout-ms', '1500'], {
-    execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
-    env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: root },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
+  const child = fork(
+    gatewayMain,
+    ['--config', config, '--port', '0', '--redis', REDIS_URL, '--redis-prefix', prefix, '--timeout-ms', '1500'],
+    {
+      execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
+      env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: root },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    },
+  )
   children.push(child)
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve((message as { url: string }).url))
@@ -64,18 +68,29 @@ try {
   const stats = upstream.stats()
   const steady = stats.models['steady-model']
   const flaky = stats.models['flaky-model']
-  console.log(`\nanswers per gateway: ${gateways.map((gateway) => answered.get(gateway) ?? 0).join(', ')}; statuses ${JSON.stringify(Object.fromEntries(statuses))}`)
-  console.log(`steady-model: ${steady?.arrivals ?? 0} calls in ${seconds.toFixed(1)} s (rpm_limit 40 in total), at most ${steady?.maxInFlight ?? 0} at once (concurrency_limit 3 in total)`)
-  console.log(`flaky-model: ${flaky?.arrivals ?? 0} calls before its shared breaker opened (failure_threshold 3; unshared, 3 gateways could make 9)`)
+  console.log(
+    `\nanswers per gateway: ${gateways.map((gateway) => answered.get(gateway) ?? 0).join(', ')}; statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+  )
+  console.log(
+    `steady-model: ${steady?.arrivals ?? 0} calls in ${seconds.toFixed(1)} s (rpm_limit 40 in total), at most ${steady?.maxInFlight ?? 0} at once (concurrency_limit 3 in total)`,
+  )
+  console.log(
+    `flaky-model: ${flaky?.arrivals ?? 0} calls before its shared breaker opened (failure_threshold 3; unshared, 3 gateways could make 9)`,
+  )
   // Within one 60 s window every call counts against the rpm limit.
-  const held = seconds < 60 && (steady?.arrivals ?? 0) <= 40 && (steady?.maxInFlight ?? 0) <= 3 && (flaky?.arrivals ?? 0) < 3 * 3
+  const held =
+    seconds < 60 && (steady?.arrivals ?? 0) <= 40 && (steady?.maxInFlight ?? 0) <= 3 && (flaky?.arrivals ?? 0) < 3 * 3
   console.log(held ? '\nthe limits and the breaker held across the three gateways' : '\nLIMITS EXCEEDED')
   // Fair shares: every gateway asks as often, so each gets about a third of the shared limit (waiting requests of
   // every process take turns in the limiter's queue in Redis).
   const shares = gateways.map((gateway) => answered.get(gateway) ?? 0)
   const mean = shares.reduce((sum, share) => sum + share, 0) / shares.length
   const fair = shares.every((share) => share >= mean / 2)
-  console.log(fair ? `each gateway got a fair share (${shares.join(' / ')}, mean ${mean.toFixed(1)})` : `UNFAIR SHARES (${shares.join(' / ')})`)
+  console.log(
+    fair
+      ? `each gateway got a fair share (${shares.join(' / ')}, mean ${mean.toFixed(1)})`
+      : `UNFAIR SHARES (${shares.join(' / ')})`,
+  )
   exitCode = held && fair && (steady?.arrivals ?? 0) > 0 ? 0 : 1
 } finally {
   for (const child of children) child.kill('SIGTERM')

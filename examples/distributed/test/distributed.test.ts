@@ -5,12 +5,16 @@ import { expect, test } from 'vitest'
 const root = path.resolve(import.meta.dirname, '../../..')
 
 test('three gateways on one Redis hold the limits and the breaker in total', () => {
-  const run = spawnSync(path.join(root, 'node_modules/.bin/tsx'), ['--conditions=@llmpool/source', 'examples/distributed/src/main.ts'], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 90_000,
-    env: { ...process.env, NODE_OPTIONS: '', DURATION_MS: '3000' },
-  })
+  const run = spawnSync(
+    path.join(root, 'node_modules/.bin/tsx'),
+    ['--conditions=@llmpool/source', 'examples/distributed/src/main.ts'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 90_000,
+      env: { ...process.env, NODE_OPTIONS: '', DURATION_MS: '3000' },
+    },
+  )
   expect(run.status, run.stdout + run.stderr).toBe(0)
   expect(run.stdout).toContain('the limits and the breaker held across the three gateways')
   expect(run.stdout).toMatch(/each gateway got a fair share/)

@@ -4,4 +4,5 @@ import { startReferenceGateway } from './app'
 
 const gateway = await startReferenceGateway(process.env.TEAM_TOKENS ?? '', { port: Number(process.env.PORT ?? 8080) })
 console.log(`gateway on ${gateway.url}`)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void gateway.close().then(() => process.exit(0)))
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void gateway.close().then(() => process.exit(0)))

@@ -16,7 +16,8 @@ export function teamAuth(spec: string): (request: IncomingMessage) => boolean {
     .map((pair, index) => {
       const colon = pair.indexOf(':')
       // The entry is not echoed: it may be a token.
-      if (colon <= 0 || colon === pair.length - 1) throw new Error(`team tokens are "team:token" pairs separated by commas; entry ${index + 1} is not one`)
+      if (colon <= 0 || colon === pair.length - 1)
+        throw new Error(`team tokens are "team:token" pairs separated by commas; entry ${index + 1} is not one`)
       return { team: pair.slice(0, colon), token: digest(pair.slice(colon + 1)) }
     })
   return (request) => {

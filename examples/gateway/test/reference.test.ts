@@ -10,7 +10,10 @@ let gateway: Gateway
 
 beforeAll(async () => {
   upstream = await createMockUpstream()
-  gateway = await startReferenceGateway('team-a:token-a, team-b:token-b', { env: { INTERNAL_URL: `${upstream.url}/v1` }, router: { healthChecks: false } })
+  gateway = await startReferenceGateway('team-a:token-a, team-b:token-b', {
+    env: { INTERNAL_URL: `${upstream.url}/v1` },
+    router: { healthChecks: false },
+  })
 })
 afterAll(async () => {
   await gateway.close()
@@ -18,7 +21,8 @@ afterAll(async () => {
 })
 
 const client = (apiKey: string) => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey, maxRetries: 0 })
-const ask = (apiKey: string) => client(apiKey).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hello' }] })
+const ask = (apiKey: string) =>
+  client(apiKey).chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hello' }] })
 
 test('each team token is let in; any other token gets a 401', async () => {
   expect((await ask('token-a')).model).toBe('assistant')
@@ -32,7 +36,9 @@ test('the custom provider sends its header; a failing primary falls back to the 
   upstream.reset()
   upstream.setFaults('llama-large', { status: 503 })
   try {
-    const completion = await client('token-a').chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hello' }] }).withResponse()
+    const completion = await client('token-a')
+      .chat.completions.create({ model: 'assistant', messages: [{ role: 'user', content: 'hello' }] })
+      .withResponse()
     expect(completion.response.headers.get('x-llmpool-instance')).toBe('internal_group.backup/internal:llama-small')
     const seen = upstream.requests()
     expect(seen.map((request) => request.model)).toEqual(['llama-large', 'llama-small'])

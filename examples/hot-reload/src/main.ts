@@ -24,10 +24,14 @@ let generation = 0
 store.onEvent((event) => {
   if (event.type === 'reload_applied') generation++
   if (event.type === 'reload_applied')
-    console.log(`reload applied (${event.trigger}): task groups changed ${JSON.stringify(event.diff.task_groups.changed)}`)
+    console.log(
+      `reload applied (${event.trigger}): task groups changed ${JSON.stringify(event.diff.task_groups.changed)}`,
+    )
   if (event.type === 'reload_unchanged') console.log(`reload (${event.trigger}): nothing changed`)
   if (event.type === 'reload_rejected')
-    console.log(`reload rejected, still serving the last good configuration: ${event.errors.map((e) => `${e.file} ${e.path}: ${e.message}`).join('; ')}`)
+    console.log(
+      `reload rejected, still serving the last good configuration: ${event.errors.map((e) => `${e.file} ${e.path}: ${e.message}`).join('; ')}`,
+    )
 })
 const router = new Router({ config: store, healthChecks: false })
 
@@ -40,7 +44,9 @@ const clients = Array.from({ length: 8 }, async () => {
   while (!stop) {
     const startedUnder = generation
     try {
-      const result = await router.generate('pool', { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }] })
+      const result = await router.generate('pool', {
+        prompt: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+      })
       const model = result.routing.instance.split(':').pop()!
       // Only requests that started under the configuration in force count: earlier ones finish on theirs.
       if (startedUnder === generation) served.set(model, (served.get(model) ?? 0) + 1)
@@ -63,14 +69,18 @@ const nextEvent = (...types: ('reload_applied' | 'reload_rejected' | 'reload_unc
 const edit = (change: (text: string) => string) => writeFileSync(groupFile, change(readFileSync(groupFile, 'utf8')))
 
 await pause(1000)
-console.log(`serving (requests started under the configuration in force): ${JSON.stringify(Object.fromEntries(served))}`)
+console.log(
+  `serving (requests started under the configuration in force): ${JSON.stringify(Object.fromEntries(served))}`,
+)
 console.log('\n1. replacing model-a by model-c')
 let event = nextEvent('reload_applied')
 edit((text) => text.replace('"openai:model-a"', '"openai:model-c"'))
 await event
 served.clear()
 await pause(500)
-console.log(`serving (requests started under the configuration in force): ${JSON.stringify(Object.fromEntries(served))}`)
+console.log(
+  `serving (requests started under the configuration in force): ${JSON.stringify(Object.fromEntries(served))}`,
+)
 
 console.log('\n2. breaking the file (concurrency_limit = 0)')
 event = nextEvent('reload_rejected')
@@ -78,7 +88,9 @@ edit((text) => text.replace('concurrency_limit = 4', 'concurrency_limit = 0'))
 await event
 served.clear()
 await pause(500)
-console.log(`serving (requests started under the configuration in force): ${JSON.stringify(Object.fromEntries(served))}`)
+console.log(
+  `serving (requests started under the configuration in force): ${JSON.stringify(Object.fromEntries(served))}`,
+)
 
 console.log('\n3. fixing it: the files are back to the configuration in force, so the reload changes nothing')
 event = nextEvent('reload_applied', 'reload_unchanged')
@@ -89,7 +101,9 @@ await pause(200)
 stop = true
 await Promise.all(clients)
 const history = store.history()
-console.log(`\n${ok} requests succeeded, ${failed} failed; ${history.applied.length} configurations applied, ${history.rejected.length} rejected`)
+console.log(
+  `\n${ok} requests succeeded, ${failed} failed; ${history.applied.length} configurations applied, ${history.rejected.length} rejected`,
+)
 await router.dispose()
 await store.dispose()
 await upstream.close()

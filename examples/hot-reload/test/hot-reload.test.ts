@@ -14,11 +14,15 @@ test('a good edit is applied and a bad one rejected while traffic flows, and no 
   expect(run.stderr).toBe('')
   expect(run.status).toBe(0)
   expect(run.stdout).toMatch(/reload applied \(watch\): task groups changed \["group"\]/)
-  expect(run.stdout).toMatch(/reload rejected, still serving the last good configuration: task-groups\/group\.toml task_group\.echelons\.main\.concurrency_limit/)
+  expect(run.stdout).toMatch(
+    /reload rejected, still serving the last good configuration: task-groups\/group\.toml task_group\.echelons\.main\.concurrency_limit/,
+  )
   expect(run.stdout).toMatch(/reload \(watch\): nothing changed/)
   expect(run.stdout).toMatch(/\d+ requests succeeded, 0 failed; 2 configurations applied, 1 rejected/)
   // After step 1, model-c serves instead of model-a.
-  const afterSwap = /serving \(requests started under the configuration in force\): (.*)/.exec(run.stdout.split('1. replacing')[1]!)![1]!
+  const afterSwap = /serving \(requests started under the configuration in force\): (.*)/.exec(
+    run.stdout.split('1. replacing')[1]!,
+  )![1]!
   expect(afterSwap).toContain('model-c')
   expect(afterSwap).not.toContain('model-a')
 })

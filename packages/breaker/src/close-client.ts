@@ -8,7 +8,11 @@ export async function closeClient(client: RedisClientLike, timeoutMs: number, cl
     client.disconnect()
     return
   }
-  await waitAtMost(client.quit().catch(() => undefined), timeoutMs, clock)
+  await waitAtMost(
+    client.quit().catch(() => undefined),
+    timeoutMs,
+    clock,
+  )
   // quit() timed out: close at once. (`status` changed meanwhile; TypeScript still narrows it to 'ready'.)
   if ((client.status as string) !== 'end') client.disconnect()
 }

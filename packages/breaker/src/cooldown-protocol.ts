@@ -50,7 +50,8 @@ return 1`
 /** Parses a message; `undefined` for anything that is not a well-formed version-1 cooldown. */
 export function decodeCooldownMessage(raw: string): CooldownMessage | undefined {
   const value = parse(raw)
-  if (value === undefined || value.v !== 1 || typeof value.origin !== 'string' || typeof value.instance !== 'string') return undefined
+  if (value === undefined || value.v !== 1 || typeof value.origin !== 'string' || typeof value.instance !== 'string')
+    return undefined
   const { remainingMs, kind, reason } = value
   if (typeof remainingMs !== 'number' || !Number.isFinite(remainingMs) || remainingMs <= 0) return undefined
   if (!isKind(kind) || typeof reason !== 'string') return undefined
@@ -61,7 +62,14 @@ export function decodeCooldownMessage(raw: string): CooldownMessage | undefined 
 export function decodeStoredCooldown(raw: unknown): StoredCooldown | undefined {
   if (typeof raw !== 'string') return undefined
   const value = parse(raw)
-  if (value === undefined || value.v !== 1 || typeof value.origin !== 'string' || !isKind(value.kind) || typeof value.reason !== 'string') return undefined
+  if (
+    value === undefined ||
+    value.v !== 1 ||
+    typeof value.origin !== 'string' ||
+    !isKind(value.kind) ||
+    typeof value.reason !== 'string'
+  )
+    return undefined
   return { v: 1, origin: value.origin, kind: value.kind, reason: value.reason }
 }
 
@@ -72,7 +80,9 @@ export function isKind(value: unknown): value is CooldownKind {
 function parse(raw: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(raw)
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

@@ -66,9 +66,11 @@ export function breakerOptionsFromConfig(
 
 /** Fills in defaults and checks every option; throws a `RangeError` naming the option and the value. */
 export function resolveOptions(options: BreakerOptions): ResolvedBreakerOptions {
-  if (typeof options !== 'object' || options === null) throw new RangeError(`options must be an object; got ${describe(options)}`)
+  if (typeof options !== 'object' || options === null)
+    throw new RangeError(`options must be an object; got ${describe(options)}`)
   const name = options.name
-  if (name !== undefined && (typeof name !== 'string' || name === '')) fail(undefined, 'name', name, 'a non-empty string')
+  if (name !== undefined && (typeof name !== 'string' || name === ''))
+    fail(undefined, 'name', name, 'a non-empty string')
   const check = (valid: boolean, option: string, value: unknown, expected: string) => {
     if (!valid) fail(name, option, value, expected)
   }
@@ -88,7 +90,12 @@ export function resolveOptions(options: BreakerOptions): ResolvedBreakerOptions 
   const backoff = options.recoveryBackoff
   if (backoff !== undefined) {
     check(typeof backoff === 'object' && backoff !== null, 'recoveryBackoff', backoff, 'an object { factor, maxMs }')
-    check(isFiniteNumber(backoff.factor) && backoff.factor >= 1, 'recoveryBackoff.factor', backoff.factor, 'a finite number ≥ 1')
+    check(
+      isFiniteNumber(backoff.factor) && backoff.factor >= 1,
+      'recoveryBackoff.factor',
+      backoff.factor,
+      'a finite number ≥ 1',
+    )
     check(
       isFiniteNumber(backoff.maxMs) && backoff.maxMs >= recoveryTimeMs,
       'recoveryBackoff.maxMs',

@@ -4,7 +4,15 @@ import { fail, isFiniteNumber } from './check'
 import { closeClient } from './close-client'
 import { connectRedis, type RedisClientLike } from './redis-client'
 import { RedisProblems } from './redis-problems'
-import { channelName, decodeMessage, decodeStored, encodeMessage, type SharedStateMessage, stateKey, trialKey } from './redis-protocol'
+import {
+  channelName,
+  decodeMessage,
+  decodeStored,
+  encodeMessage,
+  type SharedStateMessage,
+  stateKey,
+  trialKey,
+} from './redis-protocol'
 import { redisTrialCoordinator } from './redis-trial-coordinator'
 import type { Breaker, StateChange, TrialCoordinator } from './types'
 import { waitAtMost } from './wait-at-most'
@@ -67,9 +75,13 @@ export async function createRedisBreakerGroup(options: RedisBreakerGroupOptions)
     fail(undefined, 'keyPrefix', keyPrefix, 'a non-empty string without { or }')
   }
   const syncTimeoutMs = options.syncTimeoutMs ?? 1000
-  if (!isFiniteNumber(syncTimeoutMs) || syncTimeoutMs <= 0) fail(undefined, 'syncTimeoutMs', syncTimeoutMs, 'a number > 0')
+  if (!isFiniteNumber(syncTimeoutMs) || syncTimeoutMs <= 0)
+    fail(undefined, 'syncTimeoutMs', syncTimeoutMs, 'a number > 0')
   const { redis } = options
-  if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null || typeof redis.duplicate !== 'function')) {
+  if (
+    typeof redis !== 'string' &&
+    (typeof redis !== 'object' || redis === null || typeof redis.duplicate !== 'function')
+  ) {
     fail(undefined, 'redis', redis, 'an ioredis client or a redis:// URL')
   }
   const publisher = typeof redis === 'string' ? await connectRedis(redis) : redis
@@ -139,10 +151,18 @@ class Group implements RedisBreakerGroup {
 
   async add(breaker: ShareableBreaker, name: string | undefined = breaker.name): Promise<Disposable> {
     if (this.#disposed) throw new DisposedError('this RedisBreakerGroup')
-    if (typeof name !== 'string' || name === '') fail(undefined, 'name', name, 'a non-empty string (or give the breaker a name)')
+    if (typeof name !== 'string' || name === '')
+      fail(undefined, 'name', name, 'a non-empty string (or give the breaker a name)')
     if (/[{}]/.test(name)) fail(name, 'name', name, 'a name without { or }')
     if (this.#entries.has(name)) fail(name, 'name', name, 'unique within the group')
-    const entry: Entry = { name, key: stateKey(this.keyPrefix, name), breaker, subscription: undefined, trials: undefined, applyingRemote: false }
+    const entry: Entry = {
+      name,
+      key: stateKey(this.keyPrefix, name),
+      breaker,
+      subscription: undefined,
+      trials: undefined,
+      applyingRemote: false,
+    }
     entry.subscription = breaker.onStateChange((change) => this.#onLocalChange(entry, change))
     entry.trials = breaker.coordinateTrials?.(
       redisTrialCoordinator({
@@ -215,7 +235,8 @@ class Group implements RedisBreakerGroup {
     if (message.origin === this.#id) return
     const entry = this.#entries.get(message.name)
     if (entry === undefined) return
-    if (message.state === 'open') this.#applyOpen(entry, message.remainingMs, message.recoveryTimeMs, message.reopenCount)
+    if (message.state === 'open')
+      this.#applyOpen(entry, message.remainingMs, message.recoveryTimeMs, message.reopenCount)
     else this.#applyClosed(entry)
   }
 
@@ -232,7 +253,15 @@ class Group implements RedisBreakerGroup {
     const remainingMs = Math.ceil(snapshot.openedAt + snapshot.recoveryTimeMs - entry.breaker.clock.now())
     if (remainingMs <= 0 || !this.#ready(entry, 'opening')) return
     const { recoveryTimeMs, reopenCount } = snapshot
-    const message: SharedStateMessage = { v: 1, origin: this.#id, name: entry.name, state: 'open', remainingMs, recoveryTimeMs, reopenCount }
+    const message: SharedStateMessage = {
+      v: 1,
+      origin: this.#id,
+      name: entry.name,
+      state: 'open',
+      remainingMs,
+      recoveryTimeMs,
+      reopenCount,
+    }
     const stored = JSON.stringify({ recoveryTimeMs, reopenCount, origin: this.#id })
     // One connection keeps the order: the key is set before anyone hears the message.
     Promise.all([
@@ -255,7 +284,8 @@ class Group implements RedisBreakerGroup {
     const { breaker } = entry
     const current = breaker.toJSON()
     const end = breaker.clock.now() + Math.min(remainingMs, recoveryTimeMs)
-    if (current.state === 'open' && current.openedAt !== null && current.openedAt + current.recoveryTimeMs >= end) return
+    if (current.state === 'open' && current.openedAt !== null && current.openedAt + current.recoveryTimeMs >= end)
+      return
     this.#applying(entry, () =>
       breaker.restore(
         { state: 'open', failures: 0, openedAt: end - recoveryTimeMs, recoveryTimeMs, reopenCount },
@@ -287,7 +317,12 @@ class Group implements RedisBreakerGroup {
   /** Publishing while disconnected would queue a remaining time that is stale when it is finally sent: skip it. */
   #ready(entry: Entry, what: string): boolean {
     if (this.#publisher.status === 'ready') return true
-    this.#report(new RedisProblemError('redis_not_connected', `Redis is not connected (${this.#publisher.status}); the ${what} of breaker "${entry.name}" was not shared`))
+    this.#report(
+      new RedisProblemError(
+        'redis_not_connected',
+        `Redis is not connected (${this.#publisher.status}); the ${what} of breaker "${entry.name}" was not shared`,
+      ),
+    )
     return false
   }
 
@@ -301,7 +336,13 @@ class Group implements RedisBreakerGroup {
       },
     )
     const inTime = await waitAtMost(settled, this.#syncTimeoutMs, this.#clock)
-    if (!inTime) this.#report(new RedisProblemError('redis_timeout', `Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on locally`))
+    if (!inTime)
+      this.#report(
+        new RedisProblemError(
+          'redis_timeout',
+          `Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on locally`,
+        ),
+      )
   }
 
   #report = (error: unknown): void => {

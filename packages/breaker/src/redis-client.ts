@@ -35,9 +35,14 @@ export async function connectRedis(url: string): Promise<RedisClientLike> {
   let Redis: RedisConstructor
   let Cluster: ClusterConstructor
   try {
-    const module = (await import('ioredis')) as unknown as { default?: RedisConstructor; Redis?: RedisConstructor; Cluster?: ClusterConstructor }
+    const module = (await import('ioredis')) as unknown as {
+      default?: RedisConstructor
+      Redis?: RedisConstructor
+      Cluster?: ClusterConstructor
+    }
     const constructor = module.default ?? module.Redis
-    if (typeof constructor !== 'function' || typeof module.Cluster !== 'function') throw new TypeError('ioredis exports no Redis or Cluster class')
+    if (typeof constructor !== 'function' || typeof module.Cluster !== 'function')
+      throw new TypeError('ioredis exports no Redis or Cluster class')
     Redis = constructor
     Cluster = module.Cluster
   } catch (error) {
@@ -52,6 +57,10 @@ export async function connectRedis(url: string): Promise<RedisClientLike> {
   const { nodes, username, password, tls } = parsed
   return new Cluster(nodes, {
     lazyConnect: false,
-    redisOptions: { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }), ...(tls ? { tls: {} } : {}) },
+    redisOptions: {
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      ...(tls ? { tls: {} } : {}),
+    },
   })
 }

@@ -79,9 +79,13 @@ export async function createRedisCooldowns(options: RedisCooldownsOptions): Prom
     fail(undefined, 'keyPrefix', keyPrefix, 'a non-empty string without { or }')
   }
   const syncTimeoutMs = options.syncTimeoutMs ?? 1000
-  if (!isFiniteNumber(syncTimeoutMs) || syncTimeoutMs <= 0) fail(undefined, 'syncTimeoutMs', syncTimeoutMs, 'a number > 0')
+  if (!isFiniteNumber(syncTimeoutMs) || syncTimeoutMs <= 0)
+    fail(undefined, 'syncTimeoutMs', syncTimeoutMs, 'a number > 0')
   const { redis } = options
-  if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null || typeof redis.duplicate !== 'function')) {
+  if (
+    typeof redis !== 'string' &&
+    (typeof redis !== 'object' || redis === null || typeof redis.duplicate !== 'function')
+  ) {
     fail(undefined, 'redis', redis, 'an ioredis client or a redis:// URL')
   }
   const publisher = typeof redis === 'string' ? await connectRedis(redis) : redis
@@ -112,7 +116,13 @@ class Cooldowns implements RedisCooldowns {
   #watched: readonly string[] = []
   #disposed = false
 
-  constructor(settings: { keyPrefix: string; syncTimeoutMs: number; publisher: RedisClientLike; ownsPublisher: boolean; clock: Clock }) {
+  constructor(settings: {
+    keyPrefix: string
+    syncTimeoutMs: number
+    publisher: RedisClientLike
+    ownsPublisher: boolean
+    clock: Clock
+  }) {
     this.keyPrefix = settings.keyPrefix
     this.#channel = cooldownChannel(settings.keyPrefix)
     this.#publisher = settings.publisher
@@ -128,18 +138,28 @@ class Cooldowns implements RedisCooldowns {
 
   async start(): Promise<void> {
     // PING also connects a client created with lazyConnect, so that later publishes find it ready.
-    await this.#wait(Promise.all([this.#subscriber.subscribe(this.#channel), this.#publisher.call('PING')]), `subscribing to ${this.#channel}`)
+    await this.#wait(
+      Promise.all([this.#subscriber.subscribe(this.#channel), this.#publisher.call('PING')]),
+      `subscribing to ${this.#channel}`,
+    )
   }
 
   publish(cooldown: SharedCooldown): void {
     const { instance, kind, remainingMs } = cooldown
-    if (typeof instance !== 'string' || instance === '') fail(undefined, 'cooldown.instance', instance, 'a non-empty string')
-    if (!isKind(kind)) fail(undefined, 'cooldown.kind', kind, 'a cooldown kind (rate_limit, overloaded, auth, quota_exhausted)')
+    if (typeof instance !== 'string' || instance === '')
+      fail(undefined, 'cooldown.instance', instance, 'a non-empty string')
+    if (!isKind(kind))
+      fail(undefined, 'cooldown.kind', kind, 'a cooldown kind (rate_limit, overloaded, auth, quota_exhausted)')
     if (!isFiniteNumber(remainingMs)) fail(undefined, 'cooldown.remainingMs', remainingMs, 'a finite number')
     const ms = Math.ceil(remainingMs)
     if (ms <= 0 || this.#disposed) return
     if (this.#publisher.status !== 'ready') {
-      this.#problems.report(new RedisProblemError('redis_not_connected', `Redis is not connected (${this.#publisher.status}); the cooldown of "${instance}" was not shared`))
+      this.#problems.report(
+        new RedisProblemError(
+          'redis_not_connected',
+          `Redis is not connected (${this.#publisher.status}); the cooldown of "${instance}" was not shared`,
+        ),
+      )
       return
     }
     const reason = String(cooldown.reason ?? '')
@@ -147,7 +167,14 @@ class Cooldowns implements RedisCooldowns {
     const message: CooldownMessage = { v: 1, origin: this.#id, instance, remainingMs: ms, kind, reason }
     // One connection keeps the order on a standalone Redis: the key is set before anyone hears the message.
     Promise.all([
-      this.#publisher.call('EVAL', STORE_IF_LONGER, 1, cooldownKey(this.keyPrefix, instance), JSON.stringify(stored), ms),
+      this.#publisher.call(
+        'EVAL',
+        STORE_IF_LONGER,
+        1,
+        cooldownKey(this.keyPrefix, instance),
+        JSON.stringify(stored),
+        ms,
+      ),
       this.#publisher.call('PUBLISH', this.#channel, JSON.stringify(message)),
     ]).catch(this.#problems.report)
   }
@@ -205,11 +232,18 @@ class Cooldowns implements RedisCooldowns {
     if (channel !== this.#channel || this.#disposed) return
     const message = decodeCooldownMessage(String(raw))
     if (message === undefined) {
-      this.#problems.report(new RedisProblemError('redis_malformed_message', `Ignored a malformed message on ${this.#channel}`))
+      this.#problems.report(
+        new RedisProblemError('redis_malformed_message', `Ignored a malformed message on ${this.#channel}`),
+      )
       return
     }
     if (message.origin === this.#id) return
-    this.#deliver({ instance: message.instance, remainingMs: message.remainingMs, kind: message.kind, reason: message.reason })
+    this.#deliver({
+      instance: message.instance,
+      remainingMs: message.remainingMs,
+      kind: message.kind,
+      reason: message.reason,
+    })
   }
 
   #onReady = (): void => {
@@ -242,6 +276,12 @@ class Cooldowns implements RedisCooldowns {
       },
     )
     const inTime = await waitAtMost(settled, this.#syncTimeoutMs, this.#clock)
-    if (!inTime) this.#problems.report(new RedisProblemError('redis_timeout', `Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on without it`))
+    if (!inTime)
+      this.#problems.report(
+        new RedisProblemError(
+          'redis_timeout',
+          `Redis did not answer within ${this.#syncTimeoutMs} ms while ${what}; carrying on without it`,
+        ),
+      )
   }
 }

@@ -29,7 +29,10 @@ export class RedisProblems {
     if (this.#listeners.size === 0) {
       if (!this.#warned) {
         this.#warned = true
-        process.emitWarning(`${this.subject}: ${reported.message} (later Redis errors are not shown; listen with onError)`, { code: this.code })
+        process.emitWarning(
+          `${this.subject}: ${reported.message} (later Redis errors are not shown; listen with onError)`,
+          { code: this.code },
+        )
       }
       return
     }

@@ -83,7 +83,9 @@ function decodeOpening(value: Record<string, unknown>): { recoveryTimeMs: number
 function parse(raw: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(raw)
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined
   } catch {
     return undefined
   }

@@ -80,7 +80,12 @@ export function redisTrialCoordinator(options: RedisTrialCoordinatorOptions): Tr
     claim(ttlMs) {
       const { publisher, name, key, owner, syncTimeoutMs, clock, report } = options
       if (publisher.status !== 'ready') {
-        report(new RedisProblemError('redis_not_connected', `Redis is not connected (${publisher.status}); breaker "${name}" runs its half-open trials without the other processes`))
+        report(
+          new RedisProblemError(
+            'redis_not_connected',
+            `Redis is not connected (${publisher.status}); breaker "${name}" runs its half-open trials without the other processes`,
+          ),
+        )
         return LOCAL
       }
       const token = `${owner}:${++claims}`
@@ -95,13 +100,21 @@ export function redisTrialCoordinator(options: RedisTrialCoordinatorOptions): Tr
         if (!inTime || failure !== undefined) {
           report(
             failure ??
-              new RedisProblemError('redis_timeout', `Redis did not answer within ${syncTimeoutMs} ms; breaker "${name}" runs its half-open trials without the other processes`),
+              new RedisProblemError(
+                'redis_timeout',
+                `Redis did not answer within ${syncTimeoutMs} ms; breaker "${name}" runs its half-open trials without the other processes`,
+              ),
           )
           // Local behaviour; if the claim still goes through, ending this round frees it.
           return { ...LOCAL, end: () => void publisher.call('EVAL', END, 1, key, token).catch(report) }
         }
         if (answer === 0) return new HeldRound(options, token, until)
-        return { granted: false, retryAfterMs: typeof answer === 'number' ? answer : ttlMs, extend: () => {}, end: () => {} }
+        return {
+          granted: false,
+          retryAfterMs: typeof answer === 'number' ? answer : ttlMs,
+          extend: () => {},
+          end: () => {},
+        }
       })
     },
   }

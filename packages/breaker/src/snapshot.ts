@@ -10,7 +10,8 @@ export function checkSnapshot(snapshot: BreakerSnapshot, label: string, name: st
   if (!STATES.includes(state)) fail(name, `${label}.state`, state, `one of ${STATES.join(', ')}`)
   if (!isInteger(failures) || failures < 0) fail(name, `${label}.failures`, failures, 'an integer ≥ 0')
   if (state === 'closed') {
-    if (openedAt !== null && !isFiniteNumber(openedAt)) fail(name, `${label}.openedAt`, openedAt, 'null or a finite number')
+    if (openedAt !== null && !isFiniteNumber(openedAt))
+      fail(name, `${label}.openedAt`, openedAt, 'null or a finite number')
   } else if (!isFiniteNumber(openedAt)) {
     fail(name, `${label}.openedAt`, openedAt, `a finite number when state is ${state}`)
   }

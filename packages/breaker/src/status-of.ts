@@ -11,7 +11,8 @@ export function ownStatusOf(error: unknown): number | undefined {
   const response = record.response
   if (typeof response === 'object' && response !== null) candidates.push((response as Record<string, unknown>).status)
   const metadata = record.$metadata
-  if (typeof metadata === 'object' && metadata !== null) candidates.push((metadata as Record<string, unknown>).httpStatusCode)
+  if (typeof metadata === 'object' && metadata !== null)
+    candidates.push((metadata as Record<string, unknown>).httpStatusCode)
   for (const candidate of candidates) {
     const status = typeof candidate === 'string' && /^\d{3}$/.test(candidate) ? Number(candidate) : candidate
     if (typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599) return status

@@ -28,6 +28,12 @@ export class TrialTimeoutError extends LLMPoolError<'trial_timeout'> {
   }
 
   toJSON() {
-    return { name: this.name, code: this.code, message: this.message, timeoutMs: this.timeoutMs, breakerName: this.breakerName }
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      timeoutMs: this.timeoutMs,
+      breakerName: this.breakerName,
+    }
   }
 }

@@ -13,7 +13,11 @@ async function failTimes(breaker: CircuitBreaker, times: number): Promise<void> 
 describe('n − 1 failures stay closed, n open it', () => {
   for (const threshold of [1, 2, 5, 10]) {
     test(`failureThreshold ${threshold}`, async () => {
-      const breaker = new CircuitBreaker({ failureThreshold: threshold, recoveryTimeMs: 1000, clock: new ManualClock() })
+      const breaker = new CircuitBreaker({
+        failureThreshold: threshold,
+        recoveryTimeMs: 1000,
+        clock: new ManualClock(),
+      })
       await failTimes(breaker, threshold - 1)
       expect(breaker.state).toBe('closed')
       await expect(breaker.execute(succeed)).resolves.toBe('ok')
@@ -84,14 +88,24 @@ describe('half-open trials', () => {
           running -= 1
         })
       }
-      const calls = Array.from({ length: 20 }, () => breaker.execute(trial).then((value) => value, (error: unknown) => error))
+      const calls = Array.from({ length: 20 }, () =>
+        breaker.execute(trial).then(
+          (value) => value,
+          (error: unknown) => error,
+        ),
+      )
       await flush()
       expect(running).toBe(halfOpenRequests)
       // Releasing trials one by one: each success frees no slot for another trial (the successes are what closes).
       for (const gate of gates.slice(0, halfOpenRequests - 1)) gate.resolve('ok')
       await flush()
       expect(breaker.state).toBe('half_open')
-      const more = Array.from({ length: 5 }, () => breaker.execute(trial).then((value) => value, (error: unknown) => error))
+      const more = Array.from({ length: 5 }, () =>
+        breaker.execute(trial).then(
+          (value) => value,
+          (error: unknown) => error,
+        ),
+      )
       await flush()
       expect(most).toBe(halfOpenRequests)
       gates[halfOpenRequests - 1]!.resolve('ok')

@@ -41,7 +41,11 @@ export function describeCooldownSharing(label: string, target: CooldownTarget): 
   let errors: Error[] = []
 
   async function open(redis: RedisClientLike | string = target.url()): Promise<RedisCooldowns> {
-    const sharing = await createRedisCooldowns({ redis, keyPrefix: target.keyPrefix, onError: (error) => errors.push(error) })
+    const sharing = await createRedisCooldowns({
+      redis,
+      keyPrefix: target.keyPrefix,
+      onError: (error) => errors.push(error),
+    })
     opened.push(sharing)
     return sharing
   }
@@ -116,7 +120,9 @@ export function describeCooldownSharing(label: string, target: CooldownTarget): 
     test('cooldowns of many instances: each key on its own hash tag, read back together', async () => {
       const instances = Array.from({ length: 12 }, (_, i) => `group.echelon/provider:model-${i}#${randomUUID()}`)
       const one = await open()
-      instances.forEach((instance, i) => one.publish({ instance, remainingMs: 10_000 + i, kind: 'rate_limit', reason: `${i}` }))
+      instances.forEach((instance, i) =>
+        one.publish({ instance, remainingMs: 10_000 + i, kind: 'rate_limit', reason: `${i}` }),
+      )
       await sleep(50)
       const later = await open()
       const running = await later.current(instances)

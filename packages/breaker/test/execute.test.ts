@@ -114,7 +114,9 @@ describe('caller abort', () => {
     const { clock, breaker } = await tripped()
     clock.advance(1000)
     const controller = new AbortController()
-    const first = breaker.execute(() => new Promise<never>(() => {}), controller.signal).catch((error: unknown) => error)
+    const first = breaker
+      .execute(() => new Promise<never>(() => {}), controller.signal)
+      .catch((error: unknown) => error)
     await expect(breaker.execute(async () => 'x')).rejects.toMatchObject({ code: 'circuit_half_open_full' })
     controller.abort()
     await first

@@ -8,23 +8,55 @@ describe('RangeError for each bad option', () => {
   const cases: Array<[string, Partial<Record<keyof BreakerOptions, unknown>>, string]> = [
     ['failureThreshold 0', { failureThreshold: 0 }, 'failureThreshold must be an integer ≥ 1; got 0'],
     ['failureThreshold 1.5', { failureThreshold: 1.5 }, 'failureThreshold must be an integer ≥ 1; got 1.5'],
-    ['failureThreshold missing', { failureThreshold: undefined }, 'failureThreshold must be an integer ≥ 1; got undefined'],
+    [
+      'failureThreshold missing',
+      { failureThreshold: undefined },
+      'failureThreshold must be an integer ≥ 1; got undefined',
+    ],
     ['failureThreshold a string', { failureThreshold: '5' }, 'failureThreshold must be an integer ≥ 1; got "5"'],
     ['recoveryTimeMs 0', { recoveryTimeMs: 0 }, 'recoveryTimeMs must be a finite number > 0; got 0'],
     ['recoveryTimeMs NaN', { recoveryTimeMs: Number.NaN }, 'recoveryTimeMs must be a finite number > 0; got NaN'],
-    ['recoveryTimeMs Infinity', { recoveryTimeMs: Number.POSITIVE_INFINITY }, 'recoveryTimeMs must be a finite number > 0; got Infinity'],
+    [
+      'recoveryTimeMs Infinity',
+      { recoveryTimeMs: Number.POSITIVE_INFINITY },
+      'recoveryTimeMs must be a finite number > 0; got Infinity',
+    ],
     ['halfOpenRequests 0', { halfOpenRequests: 0 }, 'halfOpenRequests must be an integer ≥ 1; got 0'],
     ['halfOpenRequests 2.5', { halfOpenRequests: 2.5 }, 'halfOpenRequests must be an integer ≥ 1; got 2.5'],
     ['trialTimeoutMs 0', { trialTimeoutMs: 0 }, 'trialTimeoutMs must be a number > 0'],
     ['trialTimeoutMs -1', { trialTimeoutMs: -1 }, 'got -1'],
-    ['trialTimeoutMs too long for a timer', { trialTimeoutMs: 2 ** 31 }, 'trialTimeoutMs must be a number > 0 and ≤ 2147483647'],
-    ['recoveryBackoff not an object', { recoveryBackoff: 2 }, 'recoveryBackoff must be an object { factor, maxMs }; got 2'],
-    ['recoveryBackoff.factor < 1', { recoveryBackoff: { factor: 0.5, maxMs: 120_000 } }, 'recoveryBackoff.factor must be a finite number ≥ 1; got 0.5'],
-    ['recoveryBackoff.maxMs < recoveryTimeMs', { recoveryBackoff: { factor: 2, maxMs: 1000 } }, 'recoveryBackoff.maxMs must be a finite number ≥ recoveryTimeMs (60000); got 1000'],
+    [
+      'trialTimeoutMs too long for a timer',
+      { trialTimeoutMs: 2 ** 31 },
+      'trialTimeoutMs must be a number > 0 and ≤ 2147483647',
+    ],
+    [
+      'recoveryBackoff not an object',
+      { recoveryBackoff: 2 },
+      'recoveryBackoff must be an object { factor, maxMs }; got 2',
+    ],
+    [
+      'recoveryBackoff.factor < 1',
+      { recoveryBackoff: { factor: 0.5, maxMs: 120_000 } },
+      'recoveryBackoff.factor must be a finite number ≥ 1; got 0.5',
+    ],
+    [
+      'recoveryBackoff.maxMs < recoveryTimeMs',
+      { recoveryBackoff: { factor: 2, maxMs: 1000 } },
+      'recoveryBackoff.maxMs must be a finite number ≥ recoveryTimeMs (60000); got 1000',
+    ],
     ['isFailure not a function', { isFailure: true }, 'isFailure must be a function; got true'],
-    ['clock without setTimeout', { clock: { now: () => 0 } }, 'clock must be an object with now(), setTimeout() and clearTimeout(); got an object'],
+    [
+      'clock without setTimeout',
+      { clock: { now: () => 0 } },
+      'clock must be an object with now(), setTimeout() and clearTimeout(); got an object',
+    ],
     ['name empty', { name: '' }, 'name must be a non-empty string; got ""'],
-    ['initialState bad', { initialState: { state: 'open', failures: 0, openedAt: null, recoveryTimeMs: 1, reopenCount: 0 } }, 'initialState.openedAt must be a finite number when state is open; got null'],
+    [
+      'initialState bad',
+      { initialState: { state: 'open', failures: 0, openedAt: null, recoveryTimeMs: 1, reopenCount: 0 } },
+      'initialState.openedAt must be a finite number when state is open; got null',
+    ],
   ]
   for (const [label, change, message] of cases) {
     test(label, () => {
@@ -65,11 +97,15 @@ describe('breakerOptionsFromConfig', () => {
       recoveryTimeMs: 60_000,
       halfOpenRequests: 2,
     })
-    expect(breakerOptionsFromConfig({ failure_threshold: 1, recovery_time: 0.25, half_open_requests: 1 }).recoveryTimeMs).toBe(250)
+    expect(
+      breakerOptionsFromConfig({ failure_threshold: 1, recovery_time: 0.25, half_open_requests: 1 }).recoveryTimeMs,
+    ).toBe(250)
   })
 
   test('its result builds a breaker', () => {
-    const breaker = new CircuitBreaker(breakerOptionsFromConfig({ failure_threshold: 3, recovery_time: 1.5, half_open_requests: 1 }))
+    const breaker = new CircuitBreaker(
+      breakerOptionsFromConfig({ failure_threshold: 3, recovery_time: 1.5, half_open_requests: 1 }),
+    )
     expect(breaker.toJSON()).toMatchObject({ state: 'closed', recoveryTimeMs: 1500 })
   })
 })

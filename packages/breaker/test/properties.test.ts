@@ -18,7 +18,11 @@ interface Params {
 }
 
 type Outcome = 'success' | 'failure' | 'uncounted' | 'release'
-type Command = { kind: 'acquire' } | { kind: 'report'; pick: number; outcome: Outcome } | { kind: 'advance'; ms: number } | { kind: 'read' }
+type Command =
+  | { kind: 'acquire' }
+  | { kind: 'report'; pick: number; outcome: Outcome }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'read' }
 
 function check(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message)
@@ -78,7 +82,8 @@ class Model {
       }
       if (this.state === 'half_open') {
         let first: [number, number] | undefined
-        for (const [id, deadline] of this.trials) if (deadline <= now && (!first || deadline < first[1])) first = [id, deadline]
+        for (const [id, deadline] of this.trials)
+          if (deadline <= now && (!first || deadline < first[1])) first = [id, deadline]
         if (first) {
           this.reopenAt('trial_timeout', first[1])
           continue
@@ -110,7 +115,8 @@ class Model {
       return
     }
     if (outcome === 'success') this.failures = 0
-    else if (outcome === 'failure' && ++this.failures >= this.params.failureThreshold) this.enter('open', 'failure_threshold', now)
+    else if (outcome === 'failure' && ++this.failures >= this.params.failureThreshold)
+      this.enter('open', 'failure_threshold', now)
   }
 }
 
@@ -139,7 +145,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
     }),
     weight: 5,
   },
-  { arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.constant(1)) }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.constant(1)),
+    }),
+    weight: 2,
+  },
   { arbitrary: fc.constant({ kind: 'read' as const }), weight: 1 },
 )
 
@@ -178,10 +190,20 @@ test('the breaker follows the model; trials, openings and events obey their inva
           const id = nextId++
           const expected = model.acquire(id, clock.now())
           const permit = breaker.tryAcquire()
-          check((permit !== undefined) === (expected !== undefined), `admitted ${permit !== undefined}, model ${expected !== undefined}`)
+          check(
+            (permit !== undefined) === (expected !== undefined),
+            `admitted ${permit !== undefined}, model ${expected !== undefined}`,
+          )
           if (permit && expected) {
             check(permit.trial === expected.trial, 'trial flag')
-            held.push({ id, permit, trial: permit.trial, epoch: expected.epoch, heardAtAdmission: heard.length, settled: false })
+            held.push({
+              id,
+              permit,
+              trial: permit.trial,
+              epoch: expected.epoch,
+              heardAtAdmission: heard.length,
+              settled: false,
+            })
           }
         } else if (step.kind === 'report') {
           const open = held.filter((h) => !h.settled)
@@ -224,10 +246,14 @@ test('the breaker follows the model; trials, openings and events obey their inva
           recoveryTimeMs: model.recovery,
           reopenCount: model.reopen,
         }
-        check(JSON.stringify(snapshot) === JSON.stringify(modelSnapshot), `snapshot ${JSON.stringify(snapshot)}, model ${JSON.stringify(modelSnapshot)}`)
+        check(
+          JSON.stringify(snapshot) === JSON.stringify(modelSnapshot),
+          `snapshot ${JSON.stringify(snapshot)}, model ${JSON.stringify(modelSnapshot)}`,
+        )
 
         // Invariants stated without the model.
-        for (let i = Math.max(1, before); i < heard.length; i++) check(heard[i]!.from === heard[i - 1]!.to, 'broken chain')
+        for (let i = Math.max(1, before); i < heard.length; i++)
+          check(heard[i]!.from === heard[i - 1]!.to, 'broken chain')
         for (const change of heard.slice(before)) {
           check(ALLOWED.has(`${change.from}→${change.to}`), `transition ${change.from}→${change.to}`)
           if (change.reason === 'failure_threshold') check(run === p.failureThreshold, `opened after ${run} failures`)
@@ -236,7 +262,8 @@ test('the breaker follows the model; trials, openings and events obey their inva
         let trialsInFlight = 0
         for (const h of held) if (h.trial && !h.settled && h.heardAtAdmission === heard.length) trialsInFlight += 1
         check(trialsInFlight <= p.halfOpenRequests, `${trialsInFlight} trials in flight`)
-        if (snapshot.state === 'open') check(snapshot.openedAt! + snapshot.recoveryTimeMs > clock.now(), 'open past its recovery time')
+        if (snapshot.state === 'open')
+          check(snapshot.openedAt! + snapshot.recoveryTimeMs > clock.now(), 'open past its recovery time')
       }
     }),
     { numRuns: 500 },

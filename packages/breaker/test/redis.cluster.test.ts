@@ -30,13 +30,20 @@ function connection(): RedisClientLike {
 }
 
 describeSharedState('cluster', { url: () => cluster.url, connection, keyPrefix })
-describeCooldownSharing('cluster', { url: () => cluster.url, connection, keyPrefix: `llmpool-test:cooldowns:${randomUUID()}` })
+describeCooldownSharing('cluster', {
+  url: () => cluster.url,
+  connection,
+  keyPrefix: `llmpool-test:cooldowns:${randomUUID()}`,
+})
 
 describe('cooldowns on a cluster', () => {
-  test('each instance\'s key lives on one node, spread over the masters; a publish through one node is heard through another', async () => {
+  test("each instance's key lives on one node, spread over the masters; a publish through one node is heard through another", async () => {
     const prefix = `llmpool-test:cooldowns:${randomUUID()}`
     const instances = Array.from({ length: 12 }, (_, i) => `group.echelon/provider:model-${i}`)
-    const [one, two] = [await createRedisCooldowns({ redis: cluster.url, keyPrefix: prefix }), await createRedisCooldowns({ redis: connection(), keyPrefix: prefix })]
+    const [one, two] = [
+      await createRedisCooldowns({ redis: cluster.url, keyPrefix: prefix }),
+      await createRedisCooldowns({ redis: connection(), keyPrefix: prefix }),
+    ]
     const byTwo = heard(two!)
     for (const instance of instances) one!.publish({ instance, remainingMs: 10_000, kind: 'rate_limit', reason: '429' })
     for (const instance of instances) await until(byTwo, instance)
@@ -53,7 +60,10 @@ describe('cooldowns on a cluster', () => {
 describe('redis+cluster:// URLs', () => {
   test('groups made from cluster URLs share openings and closings', async () => {
     const name = `provider-${randomUUID()}`
-    const [one, two] = await Promise.all([createRedisBreakerGroup({ redis: cluster.url, keyPrefix }), createRedisBreakerGroup({ redis: cluster.url, keyPrefix })])
+    const [one, two] = await Promise.all([
+      createRedisBreakerGroup({ redis: cluster.url, keyPrefix }),
+      createRedisBreakerGroup({ redis: cluster.url, keyPrefix }),
+    ])
     const a = new CircuitBreaker({ name, failureThreshold: 2, recoveryTimeMs: 60_000 })
     const b = new CircuitBreaker({ name, failureThreshold: 2, recoveryTimeMs: 60_000 })
     await one!.add(a)

@@ -34,11 +34,18 @@ describe('cooldown sharing: Redis problems', () => {
     const errors: Error[] = []
     // A prefix of its own: the other sharings of this file would hear the malformed messages too.
     const prefix = `${keyPrefix}-malformed`
-    const sharing = await createRedisCooldowns({ redis: REDIS_URL, keyPrefix: prefix, onError: (error) => errors.push(error) })
+    const sharing = await createRedisCooldowns({
+      redis: REDIS_URL,
+      keyPrefix: prefix,
+      onError: (error) => errors.push(error),
+    })
     const cooldowns = heard(sharing)
     const admin = connection()
     await admin.publish(`${prefix}:published`, 'not json')
-    await admin.publish(`${prefix}:published`, JSON.stringify({ v: 1, origin: 'x', instance: 'i', remainingMs: 10, kind: 'nope', reason: '' }))
+    await admin.publish(
+      `${prefix}:published`,
+      JSON.stringify({ v: 1, origin: 'x', instance: 'i', remainingMs: 10, kind: 'nope', reason: '' }),
+    )
     await admin.set(`{${prefix}:broken}`, '{"v":2}', 'PX', 10_000)
     expect(await sharing.current(['broken'])).toEqual([])
     await new Promise((resolve) => setTimeout(resolve, 100))
@@ -54,22 +61,33 @@ describe('cooldown sharing: Redis problems', () => {
   test('Redis unreachable: created within syncTimeoutMs; publish, subscribe and current never throw, and report', async () => {
     const errors: Error[] = []
     const started = Date.now()
-    const sharing = await createRedisCooldowns({ redis: 'redis://127.0.0.1:6399', keyPrefix, syncTimeoutMs: 200, onError: (error) => errors.push(error) })
+    const sharing = await createRedisCooldowns({
+      redis: 'redis://127.0.0.1:6399',
+      keyPrefix,
+      syncTimeoutMs: 200,
+      onError: (error) => errors.push(error),
+    })
     expect(Date.now() - started).toBeLessThan(2000)
     sharing.subscribe(() => {})
-    expect(() => sharing.publish({ instance: 'down', remainingMs: 1000, kind: 'rate_limit', reason: '429' })).not.toThrow()
+    expect(() =>
+      sharing.publish({ instance: 'down', remainingMs: 1000, kind: 'rate_limit', reason: '429' }),
+    ).not.toThrow()
     expect(await sharing.current(['down'])).toEqual([])
     expect(errors.some((error) => /the cooldown of "down" was not shared/.test(error.message))).toBe(true)
     expect(errors.some((error) => /did not answer within 200 ms|ECONNREFUSED/.test(error.message))).toBe(true)
     await sharing.dispose()
   })
 
-  test('a client of the caller\'s is never closed; bad options and bad cooldowns are RangeErrors', async () => {
+  test("a client of the caller's is never closed; bad options and bad cooldowns are RangeErrors", async () => {
     const client = connection()
     const sharing = await createRedisCooldowns({ redis: client, keyPrefix })
     expect(() => sharing.publish({ instance: '', remainingMs: 1, kind: 'auth', reason: '' })).toThrow(RangeError)
-    expect(() => sharing.publish({ instance: 'i', remainingMs: 1, kind: 'teapot' as 'auth', reason: '' })).toThrow(RangeError)
-    expect(() => sharing.publish({ instance: 'i', remainingMs: Number.POSITIVE_INFINITY, kind: 'auth', reason: '' })).toThrow(RangeError)
+    expect(() => sharing.publish({ instance: 'i', remainingMs: 1, kind: 'teapot' as 'auth', reason: '' })).toThrow(
+      RangeError,
+    )
+    expect(() =>
+      sharing.publish({ instance: 'i', remainingMs: Number.POSITIVE_INFINITY, kind: 'auth', reason: '' }),
+    ).toThrow(RangeError)
     // An ended cooldown: nothing to share.
     sharing.publish({ instance: `ended-${randomUUID()}`, remainingMs: 0, kind: 'auth', reason: '' })
     await sharing.dispose()

@@ -37,4 +37,8 @@ test('the package imports ioredis 6 here', async () => {
 })
 
 describeSharedState('standalone, ioredis 6', { url: () => REDIS_URL, connection, keyPrefix })
-describeCooldownSharing('standalone, ioredis 6', { url: () => REDIS_URL, connection, keyPrefix: `${keyPrefix}-cooldowns` })
+describeCooldownSharing('standalone, ioredis 6', {
+  url: () => REDIS_URL,
+  connection,
+  keyPrefix: `${keyPrefix}-cooldowns`,
+})

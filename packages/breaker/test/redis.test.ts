@@ -48,7 +48,9 @@ describe('Redis unreachable', () => {
     // Half-open: it cannot ask the other processes, so it runs the trial itself, at once, and says so.
     const permit = breaker.tryAcquire()
     expect(permit?.trial).toBe(true)
-    expect(heard.some((error) => /runs its half-open trials without the other processes/.test(error.message))).toBe(true)
+    expect(heard.some((error) => /runs its half-open trials without the other processes/.test(error.message))).toBe(
+      true,
+    )
     permit!.success()
     expect(breaker.state).toBe('closed')
     await expect(breaker.execute(async () => 'ok')).resolves.toBe('ok')
@@ -57,7 +59,11 @@ describe('Redis unreachable', () => {
   })
 
   test('with a client the user passes, too; the group never closes it', async () => {
-    const client = new Redis(6399, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 200, maxRetriesPerRequest: 1 })
+    const client = new Redis(6399, '127.0.0.1', {
+      lazyConnect: true,
+      retryStrategy: () => 200,
+      maxRetriesPerRequest: 1,
+    })
     client.on('error', () => {})
     const breaker = new CircuitBreaker({ name: 'down-client', failureThreshold: 2, recoveryTimeMs: 1000 })
     const shared = await shareBreakerState(breaker, { redis: client, keyPrefix, syncTimeoutMs: 200, onError: () => {} })

@@ -28,7 +28,10 @@ afterAll(async () => {
 interface Worker {
   child: ChildProcess
   /** Sends a command and resolves with the next message of the type `reply`. */
-  ask<T extends TrialWorkerMessage['type']>(command: TrialWorkerCommand, reply: T): Promise<Extract<TrialWorkerMessage, { type: T }>>
+  ask<T extends TrialWorkerMessage['type']>(
+    command: TrialWorkerCommand,
+    reply: T,
+  ): Promise<Extract<TrialWorkerMessage, { type: T }>>
 }
 
 async function startWorkers(count: number, config: Omit<TrialWorkerConfig, 'url' | 'keyPrefix'>): Promise<Worker[]> {
@@ -58,29 +61,49 @@ async function startWorkers(count: number, config: Omit<TrialWorkerConfig, 'url'
       },
     }
   })
-  await Promise.all(workers.map((worker) => new Promise<void>((resolve) => worker.child.on('message', (message: TrialWorkerMessage) => message.type === 'ready' && resolve()))))
+  await Promise.all(
+    workers.map(
+      (worker) =>
+        new Promise<void>((resolve) =>
+          worker.child.on('message', (message: TrialWorkerMessage) => message.type === 'ready' && resolve()),
+        ),
+    ),
+  )
   return workers
 }
 
 async function states(workers: Worker[]): Promise<string[]> {
-  return (await Promise.all(workers.map((worker) => worker.ask({ type: 'state' }, 'state')))).map((answer) => answer.state)
+  return (await Promise.all(workers.map((worker) => worker.ask({ type: 'state' }, 'state')))).map(
+    (answer) => answer.state,
+  )
 }
 
 async function stop(workers: Worker[]): Promise<void> {
   for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL')
-  await Promise.all(workers.map((worker) => (worker.child.exitCode === null && worker.child.signalCode === null ? once(worker.child, 'exit') : undefined)))
+  await Promise.all(
+    workers.map((worker) =>
+      worker.child.exitCode === null && worker.child.signalCode === null ? once(worker.child, 'exit') : undefined,
+    ),
+  )
 }
 
 describe('half-open trials shared across processes', () => {
   test('3 processes run at most halfOpenRequests trials at once in total; the trials that succeed close every replica', async () => {
     const halfOpenRequests = 2
-    const workers = await startWorkers(3, { name: `trials-${randomUUID()}`, halfOpenRequests, recoveryTimeMs: 300, trialTimeoutMs: 5000 })
+    const workers = await startWorkers(3, {
+      name: `trials-${randomUUID()}`,
+      halfOpenRequests,
+      recoveryTimeMs: 300,
+      trialTimeoutMs: 5000,
+    })
     try {
       expect((await workers[0]!.ask({ type: 'trip' }, 'tripped')).state).toBe('open')
       await sleep(100)
       expect(await states(workers)).toEqual(['open', 'open', 'open'])
       // Every process asks for admission every 2 ms, through the half-open transition, and keeps every trial.
-      const probed = await Promise.all(workers.map((worker) => worker.ask({ type: 'probe', durationMs: 1000 }, 'probed')))
+      const probed = await Promise.all(
+        workers.map((worker) => worker.ask({ type: 'probe', durationMs: 1000 }, 'probed')),
+      )
       const trials = probed.map((answer) => answer.trials)
       console.log(`trials per process while half-open: ${trials.join(' / ')} (halfOpenRequests ${halfOpenRequests})`)
       expect(trials.reduce((sum, value) => sum + value, 0)).toBe(halfOpenRequests)
@@ -99,7 +122,12 @@ describe('half-open trials shared across processes', () => {
   test('when the process running the trials dies, another one takes them over after trialTimeoutMs', async () => {
     const halfOpenRequests = 1
     const trialTimeoutMs = 800
-    const workers = await startWorkers(3, { name: `trials-${randomUUID()}`, halfOpenRequests, recoveryTimeMs: 300, trialTimeoutMs })
+    const workers = await startWorkers(3, {
+      name: `trials-${randomUUID()}`,
+      halfOpenRequests,
+      recoveryTimeMs: 300,
+      trialTimeoutMs,
+    })
     try {
       await workers[0]!.ask({ type: 'trip' }, 'tripped')
       const first = await Promise.all(workers.map((worker) => worker.ask({ type: 'probe', durationMs: 600 }, 'probed')))
@@ -112,7 +140,9 @@ describe('half-open trials shared across processes', () => {
       const trialStartedAt = first[index]!.firstTrialAt!
       const others = workers.filter((worker) => worker !== winner)
       // Until shortly after the dead trial's round lapses (the new trial's own timeout would start another round).
-      const second = await Promise.all(others.map((worker) => worker.ask({ type: 'probe', durationMs: trialTimeoutMs + 250 }, 'probed')))
+      const second = await Promise.all(
+        others.map((worker) => worker.ask({ type: 'probe', durationMs: trialTimeoutMs + 250 }, 'probed')),
+      )
       const takeover = Math.min(...second.map((answer) => answer.firstTrialAt ?? Number.POSITIVE_INFINITY))
       console.log(
         `the trial's process died ${killedAt - trialStartedAt} ms into its trial; another took the trials over ${takeover - killedAt} ms later ` +

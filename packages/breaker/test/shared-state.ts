@@ -73,8 +73,15 @@ export function describeSharedState(label: string, target: SharedStateTarget): v
   const shares: Array<SharedBreakerState | RedisBreakerGroup> = []
   let errors: Error[] = []
 
-  async function share(breaker: CircuitBreaker, redis: RedisClientLike | string = target.connection()): Promise<SharedBreakerState> {
-    const shared = await shareBreakerState(breaker, { redis, keyPrefix: target.keyPrefix, onError: (error) => errors.push(error) })
+  async function share(
+    breaker: CircuitBreaker,
+    redis: RedisClientLike | string = target.connection(),
+  ): Promise<SharedBreakerState> {
+    const shared = await shareBreakerState(breaker, {
+      redis,
+      keyPrefix: target.keyPrefix,
+      onError: (error) => errors.push(error),
+    })
     shares.push(shared)
     return shared
   }
@@ -135,7 +142,12 @@ export function describeSharedState(label: string, target: SharedStateTarget): v
     test('a re-opening carries its backed-off recovery time to the others', async () => {
       const name = `provider-${randomUUID()}`
       const clock = new ManualClock(Date.now())
-      const options = { name, failureThreshold: 2, recoveryTimeMs: 10_000, recoveryBackoff: { factor: 3, maxMs: 600_000 } }
+      const options = {
+        name,
+        failureThreshold: 2,
+        recoveryTimeMs: 10_000,
+        recoveryBackoff: { factor: 3, maxMs: 600_000 },
+      }
       const a = new CircuitBreaker({ ...options, clock })
       const b = new CircuitBreaker(options)
       await share(a)
@@ -152,17 +164,28 @@ export function describeSharedState(label: string, target: SharedStateTarget): v
     })
 
     test('breakers of other names are not affected; one group shares many breakers', async () => {
-      const group = await createRedisBreakerGroup({ redis: target.connection(), keyPrefix: target.keyPrefix, onError: (error) => errors.push(error) })
+      const group = await createRedisBreakerGroup({
+        redis: target.connection(),
+        keyPrefix: target.keyPrefix,
+        onError: (error) => errors.push(error),
+      })
       shares.push(group)
       const other = await createRedisBreakerGroup({ redis: target.connection(), keyPrefix: target.keyPrefix })
       shares.push(other)
-      const [x, y] = ['x', 'y'].map((suffix) => new CircuitBreaker({ name: `${suffix}-${randomUUID()}`, failureThreshold: 2, recoveryTimeMs: 60_000 }))
+      const [x, y] = ['x', 'y'].map(
+        (suffix) =>
+          new CircuitBreaker({ name: `${suffix}-${randomUUID()}`, failureThreshold: 2, recoveryTimeMs: 60_000 }),
+      )
       const remoteX = new CircuitBreaker({ name: x!.name, failureThreshold: 2, recoveryTimeMs: 60_000 })
       await group.add(x!)
       await group.add(y!)
       await other.add(remoteX)
-      await expect(group.add(new CircuitBreaker({ name: x!.name, failureThreshold: 1, recoveryTimeMs: 1 }))).rejects.toThrow(RangeError)
-      await expect(group.add(new CircuitBreaker({ failureThreshold: 1, recoveryTimeMs: 1 }))).rejects.toThrow(RangeError)
+      await expect(
+        group.add(new CircuitBreaker({ name: x!.name, failureThreshold: 1, recoveryTimeMs: 1 })),
+      ).rejects.toThrow(RangeError)
+      await expect(group.add(new CircuitBreaker({ failureThreshold: 1, recoveryTimeMs: 1 }))).rejects.toThrow(
+        RangeError,
+      )
       const opened = nextChange(remoteX, 'open')
       trip(x!)
       await opened

@@ -55,7 +55,13 @@ describe('toJSON() and restore()', () => {
     first.tryAcquire()!.failure(serverError())
     first.tryAcquire()!.failure(serverError())
     const closedSnapshot = JSON.parse(JSON.stringify(first)) as BreakerSnapshot
-    expect(closedSnapshot).toEqual({ state: 'closed', failures: 2, openedAt: null, recoveryTimeMs: 1000, reopenCount: 0 })
+    expect(closedSnapshot).toEqual({
+      state: 'closed',
+      failures: 2,
+      openedAt: null,
+      recoveryTimeMs: 1000,
+      reopenCount: 0,
+    })
     const second = new CircuitBreaker({ ...options, initialState: closedSnapshot })
     expect(second.toJSON()).toEqual(closedSnapshot)
     second.tryAcquire()!.failure(serverError())
@@ -99,7 +105,13 @@ describe('toJSON() and restore()', () => {
     const clock = new ManualClock()
     const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeMs: 1000, clock })
     const changes = record(breaker)
-    const open: BreakerSnapshot = { state: 'open', failures: 0, openedAt: clock.now(), recoveryTimeMs: 1000, reopenCount: 0 }
+    const open: BreakerSnapshot = {
+      state: 'open',
+      failures: 0,
+      openedAt: clock.now(),
+      recoveryTimeMs: 1000,
+      reopenCount: 0,
+    }
     breaker.restore(open, { notify: true })
     breaker.restore(open, { notify: true })
     breaker.restore({ ...open, state: 'closed', openedAt: null }, { notify: true, reason: 'remote' })

@@ -15,7 +15,11 @@ describe('statusOf', () => {
     ['$metadata.httpStatusCode (AWS SDK)', { $metadata: { httpStatusCode: 500 } }, 500],
     ['in the cause', new Error('wrapped', { cause: { statusCode: 401 } }), 401],
     ['in a RetryError lastError', { name: 'AI_RetryError', lastError: { status: 503 } }, 503],
-    ['the outermost status wins', Object.assign(new Error('outer', { cause: { status: 500 } }), { statusCode: 404 }), 404],
+    [
+      'the outermost status wins',
+      Object.assign(new Error('outer', { cause: { status: 500 } }), { statusCode: 404 }),
+      404,
+    ],
   ])('%s', (_, error, expected) => {
     expect(statusOf(error)).toBe(expected)
   })
@@ -41,10 +45,22 @@ describe('statusOf', () => {
     expect(statusOf(a)).toBeUndefined()
   })
 
-  test('classifyFailure reads each link with its own words: an outer status does not borrow the cause\'s text', () => {
+  test("classifyFailure reads each link with its own words: an outer status does not borrow the cause's text", () => {
     // The cause says quota; the outer 429 says nothing: the outer link decides (rate_limit), as before.
-    expect(classifyFailure(Object.assign(new Error('Too Many Requests', { cause: { status: 429, message: 'insufficient_quota' } }), { status: 429 }))).toBe('rate_limit')
+    expect(
+      classifyFailure(
+        Object.assign(new Error('Too Many Requests', { cause: { status: 429, message: 'insufficient_quota' } }), {
+          status: 429,
+        }),
+      ),
+    ).toBe('rate_limit')
     // Without an outer status, the cause is classified with its own words.
-    expect(classifyFailure(new Error('wrapped', { cause: { status: 429, message: 'You exceeded your current quota (insufficient_quota)' } }))).toBe('quota_exhausted')
+    expect(
+      classifyFailure(
+        new Error('wrapped', {
+          cause: { status: 429, message: 'You exceeded your current quota (insufficient_quota)' },
+        }),
+      ),
+    ).toBe('quota_exhausted')
   })
 })

@@ -3,7 +3,8 @@ import { CircuitBreaker } from '@llmpool/breaker'
 import { expect, test } from 'vitest'
 import { badRequest, ManualClock, record, serverError, transitions } from './helpers'
 
-const networkError = () => new TypeError('fetch failed', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) })
+const networkError = () =>
+  new TypeError('fetch failed', { cause: Object.assign(new Error('reset'), { code: 'ECONNRESET' }) })
 const timeoutError = () => Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })
 
 test('docs/breaker.md worked timeline', async () => {
@@ -44,7 +45,10 @@ test('docs/breaker.md worked timeline', async () => {
   at(31.1)
   const t2 = breaker.tryAcquire()!
   at(31.2)
-  await expect(breaker.execute(async () => 'x')).rejects.toMatchObject({ code: 'circuit_half_open_full', retryAfterMs: 29_800 })
+  await expect(breaker.execute(async () => 'x')).rejects.toMatchObject({
+    code: 'circuit_half_open_full',
+    retryAfterMs: 29_800,
+  })
   at(32)
   t1.success()
   expect(breaker.tryAcquire()).toBeUndefined()

@@ -15,7 +15,11 @@ export interface TrialWorkerConfig {
   trialTimeoutMs: number
 }
 
-export type TrialWorkerCommand = { type: 'trip' } | { type: 'probe'; durationMs: number } | { type: 'succeed' } | { type: 'state' }
+export type TrialWorkerCommand =
+  | { type: 'trip' }
+  | { type: 'probe'; durationMs: number }
+  | { type: 'succeed' }
+  | { type: 'state' }
 
 export type TrialWorkerMessage =
   | { type: 'ready' }
@@ -37,7 +41,11 @@ const breaker = new CircuitBreaker({
   trialTimeoutMs: config.trialTimeoutMs,
 })
 const errors: string[] = []
-const group = await createRedisBreakerGroup({ redis: config.url, keyPrefix: config.keyPrefix, onError: (error) => errors.push(error.message) })
+const group = await createRedisBreakerGroup({
+  redis: config.url,
+  keyPrefix: config.keyPrefix,
+  onError: (error) => errors.push(error.message),
+})
 await group.add(breaker)
 const held: BreakerPermit[] = []
 

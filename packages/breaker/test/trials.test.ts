@@ -35,7 +35,13 @@ function coordinator() {
 }
 
 function openBreaker(clock: ManualClock, halfOpenRequests = 1): CircuitBreaker {
-  const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeMs: 1000, halfOpenRequests, trialTimeoutMs: 5000, clock })
+  const breaker = new CircuitBreaker({
+    failureThreshold: 1,
+    recoveryTimeMs: 1000,
+    halfOpenRequests,
+    trialTimeoutMs: 5000,
+    clock,
+  })
   breaker.tryAcquire()!.failure(serverError())
   return breaker
 }
@@ -44,7 +50,13 @@ describe('coordinateTrials', () => {
   test('closed and open breakers never ask; half-open asks once, refuses meanwhile, then admits as answered', async () => {
     const clock = new ManualClock()
     const { fake, calls, answer } = coordinator()
-    const breaker = new CircuitBreaker({ failureThreshold: 1, recoveryTimeMs: 1000, halfOpenRequests: 2, trialTimeoutMs: 5000, clock })
+    const breaker = new CircuitBreaker({
+      failureThreshold: 1,
+      recoveryTimeMs: 1000,
+      halfOpenRequests: 2,
+      trialTimeoutMs: 5000,
+      clock,
+    })
     breaker.coordinateTrials(fake)
     breaker.tryAcquire()!.failure(serverError())
     expect(breaker.tryAcquire()).toBeUndefined()
@@ -78,7 +90,10 @@ describe('coordinateTrials', () => {
     await answer(false, 3000)
     expect(breaker.tryAcquire()).toBeUndefined()
     expect(breaker.retryAfterMs).toBe(3000)
-    await expect(breaker.execute(async () => 'x')).rejects.toMatchObject({ code: 'circuit_half_open_full', retryAfterMs: 3000 })
+    await expect(breaker.execute(async () => 'x')).rejects.toMatchObject({
+      code: 'circuit_half_open_full',
+      retryAfterMs: 3000,
+    })
     clock.advance(2999)
     expect(breaker.tryAcquire()).toBeUndefined()
     expect(calls).toEqual(['claim 5000'])
@@ -130,7 +145,10 @@ describe('coordinateTrials', () => {
     clock.advance(1000)
     expect(breaker.tryAcquire()).toBeUndefined()
     // Another process closed it meanwhile.
-    breaker.restore({ state: 'closed', failures: 0, openedAt: null, recoveryTimeMs: 1000, reopenCount: 0 }, { notify: true, reason: 'remote' })
+    breaker.restore(
+      { state: 'closed', failures: 0, openedAt: null, recoveryTimeMs: 1000, reopenCount: 0 },
+      { notify: true, reason: 'remote' },
+    )
     await answer(true)
     expect(calls).toEqual(['claim 5000', 'end'])
     expect(breaker.tryAcquire()?.trial).toBe(false)

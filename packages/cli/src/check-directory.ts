@@ -26,7 +26,9 @@ export function checkDirectory(
   try {
     isDirectory = statSync(directory).isDirectory()
   } catch {
-    throw new UsageError(`directory not found: ${label}${options.directory === undefined ? ' (give the configuration directory as an argument, or create one with "llmpool init")' : ''}`)
+    throw new UsageError(
+      `directory not found: ${label}${options.directory === undefined ? ' (give the configuration directory as an argument, or create one with "llmpool init")' : ''}`,
+    )
   }
   if (!isDirectory) throw new UsageError(`not a directory: ${label}`)
 

@@ -30,12 +30,17 @@ export function problemJson(problem: ConfigProblem): ConfigProblem {
  */
 export function problemLine(problem: ConfigProblem, directoryLabel: string): string {
   const file = problem.file ? path.join(directoryLabel, problem.file) : directoryLabel
-  const position = problem.line === undefined ? '' : `:${problem.line}${problem.column === undefined ? '' : `:${problem.column}`}`
+  const position =
+    problem.line === undefined ? '' : `:${problem.line}${problem.column === undefined ? '' : `:${problem.column}`}`
   return [`${file}${position}`, problem.path, problem.message].filter(Boolean).join('  ')
 }
 
 /** Every error, then every warning (prefixed `warning: `), one per line. */
-export function problemLines(errors: readonly ConfigProblem[], warnings: readonly ConfigProblem[], directoryLabel: string): string {
+export function problemLines(
+  errors: readonly ConfigProblem[],
+  warnings: readonly ConfigProblem[],
+  directoryLabel: string,
+): string {
   const lines = [
     ...errors.map((problem) => problemLine(problem, directoryLabel)),
     ...warnings.map((problem) => `warning: ${problemLine(problem, directoryLabel)}`),

@@ -26,11 +26,16 @@ export function parseCommandArgs<const O extends OptionSpec>(
   try {
     parsed = parseArgs({ args, options: withHelp, allowPositionals: true, strict: true }) as ParsedCommandArgs<O>
   } catch (error) {
-    throw new UsageError(`llmpool ${command}: ${describeParseError(error, Object.keys(withHelp))}`, { help: `llmpool ${command} --help`, cause: error })
+    throw new UsageError(`llmpool ${command}: ${describeParseError(error, Object.keys(withHelp))}`, {
+      help: `llmpool ${command} --help`,
+      cause: error,
+    })
   }
   if (!parsed.values.help && parsed.positionals.length > maxPositionals) {
     const extra = parsed.positionals.slice(maxPositionals).map((value) => JSON.stringify(value))
-    throw new UsageError(`llmpool ${command}: unexpected argument${extra.length > 1 ? 's' : ''} ${extra.join(' ')}`, { help: `llmpool ${command} --help` })
+    throw new UsageError(`llmpool ${command}: unexpected argument${extra.length > 1 ? 's' : ''} ${extra.join(' ')}`, {
+      help: `llmpool ${command} --help`,
+    })
   }
   return parsed
 }

@@ -36,7 +36,10 @@ export function renderRegistry(view: ConfigView, label: string, environment: str
         ['description', registry.registry.description],
         ['environment', environment ?? '(none)'],
         ['config_validation', global.config_validation],
-        ['enable_hot_reload', global.enable_hot_reload ? `on, reload_interval ${seconds(global.reload_interval)}` : 'off'],
+        [
+          'enable_hot_reload',
+          global.enable_hot_reload ? `on, reload_interval ${seconds(global.reload_interval)}` : 'off',
+        ],
         ['use_defaults_on_failure', onOff(global.use_defaults_on_failure)],
         [
           'enabled',
@@ -65,7 +68,9 @@ function rateLimiting(pool: Pool): string {
   if (!limits.enabled) return 'off'
   if (limits.algorithm === 'token_bucket') {
     const bucket = limits.token_bucket
-    return bucket ? `token_bucket: bucket_size ${bucket.bucket_size}, refill_rate ${bucket.refill_rate}/s` : 'token_bucket (no [token_bucket] table)'
+    return bucket
+      ? `token_bucket: bucket_size ${bucket.bucket_size}, refill_rate ${bucket.refill_rate}/s`
+      : 'token_bucket (no [token_bucket] table)'
   }
   const window = limits.fixed_window
   return window
@@ -164,12 +169,17 @@ export function renderTaskGroup(name: string, group: TaskGroup, file: string, in
           'circuit_breaker',
           `failure_threshold ${breaker.failure_threshold}, recovery_time ${seconds(breaker.recovery_time)}, half_open_requests ${breaker.half_open_requests}`,
         ],
-        ['metrics', group.metrics.enabled ? `collection_interval ${seconds(group.metrics.collection_interval)}` : 'off'],
+        [
+          'metrics',
+          group.metrics.enabled ? `collection_interval ${seconds(group.metrics.collection_interval)}` : 'off',
+        ],
         ['metadata', metadata(group.metadata)],
       ],
       `${indent}  `,
     ),
-    ...echelons.flatMap(({ echelonName, echelon, priority }) => renderEchelon(echelonName, echelon, priority, `${indent}  `)),
+    ...echelons.flatMap(({ echelonName, echelon, priority }) =>
+      renderEchelon(echelonName, echelon, priority, `${indent}  `),
+    ),
   ]
 }
 
@@ -180,7 +190,9 @@ function target(wrapper: ResolvedWrapper): string {
 /** The `[global]` settings of a wrappers file. */
 export function renderWrapperGlobal(global: PoolWrappersGlobal | TaskGroupWrappersGlobal, indent: string): string[] {
   const { error_handling: errors, cache, logging } = global
-  const logged = [logging.enable_request_logging && 'requests', logging.enable_response_logging && 'responses'].filter(Boolean)
+  const logged = [logging.enable_request_logging && 'requests', logging.enable_response_logging && 'responses'].filter(
+    Boolean,
+  )
   return [
     `${indent}global`,
     ...fields(
@@ -191,7 +203,10 @@ export function renderWrapperGlobal(global: PoolWrappersGlobal | TaskGroupWrappe
           `retry on ${list(errors.retry_on_errors)}; max_retry_delay ${seconds(errors.max_retry_delay)}, backoff_factor ${errors.backoff_factor}`,
         ],
         ['cache', cache.enabled ? `max_size ${cache.max_size}, ttl ${seconds(cache.ttl)}` : 'off'],
-        ['logging', `${logging.level}, ${logging.format}${logged.length === 0 ? '' : `, logs ${logged.join(' and ')}`}`],
+        [
+          'logging',
+          `${logging.level}, ${logging.format}${logged.length === 0 ? '' : `, logs ${logged.join(' and ')}`}`,
+        ],
         ['metrics', global.enable_metrics ? `metrics_interval ${seconds(global.metrics_interval)}` : 'off'],
         [
           'function_calling',
@@ -244,7 +259,9 @@ export function renderConfiguration(
   label: string,
   environment: string | undefined,
 ): string {
-  const pools = Object.entries(view.pools).flatMap(([name, pool]) => renderPool(name, pool, files.pools[name] ?? '', '  '))
+  const pools = Object.entries(view.pools).flatMap(([name, pool]) =>
+    renderPool(name, pool, files.pools[name] ?? '', '  '),
+  )
   const groups = Object.entries(view.task_groups).flatMap(([name, group]) =>
     renderTaskGroup(name, group, files.task_groups[name] ?? '', '  '),
   )

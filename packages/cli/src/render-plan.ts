@@ -22,8 +22,11 @@ function cooldownText(instance: InstanceView): string {
 export function renderEntryPlan(entry: EntryView, instances: ReadonlyMap<string, InstanceView>): string[] {
   const lines: string[] = []
   const kind = entry.kind === 'wrapper' ? 'wrapper' : entry.kind === 'pool' ? 'pool' : 'task group'
-  const target = entry.kind === 'wrapper' ? ` → ${entry.chain[0]?.kind === 'pool' ? 'pool' : 'task group'} ${entry.target}` : ''
-  lines.push(`${kind} ${entry.name}${target}${entry.file ? `   [global] of ${entry.file}` : '   (called by its own name: built-in defaults)'}`)
+  const target =
+    entry.kind === 'wrapper' ? ` → ${entry.chain[0]?.kind === 'pool' ? 'pool' : 'task group'} ${entry.target}` : ''
+  lines.push(
+    `${kind} ${entry.name}${target}${entry.file ? `   [global] of ${entry.file}` : '   (called by its own name: built-in defaults)'}`,
+  )
   lines.push(row('request deadline', duration(entry.requestTimeoutMs.value), entry.requestTimeoutMs.source))
   lines.push(row('calls at most', String(entry.maxCalls.value), entry.maxCalls.source))
   lines.push(row('retried on', entry.retry.retryOn.value.join(', ') || '(nothing)', entry.retry.retryOn.source))
@@ -34,8 +37,21 @@ export function renderEntryPlan(entry: EntryView, instances: ReadonlyMap<string,
       entry.retry.maxRetryDelayMs.source,
     ),
   )
-  lines.push(row('cache', entry.cache.value ? `${entry.cache.value.maxSize} entries, ${duration(entry.cache.value.ttlMs)}` : 'off', entry.cache.source))
-  if (entry.tools.value) lines.push(row('tools', `${entry.tools.value.enabled ? 'allowed' : 'refused'}, ${entry.tools.value.selection}`, entry.tools.source))
+  lines.push(
+    row(
+      'cache',
+      entry.cache.value ? `${entry.cache.value.maxSize} entries, ${duration(entry.cache.value.ttlMs)}` : 'off',
+      entry.cache.source,
+    ),
+  )
+  if (entry.tools.value)
+    lines.push(
+      row(
+        'tools',
+        `${entry.tools.value.enabled ? 'allowed' : 'refused'}, ${entry.tools.value.selection}`,
+        entry.tools.source,
+      ),
+    )
   lines.push('  chain (in order):')
   const groups = new Set<string>()
   let position = 0
@@ -46,7 +62,8 @@ export function renderEntryPlan(entry: EntryView, instances: ReadonlyMap<string,
       )
       stage.tiers.forEach((tier, index) => {
         lines.push(`      tier ${index + 1}`)
-        for (const candidate of tier as CandidateJSON[]) lines.push(candidateLine(++position, candidate, instances, groups, candidate.weight))
+        for (const candidate of tier as CandidateJSON[])
+          lines.push(candidateLine(++position, candidate, instances, groups, candidate.weight))
       })
     } else {
       lines.push(

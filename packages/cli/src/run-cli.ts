@@ -11,7 +11,14 @@ import { EXIT_CODES, type ExitCode } from './exit-codes'
 import { UsageError } from './usage-error'
 import { packageVersion } from './version'
 
-const commands: readonly Command[] = [initCommand, validateCommand, explainCommand, schemaCommand, serveCommand, mockUpstreamCommand]
+const commands: readonly Command[] = [
+  initCommand,
+  validateCommand,
+  explainCommand,
+  schemaCommand,
+  serveCommand,
+  mockUpstreamCommand,
+]
 
 function usage(): string {
   const width = Math.max(...commands.map((command) => command.name.length))
@@ -33,7 +40,9 @@ function commandNamed(name: string): Command {
   const command = commands.find((candidate) => candidate.name === name)
   if (command) return command
   const known = commands.map((candidate) => candidate.name)
-  throw new UsageError(`unknown command "${name}"${didYouMean(name, known, 5) || `; commands: ${known.join(', ')}`}`, { help: 'llmpool --help' })
+  throw new UsageError(`unknown command "${name}"${didYouMean(name, known, 5) || `; commands: ${known.join(', ')}`}`, {
+    help: 'llmpool --help',
+  })
 }
 
 async function dispatch(argv: string[], io: CliIo): Promise<ExitCode> {
@@ -50,7 +59,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<ExitCode> {
     io.stdout.write(`${packageVersion()}\n`)
     return EXIT_CODES.ok
   }
-  if (first.startsWith('-')) throw new UsageError(`unknown option ${first} (give a command first)`, { help: 'llmpool --help' })
+  if (first.startsWith('-'))
+    throw new UsageError(`unknown option ${first} (give a command first)`, { help: 'llmpool --help' })
   return commandNamed(first).run(rest, io)
 }
 

@@ -49,7 +49,7 @@ afterAll(() => {
 })
 
 describe('llmpool validate', () => {
-  it('accepts configs/llms with a summary line (and the warning the design document\'s fast-pool.toml earns)', async () => {
+  it("accepts configs/llms with a summary line (and the warning the design document's fast-pool.toml earns)", async () => {
     const result = await cli(['validate'])
     expect(result.code).toBe(0)
     expect(result.stdout).toBe(
@@ -65,7 +65,13 @@ describe('llmpool validate', () => {
     expect(JSON.parse(result.stdout)).toEqual({
       ok: true,
       errors: [],
-      warnings: [expect.objectContaining({ code: 'no_effect', file: 'pools/fast-pool.toml', path: 'pool.rate_limiting.fixed_window' })],
+      warnings: [
+        expect.objectContaining({
+          code: 'no_effect',
+          file: 'pools/fast-pool.toml',
+          path: 'pool.rate_limiting.fixed_window',
+        }),
+      ],
     })
   })
 
@@ -76,13 +82,19 @@ describe('llmpool validate', () => {
     expect(report.ok).toBe(false)
     expect(report.errors).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ file: 'pools/fast-pool.toml', path: 'pool.health_check.interval', line: expect.any(Number) }),
+        expect.objectContaining({
+          file: 'pools/fast-pool.toml',
+          path: 'pool.health_check.interval',
+          line: expect.any(Number),
+        }),
         expect.objectContaining({ file: 'pools/fast-pool.toml', path: 'pool.rotation_strategy.type' }),
         expect.objectContaining({ file: 'pools/plan-pool.toml', code: 'toml_syntax' }),
       ]),
     )
     for (const problem of report.errors) {
-      expect(Object.keys(problem).every((key) => ['code', 'file', 'path', 'message', 'line', 'column'].includes(key))).toBe(true)
+      expect(
+        Object.keys(problem).every((key) => ['code', 'file', 'path', 'message', 'line', 'column'].includes(key)),
+      ).toBe(true)
     }
   })
 
@@ -111,7 +123,11 @@ describe('llmpool validate', () => {
   it('--lenient turns an unknown key into a warning', async () => {
     const unknown = join(work, 'unknown-key')
     cpSync(join(root, 'configs', 'llms'), unknown, { recursive: true })
-    edit(join(unknown, 'pools', 'fast-pool.toml'), 'task_groups = ["fast_group"]', 'task_groups = ["fast_group"]\ncolour = "red"')
+    edit(
+      join(unknown, 'pools', 'fast-pool.toml'),
+      'task_groups = ["fast_group"]',
+      'task_groups = ["fast_group"]\ncolour = "red"',
+    )
     expect((await cli(['validate', unknown, '--strict'])).code).toBe(1)
     const lenient = await cli(['validate', unknown, '--lenient', '--json'])
     expect(lenient.code).toBe(0)
@@ -129,7 +145,11 @@ describe('llmpool validate', () => {
       'api_key = "${OPENAI_API_KEY:}"',
       `api_keys = ["${SECRET}", "\${SECOND_KEY:}", "sk-other-SECRET123", "\${THIRD_KEY:${SECRET}}"]`,
     )
-    edit(join(keys, 'task-groups', 'plan-group.toml'), /^models = (.*)$/m, `models = $1\napi_key = "${SECRET}"\napi_keys = ["sk-a-SECRET123"]`)
+    edit(
+      join(keys, 'task-groups', 'plan-group.toml'),
+      /^models = (.*)$/m,
+      `models = $1\napi_key = "${SECRET}"\napi_keys = ["sk-a-SECRET123"]`,
+    )
     const result = await cli(['validate', 'api-keys-rules'], { cwd: work })
     expect(result.code).toBe(1)
     expect(result.stdout).not.toContain('SECRET')
@@ -141,7 +161,9 @@ describe('llmpool validate', () => {
     expect(at('task_group.echelons.echelon1.api_keys[3]')).toMatch(
       /^api-keys-rules\/task-groups\/execute-group\.toml:\d+:\d+ {2}\S+ {2}api_keys\[0\] and api_keys\[3\] are the same key$/,
     )
-    expect(at('task_group.echelons.echelon1.api_keys')).toMatch(/^api-keys-rules\/task-groups\/plan-group\.toml:\d+:\d+ {2}\S+ {2}api_key and api_keys are both set/)
+    expect(at('task_group.echelons.echelon1.api_keys')).toMatch(
+      /^api-keys-rules\/task-groups\/plan-group\.toml:\d+:\d+ {2}\S+ {2}api_key and api_keys are both set/,
+    )
     expect(lines.at(-1)).toMatch(/^✗ 3 errors/)
   })
 
@@ -149,7 +171,9 @@ describe('llmpool validate', () => {
     const empty = mkdtempSync(join(work, 'empty-'))
     const result = await cli(['validate', empty, '--json'])
     expect(result.code).toBe(1)
-    expect(JSON.parse(result.stdout).errors).toEqual([expect.objectContaining({ code: 'file_not_found', file: '_registry.toml' })])
+    expect(JSON.parse(result.stdout).errors).toEqual([
+      expect.objectContaining({ code: 'file_not_found', file: '_registry.toml' }),
+    ])
   })
 
   it('a directory that does not exist is a usage error', async () => {
@@ -162,7 +186,9 @@ describe('llmpool validate', () => {
   it('an unknown flag is a usage error that names the flag meant', async () => {
     const result = await cli(['validate', '--jsn'])
     expect(result.code).toBe(2)
-    expect(result.stderr).toMatch(/^llmpool validate: unknown option --jsn \(did you mean --json\?\) \(see "llmpool validate --help"\)\n$/)
+    expect(result.stderr).toMatch(
+      /^llmpool validate: unknown option --jsn \(did you mean --json\?\) \(see "llmpool validate --help"\)\n$/,
+    )
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1)
   })
 
@@ -189,7 +215,11 @@ describe('llmpool init', () => {
     for (const file of TOML_FILES) expect(result.stdout).toContain(`wrote ${join(directory, file)}\n`)
     expect(result.stdout).toContain(`llmpool validate ${directory}`)
     const validated = await cli(['validate', directory])
-    expect(validated).toEqual({ code: 0, stdout: `✓ ${directory} is valid (1 pool, 2 task groups, 3 wrappers)\n`, stderr: '' })
+    expect(validated).toEqual({
+      code: 0,
+      stdout: `✓ ${directory} is valid (1 pool, 2 task groups, 3 wrappers)\n`,
+      stderr: '',
+    })
   })
 
   it('resolves DIR from the working directory, and defaults to configs/llms', async () => {
@@ -208,7 +238,9 @@ describe('llmpool init', () => {
       const schema = /^#:schema (\S+)\n/.exec(text)?.[1]
       expect(schema, file).toBeDefined()
       const schemaFile = join(dirname(join(directory, file)), schema!)
-      expect(JSON.parse(readFileSync(schemaFile, 'utf8')).$schema, file).toBe('https://json-schema.org/draft/2020-12/schema')
+      expect(JSON.parse(readFileSync(schemaFile, 'utf8')).$schema, file).toBe(
+        'https://json-schema.org/draft/2020-12/schema',
+      )
       // taplo and other TOML 1.0 tools reject an inline table spread over lines (TOML 1.1).
       expect(text, file).not.toMatch(/=\s*\{[^}]*\n/)
     }
@@ -233,7 +265,9 @@ describe('llmpool init', () => {
     const result = await cli(['init', directory])
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toBe(`llmpool init: ${directory} is not empty; init writes only into a new or empty directory, and never overwrites a file (see "llmpool init --help")\n`)
+    expect(result.stderr).toBe(
+      `llmpool init: ${directory} is not empty; init writes only into a new or empty directory, and never overwrites a file (see "llmpool init --help")\n`,
+    )
     expect(readdirSync(directory)).toEqual(['notes.txt'])
     // A tree init wrote earlier is not empty either.
     const again = join(work, 'init-twice')
@@ -252,7 +286,13 @@ describe('llmpool init', () => {
     expect((await cli(['init', directory])).code).toBe(0)
     const upstream = await createMockUpstream()
     // The tree's base_url is `${OPENAI_BASE_URL:http://127.0.0.1:9090/v1}`: the variable points it at this upstream.
-    const gateway = await startGateway({ config: directory, port: 0, env: { OPENAI_BASE_URL: `${upstream.url}/v1` }, logger: false, router: { healthChecks: false } })
+    const gateway = await startGateway({
+      config: directory,
+      port: 0,
+      env: { OPENAI_BASE_URL: `${upstream.url}/v1` },
+      logger: false,
+      router: { healthChecks: false },
+    })
     try {
       for (const model of ['main_pool_wrapper', 'chat_group_wrapper', 'fast_group_wrapper']) {
         const response = await fetch(`${gateway.url}/v1/chat/completions`, {
@@ -277,14 +317,18 @@ describe('llmpool init', () => {
 describe('llmpool explain --plan', () => {
   const env = { OPENAI_API_KEY: SECRET }
 
-  it('prints each entry\'s chain in order, with deadlines, calls and the source of each value', async () => {
+  it("prints each entry's chain in order, with deadlines, calls and the source of each value", async () => {
     const result = await cli(['explain', 'configs/llms', 'fast_group_wrapper', '--plan'], { env })
     expect(result.code).toBe(0)
     const lines = result.stdout.split('\n')
-    expect(lines[0]).toBe('wrapper fast_group_wrapper → task group fast_group   [global] of wrappers/task-group-wrappers.toml')
+    expect(lines[0]).toBe(
+      'wrapper fast_group_wrapper → task group fast_group   [global] of wrappers/task-group-wrappers.toml',
+    )
     expect(result.stdout).toMatch(/request deadline +88 s +computed: room to walk the chain once/)
     expect(result.stdout).toMatch(/calls at most +12 /)
-    expect(result.stdout).toMatch(/retried on +timeout, rate_limit, network_error +wrappers\/pool-wrappers\.toml:\d+: \[global\] error_handling\.retry_on_errors/)
+    expect(result.stdout).toMatch(
+      /retried on +timeout, rate_limit, network_error +wrappers\/pool-wrappers\.toml:\d+: \[global\] error_handling\.retry_on_errors/,
+    )
     const chain = lines.filter((line) => /^ +\d+\. /.test(line)).map((line) => line.trim().split(/ +/)[1])
     expect(chain).toEqual([
       'fast_group.echelon1/openai:gpt-4o',
@@ -293,8 +337,12 @@ describe('llmpool explain --plan', () => {
       'fast_group.echelon2/anthropic:claude-3-haiku',
       'fast_group.echelon3/openai:gpt-3.5-turbo',
     ])
-    expect(result.stdout).toContain('30 s per attempt (task-groups/fast-group.toml:33: task_group.echelons.echelon1.timeout), up to 4 calls')
-    expect(result.stdout).toMatch(/cooldown rules:\n +fast_group: 429\/529: the upstream's retry time \(at most 300 s\), else 5 s/)
+    expect(result.stdout).toContain(
+      '30 s per attempt (task-groups/fast-group.toml:33: task_group.echelons.echelon1.timeout), up to 4 calls',
+    )
+    expect(result.stdout).toMatch(
+      /cooldown rules:\n +fast_group: 429\/529: the upstream's retry time \(at most 300 s\), else 5 s/,
+    )
   })
 
   it('--json: {"entries","instances"} for every entry, with no secret anywhere', async () => {
@@ -303,7 +351,9 @@ describe('llmpool explain --plan', () => {
     const plan = JSON.parse(result.stdout)
     expect(plan.entries.map((entry: { name: string }) => entry.name)).toContain('execute_group_wrapper')
     expect(plan.entries).toHaveLength(7 + 3 + 4)
-    const execute = plan.instances.find((instance: { key: string }) => instance.key === 'execute_group.echelon1/openai:gpt-4o')
+    const execute = plan.instances.find(
+      (instance: { key: string }) => instance.key === 'execute_group.echelon1/openai:gpt-4o',
+    )
     expect(execute.apiKey).toMatchObject({ value: '[redacted]' })
     expect(result.stdout).not.toContain(SECRET)
   })
@@ -334,7 +384,11 @@ describe('llmpool explain', () => {
   it('shows api_keys redacted, as text and as JSON', async () => {
     const keys = join(work, 'api-keys')
     cpSync(join(root, 'configs', 'llms'), keys, { recursive: true })
-    edit(join(keys, 'task-groups', 'execute-group.toml'), 'api_key = "${OPENAI_API_KEY:}"', 'api_keys = ["${OPENAI_API_KEY}", "sk-second-SECRET123"]')
+    edit(
+      join(keys, 'task-groups', 'execute-group.toml'),
+      'api_key = "${OPENAI_API_KEY:}"',
+      'api_keys = ["${OPENAI_API_KEY}", "sk-second-SECRET123"]',
+    )
     const text = await cli(['explain', keys, 'execute_group'], { env })
     expect(text.code).toBe(0)
     expect(text.stdout).not.toContain('SECRET')
@@ -456,7 +510,9 @@ describe('llmpool', () => {
   })
 
   it('--version prints the package version', async () => {
-    const { version } = JSON.parse(readFileSync(join(root, 'packages', 'cli', 'package.json'), 'utf8')) as { version: string }
+    const { version } = JSON.parse(readFileSync(join(root, 'packages', 'cli', 'package.json'), 'utf8')) as {
+      version: string
+    }
     expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
   })
 
@@ -471,7 +527,11 @@ describe('llmpool', () => {
     const failing = (env: NodeJS.ProcessEnv) => {
       let stderr = ''
       const io = {
-        stdout: { write: () => { throw new Error('disk on fire') } },
+        stdout: {
+          write: () => {
+            throw new Error('disk on fire')
+          },
+        },
         stderr: { write: (text: string) => (stderr += text) },
         cwd: root,
         env,
@@ -506,7 +566,11 @@ describe('llmpool mock-upstream', () => {
     for (let i = 0; i < 100 && !output.includes('http://'); i++) await new Promise((resolve) => setTimeout(resolve, 20))
     const url = output.trim()
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }) })
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+    })
     expect(response.status).toBe(200)
     controller.abort()
     expect(await running).toBe(0)
@@ -515,7 +579,10 @@ describe('llmpool mock-upstream', () => {
 
   it('a bad port is a usage error', async () => {
     let errors = ''
-    const code = await runCli(['mock-upstream', '--port', 'x'], { stdout: { write: () => true }, stderr: { write: (text: string) => (errors += text) } })
+    const code = await runCli(['mock-upstream', '--port', 'x'], {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (errors += text) },
+    })
     expect(code).toBe(2)
     expect(errors).toContain('--port')
   })
@@ -527,12 +594,15 @@ describe('llmpool serve', () => {
     const upstream = await createMockUpstream()
     const controller = new AbortController()
     let out = ''
-    const running = runCli(['serve', '--config', join(root, 'packages', 'gateway', 'test', 'fixtures', 'gateway'), '--port', '0'], {
-      stdout: { write: (text: string) => (out += text) },
-      stderr: { write: (text: string) => (out += text) },
-      env: { MOCK_URL: upstream.url },
-      signal: controller.signal,
-    })
+    const running = runCli(
+      ['serve', '--config', join(root, 'packages', 'gateway', 'test', 'fixtures', 'gateway'), '--port', '0'],
+      {
+        stdout: { write: (text: string) => (out += text) },
+        stderr: { write: (text: string) => (out += text) },
+        env: { MOCK_URL: upstream.url },
+        signal: controller.signal,
+      },
+    )
     try {
       let url: string | undefined
       for (let tries = 0; tries < 250 && url === undefined; tries++) {
@@ -563,10 +633,17 @@ describe('llmpool serve', () => {
 
   it('without @llmpool/gateway installed: says what to install, exit 2', async () => {
     const { createServeCommand } = await import('../src/commands/serve')
-    const missing = Object.assign(new Error("Cannot find package '@llmpool/gateway' imported from /x.js"), { code: 'ERR_MODULE_NOT_FOUND' })
+    const missing = Object.assign(new Error("Cannot find package '@llmpool/gateway' imported from /x.js"), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    })
     const command = createServeCommand(() => Promise.reject(missing))
     let err = ''
-    const code = await command.run(['--port', '0'], { stdout: { write: () => true }, stderr: { write: (text: string) => (err += text) }, cwd: process.cwd(), env: {} })
+    const code = await command.run(['--port', '0'], {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (err += text) },
+      cwd: process.cwd(),
+      env: {},
+    })
     expect(code).toBe(2)
     expect(err).toContain('npm install @llmpool/gateway')
   })

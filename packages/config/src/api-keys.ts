@@ -16,13 +16,21 @@ export function checkApiKeys(
     if (keys === undefined) continue
     const at = ['task_group', 'echelons', name, 'api_keys']
     if (echelon.api_key !== undefined)
-      report(at, 'conflicting_keys', 'api_key and api_keys are both set; keep one (api_keys for several keys, api_key for one)')
+      report(
+        at,
+        'conflicting_keys',
+        'api_key and api_keys are both set; keep one (api_keys for several keys, api_key for one)',
+      )
     const first = new Map<string, number>()
     keys.forEach((key, index) => {
       const path = [...at, index]
       if (key === '') {
         const variable = variableAt(path)
-        report(path, 'invalid_value', `must not be empty${variable === undefined ? '' : `: \${${variable}} is unset or empty`}`)
+        report(
+          path,
+          'invalid_value',
+          `must not be empty${variable === undefined ? '' : `: \${${variable}} is unset or empty`}`,
+        )
         return
       }
       const earlier = first.get(key)

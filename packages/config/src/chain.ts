@@ -25,7 +25,10 @@ export function chainOf(name: string, taskGroups: Readonly<Record<string, TaskGr
     if (dot !== -1) return Object.hasOwn(target.echelons, reference.slice(dot + 1)) ? [reference] : []
     return byPriority(target).map(([echelon]) => `${reference}.${echelon}`)
   })
-  const steps = group.fallback.strategy === 'echelon_down' ? [...own.slice(0, 1), ...(fallbacks.length > 0 ? fallbacks : own.slice(1))] : [...own, ...fallbacks]
+  const steps =
+    group.fallback.strategy === 'echelon_down'
+      ? [...own.slice(0, 1), ...(fallbacks.length > 0 ? fallbacks : own.slice(1))]
+      : [...own, ...fallbacks]
   return [...new Set(steps)]
 }
 
@@ -91,9 +94,22 @@ export function instancesOf(echelons: readonly string[], taskGroups: Readonly<Re
 }
 
 /** Every echelon of a pool's task groups, and (under `pool_fallback`) of its fallback pools' task groups. */
-export function poolEchelons(name: string, pools: Readonly<Record<string, Pool>>, taskGroups: Readonly<Record<string, TaskGroup>>): string[] {
+export function poolEchelons(
+  name: string,
+  pools: Readonly<Record<string, Pool>>,
+  taskGroups: Readonly<Record<string, TaskGroup>>,
+): string[] {
   const pool = getOwn(pools, name)
   if (!pool) return []
-  const reached = [pool, ...(pool.fallback.strategy === 'pool_fallback' ? pool.fallback.fallback_pools.flatMap((other) => getOwn(pools, other) ?? []) : [])]
-  return reached.flatMap((each) => each.task_groups.flatMap((group) => Object.keys(getOwn(taskGroups, group)?.echelons ?? {}).map((echelon) => `${group}.${echelon}`)))
+  const reached = [
+    pool,
+    ...(pool.fallback.strategy === 'pool_fallback'
+      ? pool.fallback.fallback_pools.flatMap((other) => getOwn(pools, other) ?? [])
+      : []),
+  ]
+  return reached.flatMap((each) =>
+    each.task_groups.flatMap((group) =>
+      Object.keys(getOwn(taskGroups, group)?.echelons ?? {}).map((echelon) => `${group}.${echelon}`),
+    ),
+  )
 }

@@ -7,7 +7,11 @@ import type { SourceFile } from './source-files'
  * SHA-256 of every file read (paths and texts, in a stable order), the environment overlay and the values of the
  * variables injected: equal hashes, equal configurations.
  */
-export function contentHash(documents: Iterable<LoadedDocument>, environment: string | undefined, cache: ResolutionCache): string {
+export function contentHash(
+  documents: Iterable<LoadedDocument>,
+  environment: string | undefined,
+  cache: ResolutionCache,
+): string {
   const hash = createHash('sha256')
   hash.update(`environment:${environment ?? ''}\n`)
   const sources = new Map<string, SourceFile>()
@@ -30,7 +34,9 @@ export function contentHash(documents: Iterable<LoadedDocument>, environment: st
 function digest(source: SourceFile, cache: ResolutionCache): string {
   let digest = cache.digests.get(source)
   if (digest === undefined) {
-    digest = createHash('sha256').update(source.text ?? '').digest('hex')
+    digest = createHash('sha256')
+      .update(source.text ?? '')
+      .digest('hex')
     cache.digests.set(source, digest)
   }
   return digest

@@ -27,11 +27,15 @@ function fingerprint(value: unknown): string {
   return JSON.stringify(value) ?? 'undefined'
 }
 
-function diffSection(previous: Readonly<Record<string, unknown>>, next: Readonly<Record<string, unknown>>): SectionDiff {
+function diffSection(
+  previous: Readonly<Record<string, unknown>>,
+  next: Readonly<Record<string, unknown>>,
+): SectionDiff {
   const diff: SectionDiff = { added: [], changed: [], removed: [] }
   for (const name of Object.keys(next)) {
     if (!(name in previous)) diff.added.push(name)
-    else if (previous[name] !== next[name] && fingerprint(previous[name]) !== fingerprint(next[name])) diff.changed.push(name)
+    else if (previous[name] !== next[name] && fingerprint(previous[name]) !== fingerprint(next[name]))
+      diff.changed.push(name)
   }
   for (const name of Object.keys(previous)) if (!(name in next)) diff.removed.push(name)
   return diff
@@ -49,5 +53,8 @@ export function diffConfigs(previous: ResolvedConfig, next: ResolvedConfig): Con
 /** True when the diff changes nothing. */
 export function isEmptyDiff(diff: ConfigDiff): boolean {
   const sections = [diff.pools, diff.task_groups, diff.wrappers]
-  return !diff.registry && sections.every((section) => !section.added.length && !section.changed.length && !section.removed.length)
+  return (
+    !diff.registry &&
+    sections.every((section) => !section.added.length && !section.changed.length && !section.removed.length)
+  )
 }

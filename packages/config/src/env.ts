@@ -74,8 +74,15 @@ function pathOf(trail: Trail | undefined, key: string | number): (string | numbe
 }
 
 /** One item: strings with `${` are injected, tables and arrays walked; returns the item itself when unchanged. */
-function item(value: unknown, trail: Trail | undefined, key: string | number, env: NodeJS.ProcessEnv, injection: EnvInjection): unknown {
-  if (typeof value === 'string') return value.includes('${') ? injectString(value, pathOf(trail, key), env, injection) : value
+function item(
+  value: unknown,
+  trail: Trail | undefined,
+  key: string | number,
+  env: NodeJS.ProcessEnv,
+  injection: EnvInjection,
+): unknown {
+  if (typeof value === 'string')
+    return value.includes('${') ? injectString(value, pathOf(trail, key), env, injection) : value
   if (typeof value !== 'object' || value === null) return value
   return walk(value, { parent: trail, key }, env, injection)
 }

@@ -31,7 +31,8 @@ function freezeTree(value: unknown): void {
     for (const key in value) {
       const item = (value as Record<string, unknown>)[key]
       freezeTree(item)
-      if (!holdsSecret && (isSecretKey(key) || (typeof item === 'string' && redactUrl(item) !== item))) holdsSecret = true
+      if (!holdsSecret && (isSecretKey(key) || (typeof item === 'string' && redactUrl(item) !== item)))
+        holdsSecret = true
     }
     if (holdsSecret) Object.defineProperties(value, hooks)
   }

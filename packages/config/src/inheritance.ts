@@ -40,7 +40,13 @@ export function inherit(
   if (baseName === undefined && chain.length === 1) return { table: { ...own }, complete: true }
   // Otherwise unknown keys are reported where they are written, before tables merge.
   for (const unknown of findUnknownKeys(SECTION_SCHEMA[kind], own, [tableName]))
-    resolution.problem(loaded, unknown.path, 'unknown_key', `unknown key "${unknown.key}"${unknown.suggestion}`, !resolution.strict)
+    resolution.problem(
+      loaded,
+      unknown.path,
+      'unknown_key',
+      `unknown key "${unknown.key}"${unknown.suggestion}`,
+      !resolution.strict,
+    )
   if (baseName === undefined) return { table: { ...own }, complete: true }
   const document = loaded.document!
   if (typeof baseName !== 'string' || baseName === '') return { table: own, complete: true } // the schema reports it
@@ -51,7 +57,12 @@ export function inherit(
   const localBase = getOwn(document, baseName)
   if (baseName !== kind && baseName !== tableName && isPlainTable(localBase)) {
     if (chain.includes(baseName)) {
-      resolution.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...chain, baseName].join(' → ')}`)
+      resolution.problem(
+        loaded,
+        [tableName, 'inherits_from'],
+        'inheritance_cycle',
+        `inheritance cycle: ${[...chain, baseName].join(' → ')}`,
+      )
       return broken
     }
     usedBases.add(baseName)
@@ -61,7 +72,12 @@ export function inherit(
     for (const reads of resolution.trail) reads.bases.set(id, registered[baseName]!.file)
     if (resolution.resolving.includes(id)) {
       const names = resolution.resolving.slice(resolution.resolving.indexOf(id)).map((item) => item.split(':')[1])
-      resolution.problem(loaded, [tableName, 'inherits_from'], 'inheritance_cycle', `inheritance cycle: ${[...names, baseName].join(' → ')}`)
+      resolution.problem(
+        loaded,
+        [tableName, 'inherits_from'],
+        'inheritance_cycle',
+        `inheritance cycle: ${[...names, baseName].join(' → ')}`,
+      )
       return broken
     }
     base = rawSection(resolution, kind, baseName, layers)
@@ -81,13 +97,19 @@ export function inherit(
 }
 
 /** The merged (inheritance applied) but not yet defaulted table of a registered entry, used as a base. */
-function rawSection(resolution: Resolution, kind: SectionKind, name: string, layers: Layer[] = []): Inherited | undefined {
+function rawSection(
+  resolution: Resolution,
+  kind: SectionKind,
+  name: string,
+  layers: Layer[] = [],
+): Inherited | undefined {
   const entry = resolution.registry[REGISTRY_SECTION[kind]][name]!
   if (!resolution.insideDirectory(entry.file)) return undefined
   const loaded = resolution.document(entry.file)
   const table = loaded.document?.[kind]
   if (!isPlainTable(table)) {
-    if (loaded.document) resolution.problem(loaded, [kind], 'missing_key', `a ${KIND_WORD[kind]} file needs a [${kind}] table`)
+    if (loaded.document)
+      resolution.problem(loaded, [kind], 'missing_key', `a ${KIND_WORD[kind]} file needs a [${kind}] table`)
     return undefined
   }
   const id = `${kind}:${name}`
@@ -97,13 +119,26 @@ function rawSection(resolution: Resolution, kind: SectionKind, name: string, lay
   // An enabled base reports its own unknown keys when it resolves; a disabled one (a template) does here.
   if (!entry.enabled)
     for (const unknown of findUnknownKeys(SECTION_SCHEMA[kind], table, [kind]))
-      resolution.problem(loaded, unknown.path, 'unknown_key', `unknown key "${unknown.key}"${unknown.suggestion}`, !resolution.strict)
+      resolution.problem(
+        loaded,
+        unknown.path,
+        'unknown_key',
+        `unknown key "${unknown.key}"${unknown.suggestion}`,
+        !resolution.strict,
+      )
   return result
 }
 
 /** The document's flat `health_check_interval` etc. become `health_check.*`; `aliases` says which were used. */
-function normalizeAliases(resolution: Resolution, kind: SectionKind, loaded: LoadedDocument, tableName: string, table: Record<string, unknown>) {
-  if (kind !== 'pool' || !Object.keys(POOL_KEY_ALIASES).some((alias) => Object.hasOwn(table, alias))) return { table, aliases: undefined }
+function normalizeAliases(
+  resolution: Resolution,
+  kind: SectionKind,
+  loaded: LoadedDocument,
+  tableName: string,
+  table: Record<string, unknown>,
+) {
+  if (kind !== 'pool' || !Object.keys(POOL_KEY_ALIASES).some((alias) => Object.hasOwn(table, alias)))
+    return { table, aliases: undefined }
   const result: Record<string, unknown> = { ...table }
   const healthCheck: Record<string, unknown> = isPlainTable(table.health_check) ? { ...table.health_check } : {}
   const aliases = new Map<string, string>()
@@ -111,7 +146,12 @@ function normalizeAliases(resolution: Resolution, kind: SectionKind, loaded: Loa
     if (!Object.hasOwn(result, alias)) continue
     const key = target.split('.')[1]!
     if (Object.hasOwn(healthCheck, key) && healthCheck[key] !== result[alias])
-      resolution.problem(loaded, [tableName, alias], 'conflicting_keys', `"${alias}" and "${target}" are both set, to different values; keep one`)
+      resolution.problem(
+        loaded,
+        [tableName, alias],
+        'conflicting_keys',
+        `"${alias}" and "${target}" are both set, to different values; keep one`,
+      )
     healthCheck[key] = result[alias]
     aliases.set(key, alias)
     delete result[alias]

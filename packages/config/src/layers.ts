@@ -41,5 +41,8 @@ export function writtenAt(layers: readonly Layer[], rest: KeyPath): Written | un
   const layer = writingLayer(layers, rest)
   if (!layer) return undefined
   const alias = rest[0] === 'health_check' && typeof rest[1] === 'string' ? layer.aliases?.get(rest[1]) : undefined
-  return { loaded: layer.loaded, path: alias === undefined ? [...layer.at, ...rest] : [...layer.at, alias, ...rest.slice(2)] }
+  return {
+    loaded: layer.loaded,
+    path: alias === undefined ? [...layer.at, ...rest] : [...layer.at, alias, ...rest.slice(2)],
+  }
 }

@@ -7,7 +7,9 @@ const ASSIGNMENT = new RegExp(String.raw`(^\s*|[{,]\s*)(${DOTTED_KEY})\s*=`, 'g'
 const KEY_PART = new RegExp(KEY, 'g')
 
 function splitKeys(dotted: string): string[] {
-  return (dotted.match(KEY_PART) ?? []).map((key) => (key.startsWith('"') ? JSON.parse(key) : key.replace(/^'|'$/g, '')))
+  return (dotted.match(KEY_PART) ?? []).map((key) =>
+    key.startsWith('"') ? JSON.parse(key) : key.replace(/^'|'$/g, ''),
+  )
 }
 
 export interface Location {

@@ -23,14 +23,19 @@ interface NoEffectRule<Section> {
   ignoredIn(section: Section, name: string, sections: Sections): string | undefined
 }
 
-const disabledMetrics = (section: Pool | TaskGroup) => (section.metrics.enabled ? undefined : 'metrics.enabled is false')
+const disabledMetrics = (section: Pool | TaskGroup) =>
+  section.metrics.enabled ? undefined : 'metrics.enabled is false'
 
 const rateLimitingTables = RATE_LIMIT_ALGORITHMS.map(
   (algorithm): NoEffectRule<Pool> => ({
     path: ['rate_limiting', algorithm],
     label: `[pool.rate_limiting.${algorithm}]`,
     ignoredIn: ({ rate_limiting: limits }) =>
-      !limits.enabled ? 'rate_limiting.enabled is false' : limits.algorithm !== algorithm ? `rate_limiting.algorithm is "${limits.algorithm}"` : undefined,
+      !limits.enabled
+        ? 'rate_limiting.enabled is false'
+        : limits.algorithm !== algorithm
+          ? `rate_limiting.algorithm is "${limits.algorithm}"`
+          : undefined,
   }),
 )
 
@@ -39,14 +44,17 @@ const POOL_RULES: NoEffectRule<Pool>[] = [
     path: ['rotation_strategy', 'options', 'weights'],
     label: 'weights',
     plural: true,
-    ignoredIn: ({ rotation_strategy: { type } }) => (type === 'weighted' ? undefined : `rotation_strategy.type is "${type}"; weights apply to "weighted" only`),
+    ignoredIn: ({ rotation_strategy: { type } }) =>
+      type === 'weighted' ? undefined : `rotation_strategy.type is "${type}"; weights apply to "weighted" only`,
   },
   {
     path: ['fallback', 'fallback_pools'],
     label: 'fallback_pools',
     plural: true,
     ignoredIn: ({ fallback }) =>
-      fallback.strategy === 'instance_rotation' ? 'fallback.strategy is "instance_rotation"; fallback_pools apply to "pool_fallback" only' : undefined,
+      fallback.strategy === 'instance_rotation'
+        ? 'fallback.strategy is "instance_rotation"; fallback_pools apply to "pool_fallback" only'
+        : undefined,
   },
   ...rateLimitingTables,
   {
@@ -66,7 +74,9 @@ const TASK_GROUP_RULES: NoEffectRule<TaskGroup>[] = [
     path: ['fallback', 'hedge_after'],
     label: 'hedge_after',
     ignoredIn: (_group, name, { taskGroups }) =>
-      instancesOf(chainOf(name, taskGroups), taskGroups).size === 1 ? 'the chain of this task group has one instance: there is no other to call' : undefined,
+      instancesOf(chainOf(name, taskGroups), taskGroups).size === 1
+        ? 'the chain of this task group has one instance: there is no other to call'
+        : undefined,
   },
   {
     path: ['fallback', 'retry_delay'],
@@ -104,10 +114,20 @@ interface Finding {
 
 export type NoEffectReport = (written: Written, path: KeyPath, message: string) => void
 
-type Visit = (kind: 'pool' | 'task_group', name: string, section: object, origins: Origins, rule: NoEffectRule<object>) => void
+type Visit = (
+  kind: 'pool' | 'task_group',
+  name: string,
+  section: object,
+  origins: Origins,
+  rule: NoEffectRule<object>,
+) => void
 
 function visitRules(sections: Sections, visit: Visit): void {
-  const each = (kind: 'pool' | 'task_group', entries: Readonly<Record<string, object>>, rules: NoEffectRule<object>[]) => {
+  const each = (
+    kind: 'pool' | 'task_group',
+    entries: Readonly<Record<string, object>>,
+    rules: NoEffectRule<object>[],
+  ) => {
     for (const name in entries) {
       const section = entries[name]!
       const origins = originsOf(section)

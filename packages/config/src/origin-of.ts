@@ -54,14 +54,27 @@ function writer({ loaded, path }: Written): ValueOrigin {
  * array positions as `'0'`). Throws a `RangeError` for a name the configuration does not hold, a path that names no
  * value in it, or a configuration that `@llmpool/config` did not load.
  */
-export function originOf(config: ResolvedConfig, section: 'pool' | 'task_group' | 'wrapper', name: string, path: readonly string[]): ValueOrigin {
-  const entries = SECTIONS[section] === undefined ? undefined : (config[SECTIONS[section]] as Readonly<Record<string, object>>)
+export function originOf(
+  config: ResolvedConfig,
+  section: 'pool' | 'task_group' | 'wrapper',
+  name: string,
+  path: readonly string[],
+): ValueOrigin {
+  const entries =
+    SECTIONS[section] === undefined ? undefined : (config[SECTIONS[section]] as Readonly<Record<string, object>>)
   const entry = entries ? getOwn(entries, name) : undefined
-  if (entry === undefined) throw new RangeError(`originOf: the configuration has no ${KIND_WORD[section] ?? String(section)} named "${name}"`)
+  if (entry === undefined)
+    throw new RangeError(`originOf: the configuration has no ${KIND_WORD[section] ?? String(section)} named "${name}"`)
   const known = originsOf(entry)
-  if (!known) throw new RangeError(`originOf: ${KIND_WORD[section]} "${name}" was not loaded by @llmpool/config (no origins are known)`)
+  if (!known)
+    throw new RangeError(
+      `originOf: ${KIND_WORD[section]} "${name}" was not loaded by @llmpool/config (no origins are known)`,
+    )
   const keyPath = resolvedPath(entry, path)
-  if (!keyPath) throw new RangeError(`originOf: ${KIND_WORD[section]} "${name}" has no value at ${formatPath(path) || '(the entry itself)'}`)
+  if (!keyPath)
+    throw new RangeError(
+      `originOf: ${KIND_WORD[section]} "${name}" has no value at ${formatPath(path) || '(the entry itself)'}`,
+    )
 
   if (section === 'wrapper') {
     if (keyPath[0] === 'global') {
@@ -78,6 +91,8 @@ export function originOf(config: ResolvedConfig, section: 'pool' | 'task_group' 
 
   if (wasReplaced(known, [section, ...keyPath])) return { default: true }
   const same = sameSetting(keyPath)
-  const written = writtenAt(known.layers, keyPath) ?? (same && !wasReplaced(known, [section, ...same]) ? writtenAt(known.layers, same) : undefined)
+  const written =
+    writtenAt(known.layers, keyPath) ??
+    (same && !wasReplaced(known, [section, ...same]) ? writtenAt(known.layers, same) : undefined)
   return written ? writer(written) : { default: true }
 }

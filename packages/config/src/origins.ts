@@ -31,6 +31,7 @@ export function originsOf(entry: object): Origins | undefined {
 /** True when the value at `path`, or a table holding it, was replaced by its default. */
 export function wasReplaced(known: Origins, path: KeyPath): boolean {
   if (known.replaced.size === 0) return false
-  for (let length = 1; length <= path.length; length++) if (known.replaced.has(pathKey(path.slice(0, length)))) return true
+  for (let length = 1; length <= path.length; length++)
+    if (known.replaced.has(pathKey(path.slice(0, length)))) return true
   return false
 }

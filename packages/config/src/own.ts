@@ -11,6 +11,7 @@ export function getOwn<T>(table: Readonly<Record<string, T>>, key: string): T | 
 
 /** Sets `table[key]` as an own, enumerable property, even for `__proto__`. */
 export function setOwn(table: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true })
+  if (key === '__proto__')
+    Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true })
   else table[key] = value
 }

@@ -32,10 +32,23 @@ export function checkReferences(check: ReferenceCheck): void {
   const { registry, pools, taskGroups, wrappers, report } = check
 
   /** Reports a name that is not an enabled entry of `section`; true when it is one. */
-  const resolve = (owner: Owner, ownerName: string, path: KeyPath, section: 'pools' | 'task_groups', target: string, what: string) => {
+  const resolve = (
+    owner: Owner,
+    ownerName: string,
+    path: KeyPath,
+    section: 'pools' | 'task_groups',
+    target: string,
+    what: string,
+  ) => {
     const entry = getOwn(registry[section], target)
     if (!entry) {
-      report(owner, ownerName, path, 'unknown_reference', `${what} "${target}" is not registered${didYouMean(target, Object.keys(registry[section]))}`)
+      report(
+        owner,
+        ownerName,
+        path,
+        'unknown_reference',
+        `${what} "${target}" is not registered${didYouMean(target, Object.keys(registry[section]))}`,
+      )
       return false
     }
     if (!entry.enabled) {
@@ -48,7 +61,8 @@ export function checkReferences(check: ReferenceCheck): void {
   for (const [name, pool] of Object.entries(pools)) {
     const seen = new Set<string>()
     pool.task_groups.forEach((group, index) => {
-      if (seen.has(group)) report('pool', name, ['pool', 'task_groups', index], 'invalid_value', `task group "${group}" is listed twice`)
+      if (seen.has(group))
+        report('pool', name, ['pool', 'task_groups', index], 'invalid_value', `task group "${group}" is listed twice`)
       seen.add(group)
       resolve('pool', name, ['pool', 'task_groups', index], 'task_groups', group, 'task group')
     })
@@ -60,12 +74,24 @@ export function checkReferences(check: ReferenceCheck): void {
         continue
       }
       if (!pool.task_groups.includes(group)) {
-        report('pool', name, path, 'unknown_reference', `weight key "${key}" names task group "${group}", which is not in this pool's task_groups`)
+        report(
+          'pool',
+          name,
+          path,
+          'unknown_reference',
+          `weight key "${key}" names task group "${group}", which is not in this pool's task_groups`,
+        )
         continue
       }
       const target = getOwn(taskGroups, group)
       if (target && !Object.hasOwn(target.echelons, echelon))
-        report('pool', name, path, 'unknown_reference', `task group "${group}" has no echelon "${echelon}"${didYouMean(echelon, Object.keys(target.echelons))}`)
+        report(
+          'pool',
+          name,
+          path,
+          'unknown_reference',
+          `task group "${group}" has no echelon "${echelon}"${didYouMean(echelon, Object.keys(target.echelons))}`,
+        )
     }
     pool.fallback.fallback_pools.forEach((target, index) => {
       const path = ['pool', 'fallback', 'fallback_pools', index]
@@ -85,33 +111,67 @@ export function checkReferences(check: ReferenceCheck): void {
       if (!resolve('task_group', name, path, 'task_groups', groupName, 'task group') || echelon === undefined) return
       const target = getOwn(taskGroups, groupName)
       if (target && !Object.hasOwn(target.echelons, echelon))
-        report('task_group', name, path, 'unknown_reference', `task group "${groupName}" has no echelon "${echelon}"${didYouMean(echelon, Object.keys(target.echelons))}`)
+        report(
+          'task_group',
+          name,
+          path,
+          'unknown_reference',
+          `task group "${groupName}" has no echelon "${echelon}"${didYouMean(echelon, Object.keys(target.echelons))}`,
+        )
     })
   }
 
   for (const [name, wrapper] of Object.entries(wrappers)) {
-    if (wrapper.type === 'pool') resolve('wrapper', name, ['wrappers', name, 'pool_name'], 'pools', wrapper.pool_name, 'pool')
-    else resolve('wrapper', name, ['wrappers', name, 'task_group_name'], 'task_groups', wrapper.task_group_name, 'task group')
+    if (wrapper.type === 'pool')
+      resolve('wrapper', name, ['wrappers', name, 'pool_name'], 'pools', wrapper.pool_name, 'pool')
+    else
+      resolve(
+        'wrapper',
+        name,
+        ['wrappers', name, 'task_group_name'],
+        'task_groups',
+        wrapper.task_group_name,
+        'task group',
+      )
   }
 
   checkDependencies(check)
 }
 
 function checkDependencies({ registry, report }: ReferenceCheck): void {
-  const entryOf = (name: string) => getOwn(registry.pools, name) ?? getOwn(registry.task_groups, name) ?? getOwn(registry.wrappers, name)
-  const registered = () => [...Object.keys(registry.pools), ...Object.keys(registry.task_groups), ...Object.keys(registry.wrappers)]
+  const entryOf = (name: string) =>
+    getOwn(registry.pools, name) ?? getOwn(registry.task_groups, name) ?? getOwn(registry.wrappers, name)
+  const registered = () => [
+    ...Object.keys(registry.pools),
+    ...Object.keys(registry.task_groups),
+    ...Object.keys(registry.wrappers),
+  ]
   for (const [name, needs] of Object.entries(registry.dependencies)) {
     const entry = entryOf(name)
     if (!entry) {
-      report('registry', name, ['dependencies', name], 'unknown_reference', `"${name}" is not registered${didYouMean(name, registered())}`)
+      report(
+        'registry',
+        name,
+        ['dependencies', name],
+        'unknown_reference',
+        `"${name}" is not registered${didYouMean(name, registered())}`,
+      )
       continue
     }
     if (!entry.enabled) continue
     needs.forEach((needed, index) => {
       const target = entryOf(needed)
       const path = ['dependencies', name, index]
-      if (!target) report('registry', name, path, 'unknown_reference', `"${needed}" is not registered${didYouMean(needed, registered())}`)
-      else if (!target.enabled) report('registry', name, path, 'disabled_reference', `"${name}" depends on "${needed}", which is disabled`)
+      if (!target)
+        report(
+          'registry',
+          name,
+          path,
+          'unknown_reference',
+          `"${needed}" is not registered${didYouMean(needed, registered())}`,
+        )
+      else if (!target.enabled)
+        report('registry', name, path, 'disabled_reference', `"${name}" depends on "${needed}", which is disabled`)
     })
   }
   // Cycles: depth-first search over the declared graph.
@@ -120,7 +180,13 @@ function checkDependencies({ registry, report }: ReferenceCheck): void {
     if (state.get(name) === 'done') return
     if (state.get(name) === 'visiting') {
       const cycle = [...trail.slice(trail.indexOf(name)), name]
-      report('registry', cycle[0]!, ['dependencies', cycle[0]!], 'dependency_cycle', `dependency cycle: ${cycle.join(' → ')}`)
+      report(
+        'registry',
+        cycle[0]!,
+        ['dependencies', cycle[0]!],
+        'dependency_cycle',
+        `dependency cycle: ${cycle.join(' → ')}`,
+      )
       return
     }
     state.set(name, 'visiting')

@@ -43,16 +43,24 @@ function validateRegistry(resolution: Resolution, loaded: LoadedDocument): Regis
   resolution.strict = (resolution.options.validation ?? declared ?? 'strict') !== 'lenient'
   const declaredDefaults = isPlainTable(globalValue) ? globalValue.use_defaults_on_failure : undefined
   const useDefaults =
-    declaredDefaults === true || (declaredDefaults === 'true' && loaded.wholeReference(['global', 'use_defaults_on_failure']) !== undefined)
+    declaredDefaults === true ||
+    (declaredDefaults === 'true' && loaded.wholeReference(['global', 'use_defaults_on_failure']) !== undefined)
   const registry: Record<string, unknown> = {}
   for (const [key, sectionSchema] of Object.entries(schema.properties)) {
     const value = Object.hasOwn(document, key) ? document[key] : sectionSchema.default
     const options = { ...resolution.validation(loaded, resolution.unknownKeys), useDefaultsOnFailure: useDefaults }
-    registry[key] = validate(sectionSchema, value, [key], options) ?? usableEntries(resolution, sectionSchema, value, key, loaded)
+    registry[key] =
+      validate(sectionSchema, value, [key], options) ?? usableEntries(resolution, sectionSchema, value, key, loaded)
   }
   for (const key of Object.keys(document)) {
     if (!Object.hasOwn(schema.properties, key))
-      resolution.problem(loaded, [key], 'unknown_key', `unknown key "${key}"${didYouMean(key, Object.keys(schema.properties))}`, !resolution.strict)
+      resolution.problem(
+        loaded,
+        [key],
+        'unknown_key',
+        `unknown key "${key}"${didYouMean(key, Object.keys(schema.properties))}`,
+        !resolution.strict,
+      )
   }
   return registry as unknown as RegistryFile
 }
@@ -61,7 +69,13 @@ function validateRegistry(resolution: Resolution, loaded: LoadedDocument): Regis
  * When a section of entries (`[pools]`, `[dependencies]`, ...) has a problem, which was reported, the entries that
  * are usable on their own are kept, so that one bad entry does not make every reference to the others fail too.
  */
-function usableEntries(resolution: Resolution, sectionSchema: { default?: unknown }, value: unknown, key: string, loaded: LoadedDocument): unknown {
+function usableEntries(
+  resolution: Resolution,
+  sectionSchema: { default?: unknown },
+  value: unknown,
+  key: string,
+  loaded: LoadedDocument,
+): unknown {
   const patterns = (sectionSchema as { patternProperties?: Record<string, unknown> }).patternProperties
   const [namePattern, entrySchema] = patterns ? (Object.entries(patterns)[0] ?? []) : []
   if (namePattern === undefined || !isPlainTable(value)) return sectionSchema.default
@@ -69,7 +83,12 @@ function usableEntries(resolution: Resolution, sectionSchema: { default?: unknow
   const entries: Record<string, unknown> = {}
   for (const [name, entry] of Object.entries(value)) {
     if (!names.test(name)) continue
-    const checked = validate(entrySchema, entry, [key, name], resolution.validation(loaded, 'ignore', new ProblemSink()))
+    const checked = validate(
+      entrySchema,
+      entry,
+      [key, name],
+      resolution.validation(loaded, 'ignore', new ProblemSink()),
+    )
     if (checked !== undefined) setOwn(entries, name, checked)
   }
   return entries
@@ -82,7 +101,8 @@ function usableEntries(resolution: Resolution, sectionSchema: { default?: unknow
 function checkEntries(resolution: Resolution): void {
   const registryDocument = resolution.document(REGISTRY_FILE)
   const { pools, task_groups: taskGroups } = resolution.registry
-  const enabled = (entries: Readonly<Record<string, { enabled: boolean }>>) => Object.values(entries).some((entry) => entry.enabled)
+  const enabled = (entries: Readonly<Record<string, { enabled: boolean }>>) =>
+    Object.values(entries).some((entry) => entry.enabled)
   if (!enabled(pools) && !enabled(taskGroups)) {
     // An empty or truncated file (a write caught halfway) must never replace a configuration that serves.
     const table = (['pools', 'task_groups'] as const).find((key) => Object.hasOwn(registryDocument.document!, key))
@@ -97,10 +117,20 @@ function checkEntries(resolution: Resolution): void {
   for (const section of ['pools', 'task_groups', 'wrappers'] as const) {
     for (const [name, entry] of Object.entries(resolution.registry[section])) {
       if (!resolution.insideDirectory(entry.file))
-        resolution.problem(registryDocument, [section, name, 'file'], 'path_outside_config_dir', `"${entry.file}" leaves the configuration directory; registered files must be inside it`)
+        resolution.problem(
+          registryDocument,
+          [section, name, 'file'],
+          'path_outside_config_dir',
+          `"${entry.file}" leaves the configuration directory; registered files must be inside it`,
+        )
       const other = seen.get(name)
       if (other)
-        resolution.problem(registryDocument, [section, name], 'duplicate_name', `"${name}" is also registered under [${other}]; names must be unique across pools, task groups and wrappers`)
+        resolution.problem(
+          registryDocument,
+          [section, name],
+          'duplicate_name',
+          `"${name}" is also registered under [${other}]; names must be unique across pools, task groups and wrappers`,
+        )
       else seen.set(name, section)
     }
   }

@@ -24,7 +24,10 @@ export interface CachedSection extends SectionReads {
  * the very same frozen objects, so the diff and the router see them as unchanged by identity.
  */
 export class ResolutionCache {
-  readonly documents = new Map<string, { base: SourceFile; overlay: SourceFile | undefined; loaded: LoadedDocument; problems: ConfigProblem[] }>()
+  readonly documents = new Map<
+    string,
+    { base: SourceFile; overlay: SourceFile | undefined; loaded: LoadedDocument; problems: ConfigProblem[] }
+  >()
   readonly sections = new Map<string, CachedSection>()
   readonly digests = new WeakMap<SourceFile, string>()
   /**
@@ -33,7 +36,15 @@ export class ResolutionCache {
    */
   constructor(readonly perFileDigests = false) {}
   /** The validated registry of a registry document, with its problems. */
-  registry: { loaded: LoadedDocument; validation: string | undefined; registry: RegistryFile; errors: ConfigProblem[]; warnings: ConfigProblem[] } | undefined
+  registry:
+    | {
+        loaded: LoadedDocument
+        validation: string | undefined
+        registry: RegistryFile
+        errors: ConfigProblem[]
+        warnings: ConfigProblem[]
+      }
+    | undefined
   /** Whether a registered path stays inside the directory, by path. */
   readonly inside = new Map<string, boolean>()
 }

@@ -93,7 +93,12 @@ export class Resolution {
    * the file and line of that base, not the child's, so it reads as (and, for a registered base, is merged with) the
    * base's own; a `${VAR}` a base wrote takes its field's type in the child too.
    */
-  layeredValidation(loaded: LoadedDocument, layers: readonly Layer[], unknownKeys: ValidateOptions['unknownKeys'], sink = this.sink): ValidateOptions {
+  layeredValidation(
+    loaded: LoadedDocument,
+    layers: readonly Layer[],
+    unknownKeys: ValidateOptions['unknownKeys'],
+    sink = this.sink,
+  ): ValidateOptions {
     const options = this.validation(loaded, unknownKeys, sink)
     const origin = (keyPath: KeyPath) => writtenAt(layers, keyPath.slice(1)) ?? { loaded, path: keyPath }
     options.file = (keyPath) => {
@@ -120,7 +125,14 @@ export class Resolution {
   }
 
   /** Reports a problem at `keyPath` of `loaded` (shown as `shownPath`: the resolved path of a key a base wrote). */
-  problem(loaded: LoadedDocument, keyPath: KeyPath, code: ConfigProblemCode, message: string, warning = false, shownPath = keyPath): void {
+  problem(
+    loaded: LoadedDocument,
+    keyPath: KeyPath,
+    code: ConfigProblemCode,
+    message: string,
+    warning = false,
+    shownPath = keyPath,
+  ): void {
     const file = loaded.fileOf(keyPath)
     const problem: ConfigProblem = { code, file, path: formatPath(shownPath), message, ...loaded.locate(file, keyPath) }
     if (warning) this.sink.warn(problem)
@@ -130,7 +142,8 @@ export class Resolution {
   /** Whether a registered path stays inside the configuration directory. */
   insideDirectory(file: string): boolean {
     // The common case needs no path arithmetic: a relative path without `..` cannot leave the directory.
-    if (!file.includes('..') && !path.isAbsolute(file) && !file.includes('\\') && file !== '' && file !== '.') return true
+    if (!file.includes('..') && !path.isAbsolute(file) && !file.includes('\\') && file !== '' && file !== '.')
+      return true
     let inside = this.cache.inside.get(file)
     if (inside === undefined) {
       const relative = path.relative(this.files.directory, path.resolve(this.files.directory, file))

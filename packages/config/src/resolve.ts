@@ -29,7 +29,11 @@ export interface ResolveResult {
  * configuration. Never throws for a problem of the configuration: it returns problems. Pass the cache of the
  * previous run to reuse what did not change.
  */
-export function resolveConfiguration(files: SourceFiles, options: ResolveOptions, cache = new ResolutionCache()): ResolveResult {
+export function resolveConfiguration(
+  files: SourceFiles,
+  options: ResolveOptions,
+  cache = new ResolutionCache(),
+): ResolveResult {
   const resolution = new Resolution(files, options, cache)
   const result = (config: ResolvedConfig | undefined, settings: RegistryGlobal | undefined): ResolveResult => ({
     config,
@@ -62,10 +66,16 @@ export function resolveConfiguration(files: SourceFiles, options: ResolveOptions
     wrappers,
     report: (kind, name, keyPath, code, message) => referenceProblem(resolution, kind, name, keyPath, code, message),
   })
-  checkNoEffect({ pools, taskGroups }, (written, keyPath, message) => resolution.problem(written.loaded, written.path, 'no_effect', message, true, keyPath))
+  checkNoEffect({ pools, taskGroups }, (written, keyPath, message) =>
+    resolution.problem(written.loaded, written.path, 'no_effect', message, true, keyPath),
+  )
   if (!resolution.sink.ok || resolution.documentProblems.length > 0) return result(undefined, registry.global)
 
-  const sourceFiles = { pools: {} as Record<string, string>, task_groups: {} as Record<string, string>, wrappers: {} as Record<string, string> }
+  const sourceFiles = {
+    pools: {} as Record<string, string>,
+    task_groups: {} as Record<string, string>,
+    wrappers: {} as Record<string, string>,
+  }
   for (const name of Object.keys(pools)) sourceFiles.pools[name] = registry.pools[name]!.file
   for (const name of Object.keys(taskGroups)) sourceFiles.task_groups[name] = registry.task_groups[name]!.file
   for (const [name, wrapper] of Object.entries(wrappers)) sourceFiles.wrappers[name] = wrapper.file

@@ -4,7 +4,19 @@ import { setOwn } from './own'
 /** What a secret value is replaced by wherever configuration is shown. */
 export const REDACTED = '[redacted]'
 
-const SECRET_WORDS = new Set(['key', 'keys', 'apikey', 'token', 'secret', 'secrets', 'password', 'passwd', 'passphrase', 'credential', 'credentials'])
+const SECRET_WORDS = new Set([
+  'key',
+  'keys',
+  'apikey',
+  'token',
+  'secret',
+  'secrets',
+  'password',
+  'passwd',
+  'passphrase',
+  'credential',
+  'credentials',
+])
 
 /**
  * True for a key that names a key, token or secret: `api_key`, `apiKey`, `access_token`, `client_secret`,

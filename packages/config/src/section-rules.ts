@@ -14,10 +14,15 @@ export function reconcileFallbackStrategy(table: Record<string, unknown>, report
   const top = table.fallback_strategy
   const nested = fallback?.strategy
   if (top !== undefined && nested !== undefined && top !== nested) {
-    report(['task_group', 'fallback_strategy'], 'conflicting_keys', `fallback_strategy = "${String(top)}" but fallback.strategy = "${String(nested)}"; they must agree (or keep one)`)
+    report(
+      ['task_group', 'fallback_strategy'],
+      'conflicting_keys',
+      `fallback_strategy = "${String(top)}" but fallback.strategy = "${String(nested)}"; they must agree (or keep one)`,
+    )
     return
   }
-  if (top !== undefined && nested === undefined && (fallback || table.fallback === undefined)) table.fallback = { ...fallback, strategy: top }
+  if (top !== undefined && nested === undefined && (fallback || table.fallback === undefined))
+    table.fallback = { ...fallback, strategy: top }
   if (nested !== undefined && top === undefined) table.fallback_strategy = nested
 }
 
@@ -33,7 +38,11 @@ function defaultPriorities(group: Record<string, unknown>): void {
 function checkRateLimiting(pool: Record<string, unknown>, report: SectionReport): void {
   const rateLimiting = pool.rate_limiting as { enabled: boolean; algorithm: string } & Record<string, unknown>
   if (rateLimiting.enabled && rateLimiting[rateLimiting.algorithm] === undefined)
-    report(['pool', 'rate_limiting', rateLimiting.algorithm], 'missing_key', `rate limiting is enabled with algorithm "${rateLimiting.algorithm}" but [pool.rate_limiting.${rateLimiting.algorithm}] is missing`)
+    report(
+      ['pool', 'rate_limiting', rateLimiting.algorithm],
+      'missing_key',
+      `rate limiting is enabled with algorithm "${rateLimiting.algorithm}" but [pool.rate_limiting.${rateLimiting.algorithm}] is missing`,
+    )
 }
 
 /**

@@ -15,7 +15,11 @@ import { isPlainTable, validate, type ValidateOptions } from './validate'
  * `[pool]` or `[task_group]` of a registered entry, inheritance applied and validated; memoized for the run, and
  * taken from the cache (problems and all) when nothing it read changed.
  */
-export function resolveSection(resolution: Resolution, kind: SectionKind, name: string): Record<string, unknown> | undefined {
+export function resolveSection(
+  resolution: Resolution,
+  kind: SectionKind,
+  name: string,
+): Record<string, unknown> | undefined {
   const { cache, sink } = resolution
   const id = `${kind}:${name}`
   if (resolution.resolved.has(id)) return resolution.resolved.get(id)
@@ -62,11 +66,21 @@ function unchanged(resolution: Resolution, cached: CachedSection): boolean {
 }
 
 /** The section's table: inherited, validated with defaults, its rules checked, and its origins recorded. */
-function resolveTable(resolution: Resolution, kind: SectionKind, name: string, loaded: LoadedDocument): Record<string, unknown> | undefined {
+function resolveTable(
+  resolution: Resolution,
+  kind: SectionKind,
+  name: string,
+  loaded: LoadedDocument,
+): Record<string, unknown> | undefined {
   const document = loaded.document!
   const table = document[kind]
   if (!isPlainTable(table)) {
-    resolution.problem(loaded, [kind], table === undefined ? 'missing_key' : 'invalid_type', `a ${KIND_WORD[kind]} file needs a [${kind}] table`)
+    resolution.problem(
+      loaded,
+      [kind],
+      table === undefined ? 'missing_key' : 'invalid_type',
+      `a ${KIND_WORD[kind]} file needs a [${kind}] table`,
+    )
     return undefined
   }
   const usedBases = new Set<string>()
@@ -81,7 +95,8 @@ function resolveTable(resolution: Resolution, kind: SectionKind, name: string, l
       : `unknown key "${key}"${didYouMean(key, [kind])}`
     resolution.problem(loaded, [key], 'unknown_key', message, !resolution.strict)
   }
-  const report: SectionReport = (keyPath, code, message, warning) => resolution.problem(loaded, keyPath, code, message, warning)
+  const report: SectionReport = (keyPath, code, message, warning) =>
+    resolution.problem(loaded, keyPath, code, message, warning)
   if (kind === 'task_group') reconcileFallbackStrategy(merged, report)
   const options = resolution.layeredValidation(loaded, layers, inherits ? 'ignore' : resolution.unknownKeys)
   if (!inherited.complete) {
@@ -94,7 +109,12 @@ function resolveTable(resolution: Resolution, kind: SectionKind, name: string, l
   if (!value) return undefined
   recordOrigins(value, { loaded, layers, replaced })
   if (value.name !== name)
-    resolution.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`)
+    resolution.problem(
+      loaded,
+      [kind, 'name'],
+      'name_mismatch',
+      `name "${String(value.name)}" differs from its registry key "${name}"; they must be equal`,
+    )
   applySectionRules(kind, value, layers, report, resolution.sectionReport(loaded, layers))
   return value
 }
@@ -119,5 +139,10 @@ function checkWithoutBase(
   for (const warning of sink.warnings) resolution.sink.warn(warning)
   const written = merged.name
   if (typeof written === 'string' && written !== '' && written !== name)
-    resolution.problem(loaded, [kind, 'name'], 'name_mismatch', `name "${written}" differs from its registry key "${name}"; they must be equal`)
+    resolution.problem(
+      loaded,
+      [kind, 'name'],
+      'name_mismatch',
+      `name "${written}" differs from its registry key "${name}"; they must be equal`,
+    )
 }

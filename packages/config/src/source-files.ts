@@ -75,7 +75,14 @@ function syntaxProblem(relative: string, error: unknown): ConfigProblem {
   if (error instanceof TomlError) {
     // smol-toml's message carries a code frame of the offending lines, which may hold a secret: keep the first line.
     const reason = error.message.split('\n')[0]!.replace(/^Invalid TOML document:\s*/, '')
-    return { code: 'toml_syntax', file: relative, path: '', message: `invalid TOML: ${reason}`, line: error.line, column: error.column }
+    return {
+      code: 'toml_syntax',
+      file: relative,
+      path: '',
+      message: `invalid TOML: ${reason}`,
+      line: error.line,
+      column: error.column,
+    }
   }
   return { code: 'toml_syntax', file: relative, path: '', message: 'invalid TOML: the file could not be parsed' }
 }
@@ -117,7 +124,8 @@ export class SourceFiles {
       } catch {
         stats = undefined
       }
-      if (!stats || stats.mtimeMs !== entry.mtimeMs || stats.size !== entry.size || stats.ino !== entry.ino) changed.push(absolute)
+      if (!stats || stats.mtimeMs !== entry.mtimeMs || stats.size !== entry.size || stats.ino !== entry.ino)
+        changed.push(absolute)
     }
     return changed
   }
@@ -131,7 +139,12 @@ export class SourceFiles {
       stats = undefined
     }
     if (stats?.isDirectory()) return undefined
-    return { code: 'directory_not_found', file: '', path: '', message: `${stats ? 'not a directory' : 'directory not found'}: ${this.directory}` }
+    return {
+      code: 'directory_not_found',
+      file: '',
+      path: '',
+      message: `${stats ? 'not a directory' : 'directory not found'}: ${this.directory}`,
+    }
   }
 
   exists(relative: string): boolean {
@@ -157,12 +170,16 @@ export class SourceFiles {
     }
     if (!stats?.isFile()) {
       this.cache.delete(absolute)
-      return this.build(relative, undefined, [{ code: 'file_not_found', file: relative, path: '', message: stats ? 'is not a file' : 'file not found' }])
+      return this.build(relative, undefined, [
+        { code: 'file_not_found', file: relative, path: '', message: stats ? 'is not a file' : 'file not found' },
+      ])
     }
     const cached = this.cache.get(absolute)
-    if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size && cached.ino === stats.ino) return cached.file
+    if (cached && cached.mtimeMs === stats.mtimeMs && cached.size === stats.size && cached.ino === stats.ino)
+      return cached.file
     const file = this.readFresh(relative, absolute)
-    if (file.text !== undefined) this.cache.set(absolute, { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino, file })
+    if (file.text !== undefined)
+      this.cache.set(absolute, { mtimeMs: stats.mtimeMs, size: stats.size, ino: stats.ino, file })
     return file
   }
 
@@ -173,8 +190,22 @@ export class SourceFiles {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR')
-        return this.build(relative, undefined, [{ code: 'file_not_found', file: relative, path: '', message: code === 'EISDIR' ? 'is not a file' : 'file not found' }])
-      return this.build(relative, undefined, [{ code: 'file_unreadable', file: relative, path: '', message: `cannot read the file (${code ?? 'unreadable'})` }])
+        return this.build(relative, undefined, [
+          {
+            code: 'file_not_found',
+            file: relative,
+            path: '',
+            message: code === 'EISDIR' ? 'is not a file' : 'file not found',
+          },
+        ])
+      return this.build(relative, undefined, [
+        {
+          code: 'file_unreadable',
+          file: relative,
+          path: '',
+          message: `cannot read the file (${code ?? 'unreadable'})`,
+        },
+      ])
     }
     return this.build(relative, text, [])
   }

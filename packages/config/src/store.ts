@@ -37,7 +37,14 @@ export type ConfigEvent =
   | { type: 'loaded'; at: number; hash: string; durationMs: number }
   | { type: 'reload_applied'; at: number; trigger: ReloadTrigger; hash: string; diff: ConfigDiff; durationMs: number }
   | { type: 'reload_unchanged'; at: number; trigger: ReloadTrigger; durationMs: number }
-  | { type: 'reload_rejected'; at: number; trigger: ReloadTrigger; errors: ConfigProblem[]; warnings: ConfigProblem[]; durationMs: number }
+  | {
+      type: 'reload_rejected'
+      at: number
+      trigger: ReloadTrigger
+      errors: ConfigProblem[]
+      warnings: ConfigProblem[]
+      durationMs: number
+    }
   | { type: 'watch_error'; at: number; error: unknown }
   | { type: 'listener_error'; at: number; error: unknown }
 
@@ -121,13 +128,21 @@ class Store implements ConfigStore {
     private readonly files: SourceFiles,
     private readonly cache: ResolutionCache,
     private readonly options: ReturnType<typeof normalizeOptions> &
-      Required<Pick<ConfigStoreOptions, 'debounceMs' | 'settleMs' | 'historySize' | 'clock'>> & { watch: boolean | undefined },
+      Required<Pick<ConfigStoreOptions, 'debounceMs' | 'settleMs' | 'historySize' | 'clock'>> & {
+        watch: boolean | undefined
+      },
     initial: ResolveResult & { config: ResolvedConfig },
     durationMs: number,
   ) {
     this.current = initial.config
     this.lastGoodLoadAt = options.clock.now()
-    this.record(this.applied, { at: this.lastGoodLoadAt, hash: initial.config.source.hash, version: initial.config.registry.registry.version, diff: EMPTY_DIFF, trigger: 'initial' })
+    this.record(this.applied, {
+      at: this.lastGoodLoadAt,
+      hash: initial.config.source.hash,
+      version: initial.config.registry.registry.version,
+      diff: EMPTY_DIFF,
+      trigger: 'initial',
+    })
     this.emit({ type: 'loaded', at: this.lastGoodLoadAt, hash: initial.config.source.hash, durationMs })
   }
 
@@ -150,7 +165,12 @@ class Store implements ConfigStore {
   }
 
   stats(): ConfigStats {
-    return { loads: { ...this.counts }, lastGoodLoadAt: this.lastGoodLoadAt, lastRejectedAt: this.lastRejectedAt, watching: this.watcher !== undefined }
+    return {
+      loads: { ...this.counts },
+      lastGoodLoadAt: this.lastGoodLoadAt,
+      lastRejectedAt: this.lastRejectedAt,
+      watching: this.watcher !== undefined,
+    }
   }
 
   reload(trigger: ReloadTrigger = 'manual'): Promise<ReloadOutcome> {
@@ -192,7 +212,13 @@ class Store implements ConfigStore {
     this.current = result.config
     this.counts.applied++
     this.lastGoodLoadAt = at
-    this.record(this.applied, { at, hash: result.config.source.hash, version: result.config.registry.registry.version, diff, trigger })
+    this.record(this.applied, {
+      at,
+      hash: result.config.source.hash,
+      version: result.config.registry.registry.version,
+      diff,
+      trigger,
+    })
     this.emit({ type: 'reload_applied', at, trigger, hash: result.config.source.hash, diff, durationMs })
     if (!isEmptyDiff(diff) || diff.registry) {
       for (const listener of [...this.listeners]) {
@@ -220,7 +246,11 @@ class Store implements ConfigStore {
       if (paths.length === 0) return
       const before = paths.map(fileState)
       await new Promise<void>((resolve) => clock.setTimeout(resolve, settleMs))
-      if (paths.every((file, index) => fileState(file) === before[index]) && (trigger !== 'watch' || this.changed.size === paths.length)) return
+      if (
+        paths.every((file, index) => fileState(file) === before[index]) &&
+        (trigger !== 'watch' || this.changed.size === paths.length)
+      )
+        return
     }
   }
 
@@ -320,9 +350,12 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const debounceMs = options.debounceMs ?? 100
   const settleMs = options.settleMs ?? 50
   const historySize = options.historySize ?? 50
-  if (!(Number.isFinite(debounceMs) && debounceMs >= 0)) throw new RangeError(`debounceMs must be a number ≥ 0 (got ${debounceMs})`)
-  if (!(Number.isFinite(settleMs) && settleMs >= 0)) throw new RangeError(`settleMs must be a number ≥ 0 (got ${settleMs})`)
-  if (!(Number.isInteger(historySize) && historySize >= 1)) throw new RangeError(`historySize must be an integer ≥ 1 (got ${historySize})`)
+  if (!(Number.isFinite(debounceMs) && debounceMs >= 0))
+    throw new RangeError(`debounceMs must be a number ≥ 0 (got ${debounceMs})`)
+  if (!(Number.isFinite(settleMs) && settleMs >= 0))
+    throw new RangeError(`settleMs must be a number ≥ 0 (got ${settleMs})`)
+  if (!(Number.isInteger(historySize) && historySize >= 1))
+    throw new RangeError(`historySize must be an integer ≥ 1 (got ${historySize})`)
   const normalized = normalizeOptions(options)
   const files = new SourceFiles(normalized.directory, true)
   const cache = new ResolutionCache(true)

@@ -53,6 +53,9 @@ export function suggestions(input: string, candidates: Iterable<string>, limit =
  * several are `suggestions()`, which also offers names containing the input (a name the user half remembers).
  */
 export function didYouMean(input: string, candidates: Iterable<string>, limit = 1): string {
-  const found = limit === 1 ? [closestMatch(input, candidates)].filter((match) => match !== undefined) : suggestions(input, candidates, limit)
+  const found =
+    limit === 1
+      ? [closestMatch(input, candidates)].filter((match) => match !== undefined)
+      : suggestions(input, candidates, limit)
   return found.length === 0 ? '' : ` (did you mean ${found.map((name) => `"${name}"`).join(', ')}?)`
 }

@@ -30,7 +30,9 @@ export function findUnknownKeys(schema: unknown, value: unknown, path: KeyPath):
 function walk(schema: JsonSchema, value: unknown, path: (string | number)[], found: UnknownKey[]): void {
   if (schema.anyOf) {
     if (!isPlainTable(value)) return
-    const branch = schema.anyOf.find((candidate) => (candidate.properties?.type as { const?: unknown } | undefined)?.const === value.type)
+    const branch = schema.anyOf.find(
+      (candidate) => (candidate.properties?.type as { const?: unknown } | undefined)?.const === value.type,
+    )
     if (branch) walk(branch, value, path, found)
     return
   }

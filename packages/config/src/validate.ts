@@ -72,7 +72,8 @@ export function isPlainTable(value: unknown): value is Record<string, unknown> {
 
 function describe(value: unknown): string {
   if (typeof value === 'string') value = redactUrl(value)
-  if (typeof value === 'string') return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value)
+  if (typeof value === 'string')
+    return value.length > 40 ? `${JSON.stringify(value.slice(0, 40))}…` : JSON.stringify(value)
   if (Array.isArray(value)) return 'an array'
   if (value instanceof Date) return 'a date'
   if (typeof value === 'object' && value !== null) return 'a table'
@@ -103,7 +104,13 @@ export function validate(schema: unknown, value: unknown, path: KeyPath, options
   return result === INVALID ? undefined : result
 }
 
-function report(options: ValidateOptions, path: KeyPath, code: ConfigProblemCode, message: string, warning = false): void {
+function report(
+  options: ValidateOptions,
+  path: KeyPath,
+  code: ConfigProblemCode,
+  message: string,
+  warning = false,
+): void {
   path = [...path]
   const file = options.file(path)
   const problem: ConfigProblem = { code, file, path: formatPath(path), message }
@@ -113,9 +120,21 @@ function report(options: ValidateOptions, path: KeyPath, code: ConfigProblemCode
   else options.sink.error(problem)
 }
 
-function fail(schema: JsonSchema, path: Path, options: ValidateOptions, code: ConfigProblemCode, message: string): Result {
+function fail(
+  schema: JsonSchema,
+  path: Path,
+  options: ValidateOptions,
+  code: ConfigProblemCode,
+  message: string,
+): Result {
   if (options.useDefaultsOnFailure && schema.default !== undefined) {
-    report(options, path, 'default_used', `${message}; using the default ${JSON.stringify(schema.default)} instead`, true)
+    report(
+      options,
+      path,
+      'default_used',
+      `${message}; using the default ${JSON.stringify(schema.default)} instead`,
+      true,
+    )
     options.onDefaultUsed?.([...path])
     return walk(schema, clone(schema.default), path, { ...options, useDefaultsOnFailure: false })
   }
@@ -151,7 +170,8 @@ function walk(schema: JsonSchema, value: unknown, path: Path, options: ValidateO
 }
 
 function walkString(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
-  if (typeof value !== 'string') return fail(schema, path, options, 'invalid_type', `expected a string, got ${typeName(value)}`)
+  if (typeof value !== 'string')
+    return fail(schema, path, options, 'invalid_type', `expected a string, got ${typeName(value)}`)
   if (schema.const !== undefined && value !== schema.const)
     return fail(schema, path, options, 'invalid_value', `must be ${JSON.stringify(schema.const)}${got(path, value)}`)
   if (schema.minLength !== undefined && value.length < schema.minLength)
@@ -179,7 +199,8 @@ function walkNumber(schema: JsonSchema, value: unknown, path: Path, options: Val
     // `concurrency_limit = "${MAX_CONCURRENCY:10}"`: a whole reference takes the field's type.
     const variable = options.wholeReference?.(path)
     if (variable !== undefined) {
-      if (!NUMBER.test(value)) return fail(schema, path, options, 'invalid_type', `expected ${expected}: ${spelled(variable, path, value)}`)
+      if (!NUMBER.test(value))
+        return fail(schema, path, options, 'invalid_type', `expected ${expected}: ${spelled(variable, path, value)}`)
       const text = value
       value = Number(text)
       if (integer && !Number.isInteger(value))
@@ -187,11 +208,20 @@ function walkNumber(schema: JsonSchema, value: unknown, path: Path, options: Val
       from = ` (from \${${variable}})`
     }
   }
-  if (typeof value !== 'number') return fail(schema, path, options, 'invalid_type', `expected ${expected}, got ${typeName(value)}`)
-  if (!Number.isFinite(value)) return fail(schema, path, options, 'invalid_value', `must be a finite number${got(path, value)}${from}`)
-  if (integer && !Number.isInteger(value)) return fail(schema, path, options, 'invalid_value', `must be a whole number${got(path, value)}`)
+  if (typeof value !== 'number')
+    return fail(schema, path, options, 'invalid_type', `expected ${expected}, got ${typeName(value)}`)
+  if (!Number.isFinite(value))
+    return fail(schema, path, options, 'invalid_value', `must be a finite number${got(path, value)}${from}`)
+  if (integer && !Number.isInteger(value))
+    return fail(schema, path, options, 'invalid_value', `must be a whole number${got(path, value)}`)
   if (schema.exclusiveMinimum !== undefined && !(value > schema.exclusiveMinimum))
-    return fail(schema, path, options, 'invalid_value', `must be greater than ${schema.exclusiveMinimum}${got(path, value)}${from}`)
+    return fail(
+      schema,
+      path,
+      options,
+      'invalid_value',
+      `must be greater than ${schema.exclusiveMinimum}${got(path, value)}${from}`,
+    )
   if (schema.minimum !== undefined && value < schema.minimum)
     return fail(schema, path, options, 'invalid_value', `must be at least ${schema.minimum}${got(path, value)}${from}`)
   if (schema.maximum !== undefined && value > schema.maximum)
@@ -213,9 +243,16 @@ function walkBoolean(schema: JsonSchema, value: unknown, path: Path, options: Va
 }
 
 function walkArray(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
-  if (!Array.isArray(value)) return fail(schema, path, options, 'invalid_type', `expected an array, got ${typeName(value)}`)
+  if (!Array.isArray(value))
+    return fail(schema, path, options, 'invalid_type', `expected an array, got ${typeName(value)}`)
   if (schema.minItems !== undefined && value.length < schema.minItems)
-    return fail(schema, path, options, 'invalid_value', `must list at least ${schema.minItems} item${schema.minItems > 1 ? 's' : ''}`)
+    return fail(
+      schema,
+      path,
+      options,
+      'invalid_value',
+      `must list at least ${schema.minItems} item${schema.minItems > 1 ? 's' : ''}`,
+    )
   let invalid = false
   const result = value.map((item, index) => {
     if (!schema.items) return item
@@ -238,7 +275,8 @@ function keyPattern(schema: JsonSchema): [string, JsonSchema] | undefined {
 }
 
 function walkTable(schema: JsonSchema, value: unknown, path: Path, options: ValidateOptions): Result {
-  if (!isPlainTable(value)) return fail(schema, path, options, 'invalid_type', `expected a table, got ${typeName(value)}`)
+  if (!isPlainTable(value))
+    return fail(schema, path, options, 'invalid_type', `expected a table, got ${typeName(value)}`)
   const properties = schema.properties ?? {}
   const required = schema.required ?? []
   const result: Record<string, unknown> = {}
@@ -250,7 +288,8 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
     let checked: Result
     path.push(key)
     if (present) checked = walk(propertySchema, value[key], path, options)
-    else if (propertySchema.default !== undefined) checked = walk(propertySchema, clone(propertySchema.default), path, options)
+    else if (propertySchema.default !== undefined)
+      checked = walk(propertySchema, clone(propertySchema.default), path, options)
     else if (required.includes(key)) {
       report(options, path, 'missing_key', `required key "${key}" is missing`)
       checked = INVALID
@@ -283,7 +322,13 @@ function walkTable(schema: JsonSchema, value: unknown, path: Path, options: Vali
     path.pop()
   }
   if (schema.minProperties !== undefined && Object.keys(result).length < schema.minProperties && !invalid)
-    return fail(schema, path, options, 'invalid_value', `must define at least ${schema.minProperties} entr${schema.minProperties > 1 ? 'ies' : 'y'}`)
+    return fail(
+      schema,
+      path,
+      options,
+      'invalid_value',
+      `must define at least ${schema.minProperties} entr${schema.minProperties > 1 ? 'ies' : 'y'}`,
+    )
   return invalid ? INVALID : result
 }
 
@@ -291,14 +336,25 @@ function walkUnion(schema: JsonSchema, value: unknown, path: Path, options: Vali
   const branches = schema.anyOf ?? []
   const discriminants = branches.map((branch) => branch.properties?.type?.const) as unknown[]
   if (discriminants.every((tag) => typeof tag === 'string')) {
-    if (!isPlainTable(value)) return fail(schema, path, options, 'invalid_type', `expected a table, got ${typeName(value)}`)
+    if (!isPlainTable(value))
+      return fail(schema, path, options, 'invalid_type', `expected a table, got ${typeName(value)}`)
     const index = discriminants.indexOf(value.type as string)
     if (index === -1) {
       if (!('type' in value)) {
-        report(options, [...path, 'type'], 'missing_key', `required key "type" is missing (one of ${discriminants.join(' | ')})`)
+        report(
+          options,
+          [...path, 'type'],
+          'missing_key',
+          `required key "type" is missing (one of ${discriminants.join(' | ')})`,
+        )
         return INVALID
       }
-      report(options, [...path, 'type'], 'invalid_value', `must be one of ${discriminants.join(' | ')}${got([...path, 'type'], value.type)}`)
+      report(
+        options,
+        [...path, 'type'],
+        'invalid_value',
+        `must be one of ${discriminants.join(' | ')}${got([...path, 'type'], value.type)}`,
+      )
       return INVALID
     }
     return walk(branches[index]!, value, path, options)
@@ -309,6 +365,12 @@ function walkUnion(schema: JsonSchema, value: unknown, path: Path, options: Vali
     const checked = walk(branch, value, path, silent)
     if (checked !== INVALID && silent.sink.ok) return checked
   }
-  const forms = branches.map((branch) => (branch.enum ? branch.enum.join(' | ') : branch.pattern ? (PATTERN_MESSAGES[branch.pattern] ?? `/${branch.pattern}/`) : (branch.type ?? 'a value')))
+  const forms = branches.map((branch) =>
+    branch.enum
+      ? branch.enum.join(' | ')
+      : branch.pattern
+        ? (PATTERN_MESSAGES[branch.pattern] ?? `/${branch.pattern}/`)
+        : (branch.type ?? 'a value'),
+  )
   return fail(schema, path, options, 'invalid_value', `must be one of ${forms.join(', or ')}${got(path, value)}`)
 }

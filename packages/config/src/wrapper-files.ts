@@ -23,7 +23,8 @@ function wrapperFiles(resolution: Resolution): WrapperFile[] {
     const loaded = resolution.document(entry.file)
     if (!loaded.document) continue
     const declared = isPlainTable(loaded.document.wrappers) ? Object.values(loaded.document.wrappers) : []
-    const allTaskGroups = declared.length > 0 && declared.every((wrapper) => isPlainTable(wrapper) && wrapper.type === 'task_group')
+    const allTaskGroups =
+      declared.length > 0 && declared.every((wrapper) => isPlainTable(wrapper) && wrapper.type === 'task_group')
     files.push({ loaded, kind: allTaskGroups ? 'task_group_wrappers' : 'pool_wrappers', document: loaded.document })
   }
   return files
@@ -57,10 +58,14 @@ export function resolveWrappers(resolution: Resolution): Record<string, Resolved
     const replaced = new Set<string>()
     options.onDefaultUsed = (keyPath) => replaced.add(pathKey(keyPath))
     options.unknownKeyHint = (keyPath, key) =>
-      file.kind === 'pool_wrappers' && keyPath.join('.') === 'global' && (key === 'function_calling_enabled' || key === 'tool_selection_strategy')
+      file.kind === 'pool_wrappers' &&
+      keyPath.join('.') === 'global' &&
+      (key === 'function_calling_enabled' || key === 'tool_selection_strategy')
         ? ': it belongs in a task-group wrappers file (one whose wrappers all have type = "task_group")'
         : undefined
-    const checked = validate(schema, file.document, [], options) as { wrappers: Record<string, Record<string, unknown>> } | undefined
+    const checked = validate(schema, file.document, [], options) as
+      | { wrappers: Record<string, Record<string, unknown>> }
+      | undefined
     if (!checked) continue
     // A task-group wrappers file inherits the pool wrappers' [global]; its own keys win.
     const ownGlobal = isPlainTable(file.document.global) ? file.document.global : {}
@@ -73,17 +78,32 @@ export function resolveWrappers(resolution: Resolution): Record<string, Resolved
     let taskGroupGlobal: unknown
     const globalOf = (wrapper: Record<string, unknown>) =>
       file.kind === 'pool_wrappers' && wrapper.type === 'task_group'
-        ? (taskGroupGlobal ??= validate(TaskGroupWrappersFile.properties.global, ownGlobal, ['global'], resolution.validation(file.loaded, 'ignore', new ProblemSink())))
+        ? (taskGroupGlobal ??= validate(
+            TaskGroupWrappersFile.properties.global,
+            ownGlobal,
+            ['global'],
+            resolution.validation(file.loaded, 'ignore', new ProblemSink()),
+          ))
         : global
     for (const [name, wrapper] of Object.entries(checked.wrappers)) {
       const other = owner.get(name)
       if (other) {
-        resolution.problem(file.loaded, ['wrappers', name], 'duplicate_name', `wrapper "${name}" is also defined in ${other}`)
+        resolution.problem(
+          file.loaded,
+          ['wrappers', name],
+          'duplicate_name',
+          `wrapper "${name}" is also defined in ${other}`,
+        )
         continue
       }
       owner.set(name, file.loaded.file)
       if (isRegisteredName(resolution, name))
-        resolution.problem(file.loaded, ['wrappers', name], 'duplicate_name', `"${name}" is also a registered name; wrapper, pool and task group names must be unique`)
+        resolution.problem(
+          file.loaded,
+          ['wrappers', name],
+          'duplicate_name',
+          `"${name}" is also a registered name; wrapper, pool and task group names must be unique`,
+        )
       if (wrapper.enabled === false) continue
       const resolved = { ...wrapper, file: file.loaded.file, global: globalOf(wrapper) } as ResolvedWrapper
       const own = (file.document.wrappers as Record<string, Record<string, unknown>>)[name]!

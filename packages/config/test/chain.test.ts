@@ -4,14 +4,24 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { chainHasOneStep, chainOf } from '../src/chain'
 
-function group(name: string, echelons: Record<string, number | undefined>, strategy: 'echelon_down' | 'group_fallback', fallbackGroups: string[]): TaskGroup {
+function group(
+  name: string,
+  echelons: Record<string, number | undefined>,
+  strategy: 'echelon_down' | 'group_fallback',
+  fallbackGroups: string[],
+): TaskGroup {
   return {
     name,
     fallback_strategy: strategy,
     circuit_breaker: { failure_threshold: 5, recovery_time: 60, half_open_requests: 1 },
     cooldown: { default_time: 5, max_time: 300 },
     fallback: { strategy, fallback_groups: fallbackGroups, max_attempts: 3, retry_delay: 1 },
-    echelons: Object.fromEntries(Object.entries(echelons).map(([echelon, priority]) => [echelon, { models: ['openai:gpt-4o'], ...(priority === undefined ? {} : { priority }) }])),
+    echelons: Object.fromEntries(
+      Object.entries(echelons).map(([echelon, priority]) => [
+        echelon,
+        { models: ['openai:gpt-4o'], ...(priority === undefined ? {} : { priority }) },
+      ]),
+    ),
     metrics: { enabled: true, collection_interval: 60 },
     metadata: {},
   }
@@ -31,14 +41,32 @@ describe('chainOf', () => {
 
   test('chainHasOneStep agrees with chainOf', () => {
     const names = ['a', 'b']
-    const echelonSet = fc.dictionary(fc.constantFrom('e1', 'e2', 'e3'), fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), { minKeys: 1 })
-    const reference = fc.oneof(fc.constantFrom(...names, 'missing'), fc.tuple(fc.constantFrom(...names, 'missing'), fc.constantFrom('e1', 'e2', 'e3')).map(([g, e]) => `${g}.${e}`))
-    const arbitraryGroup = fc.tuple(echelonSet, fc.constantFrom<'echelon_down' | 'group_fallback'>('echelon_down', 'group_fallback'), fc.array(reference, { maxLength: 3 }))
+    const echelonSet = fc.dictionary(
+      fc.constantFrom('e1', 'e2', 'e3'),
+      fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+      { minKeys: 1 },
+    )
+    const reference = fc.oneof(
+      fc.constantFrom(...names, 'missing'),
+      fc.tuple(fc.constantFrom(...names, 'missing'), fc.constantFrom('e1', 'e2', 'e3')).map(([g, e]) => `${g}.${e}`),
+    )
+    const arbitraryGroup = fc.tuple(
+      echelonSet,
+      fc.constantFrom<'echelon_down' | 'group_fallback'>('echelon_down', 'group_fallback'),
+      fc.array(reference, { maxLength: 3 }),
+    )
     fc.assert(
-      fc.property(arbitraryGroup, arbitraryGroup, ([echelonsA, strategyA, fallbacksA], [echelonsB, strategyB, fallbacksB]) => {
-        const groups = { a: group('a', echelonsA, strategyA, fallbacksA), b: group('b', echelonsB, strategyB, fallbacksB) }
-        for (const name of names) expect(chainHasOneStep(name, groups), name).toBe(chainOf(name, groups).length === 1)
-      }),
+      fc.property(
+        arbitraryGroup,
+        arbitraryGroup,
+        ([echelonsA, strategyA, fallbacksA], [echelonsB, strategyB, fallbacksB]) => {
+          const groups = {
+            a: group('a', echelonsA, strategyA, fallbacksA),
+            b: group('b', echelonsB, strategyB, fallbacksB),
+          }
+          for (const name of names) expect(chainHasOneStep(name, groups), name).toBe(chainOf(name, groups).length === 1)
+        },
+      ),
       { numRuns: 500 },
     )
   })

@@ -16,7 +16,7 @@ describe('environment variables', () => {
     vi.unstubAllEnvs()
   })
 
-  test('${VAR} takes the variable\'s value', () => {
+  test("${VAR} takes the variable's value", () => {
     const resolved = group({
       REGION: 'eu-west',
       MODEL: 'anthropic:claude-3-haiku',
@@ -36,7 +36,11 @@ describe('environment variables', () => {
   test('${VAR:default} with the variable unset takes the default (which may hold a colon, or be empty)', () => {
     const resolved = group({ REGION: 'eu' })
     expect(resolved.description).toBe('plain')
-    expect(resolved.echelons.echelon1).toMatchObject({ models: ['openai:gpt-4o'], api_key: '', base_url: 'https://api.openai.com' })
+    expect(resolved.echelons.echelon1).toMatchObject({
+      models: ['openai:gpt-4o'],
+      api_key: '',
+      base_url: 'https://api.openai.com',
+    })
     expect(resolved.metadata.mixed).toBe('eu-a')
   })
 
@@ -69,7 +73,11 @@ describe('environment variables', () => {
   })
 
   test('no resolved value is ever a literal ${VAR}', () => {
-    for (const env of [{ REGION: 'eu' }, { REGION: '', DESCRIPTION: '', OPENAI_BASE_URL: '' }, { REGION: 'x', MODEL: 'openai:o1' }]) {
+    for (const env of [
+      { REGION: 'eu' },
+      { REGION: '', DESCRIPTION: '', OPENAI_BASE_URL: '' },
+      { REGION: 'x', MODEL: 'openai:o1' },
+    ]) {
       const { config } = check('env-injection', { env })
       const values = strings(config!.task_groups.fast_group).filter((value) => value !== '${NOT_A_VARIABLE}')
       expect(values.filter((value) => value.includes('${'))).toEqual([])
@@ -116,14 +124,24 @@ describe('typed values from the environment', () => {
     expect(echelon.temperature).toBe(0.7)
     const pool = config.pools.fast_pool!
     expect(pool.health_check.interval).toBe(30)
-    expect(pool.rate_limiting).toEqual({ enabled: true, algorithm: 'token_bucket', token_bucket: { bucket_size: 100, refill_rate: 10.5 } })
+    expect(pool.rate_limiting).toEqual({
+      enabled: true,
+      algorithm: 'token_bucket',
+      token_bucket: { bucket_size: 100, refill_rate: 10.5 },
+    })
     expect(config.registry.global).toMatchObject({ enable_hot_reload: false, reload_interval: 300 })
     expect(config.registry.pools.fast_pool!.enabled).toBe(true)
     expect(config.wrappers.fast_pool_wrapper!.global).toMatchObject({ default_timeout: 20, cache: { enabled: false } })
   })
 
-  test('the variable\'s value, when set, is converted the same way', () => {
-    const config = typed({ MAX_CONCURRENCY: '25', TEMPERATURE: '1', RATE_LIMITING: 'false', HEALTH_INTERVAL: '2.5', CACHE: 'true' })
+  test("the variable's value, when set, is converted the same way", () => {
+    const config = typed({
+      MAX_CONCURRENCY: '25',
+      TEMPERATURE: '1',
+      RATE_LIMITING: 'false',
+      HEALTH_INTERVAL: '2.5',
+      CACHE: 'true',
+    })
     expect(config.task_groups.fast_group!.echelons.echelon1).toMatchObject({ concurrency_limit: 25, temperature: 1 })
     expect(config.pools.fast_pool!.rate_limiting.enabled).toBe(false)
     expect(config.pools.fast_pool!.health_check.interval).toBe(2.5)
@@ -137,7 +155,7 @@ describe('typed values from the environment', () => {
     expect(group.echelons.echelon1!.base_url).toBe('https://eu.example/v1')
   })
 
-  test('through inheritance: a base table\'s reference reaches the pool, flat aliases included', () => {
+  test("through inheritance: a base table's reference reaches the pool, flat aliases included", () => {
     const pool = typed({ FAILURE_THRESHOLD: '7' }).pools.fast_pool!
     expect(pool.health_check).toEqual({ interval: 30, failure_threshold: 7, recovery_time: 90 })
   })
@@ -149,21 +167,94 @@ describe('typed values from the environment', () => {
 
   test('through the [global] a task-group wrappers file inherits from the pool wrappers file', () => {
     const config = typed({ DEFAULT_TIMEOUT: '12', TOOLS: 'false' })
-    expect(config.wrappers.fast_group_wrapper!.global).toMatchObject({ default_timeout: 12, function_calling_enabled: false })
+    expect(config.wrappers.fast_group_wrapper!.global).toMatchObject({
+      default_timeout: 12,
+      function_calling_enabled: false,
+    })
   })
 
   test('a value that does not convert names the variable, the file, the line and the key path', () => {
     const cases = [
-      { env: { MAX_CONCURRENCY: 'ten' }, code: 'invalid_type', file: 'task-groups/fast-group.toml', path: 'task_group.echelons.echelon1.concurrency_limit', at: 'concurrency_limit', message: /expected an integer: \$\{MAX_CONCURRENCY\} is "ten"/ },
-      { env: { MAX_CONCURRENCY: '2.5' }, code: 'invalid_value', file: 'task-groups/fast-group.toml', path: 'task_group.echelons.echelon1.concurrency_limit', at: 'concurrency_limit', message: /whole number: \$\{MAX_CONCURRENCY\} is "2\.5"/ },
-      { env: { MAX_CONCURRENCY: '0' }, code: 'invalid_value', file: 'task-groups/fast-group.toml', path: 'task_group.echelons.echelon1.concurrency_limit', at: 'concurrency_limit', message: /at least 1, got 0 \(from \$\{MAX_CONCURRENCY\}\)/ },
-      { env: { MAX_CONCURRENCY: ' 10' }, code: 'invalid_type', file: 'task-groups/fast-group.toml', path: 'task_group.echelons.echelon1.concurrency_limit', at: 'concurrency_limit', message: /\$\{MAX_CONCURRENCY\} is " 10"/ },
-      { env: { RATE_LIMITING: 'yes' }, code: 'invalid_type', file: 'pools/fast-pool.toml', path: 'pool.rate_limiting.enabled', at: 'enabled =', message: /expected true or false: \$\{RATE_LIMITING\} is "yes"/ },
-      { env: { RATE_LIMITING: 'TRUE' }, code: 'invalid_type', file: 'pools/fast-pool.toml', path: 'pool.rate_limiting.enabled', at: 'enabled =', message: /\$\{RATE_LIMITING\}/ },
-      { env: { FAILURE_THRESHOLD: 'x' }, code: 'invalid_type', file: 'pools/fast-pool.toml', path: 'pool.health_check.failure_threshold', at: 'failure_threshold =', message: /\$\{FAILURE_THRESHOLD\}/ },
-      { env: { RECOVERY_TIME: '-1' }, code: 'invalid_value', file: 'pools/fast-pool.toml', path: 'pool.health_check.recovery_time', at: 'recovery_time =', message: /\$\{RECOVERY_TIME\}/ },
-      { env: { RELOAD_INTERVAL: '5m' }, code: 'invalid_type', file: '_registry.toml', path: 'global.reload_interval', at: 'reload_interval', message: /\$\{RELOAD_INTERVAL\} is "5m"/ },
-      { env: { DEFAULT_TIMEOUT: 'soon' }, code: 'invalid_type', file: 'wrappers/pool-wrappers.toml', path: 'global.default_timeout', at: 'default_timeout', message: /\$\{DEFAULT_TIMEOUT\}/ },
+      {
+        env: { MAX_CONCURRENCY: 'ten' },
+        code: 'invalid_type',
+        file: 'task-groups/fast-group.toml',
+        path: 'task_group.echelons.echelon1.concurrency_limit',
+        at: 'concurrency_limit',
+        message: /expected an integer: \$\{MAX_CONCURRENCY\} is "ten"/,
+      },
+      {
+        env: { MAX_CONCURRENCY: '2.5' },
+        code: 'invalid_value',
+        file: 'task-groups/fast-group.toml',
+        path: 'task_group.echelons.echelon1.concurrency_limit',
+        at: 'concurrency_limit',
+        message: /whole number: \$\{MAX_CONCURRENCY\} is "2\.5"/,
+      },
+      {
+        env: { MAX_CONCURRENCY: '0' },
+        code: 'invalid_value',
+        file: 'task-groups/fast-group.toml',
+        path: 'task_group.echelons.echelon1.concurrency_limit',
+        at: 'concurrency_limit',
+        message: /at least 1, got 0 \(from \$\{MAX_CONCURRENCY\}\)/,
+      },
+      {
+        env: { MAX_CONCURRENCY: ' 10' },
+        code: 'invalid_type',
+        file: 'task-groups/fast-group.toml',
+        path: 'task_group.echelons.echelon1.concurrency_limit',
+        at: 'concurrency_limit',
+        message: /\$\{MAX_CONCURRENCY\} is " 10"/,
+      },
+      {
+        env: { RATE_LIMITING: 'yes' },
+        code: 'invalid_type',
+        file: 'pools/fast-pool.toml',
+        path: 'pool.rate_limiting.enabled',
+        at: 'enabled =',
+        message: /expected true or false: \$\{RATE_LIMITING\} is "yes"/,
+      },
+      {
+        env: { RATE_LIMITING: 'TRUE' },
+        code: 'invalid_type',
+        file: 'pools/fast-pool.toml',
+        path: 'pool.rate_limiting.enabled',
+        at: 'enabled =',
+        message: /\$\{RATE_LIMITING\}/,
+      },
+      {
+        env: { FAILURE_THRESHOLD: 'x' },
+        code: 'invalid_type',
+        file: 'pools/fast-pool.toml',
+        path: 'pool.health_check.failure_threshold',
+        at: 'failure_threshold =',
+        message: /\$\{FAILURE_THRESHOLD\}/,
+      },
+      {
+        env: { RECOVERY_TIME: '-1' },
+        code: 'invalid_value',
+        file: 'pools/fast-pool.toml',
+        path: 'pool.health_check.recovery_time',
+        at: 'recovery_time =',
+        message: /\$\{RECOVERY_TIME\}/,
+      },
+      {
+        env: { RELOAD_INTERVAL: '5m' },
+        code: 'invalid_type',
+        file: '_registry.toml',
+        path: 'global.reload_interval',
+        at: 'reload_interval',
+        message: /\$\{RELOAD_INTERVAL\} is "5m"/,
+      },
+      {
+        env: { DEFAULT_TIMEOUT: 'soon' },
+        code: 'invalid_type',
+        file: 'wrappers/pool-wrappers.toml',
+        path: 'global.default_timeout',
+        at: 'default_timeout',
+        message: /\$\{DEFAULT_TIMEOUT\}/,
+      },
     ] as const
     for (const { env, at, message, ...expected } of cases) {
       const problem = onlyError(check(TYPED, { env }), expected)
@@ -187,6 +278,9 @@ describe('typed values from the environment', () => {
     expect(errors).toEqual([])
     expect(warnings).toEqual([expect.objectContaining({ code: 'default_used', path: 'pool.health_check.interval' })])
     expect(config!.pools.fast_pool!.health_check.interval).toBe(30)
-    onlyError(check(TYPED, { env: { HEALTH_INTERVAL: 'often' } }), { code: 'invalid_type', path: 'pool.health_check.interval' })
+    onlyError(check(TYPED, { env: { HEALTH_INTERVAL: 'often' } }), {
+      code: 'invalid_type',
+      path: 'pool.health_check.interval',
+    })
   })
 })

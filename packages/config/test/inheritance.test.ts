@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest'
 import { check, onlyError, positionOf } from './helpers'
 
 describe('inheritance', () => {
-  test('the design document\'s example, as written, resolves its flat keys into health_check', () => {
+  test("the design document's example, as written, resolves its flat keys into health_check", () => {
     const { config, errors, warnings } = check('inheritance-document-example')
     expect(errors).toEqual([])
     expect(warnings).toEqual([])
@@ -24,7 +24,11 @@ describe('inheritance', () => {
     expect(pool.name).toBe('fast_pool')
     expect(pool.description).toBe('shared settings')
     expect(pool.health_check).toEqual({ interval: 20, failure_threshold: 5, recovery_time: 60 })
-    expect(pool.rate_limiting).toEqual({ enabled: true, algorithm: 'fixed_window', fixed_window: { window_size: 60, max_requests: 600 } })
+    expect(pool.rate_limiting).toEqual({
+      enabled: true,
+      algorithm: 'fixed_window',
+      fixed_window: { window_size: 60, max_requests: 600 },
+    })
     expect(pool.metadata).toEqual({ tags: ['fast'], owner: 'platform' })
     // The base is a pool of its own, untouched by its child.
     expect(config!.pools.base_pool!.health_check).toEqual({ interval: 10, failure_threshold: 5, recovery_time: 60 })
@@ -32,7 +36,11 @@ describe('inheritance', () => {
   })
 
   test('name is never inherited', () => {
-    onlyError(check('inheritance-name-not-inherited'), { code: 'missing_key', file: 'pools/fast-pool.toml', path: 'pool.name' })
+    onlyError(check('inheritance-name-not-inherited'), {
+      code: 'missing_key',
+      file: 'pools/fast-pool.toml',
+      path: 'pool.name',
+    })
   })
 
   test('a disabled registered pool or task group serves as a template', () => {
@@ -55,7 +63,7 @@ describe('inheritance', () => {
     expect(group.echelons.backup!.timeout).toBeUndefined()
   })
 
-  test('a chain of bases: local table → registered pool → a table of that pool\'s file', () => {
+  test("a chain of bases: local table → registered pool → a table of that pool's file", () => {
     const { config, errors, warnings } = check('inheritance-chain')
     expect(errors).toEqual([])
     expect(warnings).toEqual([])
@@ -74,7 +82,9 @@ describe('inheritance', () => {
       path: 'base_b.inherits_from',
     })
     expect(problem.message).toBe('inheritance cycle: pool → base_a → base_b → base_a')
-    expect(problem).toMatchObject(positionOf('inheritance-cycle-local', 'pools/fast-pool.toml', 'inherits_from = "base_a"   #'))
+    expect(problem).toMatchObject(
+      positionOf('inheritance-cycle-local', 'pools/fast-pool.toml', 'inherits_from = "base_a"   #'),
+    )
   })
 
   test('a cycle across registered pools names the chain', () => {
@@ -97,7 +107,7 @@ describe('inheritance', () => {
     expect(problem).toMatchObject(positionOf('inheritance-unknown-base', 'pools/fast-pool.toml', 'inherits_from'))
   })
 
-  test('a bad inherits_from does not hide the section\'s other problems: all are reported in one run', () => {
+  test("a bad inherits_from does not hide the section's other problems: all are reported in one run", () => {
     const name = 'inheritance-unknown-base-other-problems'
     const { config, errors } = check(name)
     expect(config).toBeUndefined()
@@ -118,8 +128,12 @@ describe('inheritance', () => {
     )
     // Keys the intended base may give are not reported missing; nothing else is reported.
     expect(found).toHaveLength(8)
-    expect(errors.find((problem) => problem.path === 'task_group.inherits_from')!.message).toContain('did you mean "base_group"')
-    expect(errors.find((problem) => problem.path === 'pool.health_check.interval')).toMatchObject(positionOf(name, pool, 'interval = 0'))
+    expect(errors.find((problem) => problem.path === 'task_group.inherits_from')!.message).toContain(
+      'did you mean "base_group"',
+    )
+    expect(errors.find((problem) => problem.path === 'pool.health_check.interval')).toMatchObject(
+      positionOf(name, pool, 'interval = 0'),
+    )
   })
 
   test('a problem in a registered base is reported once, against the base', () => {
@@ -128,7 +142,9 @@ describe('inheritance', () => {
       file: 'pools/base-pool.toml',
       path: 'pool.helth_check',
     })
-    expect(unknown).toMatchObject(positionOf('inheritance-base-unknown-key', 'pools/base-pool.toml', '[pool.helth_check]'))
+    expect(unknown).toMatchObject(
+      positionOf('inheritance-base-unknown-key', 'pools/base-pool.toml', '[pool.helth_check]'),
+    )
     const invalid = onlyError(check('inheritance-base-invalid-value'), {
       code: 'invalid_value',
       file: 'pools/base-pool.toml',
@@ -143,7 +159,9 @@ describe('inheritance', () => {
       file: 'pools/template-pool.toml',
       path: 'pool.health_check.interval',
     })
-    expect(problem).toMatchObject(positionOf('inheritance-template-invalid-value', 'pools/template-pool.toml', 'interval = 0'))
+    expect(problem).toMatchObject(
+      positionOf('inheritance-template-invalid-value', 'pools/template-pool.toml', 'interval = 0'),
+    )
   })
 
   test('a problem in a value a base table gives points at the base table', () => {
@@ -152,6 +170,8 @@ describe('inheritance', () => {
       file: 'pools/fast-pool.toml',
       path: 'pool.health_check.interval',
     })
-    expect(problem).toMatchObject(positionOf('inheritance-local-base-invalid-value', 'pools/fast-pool.toml', 'interval = 0'))
+    expect(problem).toMatchObject(
+      positionOf('inheritance-local-base-invalid-value', 'pools/fast-pool.toml', 'interval = 0'),
+    )
   })
 })

@@ -5,7 +5,16 @@ import { KeyLocator } from '../src/locate'
 describe('KeyLocator', () => {
   test('finds indented keys, in tables and in inline tables written over several lines', () => {
     const locator = new KeyLocator(
-      ['[wrappers]', 'fast = {', '  type = "pool",', '  pool_name = "fast_pool"', '}', '', '[global]', '    default_timeout = 30'].join('\n'),
+      [
+        '[wrappers]',
+        'fast = {',
+        '  type = "pool",',
+        '  pool_name = "fast_pool"',
+        '}',
+        '',
+        '[global]',
+        '    default_timeout = 30',
+      ].join('\n'),
     )
     expect(locator.locate(['wrappers', 'fast'])).toEqual({ line: 2, column: 1 })
     expect(locator.locate(['wrappers', 'fast', 'pool_name'])).toEqual({ line: 4, column: 3 })

@@ -55,7 +55,9 @@ describe('environment overlays', () => {
   })
 
   test('the overlay changes the configuration hash', () => {
-    expect(check('overlays').config!.source.hash).not.toBe(check('overlays', { environment: 'production' }).config!.source.hash)
+    expect(check('overlays').config!.source.hash).not.toBe(
+      check('overlays', { environment: 'production' }).config!.source.hash,
+    )
   })
 
   test('an environment name that is not a plain word is refused', () => {

@@ -49,22 +49,87 @@ function expectWellFormed(result: ConfigCheck): void {
 // ---- (a) arbitrary text as a pool file
 
 const TOML_TOKENS = [
-  '[pool]', '[pool.health_check]', '[pool.rotation_strategy.options]', '[[pool]]', '[task_group]', '[base]', '[pol]',
-  'name', 'task_groups', 'inherits_from', 'interval', 'weights', 'api_key', '__proto__', 'constructor', 'toString',
-  ' = ', '=', '.', ',', '"', "'", '"""', "'''", '{', '}', '[', ']', '\n', '\r\n', '\t', ' ', '#', '\\', '\\u0000',
-  '"fast_pool"', '"fast_group"', '["fast_group"]', '"base"', '"fast_pool"', '"constructor"', '"toString"', '"__proto__"',
-  '0', '-1', '1e999', '-0', 'nan', 'inf', '3.14', '0x1F', 'true', 'false', '1979-05-27T07:32:00Z', '07:32:00',
-  '${', '${REGION}', '${MISSING}', '${EMPTY:x}', '$${X}', '${1bad}', '${:}',
+  '[pool]',
+  '[pool.health_check]',
+  '[pool.rotation_strategy.options]',
+  '[[pool]]',
+  '[task_group]',
+  '[base]',
+  '[pol]',
+  'name',
+  'task_groups',
+  'inherits_from',
+  'interval',
+  'weights',
+  'api_key',
+  '__proto__',
+  'constructor',
+  'toString',
+  ' = ',
+  '=',
+  '.',
+  ',',
+  '"',
+  "'",
+  '"""',
+  "'''",
+  '{',
+  '}',
+  '[',
+  ']',
+  '\n',
+  '\r\n',
+  '\t',
+  ' ',
+  '#',
+  '\\',
+  '\\u0000',
+  '"fast_pool"',
+  '"fast_group"',
+  '["fast_group"]',
+  '"base"',
+  '"fast_pool"',
+  '"constructor"',
+  '"toString"',
+  '"__proto__"',
+  '0',
+  '-1',
+  '1e999',
+  '-0',
+  'nan',
+  'inf',
+  '3.14',
+  '0x1F',
+  'true',
+  'false',
+  '1979-05-27T07:32:00Z',
+  '07:32:00',
+  '${',
+  '${REGION}',
+  '${MISSING}',
+  '${EMPTY:x}',
+  '$${X}',
+  '${1bad}',
+  '${:}',
   // Names that are also properties of every JavaScript object.
-  '\ninherits_from = "toString"\n', '\ninherits_from = "__proto__"\n', '\ntask_groups = ["constructor"]\n',
+  '\ninherits_from = "toString"\n',
+  '\ninherits_from = "__proto__"\n',
+  '\ntask_groups = ["constructor"]\n',
   '\n[pool.rotation_strategy.options]\nweights = { "toString.x" = 1, "fast_group.constructor" = 2 }\n',
-  '\n[pool.__proto__]\ninterval = 1\n', '\nconstructor = 1\n',
+  '\n[pool.__proto__]\ninterval = 1\n',
+  '\nconstructor = 1\n',
 ]
 
 const tomlishText = fc
-  .array(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...TOML_TOKENS) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }), {
-    maxLength: 60,
-  })
+  .array(
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom(...TOML_TOKENS) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+    ),
+    {
+      maxLength: 60,
+    },
+  )
   .map((parts) => parts.join(''))
 
 /** The valid pool file with generated text spliced in somewhere. */
@@ -114,15 +179,59 @@ describe('arbitrary text as a pool file', () => {
 // ---- (b) arbitrary values at arbitrary keys of a valid pool or task group
 
 const KEYS = [
-  'name', 'description', 'inherits_from', 'task_groups', 'rotation_strategy', 'type', 'options', 'weights',
-  'fast_group.echelon1', 'health_check', 'interval', 'failure_threshold', 'recovery_time', 'health_check_interval',
-  'fallback', 'strategy', 'fallback_pools', 'fallback_groups', 'fallback_strategy', 'rate_limiting', 'enabled',
-  'algorithm', 'token_bucket', 'fixed_window', 'bucket_size', 'refill_rate', 'metrics', 'metadata', 'echelons',
-  'echelon1', 'echelon2', 'models', 'api_key', 'base_url', 'temperature', 'priority', 'timeout', 'max_tokens',
-  'circuit_breaker', 'half_open_requests', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '',
-  'fast_pool', 'fast_group',
+  'name',
+  'description',
+  'inherits_from',
+  'task_groups',
+  'rotation_strategy',
+  'type',
+  'options',
+  'weights',
+  'fast_group.echelon1',
+  'health_check',
+  'interval',
+  'failure_threshold',
+  'recovery_time',
+  'health_check_interval',
+  'fallback',
+  'strategy',
+  'fallback_pools',
+  'fallback_groups',
+  'fallback_strategy',
+  'rate_limiting',
+  'enabled',
+  'algorithm',
+  'token_bucket',
+  'fixed_window',
+  'bucket_size',
+  'refill_rate',
+  'metrics',
+  'metadata',
+  'echelons',
+  'echelon1',
+  'echelon2',
+  'models',
+  'api_key',
+  'base_url',
+  'temperature',
+  'priority',
+  'timeout',
+  'max_tokens',
+  'circuit_breaker',
+  'half_open_requests',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  '',
+  'fast_pool',
+  'fast_group',
 ]
-const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }) })
+const key = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...KEYS) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+)
 
 /** Drops what TOML cannot hold (null, undefined, holes). */
 function tomlable(value: unknown): unknown {
@@ -146,8 +255,20 @@ function define(table: Record<string, unknown>, name: string, value: unknown): v
 
 /** Values that name things, including names every JavaScript object has as properties. */
 const NAMES = [
-  'fast_pool', 'fast_group', 'fast_group.echelon1', 'fast_group.echelon9', 'toString', 'constructor', '__proto__',
-  'hasOwnProperty', 'valueOf', 'toString.x', 'fast_group.constructor', 'fast_group.__proto__', '${REGION}', '${MISSING}',
+  'fast_pool',
+  'fast_group',
+  'fast_group.echelon1',
+  'fast_group.echelon9',
+  'toString',
+  'constructor',
+  '__proto__',
+  'hasOwnProperty',
+  'valueOf',
+  'toString.x',
+  'fast_group.constructor',
+  'fast_group.__proto__',
+  '${REGION}',
+  '${MISSING}',
 ]
 const name = fc.constantFrom(...NAMES)
 
@@ -170,7 +291,12 @@ const anyTomlValue = fc
   .map(tomlable)
   .filter((value) => value !== undefined)
 
-const tomlValue = fc.oneof(anyTomlValue, name, fc.array(name, { maxLength: 3 }), fc.dictionary(name, fc.oneof(name, fc.integer())))
+const tomlValue = fc.oneof(
+  anyTomlValue,
+  name,
+  fc.array(name, { maxLength: 3 }),
+  fc.dictionary(name, fc.oneof(name, fc.integer())),
+)
 
 /** `table` with `value` set at `keys`, tables created (or replaced) along the way. */
 function setAt(table: Record<string, unknown>, keys: string[], value: unknown): void {
@@ -197,8 +323,15 @@ const GROUP = {
 
 /** Keys whose values name other things: where a name that is also an Object property could slip through. */
 const REFERENCE_PATHS = [
-  ['inherits_from'], ['task_groups'], ['task_groups', '0'], ['rotation_strategy', 'options', 'weights'], ['fallback', 'fallback_pools'],
-  ['fallback', 'fallback_groups'], ['echelons'], ['metadata'], ['health_check'],
+  ['inherits_from'],
+  ['task_groups'],
+  ['task_groups', '0'],
+  ['rotation_strategy', 'options', 'weights'],
+  ['fallback', 'fallback_pools'],
+  ['fallback', 'fallback_groups'],
+  ['echelons'],
+  ['metadata'],
+  ['health_check'],
 ]
 const keys = fc.oneof(
   { weight: 2, arbitrary: fc.array(key, { minLength: 1, maxLength: 4 }) },
@@ -245,14 +378,39 @@ const REGISTRY = {
   dependencies: { fast_pool: ['fast_group'], pool_wrappers: ['fast_pool'] },
 }
 const registryKey = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('pools', 'task_groups', 'wrappers', 'global', 'dependencies', 'registry', 'file', 'enabled', 'fast_pool', 'fast_group', 'pool_wrappers', 'config_validation', 'use_defaults_on_failure') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'pools',
+      'task_groups',
+      'wrappers',
+      'global',
+      'dependencies',
+      'registry',
+      'file',
+      'enabled',
+      'fast_pool',
+      'fast_group',
+      'pool_wrappers',
+      'config_validation',
+      'use_defaults_on_failure',
+    ),
+  },
   { weight: 2, arbitrary: name },
   { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
 )
 
 const registryKeys = fc.oneof(
   { weight: 2, arbitrary: fc.array(registryKey, { minLength: 1, maxLength: 3 }) },
-  { weight: 1, arbitrary: fc.constantFrom<string[]>(['dependencies', 'fast_pool'], ['dependencies'], ['pools'], ['pools', 'fast_pool', 'file']) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<string[]>(
+      ['dependencies', 'fast_pool'],
+      ['dependencies'],
+      ['pools'],
+      ['pools', 'fast_pool', 'file'],
+    ),
+  },
 )
 
 describe('arbitrary values at arbitrary keys of the registry', () => {
@@ -285,19 +443,34 @@ describe('arbitrary values at arbitrary keys of the registry', () => {
 // ---- (d) a reference to any name, in every place that holds one
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/
-const OBJECT_PROPERTY_NAMES = ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', 'toString.x', 'fast_group.constructor', 'fast_group.__proto__']
+const OBJECT_PROPERTY_NAMES = [
+  'toString',
+  'constructor',
+  '__proto__',
+  'hasOwnProperty',
+  'valueOf',
+  'toString.x',
+  'fast_group.constructor',
+  'fast_group.__proto__',
+]
 
 /** Where a reference goes: which file, and how to put `name` there. */
 const PLACES: Record<string, (name: string) => { pool?: object; group?: object; registry?: object }> = {
   'pool.inherits_from': (name) => ({ pool: { ...POOL, inherits_from: name } }),
   'pool.task_groups': (name) => ({ pool: { ...POOL, task_groups: ['fast_group', name] } }),
-  'pool weights key': (name) => ({ pool: { ...POOL, rotation_strategy: { type: 'weighted', options: { weights: withKey(name, 1) } } } }),
-  'pool.fallback.fallback_pools': (name) => ({ pool: { ...POOL, fallback: { strategy: 'pool_fallback', fallback_pools: [name] } } }),
+  'pool weights key': (name) => ({
+    pool: { ...POOL, rotation_strategy: { type: 'weighted', options: { weights: withKey(name, 1) } } },
+  }),
+  'pool.fallback.fallback_pools': (name) => ({
+    pool: { ...POOL, fallback: { strategy: 'pool_fallback', fallback_pools: [name] } },
+  }),
   'task_group.inherits_from': (name) => ({ group: { ...GROUP, inherits_from: name } }),
   'task_group.fallback.fallback_groups': (name) => ({ group: { ...GROUP, fallback: { fallback_groups: [name] } } }),
   'dependencies value': (name) => ({ registry: { ...REGISTRY, dependencies: { fast_pool: [name] } } }),
   'dependencies key': (name) => ({ registry: { ...REGISTRY, dependencies: withKey(name, ['fast_group']) } }),
-  'registry pools key': (name) => ({ registry: { ...REGISTRY, pools: withKey(name, { file: 'pools/fast-pool.toml', enabled: false }, REGISTRY.pools) } }),
+  'registry pools key': (name) => ({
+    registry: { ...REGISTRY, pools: withKey(name, { file: 'pools/fast-pool.toml', enabled: false }, REGISTRY.pools) },
+  }),
 }
 
 function withKey(name: string, value: unknown, base: object = {}): Record<string, unknown> {
@@ -311,7 +484,10 @@ describe('a reference to any name', () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...Object.keys(PLACES)),
-        fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...OBJECT_PROPERTY_NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) }),
+        fc.oneof(
+          { weight: 3, arbitrary: fc.constantFrom(...OBJECT_PROPERTY_NAMES) },
+          { weight: 1, arbitrary: fc.string({ maxLength: 8 }) },
+        ),
         (place, name) => {
           const { pool = POOL, group = GROUP, registry = REGISTRY } = PLACES[place]!(name)
           writeFileSync(path.join(directory, POOL_FILE), stringify({ pool }))
@@ -343,19 +519,29 @@ describe('a whole ${VAR} in an integer field', () => {
   test('is the integer the variable spells, or one problem that names the variable and never throws', () => {
     const typed = fixture('env-typed')
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: -5, max: 10_000 }).map(String), fc.double().map(String), fc.string({ maxLength: 12 })), (text) => {
-        const result = checkConfig({ directory: typed, env: { MAX_CONCURRENCY: text } })
-        expectWellFormed(result)
-        // An empty variable takes the default (10).
-        const expected = text === '' ? 10 : /^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined
-        if (expected !== undefined && Number.isInteger(expected) && expected >= 1) {
-          expect(result.errors).toEqual([])
-          expect(result.config!.task_groups.fast_group!.echelons.echelon1!.concurrency_limit).toBe(expected)
-        } else {
-          expect(result.errors).toEqual([expect.objectContaining({ path: 'task_group.echelons.echelon1.concurrency_limit' })])
-          expect(result.errors[0]!.message).toContain('${MAX_CONCURRENCY}')
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: -5, max: 10_000 }).map(String),
+          fc.double().map(String),
+          fc.string({ maxLength: 12 }),
+        ),
+        (text) => {
+          const result = checkConfig({ directory: typed, env: { MAX_CONCURRENCY: text } })
+          expectWellFormed(result)
+          // An empty variable takes the default (10).
+          const expected =
+            text === '' ? 10 : /^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : undefined
+          if (expected !== undefined && Number.isInteger(expected) && expected >= 1) {
+            expect(result.errors).toEqual([])
+            expect(result.config!.task_groups.fast_group!.echelons.echelon1!.concurrency_limit).toBe(expected)
+          } else {
+            expect(result.errors).toEqual([
+              expect.objectContaining({ path: 'task_group.echelons.echelon1.concurrency_limit' }),
+            ])
+            expect(result.errors[0]!.message).toContain('${MAX_CONCURRENCY}')
+          }
+        },
+      ),
       { numRuns: RUNS },
     )
   })

@@ -4,12 +4,18 @@ import { describe, expect, test } from 'vitest'
 import { REAL_TREE } from './helpers'
 
 describe('configs/llms', () => {
-  test('loads with no errors, and one warning: the document\'s fast-pool.toml writes a table its algorithm ignores', () => {
+  test("loads with no errors, and one warning: the document's fast-pool.toml writes a table its algorithm ignores", () => {
     const { config, errors, warnings } = checkConfig({ directory: REAL_TREE, env: {} })
     expect(errors).toEqual([])
     // The design document's file writes [pool.rate_limiting.fixed_window] next to algorithm = "token_bucket".
     expect(warnings).toEqual([
-      expect.objectContaining({ code: 'no_effect', file: 'pools/fast-pool.toml', path: 'pool.rate_limiting.fixed_window', line: 44, column: 1 }),
+      expect.objectContaining({
+        code: 'no_effect',
+        file: 'pools/fast-pool.toml',
+        path: 'pool.rate_limiting.fixed_window',
+        line: 44,
+        column: 1,
+      }),
     ])
     expect(config).toBeDefined()
   })
@@ -18,7 +24,12 @@ describe('configs/llms', () => {
     const config = await loadConfig({ directory: REAL_TREE, env: {} })
     expect(Object.keys(config.pools).sort()).toEqual(['fast_pool', 'plan_pool', 'thinking_pool'])
     expect(config.pools).not.toHaveProperty('high_concurrency_pool')
-    expect(Object.keys(config.task_groups).sort()).toEqual(['execute_group', 'fast_group', 'plan_group', 'thinking_group'])
+    expect(Object.keys(config.task_groups).sort()).toEqual([
+      'execute_group',
+      'fast_group',
+      'plan_group',
+      'thinking_group',
+    ])
     expect(Object.keys(config.wrappers)).toHaveLength(7)
     expect(config.source.files.pools.fast_pool).toBe('pools/fast-pool.toml')
     expect(config.source.hash).toMatch(/^[0-9a-f]{64}$/)
@@ -58,13 +69,17 @@ describe('configs/llms', () => {
     })
   })
 
-  test('task-group wrappers inherit the pool wrappers\' [global] and add tool calling', async () => {
+  test("task-group wrappers inherit the pool wrappers' [global] and add tool calling", async () => {
     const config = await loadConfig({ directory: REAL_TREE, env: {} })
     const poolWrapper = config.wrappers.fast_pool_wrapper!
     const groupWrapper = config.wrappers.execute_group_wrapper!
     expect(poolWrapper).toMatchObject({ type: 'pool', pool_name: 'fast_pool', file: 'wrappers/pool-wrappers.toml' })
     expect(poolWrapper.global).not.toHaveProperty('function_calling_enabled')
-    expect(groupWrapper).toMatchObject({ type: 'task_group', task_group_name: 'execute_group', file: 'wrappers/task-group-wrappers.toml' })
+    expect(groupWrapper).toMatchObject({
+      type: 'task_group',
+      task_group_name: 'execute_group',
+      file: 'wrappers/task-group-wrappers.toml',
+    })
     expect(groupWrapper.global).toMatchObject({
       default_timeout: 30,
       max_retries: 3,
@@ -72,7 +87,11 @@ describe('configs/llms', () => {
       metrics_interval: 60,
       cache: { enabled: true, max_size: 1000, ttl: 300 },
       logging: { level: 'info', format: 'json', enable_request_logging: true, enable_response_logging: false },
-      error_handling: { retry_on_errors: ['timeout', 'rate_limit', 'network_error'], max_retry_delay: 10, backoff_factor: 2 },
+      error_handling: {
+        retry_on_errors: ['timeout', 'rate_limit', 'network_error'],
+        max_retry_delay: 10,
+        backoff_factor: 2,
+      },
       function_calling_enabled: true,
       tool_selection_strategy: 'auto',
     })
@@ -82,7 +101,10 @@ describe('configs/llms', () => {
 
   test('execute_group echelon1 takes the base_url default without OPENAI_BASE_URL, and the variable when set', async () => {
     const without = await loadConfig({ directory: REAL_TREE, env: {} })
-    expect(without.task_groups.execute_group!.echelons.echelon1).toMatchObject({ base_url: 'https://api.openai.com', api_key: '' })
+    expect(without.task_groups.execute_group!.echelons.echelon1).toMatchObject({
+      base_url: 'https://api.openai.com',
+      api_key: '',
+    })
     const withEnv = await loadConfig({
       directory: REAL_TREE,
       env: { OPENAI_BASE_URL: 'https://proxy.internal/v1', OPENAI_API_KEY: 'sk-test-123' },

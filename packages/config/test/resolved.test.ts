@@ -38,7 +38,18 @@ describe('the resolved configuration', () => {
   test('is deeply frozen', () => {
     const config = check('valid-minimal').config!
     const pool = config.pools.fast_pool!
-    for (const value of [config, config.pools, pool, pool.health_check, pool.task_groups, config.task_groups.fast_group!.echelons.echelon1!.models, config.registry.global, config.source, config.source.files, config.wrappers.fast_pool_wrapper!.global.cache])
+    for (const value of [
+      config,
+      config.pools,
+      pool,
+      pool.health_check,
+      pool.task_groups,
+      config.task_groups.fast_group!.echelons.echelon1!.models,
+      config.registry.global,
+      config.source,
+      config.source.files,
+      config.wrappers.fast_pool_wrapper!.global.cache,
+    ])
       expect(Object.isFrozen(value)).toBe(true)
     // ES modules run in strict mode: writing to a frozen object throws.
     expect(() => {
@@ -70,7 +81,11 @@ describe('every problem at once', () => {
         { code: 'invalid_value', file: '_registry.toml', path: 'global.reload_interval' },
         { code: 'invalid_value', file: 'pools/fast-pool.toml', path: 'pool.health_check.interval' },
         { code: 'invalid_value', file: 'pools/fast-pool.toml', path: 'pool.rotation_strategy.type' },
-        { code: 'invalid_value', file: 'task-groups/fast-group.toml', path: 'task_group.echelons.echelon1.temperature' },
+        {
+          code: 'invalid_value',
+          file: 'task-groups/fast-group.toml',
+          path: 'task_group.echelons.echelon1.temperature',
+        },
         { code: 'invalid_value', file: 'task-groups/fast-group.toml', path: 'task_group.echelons.echelon2.models[0]' },
       ]),
     )
@@ -92,10 +107,16 @@ describe('every problem at once', () => {
   })
 
   test('loadConfig resolves a valid directory; checkConfig never throws for a bad one', async () => {
-    await expect(loadConfig({ directory: fixture('valid-minimal'), env: {} })).resolves.toMatchObject({ pools: { fast_pool: { name: 'fast_pool' } } })
+    await expect(loadConfig({ directory: fixture('valid-minimal'), env: {} })).resolves.toMatchObject({
+      pools: { fast_pool: { name: 'fast_pool' } },
+    })
     expect(() => checkConfig({ directory: fixture('does-not-exist'), env: {} })).not.toThrow()
     expect(checkConfig({ directory: fixture('does-not-exist'), env: {} }).errors).toEqual([
-      expect.objectContaining({ code: 'directory_not_found', file: '', message: `directory not found: ${fixture('does-not-exist')}` }),
+      expect.objectContaining({
+        code: 'directory_not_found',
+        file: '',
+        message: `directory not found: ${fixture('does-not-exist')}`,
+      }),
     ])
   })
 })

@@ -70,7 +70,9 @@ describe('secrets', () => {
 
   test('an invalid secret value is not echoed in the problem', async () => {
     const { errors } = check('secret-invalid-value')
-    expect(errors).toEqual([expect.objectContaining({ code: 'invalid_type', path: 'task_group.echelons.echelon1.api_key' })])
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'invalid_type', path: 'task_group.echelons.echelon1.api_key' }),
+    ])
     expect(errors[0]!.message).not.toContain('987654321')
     const error = await rejection(loadConfig({ directory: fixture('secret-invalid-value'), env: {} }))
     for (const text of shown(error)) expect(text).not.toContain('987654321')
@@ -78,14 +80,18 @@ describe('secrets', () => {
 
   test('a TOML syntax error on a line holding a secret does not echo the line', async () => {
     const { errors } = check('secret-syntax-error')
-    expect(errors).toEqual([expect.objectContaining({ code: 'toml_syntax', file: 'task-groups/fast-group.toml', line: 7 })])
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'toml_syntax', file: 'task-groups/fast-group.toml', line: 7 }),
+    ])
     const error = await rejection(loadConfig({ directory: fixture('secret-syntax-error'), env: {} }))
     for (const text of shown(error)) expect(text).not.toContain(SECRET)
   })
 
   test('a secret pasted where a variable name belongs is not echoed', async () => {
     const { errors } = check('secret-bad-reference')
-    expect(errors).toEqual([expect.objectContaining({ code: 'invalid_value', path: 'task_group.echelons.echelon1.api_key' })])
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'invalid_value', path: 'task_group.echelons.echelon1.api_key' }),
+    ])
     const error = await rejection(loadConfig({ directory: fixture('secret-bad-reference'), env: {} }))
     for (const text of shown(error)) expect(text).not.toContain(SECRET)
   })
@@ -99,9 +105,18 @@ describe('secrets', () => {
   })
 
   test('which keys are secrets', () => {
-    for (const key of ['api_key', 'apiKey', 'access_token', 'client_secret', 'password', 'db_password_file', 'credentials'])
+    for (const key of [
+      'api_key',
+      'apiKey',
+      'access_token',
+      'client_secret',
+      'password',
+      'db_password_file',
+      'credentials',
+    ])
       expect(isSecretKey(key), key).toBe(true)
-    for (const key of ['max_tokens', 'tokens', 'models', 'base_url', 'keyword']) expect(isSecretKey(key), key).toBe(false)
+    for (const key of ['max_tokens', 'tokens', 'models', 'base_url', 'keyword'])
+      expect(isSecretKey(key), key).toBe(false)
   })
 })
 
@@ -133,13 +148,24 @@ describe('api_keys', () => {
   })
 
   test('no problem about the keys shows one', async () => {
-    for (const name of ['group-api-keys-duplicate', 'group-api-keys-empty-key', 'group-api-keys-with-api-key', 'secret-bad-reference-api-keys']) {
+    for (const name of [
+      'group-api-keys-duplicate',
+      'group-api-keys-empty-key',
+      'group-api-keys-with-api-key',
+      'secret-bad-reference-api-keys',
+    ]) {
       const error = await rejection(loadConfig({ directory: fixture(name), env: {} }))
       for (const text of shown(error)) expect(text, name).not.toContain('SECRET')
     }
     // A secret pasted where a variable name belongs, in a list of keys.
     const { errors } = check('secret-bad-reference-api-keys')
-    expect(errors).toContainEqual(expect.objectContaining({ code: 'invalid_value', path: 'task_group.echelons.echelon1.api_keys[1]', message: expect.stringMatching(/^this value is not a valid variable reference/) }))
+    expect(errors).toContainEqual(
+      expect.objectContaining({
+        code: 'invalid_value',
+        path: 'task_group.echelons.echelon1.api_keys[1]',
+        message: expect.stringMatching(/^this value is not a valid variable reference/),
+      }),
+    )
   })
 })
 
@@ -148,7 +174,12 @@ describe('credentials inside URLs', () => {
     const { config } = check('secrets', { env })
     const echelon = config!.task_groups.fast_group!.echelons.echelon2!
     expect(echelon.base_url).toContain('url-SECRET')
-    for (const text of [JSON.stringify(echelon), JSON.stringify(config), inspect(echelon), inspect(config, { depth: null })]) {
+    for (const text of [
+      JSON.stringify(echelon),
+      JSON.stringify(config),
+      inspect(echelon),
+      inspect(config, { depth: null }),
+    ]) {
       expect(text).not.toContain('SECRET')
     }
     expect(JSON.parse(JSON.stringify(echelon)).base_url).toBe(

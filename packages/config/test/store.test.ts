@@ -43,7 +43,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** Every reference inside a configuration resolves inside the same configuration. */
 function assertConsistent(config: ResolvedConfig): void {
   for (const pool of Object.values(config.pools)) {
-    for (const group of pool.task_groups) expect(config.task_groups[group], `pool ${pool.name} → ${group}`).toBeDefined()
+    for (const group of pool.task_groups)
+      expect(config.task_groups[group], `pool ${pool.name} → ${group}`).toBeDefined()
   }
   for (const wrapper of Object.values(config.wrappers)) {
     if (wrapper.type === 'pool') expect(config.pools[wrapper.pool_name]).toBeDefined()
@@ -92,7 +93,9 @@ describe('createConfigStore', () => {
     const listener: unknown[] = []
     store.subscribe((next) => listener.push(next))
     const rejected = nextEvent(store, ['reload_rejected'])
-    edit(directory, 'task-groups/fast-group.toml', (text) => text.replace('concurrency_limit = 10', 'concurrency_limit = 0'))
+    edit(directory, 'task-groups/fast-group.toml', (text) =>
+      text.replace('concurrency_limit = 10', 'concurrency_limit = 0'),
+    )
     const event = await rejected
     expect(event.type === 'reload_rejected' && event.errors[0]).toMatchObject({
       code: 'invalid_value',
@@ -106,7 +109,9 @@ describe('createConfigStore', () => {
 
     // Fixing the file applies again.
     const applied = nextEvent(store, ['reload_applied'])
-    edit(directory, 'task-groups/fast-group.toml', (text) => text.replace('concurrency_limit = 0', 'concurrency_limit = 12'))
+    edit(directory, 'task-groups/fast-group.toml', (text) =>
+      text.replace('concurrency_limit = 0', 'concurrency_limit = 12'),
+    )
     await applied
     expect(store.current.task_groups.fast_group!.echelons.echelon1!.concurrency_limit).toBe(12)
   })
@@ -145,16 +150,34 @@ describe('createConfigStore', () => {
       }
     })()
     // Rename fast_group to quick_group: three files must change together; each intermediate state is invalid.
-    edit(directory, '_registry.toml', (text) => text.replace('fast_group = {', 'quick_group = {').replace('fast_pool = ["fast_group"]', 'fast_pool = ["quick_group"]').replace('"fast_group", "thinking_group", "plan_group", "execute_group"', '"quick_group", "thinking_group", "plan_group", "execute_group"'))
+    edit(directory, '_registry.toml', (text) =>
+      text
+        .replace('fast_group = {', 'quick_group = {')
+        .replace('fast_pool = ["fast_group"]', 'fast_pool = ["quick_group"]')
+        .replace(
+          '"fast_group", "thinking_group", "plan_group", "execute_group"',
+          '"quick_group", "thinking_group", "plan_group", "execute_group"',
+        ),
+    )
     await sleep(120)
-    edit(directory, 'task-groups/fast-group.toml', (text) => text.replace('name = "fast_group"', 'name = "quick_group"').replaceAll('fast_group.echelon', 'quick_group.echelon'))
+    edit(directory, 'task-groups/fast-group.toml', (text) =>
+      text
+        .replace('name = "fast_group"', 'name = "quick_group"')
+        .replaceAll('fast_group.echelon', 'quick_group.echelon'),
+    )
     await sleep(120)
-    edit(directory, 'pools/fast-pool.toml', (text) => text.replace('task_groups = ["fast_group"]', 'task_groups = ["quick_group"]'))
+    edit(directory, 'pools/fast-pool.toml', (text) =>
+      text.replace('task_groups = ["fast_group"]', 'task_groups = ["quick_group"]'),
+    )
     await sleep(120)
-    edit(directory, 'task-groups/execute-group.toml', (text) => text.replaceAll('fast_group.echelon3', 'quick_group.echelon3'))
+    edit(directory, 'task-groups/execute-group.toml', (text) =>
+      text.replaceAll('fast_group.echelon3', 'quick_group.echelon3'),
+    )
     await sleep(120)
     const applied = nextEvent(store, ['reload_applied'])
-    edit(directory, 'wrappers/task-group-wrappers.toml', (text) => text.replace('task_group_name = "fast_group"', 'task_group_name = "quick_group"'))
+    edit(directory, 'wrappers/task-group-wrappers.toml', (text) =>
+      text.replace('task_group_name = "fast_group"', 'task_group_name = "quick_group"'),
+    )
     await applied
     await sleep(200)
     stop = true
@@ -172,10 +195,17 @@ describe('createConfigStore', () => {
     const store = await open(directory)
     const applied = nextEvent(store, ['reload_applied'])
     edit(directory, 'wrappers/pool-wrappers.toml', (text) =>
-      text.replace(/# 规划任务轮询池包装器\nplan_pool_wrapper = \{[^}]*\}\n/, 'plan_pool_copy = { type = "pool", pool_name = "plan_pool" }\n'),
+      text.replace(
+        /# 规划任务轮询池包装器\nplan_pool_wrapper = \{[^}]*\}\n/,
+        'plan_pool_copy = { type = "pool", pool_name = "plan_pool" }\n',
+      ),
     )
     const event = await applied
-    expect(event.type === 'reload_applied' && event.diff.wrappers).toEqual({ added: ['plan_pool_copy'], changed: [], removed: ['plan_pool_wrapper'] })
+    expect(event.type === 'reload_applied' && event.diff.wrappers).toEqual({
+      added: ['plan_pool_copy'],
+      changed: [],
+      removed: ['plan_pool_wrapper'],
+    })
   })
 
   it('ignores changes to files that are not TOML, and reports an unchanged reload', async () => {
@@ -292,7 +322,8 @@ describe('never applying a half-written file', () => {
     return { applied, events }
   }
 
-  const hasTargets = (config: ResolvedConfig) => Object.keys(config.pools).length + Object.keys(config.task_groups).length > 0
+  const hasTargets = (config: ResolvedConfig) =>
+    Object.keys(config.pools).length + Object.keys(config.task_groups).length > 0
 
   it('a registry emptied and written again 50 ms later: the empty file is never applied, the full one is', async () => {
     const directory = copyTree()
@@ -349,15 +380,22 @@ describe('never applying a half-written file', () => {
     const rejected = nextEvent(store, ['reload_rejected'])
     writeFileSync(path.join(directory, REGISTRY), '')
     const event = await rejected
-    expect(event.type === 'reload_rejected' && event.errors).toEqual([expect.objectContaining({ code: 'nothing_enabled', file: REGISTRY, path: '' })])
+    expect(event.type === 'reload_rejected' && event.errors).toEqual([
+      expect.objectContaining({ code: 'nothing_enabled', file: REGISTRY, path: '' }),
+    ])
     expect(store.current).toBe(before)
     expect(applied).toEqual([])
     expect(store.history().rejected).toHaveLength(1)
     // A registry that keeps its tables but disables everything is refused the same way.
     const again = nextEvent(store, ['reload_rejected'])
-    writeFileSync(path.join(directory, REGISTRY), readFileSync(path.join(SOURCE, REGISTRY), 'utf8').replaceAll('enabled = true', 'enabled = false'))
+    writeFileSync(
+      path.join(directory, REGISTRY),
+      readFileSync(path.join(SOURCE, REGISTRY), 'utf8').replaceAll('enabled = true', 'enabled = false'),
+    )
     const disabled = await again
-    expect(disabled.type === 'reload_rejected' && disabled.errors).toContainEqual(expect.objectContaining({ code: 'nothing_enabled', path: 'pools' }))
+    expect(disabled.type === 'reload_rejected' && disabled.errors).toContainEqual(
+      expect.objectContaining({ code: 'nothing_enabled', path: 'pools' }),
+    )
     expect(store.current).toBe(before)
   })
 

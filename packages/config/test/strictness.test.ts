@@ -33,7 +33,11 @@ describe('strict and lenient', () => {
   })
 
   test('an unknown top-level table of a pool file suggests [pool]', () => {
-    const problem = onlyError(check('unknown-table'), { code: 'unknown_key', file: 'pools/fast-pool.toml', path: 'pol' })
+    const problem = onlyError(check('unknown-table'), {
+      code: 'unknown_key',
+      file: 'pools/fast-pool.toml',
+      path: 'pol',
+    })
     expect(problem.message).toMatch(/\[pol\].*did you mean "pool"/)
     expect(problem).toMatchObject(positionOf('unknown-table', 'pools/fast-pool.toml', '[pol]'))
     const lenient = check('unknown-table', { validation: 'lenient' })
@@ -54,7 +58,11 @@ describe('use_defaults_on_failure', () => {
     const { config, errors, warnings } = check('use-defaults-on-failure')
     expect(errors).toEqual([])
     expect(warnings).toEqual([
-      expect.objectContaining({ code: 'default_used', file: 'pools/fast-pool.toml', path: 'pool.health_check.interval' }),
+      expect.objectContaining({
+        code: 'default_used',
+        file: 'pools/fast-pool.toml',
+        path: 'pool.health_check.interval',
+      }),
     ])
     expect(warnings[0]!.message).toContain('30')
     expect(warnings[0]).toMatchObject(positionOf('use-defaults-on-failure', 'pools/fast-pool.toml', 'interval = 0'))
@@ -62,7 +70,11 @@ describe('use_defaults_on_failure', () => {
   })
 
   test('false: the same value is an error', () => {
-    onlyError(check('use-defaults-off'), { code: 'invalid_value', file: 'pools/fast-pool.toml', path: 'pool.health_check.interval' })
+    onlyError(check('use-defaults-off'), {
+      code: 'invalid_value',
+      file: 'pools/fast-pool.toml',
+      path: 'pool.health_check.interval',
+    })
   })
 
   test('the default is off', () => {

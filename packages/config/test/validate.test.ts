@@ -36,6 +36,8 @@ describe('typed values from the environment', () => {
   test('only a value that was one whole reference converts', () => {
     expect(run({ retries: '3' }, { retries: 'RETRIES' }).result).toEqual({ retries: 3 })
     const { sink } = run({ retries: '3' }, {})
-    expect(sink.errors).toEqual([expect.objectContaining({ code: 'invalid_type', message: 'expected an integer, got a string' })])
+    expect(sink.errors).toEqual([
+      expect.objectContaining({ code: 'invalid_type', message: 'expected an integer, got a string' }),
+    ])
   })
 })

@@ -73,9 +73,17 @@ export function App() {
             <section class="panel targets" aria-labelledby="targets-title">
               <div class="panel-head">
                 <h2 id="targets-title">Targets</h2>
-                <span class="hint">wrappers → pools → tiers → group.echelon → instances · ↑↓ to move, Enter to select</span>
+                <span class="hint">
+                  wrappers → pools → tiers → group.echelon → instances · ↑↓ to move, Enter to select
+                </span>
               </div>
-              <TargetTree tree={model.tree} instances={model.instances} activity={sparks} selected={selected} onSelect={(key) => setSelected(key === selected ? undefined : key)} />
+              <TargetTree
+                tree={model.tree}
+                instances={model.instances}
+                activity={sparks}
+                selected={selected}
+                onSelect={(key) => setSelected(key === selected ? undefined : key)}
+              />
             </section>
             <Configuration model={model} />
           </div>

@@ -11,7 +11,8 @@ export const savedToken = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 }
 
-export const authHeaders = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {})
+export const authHeaders = (token: string | undefined): Record<string, string> =>
+  token ? { authorization: `Bearer ${token}` } : {}
 
 export interface FeedHandlers {
   hello(message: HelloMessage): void
@@ -46,7 +47,11 @@ export async function follow(token: string | undefined, handlers: FeedHandlers, 
     }
     try {
       feed()
-      const response = await fetch('api/feed', { headers: { accept: 'text/event-stream', ...authHeaders(token) }, cache: 'no-store', signal: attempt.signal })
+      const response = await fetch('api/feed', {
+        headers: { accept: 'text/event-stream', ...authHeaders(token) },
+        cache: 'no-store',
+        signal: attempt.signal,
+      })
       if (response.status === 401) {
         handlers.unauthorized()
         return

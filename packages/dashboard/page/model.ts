@@ -1,5 +1,14 @@
 // What the page knows: the hello message, kept up to date by the ticks. Plain functions from message to state.
-import type { FeedEvent, HelloMessage, HistoryRecord, InstanceView, PoolView, SeriesPoint, TickMessage, TreeNode } from '../src/types'
+import type {
+  FeedEvent,
+  HelloMessage,
+  HistoryRecord,
+  InstanceView,
+  PoolView,
+  SeriesPoint,
+  TickMessage,
+  TreeNode,
+} from '../src/types'
 
 /** Events the page keeps (the feed shows the newest first). */
 const MAX_EVENTS = 500
@@ -84,7 +93,8 @@ export function columns(model: Model, instance: string | undefined, seconds = mo
   for (const point of model.points) {
     const index = point.t / 1000 - start
     if (index < 0 || index >= seconds) continue
-    const entries = instance === undefined ? Object.values(point.values) : point.values[instance] ? [point.values[instance]] : []
+    const entries =
+      instance === undefined ? Object.values(point.values) : point.values[instance] ? [point.values[instance]] : []
     for (const [requests, errors, p50, p99, inputTokens, outputTokens] of entries) {
       result.requests[index]! += requests
       result.errors[index]! += errors
@@ -116,7 +126,13 @@ export interface FilterTarget {
 export function filterTargets(tree: TreeNode[]): FilterTarget[] {
   const found = new Map<string, FilterTarget>()
   const visit = (node: TreeNode) => {
-    if (node.kind === 'wrapper' || node.kind === 'pool' || node.kind === 'task_group' || node.kind === 'echelon' || node.kind === 'instance') {
+    if (
+      node.kind === 'wrapper' ||
+      node.kind === 'pool' ||
+      node.kind === 'task_group' ||
+      node.kind === 'echelon' ||
+      node.kind === 'instance'
+    ) {
       if (!found.has(node.name)) {
         const targets = new Set<string>(node.kind === 'pool' || node.kind === 'task_group' ? [node.name] : [])
         if (node.kind === 'wrapper') for (const child of node.children ?? []) targets.add(child.name)
@@ -126,7 +142,12 @@ export function filterTargets(tree: TreeNode[]): FilterTarget[] {
     // A task group shown only inside a pool is still a target of its own (its requests' events name it).
     if (node.kind === 'echelon') {
       const group = node.name.slice(0, node.name.indexOf('.'))
-      const entry = found.get(group) ?? { name: group, kind: 'task_group' as const, instances: new Set<string>(), targets: new Set([group]) }
+      const entry = found.get(group) ?? {
+        name: group,
+        kind: 'task_group' as const,
+        instances: new Set<string>(),
+        targets: new Set([group]),
+      }
       instancesUnder(node, entry.instances)
       found.set(group, entry)
     }
@@ -148,7 +169,8 @@ export function activity(model: Model): Map<string, { requests: Float64Array; er
   const seconds = model.historySeconds
   const start = Math.floor(model.at / 1000) - seconds
   const result = new Map<string, { requests: Float64Array; errors: Float64Array }>()
-  for (const key of model.instances.keys()) result.set(key, { requests: new Float64Array(seconds), errors: new Float64Array(seconds) })
+  for (const key of model.instances.keys())
+    result.set(key, { requests: new Float64Array(seconds), errors: new Float64Array(seconds) })
   for (const point of model.points) {
     const index = point.t / 1000 - start
     if (index < 0 || index >= seconds) continue

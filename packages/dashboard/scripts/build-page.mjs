@@ -25,7 +25,10 @@ export async function buildPage({ outdir = join(packageDirectory, 'dist', 'page'
     logLevel: 'warning',
   })
   mkdirSync(outdir, { recursive: true })
-  const files = [...result.outputFiles.map((file) => [file.path, Buffer.from(file.contents)]), [join(outdir, 'index.html'), readFileSync(join(packageDirectory, 'page', 'index.html'))]]
+  const files = [
+    ...result.outputFiles.map((file) => [file.path, Buffer.from(file.contents)]),
+    [join(outdir, 'index.html'), readFileSync(join(packageDirectory, 'page', 'index.html'))],
+  ]
   const sizes = {}
   for (const [path, contents] of files) {
     // Written aside, then renamed: a server reading the page meanwhile never sees half a file.
@@ -35,9 +38,16 @@ export async function buildPage({ outdir = join(packageDirectory, 'dist', 'page'
     sizes[relative(outdir, path)] = { bytes: contents.length, gzipBytes: gzipSync(contents).length }
   }
   if (!quiet) {
-    const total = Object.values(sizes).reduce((sum, size) => ({ bytes: sum.bytes + size.bytes, gzipBytes: sum.gzipBytes + size.gzipBytes }), { bytes: 0, gzipBytes: 0 })
+    const total = Object.values(sizes).reduce(
+      (sum, size) => ({ bytes: sum.bytes + size.bytes, gzipBytes: sum.gzipBytes + size.gzipBytes }),
+      { bytes: 0, gzipBytes: 0 },
+    )
     const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
-    console.log(`dashboard page: ${Object.entries(sizes).map(([name, size]) => `${name} ${kb(size.bytes)}`).join(', ')}; ${kb(total.bytes)} in all, ${kb(total.gzipBytes)} gzipped`)
+    console.log(
+      `dashboard page: ${Object.entries(sizes)
+        .map(([name, size]) => `${name} ${kb(size.bytes)}`)
+        .join(', ')}; ${kb(total.bytes)} in all, ${kb(total.gzipBytes)} gzipped`,
+    )
   }
   return sizes
 }

@@ -33,7 +33,10 @@ export class PageNotBuiltError extends LLMPoolError<'page_not_built'> {
   private readonly [notBuiltSymbol] = true
 
   constructor() {
-    super({ code: 'page_not_built', message: "the dashboard's page is not built: run the @llmpool/dashboard package's build (`pnpm build`)" })
+    super({
+      code: 'page_not_built',
+      message: "the dashboard's page is not built: run the @llmpool/dashboard package's build (`pnpm build`)",
+    })
     this.name = 'PageNotBuiltError'
   }
 
@@ -52,10 +55,12 @@ export function loadAssets(basePath: string): Map<string, Asset> {
   const assets = new Map<string, Asset>()
   for (const [name, type] of Object.entries(TYPES)) {
     let body = readFileSync(`${directory}${name}`)
-    if (name === 'index.html') body = Buffer.from(body.toString('utf8').replace('%BASE%', escapeAttribute(`${basePath}/`)))
+    if (name === 'index.html')
+      body = Buffer.from(body.toString('utf8').replace('%BASE%', escapeAttribute(`${basePath}/`)))
     assets.set(name, { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` })
   }
   return assets
 }
 
-const escapeAttribute = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+const escapeAttribute = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;')

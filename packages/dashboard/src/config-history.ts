@@ -21,7 +21,10 @@ export function summarizeDiff(diff: ConfigDiff): string[] {
 
 /** What a secret's leaf holds in the comparison: a digest, so that a changed key is seen, never shown. */
 const SECRET = 'secret:'
-const fingerprint = (value: unknown) => `${SECRET}${createHash('sha256').update(JSON.stringify(value) ?? '').digest('base64url')}`
+const fingerprint = (value: unknown) =>
+  `${SECRET}${createHash('sha256')
+    .update(JSON.stringify(value) ?? '')
+    .digest('base64url')}`
 
 /**
  * Every leaf of a configuration table as `path → JSON text`, from the raw values (the configuration's redaction hooks
@@ -30,7 +33,9 @@ const fingerprint = (value: unknown) => `${SECRET}${createHash('sha256').update(
  */
 function leaves(value: unknown, path: string, into: Map<string, string>): Map<string, string> {
   if (Array.isArray(value) || (value !== null && typeof value === 'object')) {
-    const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : Object.entries(value as Record<string, unknown>)
+    const entries = Array.isArray(value)
+      ? value.map((item, index) => [String(index), item] as const)
+      : Object.entries(value as Record<string, unknown>)
     if (entries.length === 0) into.set(path, Array.isArray(value) ? '[]' : '{}')
     for (const [key, item] of entries) {
       const next = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`
@@ -39,12 +44,16 @@ function leaves(value: unknown, path: string, into: Map<string, string>): Map<st
     }
     return into
   }
-  into.set(path, typeof value === 'string' ? JSON.stringify(redactUrl(value)) : JSON.stringify(value) ?? 'null')
+  into.set(path, typeof value === 'string' ? JSON.stringify(redactUrl(value)) : (JSON.stringify(value) ?? 'null'))
   return into
 }
 
 /** The changed values of one reload, path by path; a secret that changed shows without its values. */
-export function detailedChanges(previous: ResolvedConfig, next: ResolvedConfig, diff: ConfigDiff): NonNullable<HistoryRecord['changes']> {
+export function detailedChanges(
+  previous: ResolvedConfig,
+  next: ResolvedConfig,
+  diff: ConfigDiff,
+): NonNullable<HistoryRecord['changes']> {
   const changes: NonNullable<HistoryRecord['changes']> = []
   const compare = (path: string, before: unknown, after: unknown) => {
     const old = before === undefined ? new Map<string, string>() : leaves(before, path, new Map())
@@ -56,11 +65,16 @@ export function detailedChanges(previous: ResolvedConfig, next: ResolvedConfig, 
       if (secret(value) || secret(was)) changes.push({ path: key })
       else changes.push({ path: key, ...(was !== undefined ? { before: was } : {}), after: value })
     }
-    for (const [key, value] of old) if (!now.has(key)) changes.push(secret(value) ? { path: key } : { path: key, before: value })
+    for (const [key, value] of old)
+      if (!now.has(key)) changes.push(secret(value) ? { path: key } : { path: key, before: value })
   }
   for (const section of SECTIONS) {
     for (const name of [...diff[section].added, ...diff[section].changed, ...diff[section].removed]) {
-      compare(`${section}.${name}`, (previous[section] as Record<string, unknown>)[name], (next[section] as Record<string, unknown>)[name])
+      compare(
+        `${section}.${name}`,
+        (previous[section] as Record<string, unknown>)[name],
+        (next[section] as Record<string, unknown>)[name],
+      )
     }
   }
   if (diff.registry) compare('registry', previous.registry, next.registry)
@@ -108,7 +122,12 @@ export class ConfigHistory {
         at: record.at,
         status: 'rejected',
         trigger: record.trigger,
-        problems: record.errors.map((problem) => ({ file: problem.file, ...(problem.line !== undefined ? { line: problem.line } : {}), path: problem.path, message: problem.message })),
+        problems: record.errors.map((problem) => ({
+          file: problem.file,
+          ...(problem.line !== undefined ? { line: problem.line } : {}),
+          path: problem.path,
+          message: problem.message,
+        })),
       })
     }
     return records.sort((a, b) => a.at - b.at)

@@ -44,7 +44,14 @@ export class EventLog {
     switch (event.type) {
       case 'attempt_end':
         if (!event.ok && event.error?.kind === 'timeout' && !event.cancelled) {
-          this.push({ at: event.at, type: 'timeout', level: 'warn', target: event.target, instance: event.instance, text: `attempt on ${event.instance} timed out after ${seconds(event.durationMs)}` })
+          this.push({
+            at: event.at,
+            type: 'timeout',
+            level: 'warn',
+            target: event.target,
+            instance: event.instance,
+            text: `attempt on ${event.instance} timed out after ${seconds(event.durationMs)}`,
+          })
         }
         return
       case 'request_end':
@@ -55,23 +62,66 @@ export class EventLog {
             type: timeout ? 'timeout' : 'request_failed',
             level: 'error',
             target: event.target,
-            text: timeout ? `request to ${event.entry} ran out of time after ${seconds(event.durationMs)} (${event.attempts} attempts)` : `request to ${event.entry} failed: ${event.error ?? 'error'} after ${event.attempts} attempts`,
+            text: timeout
+              ? `request to ${event.entry} ran out of time after ${seconds(event.durationMs)} (${event.attempts} attempts)`
+              : `request to ${event.entry} failed: ${event.error ?? 'error'} after ${event.attempts} attempts`,
           })
         }
         return
       case 'fallback':
-        this.push({ at: event.at, type: 'fallback', level: 'warn', target: event.target, instance: event.from, text: `${event.target}: left ${event.from} (${event.kind})${event.toPool ? `, on to pool ${event.toPool}` : ''}` })
+        this.push({
+          at: event.at,
+          type: 'fallback',
+          level: 'warn',
+          target: event.target,
+          instance: event.from,
+          text: `${event.target}: left ${event.from} (${event.kind})${event.toPool ? `, on to pool ${event.toPool}` : ''}`,
+        })
         return
       case 'retry':
-        this.push({ at: event.at, type: 'retry', level: 'warn', instance: event.instance, text: `retry ${event.retry} of ${event.instance} in ${event.delayMs} ms (${event.kind})` })
+        this.push({
+          at: event.at,
+          type: 'retry',
+          level: 'warn',
+          instance: event.instance,
+          text: `retry ${event.retry} of ${event.instance} in ${event.delayMs} ms (${event.kind})`,
+        })
         return
       case 'hedge':
-        this.push({ at: event.at, type: 'hedge', level: 'info', target: event.target, instance: event.from, text: `${event.target}: ${event.from} slower than ${event.afterMs} ms, also calling ${event.to}` })
+        this.push({
+          at: event.at,
+          type: 'hedge',
+          level: 'info',
+          target: event.target,
+          instance: event.from,
+          text: `${event.target}: ${event.from} slower than ${event.afterMs} ms, also calling ${event.to}`,
+        })
         return
       case 'breaker_change':
-        if (event.to === 'open') this.push({ at: event.at, type: 'breaker_open', level: 'error', instance: event.instance, text: `breaker of ${event.instance} opened (${event.reason})` })
-        else if (event.to === 'half_open') this.push({ at: event.at, type: 'breaker_half_open', level: 'info', instance: event.instance, text: `breaker of ${event.instance} lets a trial call through` })
-        else this.push({ at: event.at, type: 'breaker_closed', level: 'info', instance: event.instance, text: `breaker of ${event.instance} closed: recovered (${event.reason})` })
+        if (event.to === 'open')
+          this.push({
+            at: event.at,
+            type: 'breaker_open',
+            level: 'error',
+            instance: event.instance,
+            text: `breaker of ${event.instance} opened (${event.reason})`,
+          })
+        else if (event.to === 'half_open')
+          this.push({
+            at: event.at,
+            type: 'breaker_half_open',
+            level: 'info',
+            instance: event.instance,
+            text: `breaker of ${event.instance} lets a trial call through`,
+          })
+        else
+          this.push({
+            at: event.at,
+            type: 'breaker_closed',
+            level: 'info',
+            instance: event.instance,
+            text: `breaker of ${event.instance} closed: recovered (${event.reason})`,
+          })
         return
       case 'cooldown':
         this.push({
@@ -88,11 +138,19 @@ export class EventLog {
           type: event.healthy ? 'healthy' : 'unhealthy',
           level: event.healthy ? 'info' : 'error',
           instance: event.instance,
-          text: event.healthy ? `${event.instance} is healthy again (${event.reason})` : `${event.instance} marked unhealthy (${event.reason})`,
+          text: event.healthy
+            ? `${event.instance} is healthy again (${event.reason})`
+            : `${event.instance} marked unhealthy (${event.reason})`,
         })
         return
       case 'rate_limited':
-        this.push({ at: event.at, type: 'rate_limited', level: 'warn', target: event.target, text: `${event.target} at its limit: ${event.waiting ? 'waiting' : 'refused'}, capacity in ${seconds(event.retryAfterMs)}` })
+        this.push({
+          at: event.at,
+          type: 'rate_limited',
+          level: 'warn',
+          target: event.target,
+          text: `${event.target} at its limit: ${event.waiting ? 'waiting' : 'refused'}, capacity in ${seconds(event.retryAfterMs)}`,
+        })
         return
       default:
         return
@@ -102,7 +160,12 @@ export class EventLog {
   /** Feeds one configuration store event. */
   recordConfig(event: ConfigEvent, summary: (event: ConfigEvent & { type: 'reload_applied' }) => string): void {
     if (event.type === 'reload_applied') {
-      this.push({ at: event.at, type: 'reload_applied', level: 'info', text: `configuration reloaded (${event.trigger}): ${summary(event)}` })
+      this.push({
+        at: event.at,
+        type: 'reload_applied',
+        level: 'info',
+        text: `configuration reloaded (${event.trigger}): ${summary(event)}`,
+      })
     } else if (event.type === 'reload_rejected') {
       const first = event.errors[0]
       const more = event.errors.length > 1 ? ` and ${event.errors.length - 1} more` : ''
@@ -113,7 +176,12 @@ export class EventLog {
         text: `reload rejected (${event.trigger}), the configuration in force stays: ${first ? `${first.file}${first.line ? `:${first.line}` : ''} ${first.path} ${first.message}` : 'invalid'}${more}`,
       })
     } else if (event.type === 'watch_error') {
-      this.push({ at: event.at, type: 'watch_error', level: 'error', text: `watching the configuration failed: ${event.error instanceof Error ? event.error.message : String(event.error)}` })
+      this.push({
+        at: event.at,
+        type: 'watch_error',
+        level: 'error',
+        text: `watching the configuration failed: ${event.error instanceof Error ? event.error.message : String(event.error)}`,
+      })
     }
   }
 }

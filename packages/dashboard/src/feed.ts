@@ -72,7 +72,8 @@ export class DashboardFeed {
     this.historySeconds = options.historySeconds ?? 900
     this.windowSeconds = options.windowSeconds ?? 60
     if (!(this.intervalMs >= 100)) throw new RangeError(`intervalMs must be ≥ 100 (got ${options.intervalMs})`)
-    if (!(Number.isInteger(this.historySeconds) && this.historySeconds >= 60)) throw new RangeError(`historySeconds must be an integer ≥ 60 (got ${options.historySeconds})`)
+    if (!(Number.isInteger(this.historySeconds) && this.historySeconds >= 60))
+      throw new RangeError(`historySeconds must be an integer ≥ 60 (got ${options.historySeconds})`)
     if (!(Number.isInteger(this.windowSeconds) && this.windowSeconds >= 1 && this.windowSeconds <= this.historySeconds))
       throw new RangeError(`windowSeconds must be an integer from 1 to historySeconds (got ${options.windowSeconds})`)
     this.recorder = new Recorder(this.historySeconds)
@@ -138,7 +139,9 @@ export class DashboardFeed {
     const live: LiveState = {
       at: now,
       configuration: this.configuration(),
-      instances: state.instances.map((instance) => instanceView(instance, now, this.recorder, second, this.windowSeconds)),
+      instances: state.instances.map((instance) =>
+        instanceView(instance, now, this.recorder, second, this.windowSeconds),
+      ),
       pools: state.pools.map(poolView),
     }
     this.latest = { state: live, takenAt: now }
@@ -148,7 +151,8 @@ export class DashboardFeed {
   /** Everything a page needs to draw, as of now; the ticks that follow continue from it. */
   async hello(): Promise<HelloMessage> {
     const state = await this.live()
-    if (this.clients.size === 0) this.cursor = { second: Math.floor(this.clock.now() / 1000) - 1, seq: this.events.last }
+    if (this.clients.size === 0)
+      this.cursor = { second: Math.floor(this.clock.now() / 1000) - 1, seq: this.events.last }
     return this.helloFrom(state)
   }
 
@@ -188,7 +192,8 @@ export class DashboardFeed {
     if (this.closed) throw new DisposedError('the dashboard feed')
     const state = await this.live()
     // From here on synchronous: the hello covers exactly what the ticks have sent, so the page misses nothing.
-    if (this.clients.size === 0) this.cursor = { second: Math.floor(this.clock.now() / 1000) - 1, seq: this.events.last }
+    if (this.clients.size === 0)
+      this.cursor = { second: Math.floor(this.clock.now() / 1000) - 1, seq: this.events.last }
     write(sseMessage('hello', this.helloFrom(state)))
     this.clients.add(write)
     if (this.timer === undefined) this.schedule()

@@ -43,7 +43,8 @@ const COMMON_HEADERS = { 'x-content-type-options': 'nosniff', 'referrer-policy':
  */
 export function dashboardHandler(options: DashboardOptions): DashboardHandler {
   const basePath = (options.basePath ?? '/dashboard').replace(/\/+$/, '')
-  if (basePath !== '' && !basePath.startsWith('/')) throw new RangeError(`basePath must start with "/" (got "${options.basePath}")`)
+  if (basePath !== '' && !basePath.startsWith('/'))
+    throw new RangeError(`basePath must start with "/" (got "${options.basePath}")`)
   const authorize = options.authorize ?? (options.token ? bearerToken(options.token) : undefined)
   const feed = new DashboardFeed(options)
   const streams = new Set<ServerResponse>()
@@ -52,7 +53,12 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
 
   const plain = (response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}) => {
     if (response.headersSent) return void response.end()
-    response.writeHead(status, { ...COMMON_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers })
+    response.writeHead(status, {
+      ...COMMON_HEADERS,
+      'content-type': 'text/plain; charset=utf-8',
+      'cache-control': 'no-store',
+      ...headers,
+    })
     response.end(`${text}\n`)
   }
 
@@ -105,23 +111,39 @@ export function dashboardHandler(options: DashboardOptions): DashboardHandler {
     // Under a framework that strips the mount path (Express `app.use('/dashboard', handler)`) the path is already relative.
     if (basePath !== '' && (path === basePath || path.startsWith(`${basePath}/`))) path = path.slice(basePath.length)
     if (path === '') path = '/'
-    const known = path === '/' || path === '/index.html' || path === '/app.js' || path === '/app.css' || path === '/api/snapshot' || path === '/api/feed'
+    const known =
+      path === '/' ||
+      path === '/index.html' ||
+      path === '/app.js' ||
+      path === '/app.css' ||
+      path === '/api/snapshot' ||
+      path === '/api/feed'
     if (!known) {
       if (next) return next()
       return plain(response, 404, `no dashboard route ${path}`)
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') return plain(response, 405, 'the dashboard is read-only: GET and HEAD only', { allow: 'GET, HEAD' })
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return plain(response, 405, 'the dashboard is read-only: GET and HEAD only', { allow: 'GET, HEAD' })
     if (closed) return plain(response, 503, 'the dashboard is closed')
     if (path === '/app.js' || path === '/app.css') return serveAsset(request, response, path.slice(1))
     const allowed = authorize ? await authorize(request) : true
     if (path === '/' || path === '/index.html') return serveAsset(request, response, 'index.html', allowed ? 200 : 401)
-    if (!allowed) return plain(response, 401, 'a valid bearer token is required (Authorization: Bearer <token>)', { 'www-authenticate': 'Bearer' })
+    if (!allowed)
+      return plain(response, 401, 'a valid bearer token is required (Authorization: Bearer <token>)', {
+        'www-authenticate': 'Bearer',
+      })
     if (path === '/api/snapshot') {
       const body = JSON.stringify(await feed.hello())
-      response.writeHead(200, { ...COMMON_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': String(Buffer.byteLength(body)) })
+      response.writeHead(200, {
+        ...COMMON_HEADERS,
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-length': String(Buffer.byteLength(body)),
+      })
       return void response.end(request.method === 'HEAD' ? undefined : body)
     }
-    if (request.method === 'HEAD') return plain(response, 200, '', { 'content-type': 'text/event-stream; charset=utf-8' })
+    if (request.method === 'HEAD')
+      return plain(response, 200, '', { 'content-type': 'text/event-stream; charset=utf-8' })
     return serveFeed(response)
   }
 

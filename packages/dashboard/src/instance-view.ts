@@ -12,7 +12,10 @@ interface LimiterStateLike {
 }
 
 const isLimiterState = (value: unknown): value is LimiterStateLike =>
-  typeof value === 'object' && value !== null && typeof (value as LimiterStateLike).kind === 'string' && typeof (value as LimiterStateLike).limit === 'number'
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as LimiterStateLike).kind === 'string' &&
+  typeof (value as LimiterStateLike).limit === 'number'
 
 /** An instance's limits by what they mean: its `rpm_limit` is a sliding window, its `concurrency_limit` a concurrency limit. */
 function instanceLimits(state: unknown): InstanceView['limits'] {
@@ -29,16 +32,28 @@ function instanceLimits(state: unknown): InstanceView['limits'] {
 export function poolView(pool: { name: string; limits: unknown }): PoolView {
   const limits = pool.limits
   if (!isLimiterState(limits)) return { name: pool.name }
-  return { name: pool.name, limit: { kind: limits.kind, available: Math.max(0, Math.floor(limits.available)), limit: limits.limit } }
+  return {
+    name: pool.name,
+    limit: { kind: limits.kind, available: Math.max(0, Math.floor(limits.available)), limit: limits.limit },
+  }
 }
 
 /**
  * What the page shows of one instance: the router's state, summed up in one status word, with its figures over the
  * last `windowSeconds` complete seconds up to `second`.
  */
-export function instanceView(state: InstanceState, now: number, recorder: Recorder, second: number, windowSeconds: number): InstanceView {
+export function instanceView(
+  state: InstanceState,
+  now: number,
+  recorder: Recorder,
+  second: number,
+  windowSeconds: number,
+): InstanceView {
   const breaker = state.breaker
-  const nextTrialInMs = breaker.state === 'open' && breaker.openedAt !== null ? Math.max(0, breaker.openedAt + breaker.recoveryTimeMs - now) : undefined
+  const nextTrialInMs =
+    breaker.state === 'open' && breaker.openedAt !== null
+      ? Math.max(0, breaker.openedAt + breaker.recoveryTimeMs - now)
+      : undefined
   const health = state.health
   const cooldown = state.cooldown
   const status: InstanceView['status'] =
@@ -60,9 +75,26 @@ export function instanceView(state: InstanceState, now: number, recorder: Record
     echelon: state.echelon,
     model: state.model,
     status,
-    breaker: { state: breaker.state, failures: breaker.failures, ...(nextTrialInMs !== undefined ? { nextTrialInMs } : {}) },
-    health: { healthy: health.healthy, consecutiveFailures: health.consecutiveFailures, retryAfterMs: health.retryAfterMs },
-    ...(cooldown ? { cooldown: { kind: cooldown.kind, reason: cooldown.reason, remainingMs: cooldown.remainingMs, remote: cooldown.remote } } : {}),
+    breaker: {
+      state: breaker.state,
+      failures: breaker.failures,
+      ...(nextTrialInMs !== undefined ? { nextTrialInMs } : {}),
+    },
+    health: {
+      healthy: health.healthy,
+      consecutiveFailures: health.consecutiveFailures,
+      retryAfterMs: health.retryAfterMs,
+    },
+    ...(cooldown
+      ? {
+          cooldown: {
+            kind: cooldown.kind,
+            reason: cooldown.reason,
+            remainingMs: cooldown.remainingMs,
+            remote: cooldown.remote,
+          },
+        }
+      : {}),
     limits: instanceLimits(state.limits),
     inFlight: state.inFlight,
     window: {

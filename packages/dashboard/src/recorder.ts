@@ -58,7 +58,8 @@ class InstanceRing {
   }
 }
 
-const countable = (value: number | undefined) => (value !== undefined && Number.isFinite(value) && value > 0 ? value : 0)
+const countable = (value: number | undefined) =>
+  value !== undefined && Number.isFinite(value) && value > 0 ? value : 0
 
 function bucketOf(ms: number): number {
   let index = 0
@@ -139,13 +140,27 @@ export class Recorder {
     const slot = ring?.find(second) ?? -1
     if (slot < 0) return undefined
     const r = ring!
-    if (r.requests[slot] === 0 && r.errors[slot] === 0 && r.inputTokens[slot] === 0 && r.outputTokens[slot] === 0) return undefined
-    return [r.requests[slot]!, r.errors[slot]!, quantile(r.latency, 0.5, slot * BUCKETS), quantile(r.latency, 0.99, slot * BUCKETS), r.inputTokens[slot]!, r.outputTokens[slot]!]
+    if (r.requests[slot] === 0 && r.errors[slot] === 0 && r.inputTokens[slot] === 0 && r.outputTokens[slot] === 0)
+      return undefined
+    return [
+      r.requests[slot]!,
+      r.errors[slot]!,
+      quantile(r.latency, 0.5, slot * BUCKETS),
+      quantile(r.latency, 0.99, slot * BUCKETS),
+      r.inputTokens[slot]!,
+      r.outputTokens[slot]!,
+    ]
   }
 
   /** Sums over the seconds `from..to` (inclusive) of one instance. */
   span(instance: string, from: number, to: number): SpanFigures {
-    const figures: SpanFigures = { requests: 0, errors: 0, inputTokens: 0, outputTokens: 0, latency: new Uint32Array(BUCKETS) }
+    const figures: SpanFigures = {
+      requests: 0,
+      errors: 0,
+      inputTokens: 0,
+      outputTokens: 0,
+      latency: new Uint32Array(BUCKETS),
+    }
     const ring = this.rings.get(instance)
     if (!ring) return figures
     for (let second = Math.max(from, to - this.seconds + 1); second <= to; second++) {

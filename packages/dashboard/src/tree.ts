@@ -14,7 +14,13 @@ export function buildTree(plan: RoutingPlan): TreeNode[] {
   const nodes: TreeNode[] = []
   for (const entry of entries) {
     if (entry.kind === 'wrapper') {
-      nodes.push({ kind: 'wrapper', name: entry.name, label: entry.name, detail: `→ ${entry.target}`, children: [targetNode(plan, entry)] })
+      nodes.push({
+        kind: 'wrapper',
+        name: entry.name,
+        label: entry.name,
+        detail: `→ ${entry.target}`,
+        children: [targetNode(plan, entry)],
+      })
     }
   }
   // Then the pools no wrapper calls, then the task groups that neither a wrapper nor a pool shown above holds.
@@ -23,10 +29,13 @@ export function buildTree(plan: RoutingPlan): TreeNode[] {
   }
   const shown = new Set<string>()
   for (const entry of entries) {
-    if (entry.route.kind === 'pool' && (entry.kind === 'wrapper' || !called.has(entry.name))) for (const tier of entry.route.stages[0]?.tiers ?? []) for (const candidate of tier) shown.add(plan.instances.get(candidate.instance)?.group ?? '')
+    if (entry.route.kind === 'pool' && (entry.kind === 'wrapper' || !called.has(entry.name)))
+      for (const tier of entry.route.stages[0]?.tiers ?? [])
+        for (const candidate of tier) shown.add(plan.instances.get(candidate.instance)?.group ?? '')
   }
   for (const entry of entries) {
-    if (entry.kind === 'task_group' && !called.has(entry.name) && !shown.has(entry.name)) nodes.push(targetNode(plan, entry))
+    if (entry.kind === 'task_group' && !called.has(entry.name) && !shown.has(entry.name))
+      nodes.push(targetNode(plan, entry))
   }
   return nodes
 }
@@ -34,7 +43,12 @@ export function buildTree(plan: RoutingPlan): TreeNode[] {
 function targetNode(plan: RoutingPlan, entry: EntryPlan): TreeNode {
   const { route } = entry
   if (route.kind === 'task_group') {
-    return { kind: 'task_group', name: route.group, label: route.group, children: route.steps.map((step) => echelonNode(plan, step.label, step.candidates)) }
+    return {
+      kind: 'task_group',
+      name: route.group,
+      label: route.group,
+      children: route.steps.map((step) => echelonNode(plan, step.label, step.candidates)),
+    }
   }
   const [own, ...fallbacks] = route.stages
   const children: TreeNode[] = (own?.tiers ?? []).map((tier, index) => ({
@@ -43,8 +57,15 @@ function targetNode(plan: RoutingPlan, entry: EntryPlan): TreeNode {
     label: `tier ${index + 1}`,
     children: byEchelon(tier).map(([label, candidates]) => echelonNode(plan, label, candidates)),
   }))
-  for (const stage of fallbacks) children.push({ kind: 'fallback_pool', name: stage.pool, label: `falls back to ${stage.pool}` })
-  return { kind: 'pool', name: own?.pool ?? entry.target, label: own?.pool ?? entry.target, detail: own?.strategy, children }
+  for (const stage of fallbacks)
+    children.push({ kind: 'fallback_pool', name: stage.pool, label: `falls back to ${stage.pool}` })
+  return {
+    kind: 'pool',
+    name: own?.pool ?? entry.target,
+    label: own?.pool ?? entry.target,
+    detail: own?.strategy,
+    children,
+  }
 }
 
 /** A tier's candidates by `group.echelon`, in the tier's order. */
@@ -66,7 +87,13 @@ function echelonNode(plan: RoutingPlan, label: string, candidates: readonly Cand
     if (instance?.keyIndex === undefined) {
       // The model's name first (what tells instances apart in a row), its provider beside it.
       const colon = model.indexOf(':')
-      children.push({ kind: 'instance', name: candidate.instance, label: model.slice(colon + 1), detail: model.slice(0, colon), instance: candidate.instance })
+      children.push({
+        kind: 'instance',
+        name: candidate.instance,
+        label: model.slice(colon + 1),
+        detail: model.slice(0, colon),
+        instance: candidate.instance,
+      })
       continue
     }
     let node = models.get(model)
@@ -75,7 +102,12 @@ function echelonNode(plan: RoutingPlan, label: string, candidates: readonly Cand
       models.set(model, node)
       children.push(node)
     }
-    node.children!.push({ kind: 'instance', name: candidate.instance, label: `key ${instance.keyIndex}`, instance: candidate.instance })
+    node.children!.push({
+      kind: 'instance',
+      name: candidate.instance,
+      label: `key ${instance.keyIndex}`,
+      instance: candidate.instance,
+    })
   }
   return { kind: 'echelon', name: label, label, children }
 }

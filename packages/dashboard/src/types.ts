@@ -54,7 +54,11 @@ export interface InstanceView {
     /** While open: ms until the next trial call is allowed. */
     nextTrialInMs?: number
   }
-  health: { healthy: boolean; consecutiveFailures: number; /** While unhealthy: ms until it is tried again. */ retryAfterMs: number }
+  health: {
+    healthy: boolean
+    consecutiveFailures: number /** While unhealthy: ms until it is tried again. */
+    retryAfterMs: number
+  }
   /** While the instance rests after a 429, a 529 or a refused key. */
   cooldown?: { kind: string; reason: string; remainingMs: number; remote: boolean }
   /** The echelon's `rpm_limit` (a sliding window) and `concurrency_limit`; absent when not set. */

@@ -30,11 +30,15 @@ beforeAll(async () => {
   await buildPage({ quiet: true })
   upstream = await createMockUpstream()
   directory = copyFixture()
-  gateway = spawn(process.execPath, ['--import', 'tsx', '--conditions=@llmpool/source', BIN, '--config', directory, '--port', '0', '--watch'], {
-    cwd: ROOT,
-    env: { ...process.env, MOCK_URL: upstream.url, LLMPOOL_GATEWAY_TOKEN: TOKEN, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  gateway = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@llmpool/source', BIN, '--config', directory, '--port', '0', '--watch'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, MOCK_URL: upstream.url, LLMPOOL_GATEWAY_TOKEN: TOKEN, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   gateway.stderr!.on('data', (chunk: Buffer) => void (output += chunk.toString()))
   const started = await new Promise<{ url: string; dashboard: string }>((resolve, reject) => {
     gateway.stdout!.on('data', (chunk: Buffer) => {
@@ -64,7 +68,10 @@ afterAll(async () => {
 })
 
 async function open(options: { width: number; height: number; withToken: boolean }): Promise<Page> {
-  const context = await openBrowser({ viewport: { width: options.width, height: options.height }, ...(options.withToken ? { headers: { authorization: `Bearer ${TOKEN}` } } : {}) })
+  const context = await openBrowser({
+    viewport: { width: options.width, height: options.height },
+    ...(options.withToken ? { headers: { authorization: `Bearer ${TOKEN}` } } : {}),
+  })
   contexts.push(context)
   return context.pages()[0] ?? (await context.newPage())
 }
@@ -116,7 +123,9 @@ describe('with the Authorization header, at 1280×800', () => {
 
   test('shows every instance of the configuration, with its figures once traffic flows', async () => {
     for (const instance of FIXTURE_INSTANCES) await page.waitForSelector(row(instance))
-    const shown = await page.locator('[data-instance]').evaluateAll((rows) => rows.map((element) => element.getAttribute('data-instance')))
+    const shown = await page
+      .locator('[data-instance]')
+      .evaluateAll((rows) => rows.map((element) => element.getAttribute('data-instance')))
     expect([...new Set(shown)].sort()).toEqual([...FIXTURE_INSTANCES].sort())
     for (let i = 0; i < 12; i++) expect((await chat('chat')).status).toBe(200)
     // The rates count complete seconds: within two ticks model-a shows requests per second above 0.
@@ -137,7 +146,9 @@ describe('with the Authorization header, at 1280×800', () => {
     upstream.setFaults('flaky', { status: 500 })
     for (let i = 0; i < 2; i++) expect((await chat('flaky')).status).toBeGreaterThanOrEqual(500)
     const flaky = row('flaky_group.main/openai:flaky')
-    await page.waitForSelector(`${flaky} [data-status="open"]`, { timeout: Math.max(1, 3000 - (Date.now() - injected)) })
+    await page.waitForSelector(`${flaky} [data-status="open"]`, {
+      timeout: Math.max(1, 3000 - (Date.now() - injected)),
+    })
     expect(await page.locator(`${flaky} [data-status="open"]`).textContent()).toMatch(/Open · trial \d+ s/)
     await page.waitForSelector('.event[data-type="breaker_open"]')
     // Filtered by its task group, the feed shows only its events.
@@ -174,7 +185,9 @@ describe('with the Authorization header, at 1280×800', () => {
     expect(diff).toContain('task_groups.main_group.echelons.fast.rpm_limit')
     expect(diff).toContain('600')
     expect(diff).toContain('1200')
-    expect(await page.locator('.history-record[data-status="rejected"] .problems').innerText()).toContain('task-groups/main-group.toml')
+    expect(await page.locator('.history-record[data-status="rejected"] .problems').innerText()).toContain(
+      'task-groups/main-group.toml',
+    )
     expect(await page.locator('.event[data-type="reload_rejected"]').count()).toBe(1)
     await page.locator('#configuration-title').scrollIntoViewIfNeeded()
     await screenshot(page, 'history')
@@ -190,7 +203,9 @@ test('at phone width: one column, no sideways scrolling, keyboard navigation sel
   await page.focus('.tree summary')
   // Down through the wrapper, its pool, tier and echelon to the first instance, then Enter.
   for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowDown')
-  expect(await page.evaluate(() => document.activeElement?.getAttribute('data-instance'))).toBe('main_group.fast/openai:model-a')
+  expect(await page.evaluate(() => document.activeElement?.getAttribute('data-instance'))).toBe(
+    'main_group.fast/openai:model-a',
+  )
   await page.keyboard.press('Enter')
   await page.waitForSelector('#detail-title:text("main_group.fast/openai:model-a")')
   await screenshot(page, 'phone')

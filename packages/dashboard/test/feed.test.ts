@@ -61,7 +61,11 @@ describe('the hello message', () => {
     const hello = await feed.hello()
     // Every target a wrapper calls sits under that wrapper, not again at the top.
     // Task groups held by a pool shown above do not stand at the top again.
-    expect(hello.tree.map((node) => `${node.kind}:${node.name}`)).toEqual(['wrapper:chat', 'wrapper:flaky', 'wrapper:limited'])
+    expect(hello.tree.map((node) => `${node.kind}:${node.name}`)).toEqual([
+      'wrapper:chat',
+      'wrapper:flaky',
+      'wrapper:limited',
+    ])
     const chat = hello.tree[0]!
     expect(chat.detail).toBe('→ main_pool')
     const pool = chat.children![0]!
@@ -69,13 +73,18 @@ describe('the hello message', () => {
     expect(pool.children!.map((tier) => tier.label)).toEqual(['tier 1', 'tier 2'])
     const [first, second] = pool.children!
     expect(first!.children!.map((echelon) => echelon.name)).toEqual(['main_group.fast'])
-    expect(first!.children![0]!.children!.map((instance) => instance.instance)).toEqual(['main_group.fast/openai:model-a', 'main_group.fast/openai:model-b'])
+    expect(first!.children![0]!.children!.map((instance) => instance.instance)).toEqual([
+      'main_group.fast/openai:model-a',
+      'main_group.fast/openai:model-b',
+    ])
     const rotating = find(second!.children!, 'model', 'backup_group.slow/openai:model-c')!
     expect(rotating.children!.map((key) => [key.label, key.instance])).toEqual([
       ['key 1', 'backup_group.slow/openai:model-c#1'],
       ['key 2', 'backup_group.slow/openai:model-c#2'],
     ])
-    expect(find(hello.tree, 'task_group', 'flaky_group')!.children![0]!.children![0]!.instance).toBe('flaky_group.main/openai:flaky')
+    expect(find(hello.tree, 'task_group', 'flaky_group')!.children![0]!.children![0]!.instance).toBe(
+      'flaky_group.main/openai:flaky',
+    )
   })
 
   test('has every instance with its breaker, health, cooldown, limits and figures, the configuration and its first load', async () => {
@@ -98,7 +107,15 @@ describe('the hello message', () => {
     expect(a.window.p50Ms).toBeUndefined()
     expect(hello.pools).toEqual([{ name: 'main_pool', limit: { kind: 'token_bucket', available: 1000, limit: 1000 } }])
     expect(hello.configuration).toEqual({ hash: store.current.source.hash, version: '1.0.0' })
-    expect(hello.history).toEqual([expect.objectContaining({ status: 'applied', trigger: 'initial', hash: store.current.source.hash, version: '1.0.0', summary: [] })])
+    expect(hello.history).toEqual([
+      expect.objectContaining({
+        status: 'applied',
+        trigger: 'initial',
+        hash: store.current.source.hash,
+        version: '1.0.0',
+        summary: [],
+      }),
+    ])
     expect(hello).toMatchObject({ intervalMs: 1000, historySeconds: 900, series: [], events: [] })
   })
 
@@ -141,11 +158,36 @@ describe('events', () => {
     for (let i = 0; i < 2; i++) await expect(router.generate('flaky_group', prompt)).rejects.toThrow()
     await expect(router.generate('limited_group', prompt)).rejects.toThrow()
     const hello = await feed.hello()
-    const events = hello.events.map((event) => ({ type: event.type, level: event.level, target: event.target, instance: event.instance }))
-    expect(events).toContainEqual({ type: 'fallback', level: 'warn', target: 'main_group', instance: 'main_group.fast/openai:model-a' })
-    expect(events).toContainEqual({ type: 'breaker_open', level: 'error', target: undefined, instance: 'flaky_group.main/openai:flaky' })
-    expect(events).toContainEqual({ type: 'cooldown', level: 'warn', target: undefined, instance: 'limited_group.main/openai:limited' })
-    expect(events).toContainEqual({ type: 'request_failed', level: 'error', target: 'flaky_group', instance: undefined })
+    const events = hello.events.map((event) => ({
+      type: event.type,
+      level: event.level,
+      target: event.target,
+      instance: event.instance,
+    }))
+    expect(events).toContainEqual({
+      type: 'fallback',
+      level: 'warn',
+      target: 'main_group',
+      instance: 'main_group.fast/openai:model-a',
+    })
+    expect(events).toContainEqual({
+      type: 'breaker_open',
+      level: 'error',
+      target: undefined,
+      instance: 'flaky_group.main/openai:flaky',
+    })
+    expect(events).toContainEqual({
+      type: 'cooldown',
+      level: 'warn',
+      target: undefined,
+      instance: 'limited_group.main/openai:limited',
+    })
+    expect(events).toContainEqual({
+      type: 'request_failed',
+      level: 'error',
+      target: 'flaky_group',
+      instance: undefined,
+    })
     const cooldown = hello.events.find((event) => event.type === 'cooldown')!
     expect(cooldown.text).toMatch(/^limited_group\.main\/openai:limited rests 30 s \(rate_limit: 429/)
     // The states say the same: the flaky breaker open with the time to its trial, the limited instance resting.
@@ -180,7 +222,10 @@ describe('the ticker', () => {
     const messages = pages.map((page) => parseEvents(page.text))
     for (const page of messages) expect(page.map((message) => message.event)).toEqual(['hello', 'tick', 'tick', 'tick'])
     // Each page got the same ticks (the hellos were made at the same time too).
-    for (const page of pages) expect(page.text.slice(page.text.indexOf('event: tick'))).toBe(pages[0]!.text.slice(pages[0]!.text.indexOf('event: tick')))
+    for (const page of pages)
+      expect(page.text.slice(page.text.indexOf('event: tick'))).toBe(
+        pages[0]!.text.slice(pages[0]!.text.indexOf('event: tick')),
+      )
     const [hello, ...ticks] = messages[0]! as unknown as [{ data: HelloMessage }, ...{ data: TickMessage }[]]
     // The figures of the second before the hello came in the hello; each tick brings the seconds completed since.
     expect(hello.data.series.map((point) => point.t)).toEqual([1_700_000_000_000])
@@ -199,7 +244,12 @@ describe('the ticker', () => {
     let text = ''
     await feed.connect((chunk) => void (text += chunk))
     const file = path.join(directory, 'task-groups', 'main-group.toml')
-    writeFileSync(file, readFileSync(file, 'utf8').replace('models = ["openai:model-a", "openai:model-b"]', 'models = ["openai:model-a", "openai:model-d"]').replace('rpm_limit = 600', 'rpm_limit = 1200'))
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace('models = ["openai:model-a", "openai:model-b"]', 'models = ["openai:model-a", "openai:model-d"]')
+        .replace('rpm_limit = 600', 'rpm_limit = 1200'),
+    )
     expect((await store.reload()).status).toBe('applied')
     await clock.advance(1000)
     writeFileSync(file, 'this is not toml = = =\n')
@@ -215,13 +265,19 @@ describe('the ticker', () => {
     expect(record).toMatchObject({ status: 'applied', trigger: 'manual', summary: ['~ task_groups.main_group'] })
     expect(record.changes).toEqual(
       expect.arrayContaining([
-        { path: 'task_groups.main_group.echelons.fast.models[1]', before: '"openai:model-b"', after: '"openai:model-d"' },
+        {
+          path: 'task_groups.main_group.echelons.fast.models[1]',
+          before: '"openai:model-b"',
+          after: '"openai:model-d"',
+        },
         { path: 'task_groups.main_group.echelons.fast.rpm_limit', before: '600', after: '1200' },
       ]),
     )
     expect(rejected!.data.tree).toBeUndefined()
     expect(rejected!.data.events[0]!.type).toBe('reload_rejected')
-    expect(rejected!.data.events[0]!.text).toMatch(/^reload rejected \(manual\), the configuration in force stays: task-groups\/main-group\.toml:1 /)
+    expect(rejected!.data.events[0]!.text).toMatch(
+      /^reload rejected \(manual\), the configuration in force stays: task-groups\/main-group\.toml:1 /,
+    )
     const last = rejected!.data.history!.at(-1)!
     expect(last).toMatchObject({ status: 'rejected', trigger: 'manual' })
     expect(last.problems![0]).toMatchObject({ file: 'task-groups/main-group.toml', line: 1 })
@@ -237,7 +293,10 @@ test('no API key in anything the feed sends, also when a reload changes one', as
   await expect(router.generate('flaky_group', prompt)).rejects.toThrow()
   await router.generate('chat', prompt)
   const file = path.join(directory, 'task-groups', 'backup-group.toml')
-  writeFileSync(file, readFileSync(file, 'utf8').replace('sk-dashboard-rotating-two-4567', 'sk-dashboard-rotating-new-8901'))
+  writeFileSync(
+    file,
+    readFileSync(file, 'utf8').replace('sk-dashboard-rotating-two-4567', 'sk-dashboard-rotating-new-8901'),
+  )
   expect((await store.reload()).status).toBe('applied')
   await clock.advance(2000)
   text += JSON.stringify(await feed.hello())

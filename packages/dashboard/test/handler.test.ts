@@ -57,8 +57,12 @@ describe('without the token', () => {
 
   test('a token anywhere but the Authorization header is refused: not in the query, not in a cookie', async () => {
     expect((await fetch(`${url}/ops/dashboard/api/snapshot?token=${TOKEN}`)).status).toBe(401)
-    expect((await fetch(`${url}/ops/dashboard/api/snapshot`, { headers: { cookie: `token=${TOKEN}` } })).status).toBe(401)
-    expect((await fetch(`${url}/ops/dashboard/api/snapshot`, { headers: { authorization: 'Bearer wrong-token' } })).status).toBe(401)
+    expect((await fetch(`${url}/ops/dashboard/api/snapshot`, { headers: { cookie: `token=${TOKEN}` } })).status).toBe(
+      401,
+    )
+    expect(
+      (await fetch(`${url}/ops/dashboard/api/snapshot`, { headers: { authorization: 'Bearer wrong-token' } })).status,
+    ).toBe(401)
   })
 
   test("the page's script and style are served to anyone: the package's own files, no data", async () => {
@@ -74,8 +78,11 @@ describe('without the token', () => {
 
 describe('with the token', () => {
   test('the page (at the base path with or without its slash) and a snapshot of every instance', async () => {
-    for (const path of ['/ops/dashboard', '/ops/dashboard/', '/ops/dashboard/index.html']) expect((await fetch(`${url}${path}`, { headers: bearer })).status).toBe(200)
-    const snapshot = await fetch(`${url}/ops/dashboard/api/snapshot`, { headers: { authorization: `bearer  ${TOKEN}` } })
+    for (const path of ['/ops/dashboard', '/ops/dashboard/', '/ops/dashboard/index.html'])
+      expect((await fetch(`${url}${path}`, { headers: bearer })).status).toBe(200)
+    const snapshot = await fetch(`${url}/ops/dashboard/api/snapshot`, {
+      headers: { authorization: `bearer  ${TOKEN}` },
+    })
     expect(snapshot.status).toBe(200)
     const body = (await snapshot.json()) as HelloMessage
     expect(body.instances.map((instance) => instance.key).sort()).toEqual([...FIXTURE_INSTANCES].sort())
@@ -89,7 +96,9 @@ describe('with the token', () => {
     expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
     let text = ''
-    while (parseEvents(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((message) => message.event === 'tick').length < 1) {
+    while (
+      parseEvents(text.slice(0, text.lastIndexOf('\n\n') + 2)).filter((message) => message.event === 'tick').length < 1
+    ) {
       const { value, done } = await reader.read()
       if (done) break
       text += value

@@ -6,7 +6,11 @@ import path from 'node:path'
 export const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'dashboard')
 
 /** The API keys written in the fixture: none may reach anything the dashboard sends. */
-export const FIXTURE_KEYS = ['sk-dashboard-secret-0123456789', 'sk-dashboard-rotating-one-0123', 'sk-dashboard-rotating-two-4567']
+export const FIXTURE_KEYS = [
+  'sk-dashboard-secret-0123456789',
+  'sk-dashboard-rotating-one-0123',
+  'sk-dashboard-rotating-two-4567',
+]
 
 /** Every instance of the fixture. */
 export const FIXTURE_INSTANCES = [

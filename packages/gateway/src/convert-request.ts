@@ -22,23 +22,39 @@ export interface ChatCompletionRequest {
   seed?: number
   frequency_penalty?: number
   presence_penalty?: number
-  response_format?: { type: 'text' } | { type: 'json_object' } | { type: 'json_schema'; json_schema: { name?: string; description?: string; schema?: unknown } }
-  tools?: { type: 'function'; function: { name: string; description?: string; parameters?: unknown; strict?: boolean } }[]
+  response_format?:
+    | { type: 'text' }
+    | { type: 'json_object' }
+    | { type: 'json_schema'; json_schema: { name?: string; description?: string; schema?: unknown } }
+  tools?: {
+    type: 'function'
+    function: { name: string; description?: string; parameters?: unknown; strict?: boolean }
+  }[]
   tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } }
 }
 
-type ContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } | string } | { type: string; [key: string]: unknown }
+type ContentPart =
+  | { type: 'text'; text: string }
+  | { type: 'image_url'; image_url: { url: string } | string }
+  | { type: string; [key: string]: unknown }
 type OpenAIMessage =
   | { role: 'system' | 'developer'; content: string | ContentPart[] }
   | { role: 'user'; content: string | ContentPart[] }
-  | { role: 'assistant'; content?: string | ContentPart[] | null; tool_calls?: { id: string; type?: 'function'; function: { name: string; arguments: string } }[] }
+  | {
+      role: 'assistant'
+      content?: string | ContentPart[] | null
+      tool_calls?: { id: string; type?: 'function'; function: { name: string; arguments: string } }[]
+    }
   | { role: 'tool'; tool_call_id: string; content: string | ContentPart[] }
 
 /** A 400 for the client's body; with `param` (the field at fault, OpenAI's path style) named in the message too. */
 const invalid = (message: string, param?: string) =>
-  param ? new HttpError(400, 'invalid_request_error', 'invalid_value', `${param}: ${message}`, {}, param) : new HttpError(400, 'invalid_request_error', 'invalid_request', message)
+  param
+    ? new HttpError(400, 'invalid_request_error', 'invalid_value', `${param}: ${message}`, {}, param)
+    : new HttpError(400, 'invalid_request_error', 'invalid_request', message)
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 function textOf(content: unknown, where: string): string {
   if (typeof content === 'string') return content
@@ -58,7 +74,11 @@ function dataUrl(url: string, where: string): { data: string | URL; mediaType: s
     if (!match) throw invalid('is not a valid data: URL', `${where}.image_url.url`)
     const mediaType = match[1] ?? 'application/octet-stream'
     // image_url holds images: another media type is the client's mistake, not something an upstream should see.
-    if (!mediaType.startsWith('image/')) throw invalid(`a data: URL here must hold an image (image/*), not ${JSON.stringify(mediaType.slice(0, 60))}`, `${where}.image_url.url`)
+    if (!mediaType.startsWith('image/'))
+      throw invalid(
+        `a data: URL here must hold an image (image/*), not ${JSON.stringify(mediaType.slice(0, 60))}`,
+        `${where}.image_url.url`,
+      )
     if (match[2]) {
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(match[3]!)) throw invalid('is not valid base64', `${where}.image_url.url`)
       return { data: match[3]!, mediaType }
@@ -75,7 +95,8 @@ function dataUrl(url: string, where: string): { data: string | URL; mediaType: s
   } catch {
     throw invalid('is not a URL', `${where}.image_url.url`)
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw invalid('must be an http(s) or data: URL', `${where}.image_url.url`)
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw invalid('must be an http(s) or data: URL', `${where}.image_url.url`)
   return { data: parsed, mediaType: 'image/*' }
 }
 
@@ -87,7 +108,8 @@ function userContent(content: unknown, where: string): Extract<LanguageModelV3Me
     if (part.type === 'text' && typeof part.text === 'string') return { type: 'text' as const, text: part.text }
     if (part.type === 'image_url') {
       const image = part.image_url
-      const url = typeof image === 'string' ? image : isObject(image) && typeof image.url === 'string' ? image.url : undefined
+      const url =
+        typeof image === 'string' ? image : isObject(image) && typeof image.url === 'string' ? image.url : undefined
       if (url === undefined) throw invalid('needs image_url.url', `${where}[${index}]`)
       const { data, mediaType } = dataUrl(url, `${where}[${index}]`)
       return { type: 'file' as const, data, mediaType }
@@ -134,14 +156,20 @@ export function toPrompt(messages: unknown): LanguageModelV3Message[] {
               throw invalid('needs id and function.name', `${where}.tool_calls[${callIndex}]`)
             }
             ;(toolNames ??= new Map()).set(call.id, fn.name)
-            content.push({ type: 'tool-call', toolCallId: call.id, toolName: fn.name, input: parseArguments(typeof fn.arguments === 'string' ? fn.arguments : '{}') })
+            content.push({
+              type: 'tool-call',
+              toolCallId: call.id,
+              toolName: fn.name,
+              input: parseArguments(typeof fn.arguments === 'string' ? fn.arguments : '{}'),
+            })
           })
         }
         prompt.push({ role: 'assistant', content })
         return
       }
       case 'tool': {
-        if (typeof message.tool_call_id !== 'string') throw invalid('is required (a string) in a tool message', `${where}.tool_call_id`)
+        if (typeof message.tool_call_id !== 'string')
+          throw invalid('is required (a string) in a tool message', `${where}.tool_call_id`)
         const part = {
           type: 'tool-result' as const,
           toolCallId: message.tool_call_id,
@@ -188,7 +216,12 @@ function tools(value: unknown): LanguageModelV3FunctionTool[] | undefined {
 function toolChoice(value: unknown): LanguageModelV3ToolChoice | undefined {
   if (value === undefined || value === null) return undefined
   if (value === 'auto' || value === 'none' || value === 'required') return { type: value }
-  if (isObject(value) && value.type === 'function' && isObject(value.function) && typeof value.function.name === 'string') {
+  if (
+    isObject(value) &&
+    value.type === 'function' &&
+    isObject(value.function) &&
+    typeof value.function.name === 'string'
+  ) {
     return { type: 'tool', toolName: value.function.name }
   }
   throw invalid('must be "auto", "none", "required" or { type: "function", function: { name } }', 'tool_choice')
@@ -211,26 +244,40 @@ function responseFormat(value: unknown): LanguageModelV3CallOptions['responseFor
   throw invalid('type must be text, json_object or json_schema', 'response_format')
 }
 
-function set<K extends keyof LanguageModelV3CallOptions>(call: LanguageModelV3CallOptions, key: K, value: LanguageModelV3CallOptions[K] | undefined): void {
+function set<K extends keyof LanguageModelV3CallOptions>(
+  call: LanguageModelV3CallOptions,
+  key: K,
+  value: LanguageModelV3CallOptions[K] | undefined,
+): void {
   if (value !== undefined) call[key] = value
 }
 
 /** Checks the body's shape and converts it into the AI SDK's call options (without the abort signal). */
 export function toCallOptions(body: ChatCompletionRequest): LanguageModelV3CallOptions {
   const stop = body.stop
-  if (stop !== undefined && stop !== null && typeof stop !== 'string' && !(Array.isArray(stop) && stop.every((s) => typeof s === 'string'))) {
+  if (
+    stop !== undefined &&
+    stop !== null &&
+    typeof stop !== 'string' &&
+    !(Array.isArray(stop) && stop.every((s) => typeof s === 'string'))
+  ) {
     throw invalid('must be a string or an array of strings', 'stop')
   }
   const call: LanguageModelV3CallOptions = { prompt: toPrompt(body.messages) }
   const temperature = number(body.temperature, 'temperature')
   if (temperature !== undefined) call.temperature = temperature
-  const maxOutputTokens = number(body.max_completion_tokens ?? body.max_tokens, body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens')
+  const maxOutputTokens = number(
+    body.max_completion_tokens ?? body.max_tokens,
+    body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
+  )
   if (maxOutputTokens !== undefined) call.maxOutputTokens = maxOutputTokens
   // The rest is rare: only a request that has any of them pays for looking.
   if (body.top_p !== undefined) set(call, 'topP', number(body.top_p, 'top_p'))
   if (body.seed !== undefined) set(call, 'seed', number(body.seed, 'seed'))
-  if (body.frequency_penalty !== undefined) set(call, 'frequencyPenalty', number(body.frequency_penalty, 'frequency_penalty'))
-  if (body.presence_penalty !== undefined) set(call, 'presencePenalty', number(body.presence_penalty, 'presence_penalty'))
+  if (body.frequency_penalty !== undefined)
+    set(call, 'frequencyPenalty', number(body.frequency_penalty, 'frequency_penalty'))
+  if (body.presence_penalty !== undefined)
+    set(call, 'presencePenalty', number(body.presence_penalty, 'presence_penalty'))
   if (stop !== undefined && stop !== null) call.stopSequences = typeof stop === 'string' ? [stop] : stop
   if (body.response_format !== undefined) set(call, 'responseFormat', responseFormat(body.response_format))
   if (body.tools !== undefined) set(call, 'tools', tools(body.tools))
@@ -248,7 +295,8 @@ export function parseBody(text: string): ChatCompletionRequest {
     throw new HttpError(400, 'invalid_request_error', 'invalid_json', 'the request body is not valid JSON')
   }
   if (!isObject(body)) throw invalid('the request body must be a JSON object')
-  if (typeof body.model !== 'string' || body.model === '') throw invalid('is required (a wrapper, pool or task group name)', 'model')
+  if (typeof body.model !== 'string' || body.model === '')
+    throw invalid('is required (a wrapper, pool or task group name)', 'model')
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalid('must be a boolean', 'stream')
   return body as unknown as ChatCompletionRequest
 }

@@ -1,4 +1,9 @@
-import type { LanguageModelV3FinishReason, LanguageModelV3GenerateResult, LanguageModelV3StreamPart, LanguageModelV3Usage } from '@ai-sdk/provider'
+import type {
+  LanguageModelV3FinishReason,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
+  LanguageModelV3Usage,
+} from '@ai-sdk/provider'
 
 let sequence = 0
 /** A unique enough completion id: `chatcmpl-<time><counter>`. */
@@ -34,7 +39,11 @@ export function toChatCompletion(result: LanguageModelV3GenerateResult, model: s
       text += part.text
       hasText = true
     } else if (part.type === 'tool-call') {
-      toolCalls.push({ id: part.toolCallId, type: 'function', function: { name: part.toolName, arguments: part.input } })
+      toolCalls.push({
+        id: part.toolCallId,
+        type: 'function',
+        function: { name: part.toolName, arguments: part.input },
+      })
     }
   }
   return {
@@ -45,7 +54,12 @@ export function toChatCompletion(result: LanguageModelV3GenerateResult, model: s
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: hasText || toolCalls.length === 0 ? text : null, refusal: null, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: hasText || toolCalls.length === 0 ? text : null,
+          refusal: null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
         logprobs: null,
         finish_reason: finishReason(result.finishReason),
       },
@@ -76,7 +90,9 @@ export class ChunkWriter {
   }
 
   private chunk(delta: unknown, finish: string | null = null): void {
-    this.write(`${this.prefix}"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`)
+    this.write(
+      `${this.prefix}"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`,
+    )
   }
 
   /**
@@ -104,12 +120,15 @@ export class ChunkWriter {
         this.start()
         const index = this.toolIndex.size
         this.toolIndex.set(part.id, index)
-        this.chunk({ tool_calls: [{ index, id: part.id, type: 'function', function: { name: part.toolName, arguments: '' } }] })
+        this.chunk({
+          tool_calls: [{ index, id: part.id, type: 'function', function: { name: part.toolName, arguments: '' } }],
+        })
         return false
       }
       case 'tool-input-delta': {
         const index = this.toolIndex.get(part.id)
-        if (index !== undefined && part.delta !== '') this.chunk({ tool_calls: [{ index, function: { arguments: part.delta } }] })
+        if (index !== undefined && part.delta !== '')
+          this.chunk({ tool_calls: [{ index, function: { arguments: part.delta } }] })
         return false
       }
       case 'tool-call': {
@@ -117,13 +136,18 @@ export class ChunkWriter {
         this.start()
         const index = this.toolIndex.size
         this.toolIndex.set(part.toolCallId, index)
-        this.chunk({ tool_calls: [{ index, id: part.toolCallId, type: 'function', function: { name: part.toolName, arguments: part.input } }] })
+        this.chunk({
+          tool_calls: [
+            { index, id: part.toolCallId, type: 'function', function: { name: part.toolName, arguments: part.input } },
+          ],
+        })
         return false
       }
       case 'finish':
         this.start()
         this.chunk({}, finishReason(part.finishReason))
-        if (this.includeUsage) this.write(`${this.prefix}"choices":[],"usage":${JSON.stringify(usageOf(part.usage))}}\n\n`)
+        if (this.includeUsage)
+          this.write(`${this.prefix}"choices":[],"usage":${JSON.stringify(usageOf(part.usage))}}\n\n`)
         return true
       default:
         return false

@@ -34,9 +34,12 @@ interface EmbeddingsRequest {
   user?: string
 }
 
-const invalid = (message: string, param: string, code = 'invalid_value') => new HttpError(400, 'invalid_request_error', code, `${param}: ${message}`, {}, param)
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
-const isTokenArray = (value: unknown) => Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'number')
+const invalid = (message: string, param: string, code = 'invalid_value') =>
+  new HttpError(400, 'invalid_request_error', code, `${param}: ${message}`, {}, param)
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+const isTokenArray = (value: unknown) =>
+  Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === 'number')
 
 /**
  * Checks an embeddings body. `input` is a string or a list of strings; token arrays are refused: token ids belong
@@ -51,17 +54,26 @@ export function parseEmbeddingsBody(text: string): { request: EmbeddingsRequest;
   } catch {
     throw new HttpError(400, 'invalid_request_error', 'invalid_json', 'the request body is not valid JSON')
   }
-  if (!isObject(body)) throw new HttpError(400, 'invalid_request_error', 'invalid_request', 'the request body must be a JSON object')
+  if (!isObject(body))
+    throw new HttpError(400, 'invalid_request_error', 'invalid_request', 'the request body must be a JSON object')
   const { model, input, encoding_format: encoding, dimensions, user } = body
-  if (typeof model !== 'string' || model === '') throw invalid('is required (a wrapper, pool or task group name)', 'model')
+  if (typeof model !== 'string' || model === '')
+    throw invalid('is required (a wrapper, pool or task group name)', 'model')
   let values: string[]
   if (typeof input === 'string') values = [input]
-  else if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string')) values = input as string[]
+  else if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string'))
+    values = input as string[]
   else if (isTokenArray(input) || (Array.isArray(input) && input.length > 0 && input.every(isTokenArray))) {
-    throw invalid('token arrays are not supported: send the text (a pool may route to models with other tokenizers)', 'input', 'unsupported_input')
+    throw invalid(
+      'token arrays are not supported: send the text (a pool may route to models with other tokenizers)',
+      'input',
+      'unsupported_input',
+    )
   } else throw invalid('must be a string or a non-empty list of strings', 'input')
-  if (encoding !== undefined && encoding !== 'float' && encoding !== 'base64') throw invalid("must be 'float' or 'base64'", 'encoding_format')
-  if (dimensions !== undefined && !(Number.isInteger(dimensions) && (dimensions as number) > 0)) throw invalid('must be a positive integer', 'dimensions')
+  if (encoding !== undefined && encoding !== 'float' && encoding !== 'base64')
+    throw invalid("must be 'float' or 'base64'", 'encoding_format')
+  if (dimensions !== undefined && !(Number.isInteger(dimensions) && (dimensions as number) > 0))
+    throw invalid('must be a positive integer', 'dimensions')
   if (user !== undefined && typeof user !== 'string') throw invalid('must be a string', 'user')
   const request: EmbeddingsRequest = { model, input: values, encoding: encoding ?? 'float' }
   if (dimensions !== undefined) request.dimensions = dimensions as number
@@ -85,10 +97,19 @@ function base64Of(vector: readonly number[]): string {
 }
 
 /** OpenAI's embeddings answer for the AI SDK's result. */
-function embeddingsJson(embeddings: readonly (readonly number[])[], model: string, encoding: 'float' | 'base64', tokens: number | undefined): string {
+function embeddingsJson(
+  embeddings: readonly (readonly number[])[],
+  model: string,
+  encoding: 'float' | 'base64',
+  tokens: number | undefined,
+): string {
   return JSON.stringify({
     object: 'list',
-    data: embeddings.map((embedding, index) => ({ object: 'embedding', index, embedding: encoding === 'base64' ? base64Of(embedding) : embedding })),
+    data: embeddings.map((embedding, index) => ({
+      object: 'embedding',
+      index,
+      embedding: encoding === 'base64' ? base64Of(embedding) : embedding,
+    })),
     model,
     usage: { prompt_tokens: tokens ?? 0, total_tokens: tokens ?? 0 },
   })
@@ -101,7 +122,9 @@ function embeddingsJson(embeddings: readonly (readonly number[])[], model: strin
  * others (a provider of your own) get the AI SDK's call, and the answer is written in the encoding the client asked
  * for. Errors are thrown as the gateway's `HttpError`s or router errors, which the server writes in OpenAI's shape.
  */
-export function embeddingsEndpoint(options: EmbeddingsEndpointOptions): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
+export function embeddingsEndpoint(
+  options: EmbeddingsEndpointOptions,
+): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   const { pool } = options
   return async (request, response) => {
     const text = await options.readBody(request)
@@ -117,7 +140,11 @@ export function embeddingsEndpoint(options: EmbeddingsEndpointOptions): (request
       const passThrough: PassThroughRequest = { text, body }
       providerOptions = { ...providerOptions, [PASS_THROUGH_KEY]: passThrough as unknown as Record<string, string> }
     }
-    const result = await pool.embed(embeddings.model, providerOptions ? { values: embeddings.input, providerOptions } : { values: embeddings.input }, { signal: options.signal(request) })
+    const result = await pool.embed(
+      embeddings.model,
+      providerOptions ? { values: embeddings.input, providerOptions } : { values: embeddings.input },
+      { signal: options.signal(request) },
+    )
     const { routing } = result
     if (record) {
       record.instance = routing.instance
@@ -126,6 +153,12 @@ export function embeddingsEndpoint(options: EmbeddingsEndpointOptions): (request
       if (result.usage) record.inputTokens = result.usage.tokens
     }
     const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
-    options.sendRouted(response, raw ? rewriteModel(raw, embeddings.model) : embeddingsJson(result.embeddings, embeddings.model, embeddings.encoding, result.usage?.tokens), routing)
+    options.sendRouted(
+      response,
+      raw
+        ? rewriteModel(raw, embeddings.model)
+        : embeddingsJson(result.embeddings, embeddings.model, embeddings.encoding, result.usage?.tokens),
+      routing,
+    )
   }
 }

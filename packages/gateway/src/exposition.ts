@@ -47,7 +47,8 @@ export class Exposition {
 
   toString(): string {
     let text = ''
-    for (const [name, family] of this.families) text += `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n${family.lines.join('\n')}\n`
+    for (const [name, family] of this.families)
+      text += `# HELP ${name} ${family.help}\n# TYPE ${name} ${family.type}\n${family.lines.join('\n')}\n`
     return text
   }
 }

@@ -65,31 +65,58 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (UnknownTargetError.isInstance(error) || UnknownWrapperError.isInstance(error)) {
     const model = UnknownWrapperError.isInstance(error) ? error.wrapperName : error.target
-    return new HttpError(404, 'invalid_request_error', 'model_not_found', `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`, {}, 'model')
+    return new HttpError(
+      404,
+      'invalid_request_error',
+      'model_not_found',
+      `the model "${model}" does not exist: name a wrapper, pool or task group (GET /v1/models)`,
+      {},
+      'model',
+    )
   }
-  if (FunctionCallingDisabledError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'function_calling_disabled', error.message, {}, 'tools')
+  if (FunctionCallingDisabledError.isInstance(error))
+    return new HttpError(400, 'invalid_request_error', 'function_calling_disabled', error.message, {}, 'tools')
   // The provider could not build the request: which field it choked on is not known, so no `param`.
-  if (InvalidRequestError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'invalid_request', error.message)
+  if (InvalidRequestError.isInstance(error))
+    return new HttpError(400, 'invalid_request_error', 'invalid_request', error.message)
   // The model named cannot embed (none of its instances can).
-  if (EmbeddingsUnsupportedError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'embeddings_unsupported', error.message, {}, 'model')
+  if (EmbeddingsUnsupportedError.isInstance(error))
+    return new HttpError(400, 'invalid_request_error', 'embeddings_unsupported', error.message, {}, 'model')
   if (LimiterUnavailableError.isInstance(error)) {
     // Fail-closed: the shared limits cannot be read, so nothing is sent upstream; the client may come back soon.
     const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000))
-    return new HttpError(503, 'service_unavailable_error', 'limits_unavailable', 'the shared rate limits are unavailable (Redis cannot be reached); retry shortly', {
-      'retry-after': String(seconds),
-    })
+    return new HttpError(
+      503,
+      'service_unavailable_error',
+      'limits_unavailable',
+      'the shared rate limits are unavailable (Redis cannot be reached); retry shortly',
+      {
+        'retry-after': String(seconds),
+      },
+    )
   }
-  if (LocalFailureError.isInstance(error)) return new HttpError(500, 'server_error', 'internal_error', 'the gateway failed to handle the request')
-  if (RequestTimeoutError.isInstance(error)) return new HttpError(504, 'timeout_error', 'request_timeout', error.message)
-  if (RequestRejectedError.isInstance(error)) return new HttpError(400, 'invalid_request_error', 'request_rejected', error.message)
+  if (LocalFailureError.isInstance(error))
+    return new HttpError(500, 'server_error', 'internal_error', 'the gateway failed to handle the request')
+  if (RequestTimeoutError.isInstance(error))
+    return new HttpError(504, 'timeout_error', 'request_timeout', error.message)
+  if (RequestRejectedError.isInstance(error))
+    return new HttpError(400, 'invalid_request_error', 'request_rejected', error.message)
   if (NoInstanceAvailableError.isInstance(error)) {
-    const headers: Record<string, string> = error.retryAfterMs !== undefined ? { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) } : {}
+    const headers: Record<string, string> =
+      error.retryAfterMs !== undefined
+        ? { 'retry-after': String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))) }
+        : {}
     return new HttpError(503, 'service_unavailable_error', 'no_instance_available', error.message, headers)
   }
   if (AllAttemptsFailedError.isInstance(error)) {
     // 502 when the last upstream answered with an error status; 503 when none answered (network errors, timeouts).
     const answered = error.attempts[error.attempts.length - 1]?.error?.statusCode !== undefined
-    return new HttpError(answered ? 502 : 503, answered ? 'upstream_error' : 'service_unavailable_error', 'all_attempts_failed', error.message)
+    return new HttpError(
+      answered ? 502 : 503,
+      answered ? 'upstream_error' : 'service_unavailable_error',
+      'all_attempts_failed',
+      error.message,
+    )
   }
   return new HttpError(500, 'server_error', 'internal_error', 'the gateway failed to handle the request')
 }
@@ -98,5 +125,12 @@ export function toHttpError(error: unknown): HttpError {
 export function streamErrorBody(error: unknown): string {
   const kind = typeof error === 'object' && error !== null && 'name' in error ? String((error as Error).name) : 'error'
   // The upstream's own message is not repeated: it is not scrubbed the way the router's attempt records are.
-  return JSON.stringify({ error: { message: `the upstream stream failed after it started (${kind})`, type: 'upstream_error', code: 'stream_interrupted', param: null } })
+  return JSON.stringify({
+    error: {
+      message: `the upstream stream failed after it started (${kind})`,
+      type: 'upstream_error',
+      code: 'stream_interrupted',
+      param: null,
+    },
+  })
 }

@@ -4,7 +4,8 @@ import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, isSpace, OPEN_BRACE, OPEN
 /** How deep a request body may nest objects and arrays. Real chat requests (tool schemas included) stay far below. */
 export const MAX_JSON_DEPTH = 64
 
-const refuse = (code: string, message: string, param: string | null = null) => new HttpError(400, 'invalid_request_error', code, message, {}, param)
+const refuse = (code: string, message: string, param: string | null = null) =>
+  new HttpError(400, 'invalid_request_error', code, message, {}, param)
 
 /**
  * Checks a request body's text before it is parsed, in one pass that allocates next to nothing:
@@ -47,11 +48,16 @@ export function checkJsonText(text: string, maxDepth = MAX_JSON_DEPTH): void {
       seen ??= new Set()
       if (seen.has(key)) {
         // The key sent twice is the field at fault (cut like in the message: it is the client's text).
-        throw refuse('duplicate_key', `the request body has the key ${JSON.stringify(key.slice(0, 40))} twice; send each key once`, key.slice(0, 40))
+        throw refuse(
+          'duplicate_key',
+          `the request body has the key ${JSON.stringify(key.slice(0, 40))} twice; send each key once`,
+          key.slice(0, 40),
+        )
       }
       seen.add(key)
     } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-      if (++depth > maxDepth) throw refuse('too_deep', `the request body nests objects and arrays deeper than ${maxDepth} levels`)
+      if (++depth > maxDepth)
+        throw refuse('too_deep', `the request body nests objects and arrays deeper than ${maxDepth} levels`)
     } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) depth--
   }
 }

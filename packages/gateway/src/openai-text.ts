@@ -53,7 +53,12 @@ function depthOfTokenAt(text: string, index: number): number {
 }
 
 /** Where the value of the key `"name"` found at or after `from` starts; -1 if there is none. */
-export function valueOf(text: string, name: string, from: number, end = text.length): { key: number; value: number } | -1 {
+export function valueOf(
+  text: string,
+  name: string,
+  from: number,
+  end = text.length,
+): { key: number; value: number } | -1 {
   for (let key = text.indexOf(name, from); key >= 0 && key < end; key = text.indexOf(name, key + 1)) {
     const colon = skipSpace(text, key + name.length)
     if (text.charCodeAt(colon) === COLON) return { key, value: skipSpace(text, colon + 1) }
@@ -84,7 +89,8 @@ export function numberAfter(text: string, name: string, from: number): number | 
   if (found === -1) return undefined
   let value = 0
   let at = found.value
-  for (let code = text.charCodeAt(at); code >= 48 && code <= 57; code = text.charCodeAt(++at)) value = value * 10 + (code - 48)
+  for (let code = text.charCodeAt(at); code >= 48 && code <= 57; code = text.charCodeAt(++at))
+    value = value * 10 + (code - 48)
   return at > found.value ? value : undefined
 }
 
@@ -97,7 +103,15 @@ export function stringAfter(text: string, name: string): string | undefined {
 }
 
 /** Keys of a streamed `delta` whose value is content: text, reasoning, a refusal, tool calls, audio. */
-const CONTENT_KEYS = ['"content"', '"tool_calls"', '"reasoning_content"', '"reasoning"', '"refusal"', '"function_call"', '"audio"']
+const CONTENT_KEYS = [
+  '"content"',
+  '"tool_calls"',
+  '"reasoning_content"',
+  '"reasoning"',
+  '"refusal"',
+  '"function_call"',
+  '"audio"',
+]
 
 /**
  * Whether a `chat.completion.chunk` carries content: a `delta` with a non-empty string, object or array under one
@@ -111,7 +125,12 @@ export function hasContent(chunk: string): boolean {
     if (found === -1) continue
     const code = chunk.charCodeAt(found.value)
     const next = chunk.charCodeAt(found.value + 1)
-    if ((code === QUOTE && next !== QUOTE) || (code === OPEN_BRACKET && next !== CLOSE_BRACKET) || (code === OPEN_BRACE && next !== CLOSE_BRACE)) return true
+    if (
+      (code === QUOTE && next !== QUOTE) ||
+      (code === OPEN_BRACKET && next !== CLOSE_BRACKET) ||
+      (code === OPEN_BRACE && next !== CLOSE_BRACE)
+    )
+      return true
   }
   return false
 }

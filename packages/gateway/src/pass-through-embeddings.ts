@@ -69,7 +69,10 @@ async function passThroughEmbeddingModel(
   const url = `${root}/embeddings`
   const target = root === undefined ? undefined : new URL(url)
   const key = settings.apiKey ? settings.apiKey : defaultKey?.()
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(key ? { authorization: `Bearer ${key}` } : {}),
+  }
   return {
     specificationVersion: 'v3',
     provider: model.provider,
@@ -82,7 +85,12 @@ async function passThroughEmbeddingModel(
       let response: UpstreamAnswer
       try {
         // `post` hears the attempt's abort through `onAbort`, which reads only the call's attempt and `abortSignal`.
-        response = await upstreams.post(target, headers, upstreamBody(request, settings.modelId), call as unknown as LanguageModelV3CallOptions)
+        response = await upstreams.post(
+          target,
+          headers,
+          upstreamBody(request, settings.modelId),
+          call as unknown as LanguageModelV3CallOptions,
+        )
       } catch (error) {
         throw connectionError(url, request.body, error)
       }
@@ -90,7 +98,14 @@ async function passThroughEmbeddingModel(
       if (status >= 400) throw statusError(url, request.body, status, response.headers, text)
       // Not parsed: an answer is an answer when it is an object with `data` that does not lead with `error`.
       if (text.indexOf('"data"') < 0 || text.charCodeAt(skipSpace(text, 0)) !== OPEN_BRACE || ERROR_FIRST.test(text)) {
-        throw new APICallError({ message: 'upstream answered an error in a 200 body', url, requestBodyValues: request.body, statusCode: 502, responseBody: text.slice(0, 2000), isRetryable: true })
+        throw new APICallError({
+          message: 'upstream answered an error in a 200 body',
+          url,
+          requestBodyValues: request.body,
+          statusCode: 502,
+          responseBody: text.slice(0, 2000),
+          isRetryable: true,
+        })
       }
       const usageAt = text.lastIndexOf('"usage"')
       const tokens = usageAt < 0 ? undefined : numberAfter(text, '"prompt_tokens"', usageAt)
@@ -118,5 +133,8 @@ export function withPassThroughEmbeddings(
   defaultKey?: () => string | undefined,
 ): ProviderDefinition {
   if (!inner.createEmbeddingModel) return provider
-  return { ...provider, createEmbeddingModel: (settings) => passThroughEmbeddingModel(inner, settings, upstreams, defaultRoot, defaultKey) }
+  return {
+    ...provider,
+    createEmbeddingModel: (settings) => passThroughEmbeddingModel(inner, settings, upstreams, defaultRoot, defaultKey),
+  }
 }

@@ -1,4 +1,9 @@
-import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3ToolChoice } from '@ai-sdk/provider'
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3ToolChoice,
+} from '@ai-sdk/provider'
 import { APICallError } from '@ai-sdk/provider'
 import { apiRoot, type ProviderDefinition } from '@llmpool/router'
 import { OPEN_BRACE } from './json-chars'
@@ -27,7 +32,11 @@ function openAIToolChoice(choice: LanguageModelV3ToolChoice): unknown {
 }
 
 const sameChoice = (a: LanguageModelV3ToolChoice | undefined, b: LanguageModelV3ToolChoice | undefined) =>
-  a === b || (a !== undefined && b !== undefined && a.type === b.type && (a.type !== 'tool' || (b as { toolName?: string }).toolName === a.toolName))
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    a.type === b.type &&
+    (a.type !== 'tool' || (b as { toolName?: string }).toolName === a.toolName))
 
 /** What a pass-through result carries in `providerMetadata[PASS_THROUGH_KEY]`: the upstream's answer, verbatim. */
 export interface PassThroughAnswer {
@@ -55,13 +64,17 @@ export function upstreamBody(request: PassThroughRequest, modelId: string, call:
   const { text, body } = request
   const stream = body.stream === true
   let extra = ''
-  if (body.temperature === undefined && call.temperature !== undefined) extra += `,"temperature":${JSON.stringify(call.temperature)}`
+  if (body.temperature === undefined && call.temperature !== undefined)
+    extra += `,"temperature":${JSON.stringify(call.temperature)}`
   if (body.max_tokens === undefined && body.max_completion_tokens === undefined && call.maxOutputTokens !== undefined) {
     extra += `,"max_tokens":${JSON.stringify(call.maxOutputTokens)}`
   }
   if (stream && body.stream_options === undefined) extra += ',"stream_options":{"include_usage":true}'
   // The wrapper's tool policy (`tool_selection_strategy`) changed the client's tool_choice: send what it decided.
-  const policyChoice = call.tools && call.tools.length > 0 && call.toolChoice && !sameChoice(call.toolChoice, request.toolChoice) ? call.toolChoice : undefined
+  const policyChoice =
+    call.tools && call.tools.length > 0 && call.toolChoice && !sameChoice(call.toolChoice, request.toolChoice)
+      ? call.toolChoice
+      : undefined
   // Spliced when stream_options needs no change: absent (a JSON request, or a stream that gets it appended above),
   // or a stream's that asks for usage already.
   const plainOptions = body.stream_options === undefined || (stream && wantsUsage(body))
@@ -111,7 +124,12 @@ function passThroughResult(text: string, modelSpan: [number, number] | undefined
  * picks the instance, applies limits, breakers, retries and deadlines: to it this is just a model. Calls without a
  * raw body (health probes, other callers) use the wrapped provider's AI SDK model.
  */
-export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstreams, defaultRoot?: () => string | undefined, defaultKey?: () => string | undefined): ProviderDefinition {
+export function passThroughProvider(
+  inner: ProviderDefinition,
+  upstreams: Upstreams,
+  defaultRoot?: () => string | undefined,
+  defaultKey?: () => string | undefined,
+): ProviderDefinition {
   return {
     ...(inner.probe ? { probe: inner.probe.bind(inner) } : {}),
     async createModel(settings) {
@@ -120,7 +138,10 @@ export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstre
       const url = `${root}/chat/completions`
       const target = root === undefined ? undefined : new URL(url)
       const key = settings.apiKey ? settings.apiKey : defaultKey?.()
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) }
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      }
       const passThrough: LanguageModelV3 = {
         specificationVersion: 'v3',
         provider: model.provider,
@@ -133,7 +154,8 @@ export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstre
         },
         async doGenerate(call) {
           const request = call.providerOptions?.[PASS_THROUGH_KEY] as PassThroughRequest | undefined
-          if (request === undefined || target === undefined || request.body.stream === true) return model.doGenerate(call)
+          if (request === undefined || target === undefined || request.body.stream === true)
+            return model.doGenerate(call)
           const requestBody = upstreamBody(request, settings.modelId, call)
           let response: UpstreamAnswer
           try {
@@ -147,7 +169,14 @@ export function passThroughProvider(inner: ProviderDefinition, upstreams: Upstre
           // Not parsed: an answer is an answer when it is an object with `choices` and does not lead with `error`.
           const choices = text.indexOf('"choices"')
           if (choices < 0 || text.charCodeAt(skipSpace(text, 0)) !== OPEN_BRACE || ERROR_FIRST.test(text)) {
-            throw new APICallError({ message: 'upstream answered an error in a 200 body', url, requestBodyValues: request.body, statusCode: 502, responseBody: text.slice(0, 2000), isRetryable: true })
+            throw new APICallError({
+              message: 'upstream answered an error in a 200 body',
+              url,
+              requestBodyValues: request.body,
+              statusCode: 502,
+              responseBody: text.slice(0, 2000),
+              isRetryable: true,
+            })
           }
           return passThroughResult(text, topLevelModel(text, choices))
         },

@@ -21,7 +21,10 @@ export interface RunGatewayIo {
 }
 
 /** The pino logger the command line asks for: JSON lines, or one readable line per record. */
-export function gatewayLogger(command: Pick<GatewayCommand, 'logLevel' | 'logFormat'>, out: { write(text: string): unknown }) {
+export function gatewayLogger(
+  command: Pick<GatewayCommand, 'logLevel' | 'logFormat'>,
+  out: { write(text: string): unknown },
+) {
   const destination = command.logFormat === 'pretty' ? textDestination(out) : out
   return pino({ level: command.logLevel, base: undefined, messageKey: 'msg' }, destination as never)
 }
@@ -114,7 +117,11 @@ export async function runGateway(argv: readonly string[], io: RunGatewayIo): Pro
     if (ConfigError.isInstance(error)) {
       output.flush()
       for (const problem of error.problems) {
-        const where = problem.file ? `${problem.file}:${problem.line ?? '?'}  ${problem.path}  ` : problem.path ? `${problem.path}  ` : ''
+        const where = problem.file
+          ? `${problem.file}:${problem.line ?? '?'}  ${problem.path}  `
+          : problem.path
+            ? `${problem.path}  `
+            : ''
         io.stderr.write(`${where}${problem.message}\n`)
       }
       return GATEWAY_EXIT_CODES.invalid
@@ -125,7 +132,14 @@ export async function runGateway(argv: readonly string[], io: RunGatewayIo): Pro
   }
   const config = gateway.store.current
   logger.info(
-    { url: gateway.url, dashboard: gateway.dashboard, config: command.options.config, hash: config.source.hash, watch: gateway.store.stats().watching, redis: command.options.redis !== undefined },
+    {
+      url: gateway.url,
+      dashboard: gateway.dashboard,
+      config: command.options.config,
+      hash: config.source.hash,
+      watch: gateway.store.stats().watching,
+      redis: command.options.redis !== undefined,
+    },
     // The message stays as scripts match it; the dashboard's URL is a field (`dashboard=...` in the pretty format).
     `llmpool gateway listening on ${gateway.url}`,
   )

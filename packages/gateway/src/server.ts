@@ -4,13 +4,28 @@ import type { AddressInfo, Socket } from 'node:net'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
 import { createRedisBreakerGroup, createRedisCooldowns } from '@llmpool/breaker'
 import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
-import { defaultApiRoot, openAICompatibleProvider, openAIProvider, planToJSON, type ProviderDefinition, type Router, type RouterOptions, type Routing } from '@llmpool/router'
+import {
+  defaultApiRoot,
+  openAICompatibleProvider,
+  openAIProvider,
+  planToJSON,
+  type ProviderDefinition,
+  type Router,
+  type RouterOptions,
+  type Routing,
+} from '@llmpool/router'
 import { createLLMPool, type LLMPool, type LogDestination, type PoolLogger } from '@llmpool/wrappers'
 import { dashboardHandler } from '@llmpool/dashboard'
 import { type ChatCompletionRequest, parseBody, toCallOptions } from './convert-request'
 import { toChatCompletion } from './convert-response'
 import { HttpError, streamErrorBody, toHttpError } from './http-error'
-import { PASS_THROUGH_KEY, type PassThroughAnswer, type PassThroughRequest, passThroughProvider, rewriteModel } from './pass-through'
+import {
+  PASS_THROUGH_KEY,
+  type PassThroughAnswer,
+  type PassThroughRequest,
+  passThroughProvider,
+  rewriteModel,
+} from './pass-through'
 import { type AccessLogOptions, type AccessRecord, AccessLog, countFallbacks } from './access-log'
 import { processMetrics } from './process-metrics'
 import { prometheusText } from './prometheus'
@@ -104,7 +119,9 @@ export interface Gateway {
 const MiB = 1024 * 1024
 const JSON_TYPE = 'application/json'
 /** Status codes as the keys of the response counters, made once. */
-const STATUS_KEYS: Record<number, string> = Object.fromEntries([200, 400, 401, 404, 413, 429, 499, 500, 502, 503, 504].map((status) => [status, String(status)]))
+const STATUS_KEYS: Record<number, string> = Object.fromEntries(
+  [200, 400, 401, 404, 413, 429, 499, 500, 502, 503, 504].map((status) => [status, String(status)]),
+)
 /** What a request whose client hung up is counted as (nginx's "client closed request"); no answer is sent. */
 const CLIENT_CLOSED = 499
 
@@ -130,7 +147,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const ownsStore = typeof options.config === 'string'
   const store =
     typeof options.config === 'string'
-      ? await createConfigStore({ directory: options.config, ...(options.watch !== undefined ? { watch: options.watch } : {}), ...(options.env ? { env: options.env } : {}) })
+      ? await createConfigStore({
+          directory: options.config,
+          ...(options.watch !== undefined ? { watch: options.watch } : {}),
+          ...(options.env ? { env: options.env } : {}),
+        })
       : options.config
   const ownsLimits = options.limits === undefined && options.redis !== undefined
   const limits =
@@ -147,9 +168,15 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const providers: Record<string, ProviderDefinition> = {}
   if (options.passThrough !== false) {
     // Without a base_url the openai instances go where the AI SDK would send them: OPENAI_BASE_URL, else the API.
-    providers.openai = passThroughProvider(openAIProvider(options.router?.openai), upstreams, () => defaultApiRoot('openai'), () => process.env.OPENAI_API_KEY)
+    providers.openai = passThroughProvider(
+      openAIProvider(options.router?.openai),
+      upstreams,
+      () => defaultApiRoot('openai'),
+      () => process.env.OPENAI_API_KEY,
+    )
     for (const name of providerNames(store.current)) {
-      if (name !== 'openai' && name !== 'anthropic') providers[name] = passThroughProvider(openAICompatibleProvider(), upstreams)
+      if (name !== 'openai' && name !== 'anthropic')
+        providers[name] = passThroughProvider(openAICompatibleProvider(), upstreams)
     }
   }
   if (options.passThrough !== false) {
@@ -157,20 +184,37 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     for (const name of Object.keys(providers)) {
       const openai = name === 'openai'
       const inner = openai ? openAIProvider(options.router?.openai) : openAICompatibleProvider()
-      providers[name] = withPassThroughEmbeddings(providers[name]!, inner, upstreams, openai ? () => defaultApiRoot('openai') : undefined, openai ? () => process.env.OPENAI_API_KEY : undefined)
+      providers[name] = withPassThroughEmbeddings(
+        providers[name]!,
+        inner,
+        upstreams,
+        openai ? () => defaultApiRoot('openai') : undefined,
+        openai ? () => process.env.OPENAI_API_KEY : undefined,
+      )
     }
   }
   Object.assign(providers, options.providers)
   // With Redis, breakers and cooldowns are shared too: a trip or a 429 seen by one gateway rests the instance in all.
-  const breakers = options.redis ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` }) : undefined
-  const cooldowns = options.redis ? await createRedisCooldowns({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns` }) : undefined
+  const breakers = options.redis
+    ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` })
+    : undefined
+  const cooldowns = options.redis
+    ? await createRedisCooldowns({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns` })
+    : undefined
   // With @opentelemetry/api installed, the router traces every request (unless `router.tracing` is false), and each
   // request continues the trace its headers carry. Without it: nothing loaded, nothing done (see tracing.ts).
   const openTelemetry = loadOpenTelemetry(options.router?.tracing)
   // Every request goes through the pool a library user makes: the same plan, tool policy, logging, cache and routing.
   const pool = await createLLMPool({
     configDir: store,
-    router: { tracing: openTelemetry !== undefined, ...options.router, providers, ...(limits ? { limits } : {}), ...(breakers ? { breakers } : {}), ...(cooldowns ? { cooldowns } : {}) },
+    router: {
+      tracing: openTelemetry !== undefined,
+      ...options.router,
+      providers,
+      ...(limits ? { limits } : {}),
+      ...(breakers ? { breakers } : {}),
+      ...(cooldowns ? { cooldowns } : {}),
+    },
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   })
@@ -207,7 +251,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const key = STATUS_KEYS[status] ?? String(status)
     responses.set(key, (responses.get(key) ?? 0) + 1)
   }
-  const send = (response: ServerResponse, status: number, body: string, headers?: Record<string, string>, type = JSON_TYPE) => {
+  const send = (
+    response: ServerResponse,
+    status: number,
+    body: string,
+    headers?: Record<string, string>,
+    type = JSON_TYPE,
+  ) => {
     count(status)
     if (headers === undefined && !closing && !response.headersSent) {
       // The common answer, without building a header object.
@@ -216,13 +266,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       return
     }
     if (response.headersSent) return void response.end()
-    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...(closing ? { connection: 'close' } : {}), ...headers })
+    response.writeHead(status, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      ...(closing ? { connection: 'close' } : {}),
+      ...headers,
+    })
     response.end(body)
   }
   /** A 200 JSON answer that says who served it. */
   const sendRouted = (response: ServerResponse, body: string, routing: Routing) => {
     count(200)
-    const headers = ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body)), 'x-llmpool-instance', routing.instance, 'x-llmpool-attempts', String(routing.attempts.length)]
+    const headers = [
+      'content-type',
+      JSON_TYPE,
+      'content-length',
+      String(Buffer.byteLength(body)),
+      'x-llmpool-instance',
+      routing.instance,
+      'x-llmpool-attempts',
+      String(routing.attempts.length),
+    ]
     if (closing) headers.push('connection', 'close')
     response.writeHead(200, headers)
     response.end(body)
@@ -242,7 +306,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const readBody = (request: IncomingMessage): Promise<string> =>
     new Promise((resolve, reject) => {
       const declared = Number(request.headers['content-length'])
-      const tooLarge = () => new HttpError(413, 'invalid_request_error', 'request_too_large', `the request body is larger than ${maxBodyBytes} bytes`)
+      const tooLarge = () =>
+        new HttpError(
+          413,
+          'invalid_request_error',
+          'request_too_large',
+          `the request body is larger than ${maxBodyBytes} bytes`,
+        )
       if (declared > maxBodyBytes) {
         discard(request)
         return reject(tooLarge())
@@ -300,16 +370,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const signal = connectionSignal(request.socket)
     // A stream goes through the pass-through too, unless its entry caches answers: the cache replays parts, and a
     // pass-through stream's text travels in raw parts, which it does not keep.
-    const passThrough = options.passThrough !== false && (body.stream !== true || router.plan.entries.get(model)?.services.cache === undefined)
+    const passThrough =
+      options.passThrough !== false &&
+      (body.stream !== true || router.plan.entries.get(model)?.services.cache === undefined)
     if (passThrough) {
-      const forwarded: PassThroughRequest = { text, body: body as unknown as Record<string, unknown>, toolChoice: call.toolChoice }
+      const forwarded: PassThroughRequest = {
+        text,
+        body: body as unknown as Record<string, unknown>,
+        toolChoice: call.toolChoice,
+      }
       call.providerOptions = { [PASS_THROUGH_KEY]: forwarded as unknown as Record<string, string> }
     }
     if (body.stream !== true) {
       const result = await pool.generate(model, call, { signal })
       const raw = result.providerMetadata?.[PASS_THROUGH_KEY] as PassThroughAnswer | undefined
       if (record) noteResult(record, result.routing, result.usage.inputTokens.total, result.usage.outputTokens.total)
-      sendRouted(response, raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)), result.routing)
+      sendRouted(
+        response,
+        raw ? rewriteModel(raw, model) : JSON.stringify(toChatCompletion(result, model)),
+        result.routing,
+      )
       return
     }
     // The router answers once the stream is committed to an instance (its first content): failures before that
@@ -317,7 +397,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const { stream, routing } = await pool.stream(model, call, { signal })
     if (record) noteResult(record, routing)
     count(200)
-    const headers = ['content-type', 'text/event-stream', 'cache-control', 'no-cache', 'x-llmpool-instance', routing.instance, 'x-llmpool-attempts', String(routing.attempts.length)]
+    const headers = [
+      'content-type',
+      'text/event-stream',
+      'cache-control',
+      'no-cache',
+      'x-llmpool-instance',
+      routing.instance,
+      'x-llmpool-attempts',
+      String(routing.attempts.length),
+    ]
     if (closing) headers.push('connection', 'close')
     response.writeHead(200, headers)
     await writeStream(response, stream, {
@@ -341,7 +430,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const dashboard =
     options.dashboard === false
       ? undefined
-      : dashboardHandler({ router, store, basePath: '/dashboard', authorize: (request) => (options.authorize ? options.authorize(request) : authorized(request)) })
+      : dashboardHandler({
+          router,
+          store,
+          basePath: '/dashboard',
+          authorize: (request) => (options.authorize ? options.authorize(request) : authorized(request)),
+        })
 
   const models = () => {
     const config = store.current
@@ -359,7 +453,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   /** One wrapper, pool or task group as `GET /v1/models` lists it, or undefined for any other name. */
   const model = (id: string) => {
     const config = store.current
-    const owner = Object.hasOwn(config.wrappers, id) ? 'llmpool:wrapper' : Object.hasOwn(config.pools, id) ? 'llmpool:pool' : Object.hasOwn(config.task_groups, id) ? 'llmpool:task_group' : undefined
+    const owner = Object.hasOwn(config.wrappers, id)
+      ? 'llmpool:wrapper'
+      : Object.hasOwn(config.pools, id)
+        ? 'llmpool:pool'
+        : Object.hasOwn(config.task_groups, id)
+          ? 'llmpool:task_group'
+          : undefined
     return owner && JSON.stringify({ id, object: 'model', created: started, owned_by: owner })
   }
   const sendModel = (response: ServerResponse, path: string) => {
@@ -371,7 +471,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const body = model(id)
     if (body) return send(response, 200, body)
-    send(response, 404, new HttpError(404, 'invalid_request_error', 'model_not_found', `the model ${JSON.stringify(id.slice(0, 200))} does not exist: name a wrapper, pool or task group (GET /v1/models)`, {}, 'model').body())
+    send(
+      response,
+      404,
+      new HttpError(
+        404,
+        'invalid_request_error',
+        'model_not_found',
+        `the model ${JSON.stringify(id.slice(0, 200))} does not exist: name a wrapper, pool or task group (GET /v1/models)`,
+        {},
+        'model',
+      ).body(),
+    )
   }
 
   const adminState = async () => {
@@ -379,7 +490,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const state = await router.state()
     return JSON.stringify({
       configuration: { hash: config.source.hash, version: config.registry.registry?.version },
-      wrappers: Object.fromEntries(Object.entries(config.wrappers).map(([name, wrapper]) => [name, (wrapper as { pool_name?: string; task_group_name?: string }).pool_name ?? (wrapper as { task_group_name?: string }).task_group_name])),
+      wrappers: Object.fromEntries(
+        Object.entries(config.wrappers).map(([name, wrapper]) => [
+          name,
+          (wrapper as { pool_name?: string; task_group_name?: string }).pool_name ??
+            (wrapper as { task_group_name?: string }).task_group_name,
+        ]),
+      ),
       targets: router.targets(),
       pools: state.pools,
       instances: state.instances,
@@ -446,49 +563,72 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       keepAliveTimeout: 65_000,
     },
     continueTraces(async (request, response) => {
-    const url = request.url ?? '/'
-    const query = url.indexOf('?')
-    const path = query < 0 ? url : url.slice(0, query)
-    // Not traffic: neither counted in flight nor access-logged, and its feeds end at close without a drain.
-    if (dashboard && (path === '/dashboard' || path.startsWith('/dashboard/'))) return dashboard(request, response)
-    inFlight.add(request)
-    response.on('close', onResponseClose)
-    accessLog?.start(request, response, path)
-    try {
-      if (path === '/healthz') return send(response, 200, JSON.stringify({ status: closing ? 'draining' : 'ok' }))
-      if (path === '/readyz') {
-        const ready = await readiness()
-        return send(response, ready.ready ? 200 : 503, JSON.stringify(ready))
+      const url = request.url ?? '/'
+      const query = url.indexOf('?')
+      const path = query < 0 ? url : url.slice(0, query)
+      // Not traffic: neither counted in flight nor access-logged, and its feeds end at close without a drain.
+      if (dashboard && (path === '/dashboard' || path.startsWith('/dashboard/'))) return dashboard(request, response)
+      inFlight.add(request)
+      response.on('close', onResponseClose)
+      accessLog?.start(request, response, path)
+      try {
+        if (path === '/healthz') return send(response, 200, JSON.stringify({ status: closing ? 'draining' : 'ok' }))
+        if (path === '/readyz') {
+          const ready = await readiness()
+          return send(response, ready.ready ? 200 : 503, JSON.stringify(ready))
+        }
+        // Anthropic clients send the token as x-api-key: that endpoint checks it, and answers, in Anthropic's shape.
+        if (request.method === 'POST' && MESSAGES_PATHS.has(path)) return await messages(request, response, path)
+        if (!(options.authorize ? await options.authorize(request) : authorized(request))) {
+          return send(
+            response,
+            401,
+            new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'a valid bearer token is required').body(),
+            { 'www-authenticate': 'Bearer' },
+          )
+        }
+        const method = request.method ?? 'GET'
+        if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions'))
+          return await chat(request, response)
+        if (method === 'POST' && EMBEDDINGS_PATHS.has(path)) return await embeddings(request, response)
+        if (method === 'GET' && (path === '/v1/models' || path === '/models')) return send(response, 200, models())
+        if (method === 'GET' && (path.startsWith('/v1/models/') || path.startsWith('/models/')))
+          return sendModel(response, path)
+        if (method === 'GET' && path === '/metrics')
+          return send(
+            response,
+            200,
+            await prometheusText(router, { requests: responses, inFlight: inFlight.size }),
+            {},
+            'text/plain; version=0.0.4; charset=utf-8',
+          )
+        if (method === 'GET' && path === '/admin/state') return send(response, 200, await adminState())
+        if (method === 'GET' && path === '/admin/plan')
+          return send(response, 200, JSON.stringify(planToJSON(router.plan)))
+        send(
+          response,
+          404,
+          new HttpError(404, 'invalid_request_error', 'not_found', `no route ${method} ${path}`).body(),
+        )
+      } catch (error) {
+        if (response.headersSent) {
+          if (!response.writableEnded) response.end(`data: ${streamErrorBody(error)}\n\n`)
+          return
+        }
+        // The client went away: nothing to answer, and not the gateway's failure (counted apart, as 499).
+        if (
+          response.destroyed ||
+          connectionAborts.get(request.socket)?.signal.aborted === true ||
+          request.socket.destroyed
+        ) {
+          count(CLIENT_CLOSED)
+          return
+        }
+        const http = toHttpError(error)
+        // A body we stopped reading: the connection closes once the answer is out.
+        if (http.status === 413) response.shouldKeepAlive = false
+        sendError(response, http)
       }
-      // Anthropic clients send the token as x-api-key: that endpoint checks it, and answers, in Anthropic's shape.
-      if (request.method === 'POST' && MESSAGES_PATHS.has(path)) return await messages(request, response, path)
-      if (!(options.authorize ? await options.authorize(request) : authorized(request))) {
-        return send(response, 401, new HttpError(401, 'invalid_request_error', 'invalid_api_key', 'a valid bearer token is required').body(), { 'www-authenticate': 'Bearer' })
-      }
-      const method = request.method ?? 'GET'
-      if (method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) return await chat(request, response)
-      if (method === 'POST' && EMBEDDINGS_PATHS.has(path)) return await embeddings(request, response)
-      if (method === 'GET' && (path === '/v1/models' || path === '/models')) return send(response, 200, models())
-      if (method === 'GET' && (path.startsWith('/v1/models/') || path.startsWith('/models/'))) return sendModel(response, path)
-      if (method === 'GET' && path === '/metrics') return send(response, 200, await prometheusText(router, { requests: responses, inFlight: inFlight.size }), {}, 'text/plain; version=0.0.4; charset=utf-8')
-      if (method === 'GET' && path === '/admin/state') return send(response, 200, await adminState())
-      if (method === 'GET' && path === '/admin/plan') return send(response, 200, JSON.stringify(planToJSON(router.plan)))
-      send(response, 404, new HttpError(404, 'invalid_request_error', 'not_found', `no route ${method} ${path}`).body())
-    } catch (error) {
-      if (response.headersSent) {
-        if (!response.writableEnded) response.end(`data: ${streamErrorBody(error)}\n\n`)
-        return
-      }
-      // The client went away: nothing to answer, and not the gateway's failure (counted apart, as 499).
-      if (response.destroyed || connectionAborts.get(request.socket)?.signal.aborted === true || request.socket.destroyed) {
-        count(CLIENT_CLOSED)
-        return
-      }
-      const http = toHttpError(error)
-      // A body we stopped reading: the connection closes once the answer is out.
-      if (http.status === 413) response.shouldKeepAlive = false
-      sendError(response, http)
-    }
     }, openTelemetry),
   )
   server.maxConnections = options.maxConnections ?? 1024
@@ -528,5 +668,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     })())
 
   const gatewayUrl = `http://${host}:${address.port}`
-  return { url: gatewayUrl, router, store, pool, inFlight: () => inFlight.size, dashboard: dashboard ? `${gatewayUrl}/dashboard/` : undefined, close }
+  return {
+    url: gatewayUrl,
+    router,
+    store,
+    pool,
+    inFlight: () => inFlight.size,
+    dashboard: dashboard ? `${gatewayUrl}/dashboard/` : undefined,
+    close,
+  }
 }

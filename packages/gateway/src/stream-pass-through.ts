@@ -1,5 +1,14 @@
-import type { ReadableStreamDefaultReader, ReadableStreamReadResult, ReadableWritablePair, StreamPipeOptions } from 'node:stream/web'
-import type { LanguageModelV3CallOptions, LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider'
+import type {
+  ReadableStreamDefaultReader,
+  ReadableStreamReadResult,
+  ReadableWritablePair,
+  StreamPipeOptions,
+} from 'node:stream/web'
+import type {
+  LanguageModelV3CallOptions,
+  LanguageModelV3StreamPart,
+  LanguageModelV3StreamResult,
+} from '@ai-sdk/provider'
 import { onAbort } from '@llmpool/router'
 import type { Dispatcher } from 'undici'
 import { FINISH_REASONS } from './openai-text'
@@ -40,7 +49,12 @@ export function streamThrough(
   call: LanguageModelV3CallOptions,
 ): Promise<LanguageModelV3StreamResult> {
   const options = request.body.stream_options as { include_usage?: unknown } | undefined
-  const target: ChunkTarget = { url: url.href, requestBody: request.body, model: toWire(JSON.stringify(request.body.model)), includeUsage: options?.include_usage === true }
+  const target: ChunkTarget = {
+    url: url.href,
+    requestBody: request.body,
+    model: toWire(JSON.stringify(request.body.model)),
+    includeUsage: options?.include_usage === true,
+  }
   const exchange = new StreamExchange(target)
   exchange.stopListening = onAbort(call, exchange.abortWith.bind(exchange))
   upstreams.dispatch(url, headers, body, exchange)
@@ -134,7 +148,9 @@ class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
     this.stopListening()
     if (this.errorChunks) {
       const text = Buffer.concat(this.errorChunks).toString('utf8')
-      this.reject(statusError(this.target.url, this.target.requestBody, this.status, headerRecord(this.errorHeaders!), text))
+      this.reject(
+        statusError(this.target.url, this.target.requestBody, this.status, headerRecord(this.errorHeaders!), text),
+      )
       return
     }
     if (this.over) return
@@ -147,8 +163,13 @@ class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
     this.completed = true
     this.stopListening()
     const reason = this.abortedWith ?? error
-    if (this.status === 0 || this.errorChunks) this.reject(connectionError(this.target.url, this.target.requestBody, reason))
-    else this.fail(this.abortedWith ?? new UpstreamStreamError(`the upstream stream broke off: ${error.message}`, { cause: error }))
+    if (this.status === 0 || this.errorChunks)
+      this.reject(connectionError(this.target.url, this.target.requestBody, reason))
+    else
+      this.fail(
+        this.abortedWith ??
+          new UpstreamStreamError(`the upstream stream broke off: ${error.message}`, { cause: error }),
+      )
   }
 
   /** Ends the stream when the events say so: `[DONE]`, or a failure. */
@@ -228,7 +249,8 @@ class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
   private end(): void {
     if (this.over) return
     const { chunks } = this
-    if (!chunks.done && chunks.finishReason === undefined) return this.fail(new UpstreamStreamError('the upstream stream ended without finishing'))
+    if (!chunks.done && chunks.finishReason === undefined)
+      return this.fail(new UpstreamStreamError('the upstream stream ended without finishing'))
     const raw = chunks.finishReason
     const unified = raw === undefined && !chunks.contentStarted ? 'other' : (FINISH_REASONS[raw ?? 'stop'] ?? 'other')
     this.push({
@@ -269,7 +291,10 @@ class PartStream {
     return this.real ? this.real.cancel(reason) : this.exchange.cancel(reason)
   }
 
-  pipeThrough<T>(transform: ReadableWritablePair<T, LanguageModelV3StreamPart>, options?: StreamPipeOptions): ReadableStream<T> {
+  pipeThrough<T>(
+    transform: ReadableWritablePair<T, LanguageModelV3StreamPart>,
+    options?: StreamPipeOptions,
+  ): ReadableStream<T> {
     return this.stream().pipeThrough(transform, options)
   }
 

@@ -30,7 +30,11 @@ const noop = () => undefined
  * Resolves when the response is ended, or the client went away (the stream is cancelled then: the upstream request
  * ends with it).
  */
-export async function writeStream(response: ServerResponse, stream: ReadableStream<LanguageModelV3StreamPart>, options: StreamResponseOptions): Promise<void> {
+export async function writeStream(
+  response: ServerResponse,
+  stream: ReadableStream<LanguageModelV3StreamPart>,
+  options: StreamResponseOptions,
+): Promise<void> {
   const reader = stream.getReader()
   const writer = new SseWriter(response, options)
   let complete = false
@@ -100,7 +104,8 @@ class SseWriter {
 
   /** Ends the response with an error event; true. */
   fail(error: unknown): boolean {
-    if (!this.response.destroyed) this.response.end(`${this.pending}data: ${toWire(streamErrorBody(error))}\n\n`, 'latin1')
+    if (!this.response.destroyed)
+      this.response.end(`${this.pending}data: ${toWire(streamErrorBody(error))}\n\n`, 'latin1')
     return true
   }
 
@@ -116,13 +121,17 @@ class SseWriter {
 
   private convert(): ChunkWriter {
     if (this.converter) return this.converter
-    const converter = new ChunkWriter((event) => void (this.pending += toWire(event)), this.options.model, this.options.includeUsage, completionId())
+    const converter = new ChunkWriter(
+      (event) => void (this.pending += toWire(event)),
+      this.options.model,
+      this.options.includeUsage,
+      completionId(),
+    )
     this.converter = converter
     converter.start(this.options.routing)
     this.routingDue = false
     return converter
   }
-
 }
 
 /** Resolves when `response` can take more, or closed. */

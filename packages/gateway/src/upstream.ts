@@ -10,7 +10,6 @@ export interface UpstreamAnswer {
   headers?: Record<string, string>
 }
 
-
 /**
  * Keep-alive connection pools, one per upstream origin, shared by every pass-through model of a gateway. Requests go
  * through undici's `dispatch` with a handler that collects the body's buffers: the `request()` API wraps every
@@ -31,14 +30,25 @@ export class Upstreams {
   private pool(origin: string): Pool {
     let pool = this.pools.get(origin)
     if (!pool) {
-      pool = new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 })
+      pool = new Pool(origin, {
+        connections: 256,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+      })
       this.pools.set(origin, pool)
     }
     return pool
   }
 
   /** POSTs `body` to `url`; rejects on network errors and on the call's abort (with the abort reason). */
-  post(url: URL, headers: Record<string, string>, body: string, call: LanguageModelV3CallOptions): Promise<UpstreamAnswer> {
+  post(
+    url: URL,
+    headers: Record<string, string>,
+    body: string,
+    call: LanguageModelV3CallOptions,
+  ): Promise<UpstreamAnswer> {
     return new Promise((resolve, reject) => {
       const exchange = new Exchange(resolve, reject, this.maxAnswerBytes)
       exchange.stopListening = onAbort(call, (reason) => exchange.abortWith(reason))
@@ -138,7 +148,13 @@ export function headerRecord(raw: Buffer[]): Record<string, string> {
  * An upstream's error status as the AI SDK reports it: an `APICallError` with the status and the headers, so that
  * the router reads `retry-after` and classifies the failure as it does for the AI SDK's own models.
  */
-export function statusError(url: string, requestBody: unknown, status: number, headers: Record<string, string> | undefined, text: string): APICallError {
+export function statusError(
+  url: string,
+  requestBody: unknown,
+  status: number,
+  headers: Record<string, string> | undefined,
+  text: string,
+): APICallError {
   return new APICallError({
     message: `upstream answered ${status}`,
     url,
@@ -152,5 +168,11 @@ export function statusError(url: string, requestBody: unknown, status: number, h
 
 /** A request that got no answer (refused, reset, aborted before the headers): retryable, as the AI SDK reports it. */
 export function connectionError(url: string, requestBody: unknown, error: unknown): APICallError {
-  return new APICallError({ message: `request to ${url} failed: ${(error as Error).message}`, url, requestBodyValues: requestBody, cause: error, isRetryable: true })
+  return new APICallError({
+    message: `request to ${url} failed: ${(error as Error).message}`,
+    url,
+    requestBodyValues: requestBody,
+    cause: error,
+    isRetryable: true,
+  })
 }

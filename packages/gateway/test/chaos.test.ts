@@ -6,7 +6,9 @@ import { LIMITS, runChaos } from './chaos'
 
 const seconds = Number(process.env.CHAOS_SECONDS ?? 16)
 
-test(`chaos for ${seconds} s: three gateways, one Redis, kill -9, a Redis restart, a reload storm, hostile clients`, { timeout: (seconds + 60) * 1000 }, async () => {
+test(`chaos for ${seconds} s: three gateways, one Redis, kill -9, a Redis restart, a reload storm, hostile clients`, {
+  timeout: (seconds + 60) * 1000,
+}, async () => {
   const report = await runChaos({ seconds, log: (line) => console.log(`chaos: ${line}`) })
   console.log(`chaos figures: ${JSON.stringify(report)}`)
   // Every good request was answered, or refused with a retryable status and retry-after — except those in flight to

@@ -7,7 +7,13 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { createMockUpstream, type MockUpstream, type RecordedRequest, type RedisServer, startRedisServer } from '@llmpool/testing'
+import {
+  createMockUpstream,
+  type MockUpstream,
+  type RecordedRequest,
+  type RedisServer,
+  startRedisServer,
+} from '@llmpool/testing'
 import { busiestWindow, writeConfiguration } from './helpers'
 
 const MAIN = path.join(import.meta.dirname, '..', 'src', 'bin.ts')
@@ -28,10 +34,12 @@ enable_hot_reload = true
 `
 
 function configuration(): string {
-  return writeConfiguration({
-    '_registry.toml': REGISTRY,
-    'pools/chaos-pool.toml': '[pool]\nname = "chaos_pool"\ntask_groups = ["chaos_group"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
-    'task-groups/chaos-group.toml': `[task_group]
+  return writeConfiguration(
+    {
+      '_registry.toml': REGISTRY,
+      'pools/chaos-pool.toml':
+        '[pool]\nname = "chaos_pool"\ntask_groups = ["chaos_group"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
+      'task-groups/chaos-group.toml': `[task_group]
 name = "chaos_group"
 [task_group.circuit_breaker]
 failure_threshold = 3
@@ -56,8 +64,11 @@ max_retries = 0
 api_key = "sk-chaos-test-key"
 base_url = "\${MOCK_URL}/v1"
 `,
-    'wrappers/chaos-wrappers.toml': '[wrappers]\nchaos_wrapper = { type = "pool", pool_name = "chaos_pool" }\n[global]\nrequest_timeout = 4\n',
-  }, 'chaos')
+      'wrappers/chaos-wrappers.toml':
+        '[wrappers]\nchaos_wrapper = { type = "pool", pool_name = "chaos_pool" }\n[global]\nrequest_timeout = 4\n',
+    },
+    'chaos',
+  )
 }
 
 interface GatewayProcess {
@@ -67,10 +78,27 @@ interface GatewayProcess {
   stderr: string[]
 }
 
-function startGateway(directory: string, redis: RedisServer, upstream: MockUpstream, prefix: string): Promise<GatewayProcess> {
+function startGateway(
+  directory: string,
+  redis: RedisServer,
+  upstream: MockUpstream,
+  prefix: string,
+): Promise<GatewayProcess> {
   const child = fork(
     MAIN,
-    ['--config', directory, '--port', '0', '--redis', redis.url, '--redis-prefix', prefix, '--redis-lease-ttl', String(LEASE_TTL_MS), '--watch'],
+    [
+      '--config',
+      directory,
+      '--port',
+      '0',
+      '--redis',
+      redis.url,
+      '--redis-prefix',
+      prefix,
+      '--redis-lease-ttl',
+      String(LEASE_TTL_MS),
+      '--watch',
+    ],
     {
       execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
       env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: process.cwd() },
@@ -97,10 +125,24 @@ interface Outcome {
 }
 
 const HOSTILE = [
-  JSON.stringify({ model: 'chaos_wrapper', stream: true, messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:text/plain;base64,${Buffer.from('x').toString('base64')}` } }] }] }),
+  JSON.stringify({
+    model: 'chaos_wrapper',
+    stream: true,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'image_url', image_url: { url: `data:text/plain;base64,${Buffer.from('x').toString('base64')}` } },
+        ],
+      },
+    ],
+  }),
   `{"model":"chaos_wrapper","messages":[{"role":"user","content":"hi"}],"x":${'['.repeat(200)}${']'.repeat(200)}}`,
   '{"model":"gpt-4-very-expensive","messages":[{"role":"user","content":"hi"}],"model":"chaos_wrapper"}',
-  JSON.stringify({ model: 'chaos_wrapper', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,%E0%A4%A' } }] }] }),
+  JSON.stringify({
+    model: 'chaos_wrapper',
+    messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/png,%E0%A4%A' } }] }],
+  }),
 ]
 
 /** The most requests in flight at once in `requests`, leaving out those that began inside `excluded` spans. */
@@ -129,17 +171,26 @@ export interface ChaosReport {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-export async function runChaos(options: { seconds: number; clientsPerGateway?: number; log?: (line: string) => void }): Promise<ChaosReport> {
+export async function runChaos(options: {
+  seconds: number
+  clientsPerGateway?: number
+  log?: (line: string) => void
+}): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined)
   const totalMs = options.seconds * 1000
   const redis = await startRedisServer()
   const upstream = await createMockUpstream({ recordBodies: false, maxRecordedRequests: 200_000 })
   upstream.setFaults('steady-a', { latencyMs: 20, jitterMs: 40 })
   upstream.setFaults('steady-b', { latencyMs: 20, jitterMs: 40 })
-  upstream.setFaults('flaky', [{ status: 500, rate: 0.3 }, { latencyMs: 20, jitterMs: 40 }])
+  upstream.setFaults('flaky', [
+    { status: 500, rate: 0.3 },
+    { latencyMs: 20, jitterMs: 40 },
+  ])
   const directory = configuration()
   const prefix = `chaos-${process.pid}-${Date.now()}`
-  const gateways: GatewayProcess[] = await Promise.all([0, 1, 2].map(() => startGateway(directory, redis, upstream, prefix)))
+  const gateways: GatewayProcess[] = await Promise.all(
+    [0, 1, 2].map(() => startGateway(directory, redis, upstream, prefix)),
+  )
   const outcomes: Outcome[] = []
   const started = Date.now()
   let stop = false
@@ -150,9 +201,20 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
     const gateway = gateways[index]!
     const at = Date.now()
     try {
-      const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
       await response.arrayBuffer()
-      outcomes.push({ kind, status: response.status, retryAfter: response.headers.has('retry-after'), gateway: index, killed: !gateway.alive, at })
+      outcomes.push({
+        kind,
+        status: response.status,
+        retryAfter: response.headers.has('retry-after'),
+        gateway: index,
+        killed: !gateway.alive,
+        at,
+      })
     } catch {
       outcomes.push({ kind, status: 'network', retryAfter: false, gateway: index, killed: !gateway.alive, at })
       await sleep(20)
@@ -160,7 +222,14 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
   }
   const goodClient = async (index: number, client: number) => {
     for (let count = 0; !stop; count++) {
-      await send('good', index, JSON.stringify({ model: 'chaos_wrapper', messages: [{ role: 'user', content: `client ${index}.${client} request ${count}` }] }))
+      await send(
+        'good',
+        index,
+        JSON.stringify({
+          model: 'chaos_wrapper',
+          messages: [{ role: 'user', content: `client ${index}.${client} request ${count}` }],
+        }),
+      )
       const last = outcomes[outcomes.length - 1]
       if (last && last.status !== 200) await sleep(50)
     }
@@ -171,7 +240,9 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
       await sleep(25)
     }
   }
-  const clients = gateways.flatMap((_, index) => Array.from({ length: options.clientsPerGateway ?? 4 }, (_, client) => goodClient(index, client)))
+  const clients = gateways.flatMap((_, index) =>
+    Array.from({ length: options.clientsPerGateway ?? 4 }, (_, client) => goodClient(index, client)),
+  )
   clients.push(hostileClient(), hostileClient())
 
   const at = (fraction: number) => sleep(Math.max(0, started + fraction * totalMs - Date.now()))
@@ -180,7 +251,10 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
     const storm = (async () => {
       await at(0.15)
       for (let round = 0; Date.now() < started + 0.85 * totalMs; round++) {
-        writeFileSync(path.join(directory, '_registry.toml'), round % 3 === 0 ? '' : REGISTRY.slice(0, REGISTRY.length / 2))
+        writeFileSync(
+          path.join(directory, '_registry.toml'),
+          round % 3 === 0 ? '' : REGISTRY.slice(0, REGISTRY.length / 2),
+        )
         reloads.writes++
         await sleep(round % 4 === 0 ? 400 : 40)
         writeFileSync(path.join(directory, '_registry.toml'), `${REGISTRY}# round ${round}\n`)
@@ -216,7 +290,9 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
   const breakerTrips: Record<string, number> = {}
   for (const gateway of gateways.filter((candidate) => candidate.alive)) {
     const text = await (await fetch(`${gateway.url}/metrics`)).text()
-    for (const match of text.matchAll(/^llmpool_breaker_trips_total\{scope="instance",llm_instance="([^"]+)"\} (\d+)$/gm)) {
+    for (const match of text.matchAll(
+      /^llmpool_breaker_trips_total\{scope="instance",llm_instance="([^"]+)"\} (\d+)$/gm,
+    )) {
       breakerTrips[match[1]!] = Math.max(breakerTrips[match[1]!] ?? 0, Number(match[2]))
     }
     for (const line of gateway.stderr.join('').split('\n')) {
@@ -243,7 +319,9 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
   }
   const good = outcomes.filter((outcome) => outcome.kind === 'good')
   const hostile = outcomes.filter((outcome) => outcome.kind === 'hostile')
-  const refusedRetryable = good.filter((outcome) => (outcome.status === 429 || outcome.status === 503) && outcome.retryAfter)
+  const refusedRetryable = good.filter(
+    (outcome) => (outcome.status === 429 || outcome.status === 503) && outcome.retryAfter,
+  )
   const lost = good.filter((outcome) => outcome.status === 'network' && outcome.killed)
   const report: ChaosReport = {
     good: {
@@ -251,12 +329,19 @@ export async function runChaos(options: { seconds: number; clientsPerGateway?: n
       answered: good.filter((outcome) => outcome.status === 200).length,
       refusedRetryable: refusedRetryable.length,
       lostWithKilledGateway: lost.length,
-      other: good.filter((outcome) => outcome.status !== 200 && !refusedRetryable.includes(outcome) && !lost.includes(outcome)),
+      other: good.filter(
+        (outcome) => outcome.status !== 200 && !refusedRetryable.includes(outcome) && !lost.includes(outcome),
+      ),
     },
     hostile: {
       total: hostile.length,
-      refused4xx: hostile.filter((outcome) => typeof outcome.status === 'number' && outcome.status >= 400 && outcome.status < 500).length,
-      other: hostile.filter((outcome) => !(typeof outcome.status === 'number' && outcome.status >= 400 && outcome.status < 500) && !outcome.killed),
+      refused4xx: hostile.filter(
+        (outcome) => typeof outcome.status === 'number' && outcome.status >= 400 && outcome.status < 500,
+      ).length,
+      other: hostile.filter(
+        (outcome) =>
+          !(typeof outcome.status === 'number' && outcome.status >= 400 && outcome.status < 500) && !outcome.killed,
+      ),
     },
     upstream: upstreamFigures,
     breakerTrips,

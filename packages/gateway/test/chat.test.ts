@@ -25,7 +25,11 @@ beforeEach(() => {
 
 const weather = {
   type: 'function' as const,
-  function: { name: 'weather', description: 'The weather in a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } },
+  function: {
+    name: 'weather',
+    description: 'The weather in a city',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  },
 }
 
 describe.each(['passThrough', 'aiSdk'] as const)('chat completions (%s)', (mode) => {
@@ -87,8 +91,15 @@ describe.each(['passThrough', 'aiSdk'] as const)('chat completions (%s)', (mode)
   })
 
   test('tools pass through and a tool call comes back, JSON and streamed; tool results go back up', async () => {
-    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'call tool weather {"city":"Paris"}' }]
-    const completion = await client().chat.completions.create({ model: 'main_wrapper', messages, tools: [weather], tool_choice: 'auto' })
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'user', content: 'call tool weather {"city":"Paris"}' },
+    ]
+    const completion = await client().chat.completions.create({
+      model: 'main_wrapper',
+      messages,
+      tools: [weather],
+      tool_choice: 'auto',
+    })
     const call = completion.choices[0]!.message.tool_calls![0]!
     expect(completion.choices[0]!.finish_reason).toBe('tool_calls')
     expect(call.type).toBe('function')
@@ -98,7 +109,12 @@ describe.each(['passThrough', 'aiSdk'] as const)('chat completions (%s)', (mode)
     const sent = upstream.requests().at(-1)!.body as { tools: unknown[] }
     expect(sent.tools).toHaveLength(1)
 
-    const stream = await client().chat.completions.create({ model: 'main_wrapper', messages, tools: [weather], stream: true })
+    const stream = await client().chat.completions.create({
+      model: 'main_wrapper',
+      messages,
+      tools: [weather],
+      stream: true,
+    })
     let name = ''
     let args = ''
     let finish: string | null | undefined
@@ -116,7 +132,11 @@ describe.each(['passThrough', 'aiSdk'] as const)('chat completions (%s)', (mode)
     const answer = await client().chat.completions.create({
       model: 'main_wrapper',
       tools: [weather],
-      messages: [...messages, completion.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: '18 degrees' }],
+      messages: [
+        ...messages,
+        completion.choices[0]!.message,
+        { role: 'tool', tool_call_id: call.id, content: '18 degrees' },
+      ],
     })
     expect(answer.choices[0]!.message.content).toMatch(/^mock reply/)
     const last = upstream.requests().at(-1)!.body as { messages: { role: string; tool_call_id?: string }[] }
@@ -128,7 +148,16 @@ test('models.list() names every wrapper, pool and task group', async () => {
   const client = new OpenAI({ baseURL: `${gateways.passThrough.url}/v1`, apiKey: 'unused' })
   const ids: string[] = []
   for await (const model of client.models.list()) ids.push(model.id)
-  expect(ids.sort()).toEqual(['failing_group', 'group_wrapper', 'hanging_group', 'main_group', 'main_pool', 'main_wrapper', 'tight_pool', 'unreachable_group'])
+  expect(ids.sort()).toEqual([
+    'failing_group',
+    'group_wrapper',
+    'hanging_group',
+    'main_group',
+    'main_pool',
+    'main_wrapper',
+    'tight_pool',
+    'unreachable_group',
+  ])
 })
 
 test('an error inside a committed stream is an SSE error event, never a clean [DONE]', async () => {
@@ -137,7 +166,11 @@ test('an error inside a committed stream is an SSE error event, never a clean [D
   const response = await fetch(`${gateways.passThrough.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'main_pool', stream: true, messages: [{ role: 'user', content: 'one two three four five' }] }),
+    body: JSON.stringify({
+      model: 'main_pool',
+      stream: true,
+      messages: [{ role: 'user', content: 'one two three four five' }],
+    }),
   })
   expect(response.status).toBe(200)
   const text = await response.text()

@@ -29,7 +29,12 @@ describe('parseGatewayArgs', () => {
   test('defaults: ./configs/llms from the working directory, port 8080, localhost, JSON logs at info', () => {
     const command = parseGatewayArgs([], {}, '/srv/app')
     if (typeof command === 'string') throw new Error('expected a command')
-    expect(command.options).toMatchObject({ config: '/srv/app/configs/llms', port: 8080, host: '127.0.0.1', passThrough: true })
+    expect(command.options).toMatchObject({
+      config: '/srv/app/configs/llms',
+      port: 8080,
+      host: '127.0.0.1',
+      passThrough: true,
+    })
     expect(command.options.watch).toBeUndefined()
     expect(command).toMatchObject({ logLevel: 'info', logFormat: 'json', logBodies: false })
   })
@@ -50,7 +55,15 @@ describe('parseGatewayArgs', () => {
     }
     const fromEnv = parseGatewayArgs([], env, '/srv')
     if (typeof fromEnv === 'string') throw new Error('expected a command')
-    expect(fromEnv.options).toMatchObject({ config: '/srv/conf', port: 9000, host: '0.0.0.0', redis: 'redis://127.0.0.1:6379', redisPrefix: 'p', watch: false, maxConnections: 10 })
+    expect(fromEnv.options).toMatchObject({
+      config: '/srv/conf',
+      port: 9000,
+      host: '0.0.0.0',
+      redis: 'redis://127.0.0.1:6379',
+      redisPrefix: 'p',
+      watch: false,
+      maxConnections: 10,
+    })
     expect(fromEnv.options.router).toEqual({ requestTimeoutMs: 2500 })
     expect(fromEnv).toMatchObject({ logLevel: 'warn', logFormat: 'pretty', logBodies: true })
     const flags = parseGatewayArgs(['--port', '9001', '--config', '/etc/llms', '--log-level', 'debug'], env, '/srv')
@@ -70,7 +83,9 @@ describe('parseGatewayArgs', () => {
       throw new Error('no error')
     }
     expect(mistake(['--port', 'x'])).toBe('--port (LLMPOOL_PORT) takes a whole number from 0 to 65535, not "x"')
-    expect(mistake([], { LLMPOOL_LOG_LEVEL: 'loud' })).toMatch(/--log-level \(LLMPOOL_LOG_LEVEL\) takes trace, debug, info, warn, error, fatal, silent, not "loud"/)
+    expect(mistake([], { LLMPOOL_LOG_LEVEL: 'loud' })).toMatch(
+      /--log-level \(LLMPOOL_LOG_LEVEL\) takes trace, debug, info, warn, error, fatal, silent, not "loud"/,
+    )
     expect(mistake(['--watch', '--no-watch'])).toMatch(/contradict/)
     expect(mistake([], { LLMPOOL_WATCH: 'maybe' })).toBe('LLMPOOL_WATCH takes true or false, not "maybe"')
     expect(mistake(['--redis', 'localhost:6379'])).toMatch(/redis:\/\//)
@@ -79,8 +94,25 @@ describe('parseGatewayArgs', () => {
 
   test('help lists every flag with its variable', () => {
     const help = gatewayUsage()
-    for (const flag of ['--config DIR', '--port N', '--redis URL', '--no-watch', '--log-level', '--log-format', '--log-bodies']) expect(help).toContain(flag)
-    for (const variable of ['LLMPOOL_CONFIG', 'LLMPOOL_PORT', 'LLMPOOL_REDIS', 'LLMPOOL_NO_WATCH', 'LLMPOOL_LOG_LEVEL', 'LLMPOOL_GATEWAY_TOKEN']) expect(help).toContain(variable)
+    for (const flag of [
+      '--config DIR',
+      '--port N',
+      '--redis URL',
+      '--no-watch',
+      '--log-level',
+      '--log-format',
+      '--log-bodies',
+    ])
+      expect(help).toContain(flag)
+    for (const variable of [
+      'LLMPOOL_CONFIG',
+      'LLMPOOL_PORT',
+      'LLMPOOL_REDIS',
+      'LLMPOOL_NO_WATCH',
+      'LLMPOOL_LOG_LEVEL',
+      'LLMPOOL_GATEWAY_TOKEN',
+    ])
+      expect(help).toContain(variable)
     expect(parseGatewayArgs(['--help'])).toBe('help')
     expect(parseGatewayArgs(['-h'])).toBe('help')
   })
@@ -101,7 +133,10 @@ async function running(argv: string[], env: Record<string, string> = {}) {
     signal: controller.signal,
     onListening: (gateway) => started(gateway),
   })
-  const gateway = await Promise.race([listening, exited.then((code) => Promise.reject(new Error(`exited ${code}: ${errors.join('')}`)))])
+  const gateway = await Promise.race([
+    listening,
+    exited.then((code) => Promise.reject(new Error(`exited ${code}: ${errors.join('')}`))),
+  ])
   const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>)
   return {
     gateway,
@@ -115,26 +150,45 @@ async function running(argv: string[], env: Record<string, string> = {}) {
 }
 
 const chat = (url: string, model: string, content = 'the secret prompt') =>
-  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content }] }) })
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
+  })
 
 describe('runGateway', () => {
   test('--help, --version and a bad flag exit 0, 0, 2 without starting', async () => {
     let out = ''
     let err = ''
-    const io = { stdout: { write: (text: string) => (out += text) }, stderr: { write: (text: string) => (err += text) }, env: {}, cwd: process.cwd() }
+    const io = {
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { write: (text: string) => (err += text) },
+      env: {},
+      cwd: process.cwd(),
+    }
     expect(await runGateway(['--help'], io)).toBe(0)
     expect(out).toContain('Usage: llmpool-gateway')
     out = ''
     expect(await runGateway(['--version'], io)).toBe(0)
     expect(out).toMatch(/^\d+\.\d+\.\d+/)
     expect(await runGateway(['--port', '70000'], io)).toBe(2)
-    expect(err).toBe('llmpool-gateway: --port (LLMPOOL_PORT) takes a whole number from 0 to 65535, not "70000" (see "llmpool-gateway --help")\n')
+    expect(err).toBe(
+      'llmpool-gateway: --port (LLMPOOL_PORT) takes a whole number from 0 to 65535, not "70000" (see "llmpool-gateway --help")\n',
+    )
   })
 
   test('an invalid configuration exits 1 with every problem as file:line path message', async () => {
-    const config = writeConfiguration({ '_registry.toml': '[pools]\np = { file = "pools/p.toml" }\n', 'pools/p.toml': '[pool]\nname = "p"\nstrategy = "sideways"\n' })
+    const config = writeConfiguration({
+      '_registry.toml': '[pools]\np = { file = "pools/p.toml" }\n',
+      'pools/p.toml': '[pool]\nname = "p"\nstrategy = "sideways"\n',
+    })
     let err = ''
-    const code = await runGateway(['--config', config, '--port', '0'], { stdout: { write: () => true }, stderr: { write: (text: string) => (err += text) }, env: {}, cwd: process.cwd() })
+    const code = await runGateway(['--config', config, '--port', '0'], {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (err += text) },
+      env: {},
+      cwd: process.cwd(),
+    })
     expect(code).toBe(1)
     expect(err).toMatch(/pools\/p\.toml:\d+ {2}\S*strategy/)
   })
@@ -149,10 +203,22 @@ describe('runGateway', () => {
     expect((await chat(run.gateway.url, 'no_such_target')).status).toBe(404)
     expect(await run.stop()).toBe(0)
     const records = run.records()
-    expect(records[0]).toMatchObject({ level: 30, msg: `llmpool gateway listening on ${run.gateway.url}`, watch: false })
+    expect(records[0]).toMatchObject({
+      level: 30,
+      msg: `llmpool gateway listening on ${run.gateway.url}`,
+      watch: false,
+    })
     const access = records.filter((record) => record.event === 'request')
     expect(access).toHaveLength(2)
-    expect(access[0]).toMatchObject({ method: 'POST', path: '/v1/chat/completions', target: 'group_wrapper', stream: false, status: 200, attempts: 1, fallbacks: 0 })
+    expect(access[0]).toMatchObject({
+      method: 'POST',
+      path: '/v1/chat/completions',
+      target: 'group_wrapper',
+      stream: false,
+      status: 200,
+      attempts: 1,
+      fallbacks: 0,
+    })
     expect(access[0]!.instance).toBe(response.headers.get('x-llmpool-instance'))
     expect(access[0]!.inputTokens).toBeGreaterThan(0)
     expect(access[0]!.outputTokens).toBeGreaterThan(0)
@@ -167,19 +233,26 @@ describe('runGateway', () => {
     const withBodies = await running(['--config', FIXTURE, '--log-bodies'])
     await (await chat(withBodies.gateway.url, 'group_wrapper')).json()
     await withBodies.stop()
-    expect(withBodies.records().find((record) => record.event === 'request')?.prompt).toEqual([{ role: 'user', content: 'the secret prompt' }])
+    expect(withBodies.records().find((record) => record.event === 'request')?.prompt).toEqual([
+      { role: 'user', content: 'the secret prompt' },
+    ])
 
     const pretty = await running(['--config', FIXTURE], { LLMPOOL_LOG_FORMAT: 'pretty' })
     await (await chat(pretty.gateway.url, 'group_wrapper')).json()
     await pretty.stop()
-    expect(pretty.lines.find((line) => line.includes(' request '))).toMatch(/^\d{4}-\d\d-\d\dT\S+ INFO request event=request method=POST path=\/v1\/chat\/completions target=group_wrapper .*status=200/)
+    expect(pretty.lines.find((line) => line.includes(' request '))).toMatch(
+      /^\d{4}-\d\d-\d\dT\S+ INFO request event=request method=POST path=\/v1\/chat\/completions target=group_wrapper .*status=200/,
+    )
   })
 
   test('a reload is logged: accepted with its diff, rejected with its problems; breaker trips at warn', async () => {
     const config = copyFixture()
     writeFileSync(
       path.join(config, 'task-groups', 'failing-group.toml'),
-      readFileSync(path.join(config, 'task-groups', 'failing-group.toml'), 'utf8').replace('failure_threshold = 100', 'failure_threshold = 2\nrecovery_time = 60'),
+      readFileSync(path.join(config, 'task-groups', 'failing-group.toml'), 'utf8').replace(
+        'failure_threshold = 100',
+        'failure_threshold = 2\nrecovery_time = 60',
+      ),
     )
     const run = await running(['--config', config, '--no-watch'])
     upstream.setFaults('fail-a', { status: 500 })
@@ -196,13 +269,18 @@ describe('runGateway', () => {
     const records = run.records()
     const trips = records.filter((record) => record.event === 'breaker_change' && record.to === 'open')
     expect(trips.length).toBeGreaterThan(0)
-    expect(trips[0]).toMatchObject({ level: 40, instance: expect.stringMatching(/^failing_group\.main\/openai:fail-[ab]$/) })
+    expect(trips[0]).toMatchObject({
+      level: 40,
+      instance: expect.stringMatching(/^failing_group\.main\/openai:fail-[ab]$/),
+    })
     const applied = records.find((record) => record.event === 'reload_applied')
     expect(applied).toMatchObject({ level: 30, msg: 'configuration reloaded' })
     expect(JSON.stringify(applied!.diff)).toContain('main_group')
     const rejected = records.find((record) => record.event === 'reload_rejected')
     expect(rejected).toMatchObject({ level: 40, msg: 'configuration reload rejected' })
-    expect((rejected!.errors as string[]).join('\n')).toMatch(/main-group\.toml:\d+: task_group\.echelons\.main\.concurrency_limit: /)
+    expect((rejected!.errors as string[]).join('\n')).toMatch(
+      /main-group\.toml:\d+: task_group\.echelons\.main\.concurrency_limit: /,
+    )
   })
 })
 
@@ -216,7 +294,19 @@ describe('/healthz and /readyz', () => {
   })
 
   test('ready with a configuration and Redis answering; not ready (503) while Redis is down; both open without the token', async () => {
-    const run = await running(['--config', FIXTURE, '--redis', redis.url, '--redis-prefix', `readyz-${process.pid}`, '--redis-on-unavailable', 'fallback-memory'], { LLMPOOL_GATEWAY_TOKEN: 'gateway-token' })
+    const run = await running(
+      [
+        '--config',
+        FIXTURE,
+        '--redis',
+        redis.url,
+        '--redis-prefix',
+        `readyz-${process.pid}`,
+        '--redis-on-unavailable',
+        'fallback-memory',
+      ],
+      { LLMPOOL_GATEWAY_TOKEN: 'gateway-token' },
+    )
     try {
       const ready = await fetch(`${run.gateway.url}/readyz`)
       expect(ready.status).toBe(200)
@@ -241,7 +331,8 @@ describe('the bin', () => {
       env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: process.cwd(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-  const exit = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const exit = (child: ChildProcess) =>
+    new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
 
   test('serves the official openai client, drains on SIGTERM and exits 0', { timeout: 60_000 }, async () => {
     const child = start(['--config', FIXTURE, '--port', '0'])
@@ -255,9 +346,16 @@ describe('the bin', () => {
       child.once('exit', (code) => reject(new Error(`exited ${code}: ${output}`)))
     })
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 })
-    const completion = await client.chat.completions.create({ model: 'main_wrapper', messages: [{ role: 'user', content: 'hello' }] })
+    const completion = await client.chat.completions.create({
+      model: 'main_wrapper',
+      messages: [{ role: 'user', content: 'hello' }],
+    })
     expect(completion.model).toBe('main_wrapper')
-    const stream = await client.chat.completions.create({ model: 'main_wrapper', stream: true, messages: [{ role: 'user', content: 'hello' }] })
+    const stream = await client.chat.completions.create({
+      model: 'main_wrapper',
+      stream: true,
+      messages: [{ role: 'user', content: 'hello' }],
+    })
     let text = ''
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ''
     expect(text.length).toBeGreaterThan(0)

@@ -13,11 +13,18 @@ afterAll(() => upstream.close())
 const env = () => ({ MOCK_URL: upstream.url })
 
 test('behind the token: data only with Authorization: Bearer; its URL on the gateway', async () => {
-  const gateway = await startGateway({ config: FIXTURE, env: env(), router: FAST_ROUTER, token: 'gateway-dashboard-token' })
+  const gateway = await startGateway({
+    config: FIXTURE,
+    env: env(),
+    router: FAST_ROUTER,
+    token: 'gateway-dashboard-token',
+  })
   try {
     expect(gateway.dashboard).toBe(`${gateway.url}/dashboard/`)
     expect((await fetch(`${gateway.url}/dashboard/api/snapshot`)).status).toBe(401)
-    const snapshot = await fetch(`${gateway.url}/dashboard/api/snapshot`, { headers: { authorization: 'Bearer gateway-dashboard-token' } })
+    const snapshot = await fetch(`${gateway.url}/dashboard/api/snapshot`, {
+      headers: { authorization: 'Bearer gateway-dashboard-token' },
+    })
     expect(snapshot.status).toBe(200)
     const body = (await snapshot.json()) as { instances: { key: string }[] }
     expect(body.instances.map((instance) => instance.key)).toContain('main_group.main/openai:model-a')
@@ -31,7 +38,12 @@ test('behind the token: data only with Authorization: Bearer; its URL on the gat
 })
 
 test('the authorize hook decides for the dashboard too', async () => {
-  const gateway = await startGateway({ config: FIXTURE, env: env(), router: FAST_ROUTER, authorize: (request) => request.headers['x-team'] === 'ops' })
+  const gateway = await startGateway({
+    config: FIXTURE,
+    env: env(),
+    router: FAST_ROUTER,
+    authorize: (request) => request.headers['x-team'] === 'ops',
+  })
   try {
     expect((await fetch(`${gateway.url}/dashboard/api/snapshot`)).status).toBe(401)
     expect((await fetch(`${gateway.url}/dashboard/api/snapshot`, { headers: { 'x-team': 'ops' } })).status).toBe(200)

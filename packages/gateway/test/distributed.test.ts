@@ -31,11 +31,15 @@ const children: ChildProcess[] = []
 const urls: string[] = []
 
 function startGatewayProcess(): Promise<string> {
-  const child = fork(main, ['--config', config, '--port', '0', '--redis', REDIS_URL, '--redis-prefix', prefix, '--timeout-ms', '1500'], {
-    execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
-    env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: process.cwd() },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
+  const child = fork(
+    main,
+    ['--config', config, '--port', '0', '--redis', REDIS_URL, '--redis-prefix', prefix, '--timeout-ms', '1500'],
+    {
+      execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
+      env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: process.cwd() },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    },
+  )
   children.push(child)
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve((message as { url: string }).url))

@@ -27,7 +27,9 @@ afterAll(async () => {
 
 /** gpt-4o's calls made through one door: the library's carry the AI SDK's user agent, the gateway's do not. */
 const gpt4oCalls = (name: Door['name']) =>
-  upstream.requests({ model: 'gpt-4o' }).filter((request) => String(request.headers['user-agent'] ?? '').includes('ai-sdk') === (name === 'library'))
+  upstream
+    .requests({ model: 'gpt-4o' })
+    .filter((request) => String(request.headers['user-agent'] ?? '').includes('ai-sdk') === (name === 'library'))
 
 async function hangingModel(door: Door): Promise<void> {
   const name = door.name
@@ -36,7 +38,9 @@ async function hangingModel(door: Door): Promise<void> {
     Array.from({ length: 6 }, async (_, index) => {
       const started = Date.now()
       // The gateway's streams go through the AI SDK too, and its calls must read as the gateway's: it asks JSON only.
-      const text = await door.ask('fast_group_wrapper', `hang ${index}`, { stream: name === 'library' && index % 2 === 1 })
+      const text = await door.ask('fast_group_wrapper', `hang ${index}`, {
+        stream: name === 'library' && index % 2 === 1,
+      })
       return { text, ms: Date.now() - started }
     }),
   )
@@ -46,7 +50,9 @@ async function hangingModel(door: Door): Promise<void> {
   }
   expect(first.filter(({ ms }) => ms >= 29_000)).toHaveLength(3)
   expect(gpt4oCalls(name), name).toHaveLength(3)
-  const hung = (await door.state()).instances.find((instance) => instance.key === 'fast_group.echelon1/openai:gpt-4o') as unknown as { health: { healthy: boolean } }
+  const hung = (await door.state()).instances.find(
+    (instance) => instance.key === 'fast_group.echelon1/openai:gpt-4o',
+  ) as unknown as { health: { healthy: boolean } }
   expect(hung.health.healthy).toBe(false)
   for (let index = 0; index < 6; index++) {
     const started = Date.now()
@@ -56,7 +62,9 @@ async function hangingModel(door: Door): Promise<void> {
   expect(gpt4oCalls(name), name).toHaveLength(3)
 }
 
-test("a hanging gpt-4o, through the library and the gateway: answered within echelon1's timeout + margin, then fast without it", { timeout: 90_000 }, async () => {
+test("a hanging gpt-4o, through the library and the gateway: answered within echelon1's timeout + margin, then fast without it", {
+  timeout: 90_000,
+}, async () => {
   await Promise.all(doors.map((door) => hangingModel(door)))
   await upstream.whenIdle()
   // The hung calls were aborted when their attempt timed out: nothing is left hanging at the upstream.

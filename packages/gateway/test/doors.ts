@@ -68,7 +68,11 @@ export interface Door {
 }
 
 /** The configuration's variables: `execute_group` reads OPENAI_BASE_URL and OPENAI_API_KEY from it. */
-const configEnv = (upstream: MockUpstream) => ({ ...process.env, OPENAI_BASE_URL: `${upstream.url}/v1`, OPENAI_API_KEY: OPENAI_KEY })
+const configEnv = (upstream: MockUpstream) => ({
+  ...process.env,
+  OPENAI_BASE_URL: `${upstream.url}/v1`,
+  OPENAI_API_KEY: OPENAI_KEY,
+})
 
 export async function libraryDoor(configDir: string, upstream: MockUpstream): Promise<Door> {
   const logs = logLines()
@@ -80,7 +84,12 @@ export async function libraryDoor(configDir: string, upstream: MockUpstream): Pr
     async ask(model, prompt, options = {}) {
       if (!options.stream) return (await generateText({ model: pool.model(model), prompt, maxRetries: 0 })).text
       const errors: unknown[] = []
-      const result = streamText({ model: pool.model(model), prompt, maxRetries: 0, onError: ({ error }) => void errors.push(error) })
+      const result = streamText({
+        model: pool.model(model),
+        prompt,
+        maxRetries: 0,
+        onError: ({ error }) => void errors.push(error),
+      })
       const text = await Promise.resolve(result.text).catch((error: unknown) => {
         throw errors[0] ?? error
       })
@@ -94,7 +103,12 @@ export async function libraryDoor(configDir: string, upstream: MockUpstream): Pr
 
 export async function gatewayDoor(configDir: string, upstream: MockUpstream): Promise<Door> {
   const logs = logLines()
-  const gateway = await startGateway({ config: configDir, env: configEnv(upstream), watch: false, logDestination: logs })
+  const gateway = await startGateway({
+    config: configDir,
+    env: configEnv(upstream),
+    watch: false,
+    logDestination: logs,
+  })
   const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
   return {
     name: 'gateway',
@@ -102,9 +116,11 @@ export async function gatewayDoor(configDir: string, upstream: MockUpstream): Pr
     logs: logs.lines,
     async ask(model, prompt, options = {}) {
       const messages = [{ role: 'user' as const, content: prompt }]
-      if (!options.stream) return (await client.chat.completions.create({ model, messages })).choices[0]!.message.content ?? ''
+      if (!options.stream)
+        return (await client.chat.completions.create({ model, messages })).choices[0]!.message.content ?? ''
       let text = ''
-      for await (const chunk of await client.chat.completions.create({ model, messages, stream: true })) text += chunk.choices[0]?.delta.content ?? ''
+      for await (const chunk of await client.chat.completions.create({ model, messages, stream: true }))
+        text += chunk.choices[0]?.delta.content ?? ''
       return text
     },
     async state() {
@@ -117,4 +133,7 @@ export async function gatewayDoor(configDir: string, upstream: MockUpstream): Pr
 export const DOORS = { library: libraryDoor, gateway: gatewayDoor } as const
 
 /** Chat completions the upstream received for `model` (not health probes). */
-export const chatCalls = (upstream: MockUpstream, model: string) => upstream.requests({ model }).filter((request) => request.path.endsWith('/chat/completions') || request.path.endsWith('/messages')).length
+export const chatCalls = (upstream: MockUpstream, model: string) =>
+  upstream
+    .requests({ model })
+    .filter((request) => request.path.endsWith('/chat/completions') || request.path.endsWith('/messages')).length

@@ -34,7 +34,8 @@ vector_wrappers = { file = "wrappers/vector-wrappers.toml" }
 [global]
 enable_hot_reload = false
 `,
-      'pools/vectors.toml': '[pool]\nname = "vectors"\ntask_groups = ["embedders"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
+      'pools/vectors.toml':
+        '[pool]\nname = "vectors"\ntask_groups = ["embedders"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
       // Two embedding models taking turns, 3 requests a minute each; an OpenAI one behind them.
       'task-groups/embedders.toml': `
 [task_group]
@@ -82,28 +83,53 @@ describe.each([
   afterEach(() => gateway.close())
 
   test('a batch (base64, as the client asks by default) comes back in OpenAI’s shape, with the routing headers', async () => {
-    const { data: result, response } = await client().embeddings.create({ model: 'vectors_wrapper', input: ['red', 'green'] }).withResponse()
+    const { data: result, response } = await client()
+      .embeddings.create({ model: 'vectors_wrapper', input: ['red', 'green'] })
+      .withResponse()
     const instance = response.headers.get('x-llmpool-instance')
     expect(instance).toMatch(/^embedders\.main\/mock:embed-[ab]$/)
     expect(response.headers.get('x-llmpool-attempts')).toBe('1')
-    expect(result).toMatchObject({ object: 'list', model: 'vectors_wrapper', usage: { prompt_tokens: 3, total_tokens: 3 } })
+    expect(result).toMatchObject({
+      object: 'list',
+      model: 'vectors_wrapper',
+      usage: { prompt_tokens: 3, total_tokens: 3 },
+    })
     expect(result.data.map((item) => [item.object, item.index])).toEqual([
       ['embedding', 0],
       ['embedding', 1],
     ])
-    expect(result.data.map((item) => item.embedding)).toEqual([mockEmbedding(modelOf(instance), 'red'), mockEmbedding(modelOf(instance), 'green')])
+    expect(result.data.map((item) => item.embedding)).toEqual([
+      mockEmbedding(modelOf(instance), 'red'),
+      mockEmbedding(modelOf(instance), 'green'),
+    ])
     // One upstream request for the batch.
-    expect(upstream.requests().map((request) => [request.model, request.path, (request.body as { input: string[] }).input])).toEqual([[modelOf(instance), '/v1/embeddings', ['red', 'green']]])
+    expect(
+      upstream.requests().map((request) => [request.model, request.path, (request.body as { input: string[] }).input]),
+    ).toEqual([[modelOf(instance), '/v1/embeddings', ['red', 'green']]])
     // The pass-through forwards the client's body (base64 asked); the AI SDK asks for floats and encodes them itself.
-    expect((upstream.requests()[0]!.body as { encoding_format: string }).encoding_format).toBe(passThrough ? 'base64' : 'float')
+    expect((upstream.requests()[0]!.body as { encoding_format: string }).encoding_format).toBe(
+      passThrough ? 'base64' : 'float',
+    )
     await gateway.close()
-    expect(accessLines).toEqual([expect.objectContaining({ path: '/v1/embeddings', target: 'vectors_wrapper', instance, attempts: 1, fallbacks: 0, inputTokens: 3, status: 200 })])
+    expect(accessLines).toEqual([
+      expect.objectContaining({
+        path: '/v1/embeddings',
+        target: 'vectors_wrapper',
+        instance,
+        attempts: 1,
+        fallbacks: 0,
+        inputTokens: 3,
+        status: 200,
+      }),
+    ])
   })
 
   test('float vectors, dimensions passed through; pools and task groups by their own names; calls take turns', async () => {
     const instances: string[] = []
     for (const model of ['vectors', 'vectors', 'embedders']) {
-      const { data: result, response } = await client().embeddings.create({ model, input: 'sky', encoding_format: 'float', dimensions: 4 }).withResponse()
+      const { data: result, response } = await client()
+        .embeddings.create({ model, input: 'sky', encoding_format: 'float', dimensions: 4 })
+        .withResponse()
       instances.push(response.headers.get('x-llmpool-instance')!)
       expect(result.model).toBe(model)
       expect(result.data[0]!.embedding).toEqual(mockEmbedding(modelOf(instances.at(-1)!), 'sky', 4))
@@ -120,7 +146,9 @@ describe.each([
   test('rpm_limit: the upstream sees 3 requests a minute per instance; then the backup echelon (an openai instance) serves', async () => {
     const served: string[] = []
     for (let i = 0; i < 7; i++) {
-      const { response } = await client().embeddings.create({ model: 'vectors', input: `text ${i}` }).withResponse()
+      const { response } = await client()
+        .embeddings.create({ model: 'vectors', input: `text ${i}` })
+        .withResponse()
       served.push(modelOf(response.headers.get('x-llmpool-instance')))
     }
     const stats = upstream.stats().models
@@ -132,7 +160,9 @@ describe.each([
     upstream.setFaults('embed-a', { status: 500 })
     const served = []
     for (let i = 0; i < 3; i++) {
-      const { response } = await client().embeddings.create({ model: 'vectors', input: `v${i}` }).withResponse()
+      const { response } = await client()
+        .embeddings.create({ model: 'vectors', input: `v${i}` })
+        .withResponse()
       served.push(modelOf(response.headers.get('x-llmpool-instance')))
     }
     expect(served.filter((model) => model === 'embed-a')).toEqual([])
@@ -145,29 +175,41 @@ describe.each([
     for (let i = 0; i < 3; i++) await client().embeddings.create({ model: 'vectors', input: `v${i}` })
     expect(upstream.stats().models['embed-a']?.arrivals).toBe(1)
     const state = await gateway.router.state()
-    expect(state.instances.find((instance) => instance.key.endsWith('embed-a'))?.cooldown).toMatchObject({ kind: 'rate_limit' })
+    expect(state.instances.find((instance) => instance.key.endsWith('embed-a'))?.cooldown).toMatchObject({
+      kind: 'rate_limit',
+    })
   })
 
   test('a bad input is a 400, and no breaker opens however often it comes', async () => {
     for (let i = 0; i < 4; i++) {
-      const error = await client().embeddings.create({ model: 'vectors', input: '' }).catch((caught: unknown) => caught)
+      const error = await client()
+        .embeddings.create({ model: 'vectors', input: '' })
+        .catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(OpenAI.BadRequestError)
       expect((error as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('request_rejected')
     }
     const state = await gateway.router.state()
-    expect(state.instances.every((instance) => instance.breaker.state === 'closed' && instance.cooldown === undefined)).toBe(true)
+    expect(
+      state.instances.every((instance) => instance.breaker.state === 'closed' && instance.cooldown === undefined),
+    ).toBe(true)
     expect(upstream.stats()).toMatchObject({ arrivals: 4, failed: 4 })
   })
 
   test('what the gateway refuses itself: token arrays, a bad shape, an unknown name, a target that cannot embed', async () => {
     const refused = async (body: Record<string, unknown>) => {
-      const error = (await client().embeddings.create(body as never).catch((caught: unknown) => caught)) as InstanceType<typeof OpenAI.APIError>
+      const error = (await client()
+        .embeddings.create(body as never)
+        .catch((caught: unknown) => caught)) as InstanceType<typeof OpenAI.APIError>
       return [error.status, error.code, error.param]
     }
     expect(await refused({ model: 'vectors', input: [1, 2, 3] })).toEqual([400, 'unsupported_input', 'input'])
     expect(await refused({ model: 'vectors', input: [[1], [2]] })).toEqual([400, 'unsupported_input', 'input'])
     expect(await refused({ model: 'vectors', input: 7 })).toEqual([400, 'invalid_value', 'input'])
-    expect(await refused({ model: 'vectors', input: 'x', encoding_format: 'hex' })).toEqual([400, 'invalid_value', 'encoding_format'])
+    expect(await refused({ model: 'vectors', input: 'x', encoding_format: 'hex' })).toEqual([
+      400,
+      'invalid_value',
+      'encoding_format',
+    ])
     expect(await refused({ model: 'nope', input: 'x' })).toEqual([404, 'model_not_found', 'model'])
     expect(await refused({ model: 'chatty', input: 'x' })).toEqual([400, 'embeddings_unsupported', 'model'])
     expect(upstream.stats().arrivals).toBe(0)
@@ -175,7 +217,8 @@ describe.each([
 })
 
 test('the top-level model of an embeddings answer is found after the vectors, and only there', () => {
-  const text = '{"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAA\\"model\\":"}],"model":"m-1","usage":{}}'
+  const text =
+    '{"object":"list","data":[{"object":"embedding","index":0,"embedding":"AAAA\\"model\\":"}],"model":"m-1","usage":{}}'
   expect(embeddingsAnswerModel(text)).toEqual([text.indexOf('"m-1"'), text.indexOf('"m-1"') + 5])
   expect(embeddingsAnswerModel('{"data":[{"model":"nested"}]}')).toBeUndefined()
 })

@@ -13,7 +13,12 @@ let client: OpenAI
 
 beforeAll(async () => {
   upstream = await createMockUpstream()
-  gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: { ...FAST_ROUTER, requestTimeoutMs: 400 }, maxBodyBytes: 64 * 1024 })
+  gateway = await startGateway({
+    config: FIXTURE,
+    env: { MOCK_URL: upstream.url },
+    router: { ...FAST_ROUTER, requestTimeoutMs: 400 },
+    maxBodyBytes: 64 * 1024,
+  })
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'unused', maxRetries: 0 })
 })
 afterAll(async () => {
@@ -94,7 +99,11 @@ describe('router errors', () => {
 
 describe('bad requests', () => {
   const post = (body: string | Buffer, headers: Record<string, string> = {}) =>
-    fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+    fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    })
 
   test('400 for a body that is not JSON, or not a chat request; param names the field at fault', async () => {
     const user = { role: 'user', content: 'x' }
@@ -103,22 +112,52 @@ describe('bad requests', () => {
       ['[]', 'invalid_request', null],
       [JSON.stringify({ messages: [] }), 'invalid_value', 'model'],
       [JSON.stringify({ model: 'main_pool', messages: [] }), 'invalid_value', 'messages'],
-      [JSON.stringify({ model: 'main_pool', messages: [{ role: 'wizard', content: 'x' }] }), 'invalid_value', 'messages[0].role'],
-      [JSON.stringify({ model: 'main_pool', messages: [user, user, { role: 'user', content: 7 }] }), 'invalid_value', 'messages[2].content'],
-      [JSON.stringify({ model: 'main_pool', messages: [user, { role: 'user', content: [{ type: 'audio' }] }] }), 'invalid_value', 'messages[1].content[0]'],
-      [JSON.stringify({ model: 'main_pool', messages: [{ role: 'tool', content: 'x' }] }), 'invalid_value', 'messages[0].tool_call_id'],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [{ role: 'wizard', content: 'x' }] }),
+        'invalid_value',
+        'messages[0].role',
+      ],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [user, user, { role: 'user', content: 7 }] }),
+        'invalid_value',
+        'messages[2].content',
+      ],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [user, { role: 'user', content: [{ type: 'audio' }] }] }),
+        'invalid_value',
+        'messages[1].content[0]',
+      ],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [{ role: 'tool', content: 'x' }] }),
+        'invalid_value',
+        'messages[0].tool_call_id',
+      ],
       [JSON.stringify({ model: 'main_pool', messages: [user], temperature: 'hot' }), 'invalid_value', 'temperature'],
       [JSON.stringify({ model: 'main_pool', messages: [user], max_tokens: 'lots' }), 'invalid_value', 'max_tokens'],
       [JSON.stringify({ model: 'main_pool', messages: [user], stop: [1] }), 'invalid_value', 'stop'],
       [JSON.stringify({ model: 'main_pool', messages: [user], stream: 'yes' }), 'invalid_value', 'stream'],
-      [JSON.stringify({ model: 'main_pool', messages: [user], tools: [{ type: 'function' }] }), 'invalid_value', 'tools[0]'],
-      [JSON.stringify({ model: 'main_pool', messages: [user], tool_choice: 'sometimes' }), 'invalid_value', 'tool_choice'],
-      [JSON.stringify({ model: 'main_pool', messages: [user], response_format: { type: 'yaml' } }), 'invalid_value', 'response_format'],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [user], tools: [{ type: 'function' }] }),
+        'invalid_value',
+        'tools[0]',
+      ],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [user], tool_choice: 'sometimes' }),
+        'invalid_value',
+        'tool_choice',
+      ],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [user], response_format: { type: 'yaml' } }),
+        'invalid_value',
+        'response_format',
+      ],
       ['{"model":"main_pool","messages":[],"model":"main_pool"}', 'duplicate_key', 'model'],
     ] as const) {
       const response = await post(body)
       expect(response.status, body).toBe(400)
-      const json = (await response.json()) as { error: { code: string; message: string; param: string | null; type: string } }
+      const json = (await response.json()) as {
+        error: { code: string; message: string; param: string | null; type: string }
+      }
       expect(json.error, body).toMatchObject({ code, param, type: 'invalid_request_error' })
       // The message names the field too, for a reader of logs who never sees `param`.
       if (param !== null && code === 'invalid_value') expect(json.error.message.startsWith(`${param}: `)).toBe(true)
@@ -132,12 +171,23 @@ describe('bad requests', () => {
       path.join(directory, 'wrappers', 'no-tools-wrappers.toml'),
       '[wrappers]\nno_tools_wrapper = { type = "task_group", task_group_name = "main_group" }\n\n[global]\nfunction_calling_enabled = false\n',
     )
-    appendFileSync(path.join(directory, '_registry.toml'), '\n[wrappers.no_tools_wrappers]\nfile = "wrappers/no-tools-wrappers.toml"\n')
+    appendFileSync(
+      path.join(directory, '_registry.toml'),
+      '\n[wrappers.no_tools_wrappers]\nfile = "wrappers/no-tools-wrappers.toml"\n',
+    )
     const strict = await startGateway({ config: directory, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER })
     try {
-      const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: {} } } }]
+      const tools: OpenAI.ChatCompletionTool[] = [
+        { type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: {} } } },
+      ]
       const withTools = new OpenAI({ baseURL: `${strict.url}/v1`, apiKey: 'unused', maxRetries: 0 })
-      const error = await failure(withTools.chat.completions.create({ model: 'no_tools_wrapper', messages: [{ role: 'user', content: 'hi' }], tools }))
+      const error = await failure(
+        withTools.chat.completions.create({
+          model: 'no_tools_wrapper',
+          messages: [{ role: 'user', content: 'hi' }],
+          tools,
+        }),
+      )
       expect(error.status).toBe(400)
       expectErrorBody(error, 'function_calling_disabled', 'tools')
       expect(upstream.stats().arrivals).toBe(0)
@@ -162,14 +212,21 @@ describe('bad requests', () => {
 describe('bearer-token auth', () => {
   let guarded: Gateway
   beforeAll(async () => {
-    guarded = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, token: 's3cret-token' })
+    guarded = await startGateway({
+      config: FIXTURE,
+      env: { MOCK_URL: upstream.url },
+      router: FAST_ROUTER,
+      token: 's3cret-token',
+    })
   })
   afterAll(() => guarded.close())
 
   test('401 without a token or with a wrong one; the right one passes; /healthz stays open', async () => {
     for (const apiKey of ['wrong', 's3cret-token-but-longer', 's3cret-toke']) {
       const wrong = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey, maxRetries: 0 })
-      const error = await failure(wrong.chat.completions.create({ model: 'main_pool', messages: [{ role: 'user', content: 'hi' }] }))
+      const error = await failure(
+        wrong.chat.completions.create({ model: 'main_pool', messages: [{ role: 'user', content: 'hi' }] }),
+      )
       expect(error.status).toBe(401)
       expectErrorBody(error, 'invalid_api_key')
     }
@@ -177,7 +234,10 @@ describe('bearer-token auth', () => {
     expect((await fetch(`${guarded.url}/metrics`)).status).toBe(401)
     expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200)
     const right = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: 's3cret-token', maxRetries: 0 })
-    const completion = await right.chat.completions.create({ model: 'main_pool', messages: [{ role: 'user', content: 'hi' }] })
+    const completion = await right.chat.completions.create({
+      model: 'main_pool',
+      messages: [{ role: 'user', content: 'hi' }],
+    })
     expect(completion.choices[0]!.message.content).toMatch(/^mock reply/)
   })
 })

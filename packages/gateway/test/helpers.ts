@@ -12,7 +12,11 @@ export function copyFixture(): string {
 }
 
 /** Test-speed router settings: no probes, short backoff. */
-export const FAST_ROUTER = { healthChecks: false, retry: { baseDelayMs: 5, maxRetryDelayMs: 200 }, requestTimeoutMs: 5_000 } as const
+export const FAST_ROUTER = {
+  healthChecks: false,
+  retry: { baseDelayMs: 5, maxRetryDelayMs: 200 },
+  requestTimeoutMs: 5_000,
+} as const
 
 /** A new configuration directory holding `files` (relative path → text). */
 export function writeConfiguration(files: Record<string, string>, name = 'config'): string {

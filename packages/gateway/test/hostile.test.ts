@@ -15,7 +15,13 @@ let gateway: Gateway
 
 beforeAll(async () => {
   upstream = await createMockUpstream()
-  gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, maxBodyBytes: 64 * 1024, token: 'secret-token-1' })
+  gateway = await startGateway({
+    config: FIXTURE,
+    env: { MOCK_URL: upstream.url },
+    router: FAST_ROUTER,
+    maxBodyBytes: 64 * 1024,
+    token: 'secret-token-1',
+  })
 })
 afterAll(async () => {
   await gateway.close()
@@ -27,15 +33,23 @@ beforeEach(() => {
 })
 
 const headers = { 'content-type': 'application/json', authorization: 'Bearer secret-token-1' }
-const post = (body: string, extra: Record<string, string> = {}) => fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, ...extra }, body })
+const post = (body: string, extra: Record<string, string> = {}) =>
+  fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, ...extra }, body })
 
 async function breakersAndHealth() {
   const state = await gateway.router.state()
-  return state.instances.map((instance) => ({ key: instance.key, breaker: instance.breaker.state, failures: instance.breaker.failures, healthy: instance.health.healthy, cooldown: instance.cooldown }))
+  return state.instances.map((instance) => ({
+    key: instance.key,
+    breaker: instance.breaker.state,
+    failures: instance.breaker.failures,
+    healthy: instance.health.healthy,
+    cooldown: instance.cooldown,
+  }))
 }
 
 const allClean = async () => {
-  for (const instance of await breakersAndHealth()) expect(instance).toMatchObject({ breaker: 'closed', failures: 0, healthy: true, cooldown: undefined })
+  for (const instance of await breakersAndHealth())
+    expect(instance).toMatchObject({ breaker: 'closed', failures: 0, healthy: true, cooldown: undefined })
 }
 
 describe('requests that fail before any upstream call touch no instance', () => {
@@ -43,7 +57,17 @@ describe('requests that fail before any upstream call touch no instance', () => 
     const body = JSON.stringify({
       model: 'main_pool',
       stream: true,
-      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: `data:text/plain;base64,${Buffer.from('hello').toString('base64')}` } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            {
+              type: 'image_url',
+              image_url: { url: `data:text/plain;base64,${Buffer.from('hello').toString('base64')}` },
+            },
+          ],
+        },
+      ],
     })
     for (let index = 0; index < 8; index++) {
       const response = await post(body)
@@ -56,7 +80,9 @@ describe('requests that fail before any upstream call touch no instance', () => 
     }
     expect(upstream.stats().arrivals).toBe(0)
     await allClean()
-    expect((await post(JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: 'still fine' }] }))).status).toBe(200)
+    expect(
+      (await post(JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: 'still fine' }] }))).status,
+    ).toBe(200)
   })
 
   test.each([
@@ -65,7 +91,12 @@ describe('requests that fail before any upstream call touch no instance', () => 
     ['not a URL', 'not a url'],
     ['another scheme', 'file:///etc/passwd'],
   ])('an image_url that is %s: a 400 naming it', async (_case, url) => {
-    const response = await post(JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }] }))
+    const response = await post(
+      JSON.stringify({
+        model: 'main_pool',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }],
+      }),
+    )
     expect(response.status).toBe(400)
     const { error } = (await response.json()) as { error: Record<string, unknown> }
     expect(error.message).toMatch(/image_url\.url/)
@@ -98,11 +129,17 @@ describe('requests that fail before any upstream call touch no instance', () => 
     ]) {
       const response = await post(body)
       expect(response.status).toBe(400)
-      expect(((await response.json()) as { error: Record<string, unknown> }).error).toMatchObject({ code: 'duplicate_key', param: 'model' })
+      expect(((await response.json()) as { error: Record<string, unknown> }).error).toMatchObject({
+        code: 'duplicate_key',
+        param: 'model',
+      })
     }
     expect(upstream.stats().arrivals).toBe(0)
     // Nested keys may repeat across objects: that is ordinary JSON.
-    expect((await post('{"model":"main_pool","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}')).status).toBe(200)
+    expect(
+      (await post('{"model":"main_pool","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}]}'))
+        .status,
+    ).toBe(200)
   })
 
   test('a provider failing in this process (EMFILE) is a 500 and opens no breaker', async () => {
@@ -122,10 +159,20 @@ describe('requests that fail before any upstream call touch no instance', () => 
         throw emfile
       },
     }
-    const local = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, passThrough: false, providers: { openai: { createModel: () => broken } } })
+    const local = await startGateway({
+      config: FIXTURE,
+      env: { MOCK_URL: upstream.url },
+      router: FAST_ROUTER,
+      passThrough: false,
+      providers: { openai: { createModel: () => broken } },
+    })
     try {
       for (let index = 0; index < 6; index++) {
-        const response = await fetch(`${local.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: 'hi' }] }) })
+        const response = await fetch(`${local.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: 'hi' }] }),
+        })
         expect(response.status).toBe(500)
         expect(((await response.json()) as { error: Record<string, unknown> }).error.code).toBe('internal_error')
       }
@@ -140,15 +187,24 @@ describe('requests that fail before any upstream call touch no instance', () => 
 describe('HTTP', () => {
   test('the bearer scheme is case-insensitive (RFC 9110); a wrong token is still a 401', async () => {
     for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
-      const response = await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `${scheme} secret-token-1` } })
+      const response = await fetch(`${gateway.url}/v1/models`, {
+        headers: { authorization: `${scheme} secret-token-1` },
+      })
       expect(response.status).toBe(200)
     }
-    expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: 'Bearer secret-token-2' } })).status).toBe(401)
-    expect((await fetch(`${gateway.url}/v1/models`, { headers: { authorization: 'Basic secret-token-1' } })).status).toBe(401)
+    expect(
+      (await fetch(`${gateway.url}/v1/models`, { headers: { authorization: 'Bearer secret-token-2' } })).status,
+    ).toBe(401)
+    expect(
+      (await fetch(`${gateway.url}/v1/models`, { headers: { authorization: 'Basic secret-token-1' } })).status,
+    ).toBe(401)
   })
 
   test('a body over the limit: fetch reads the 413 (no EPIPE), even while still sending', async () => {
-    const big = JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] })
+    const big = JSON.stringify({
+      model: 'main_pool',
+      messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }],
+    })
     const response = await post(big)
     expect(response.status).toBe(413)
     expect(((await response.json()) as { error: Record<string, unknown> }).error.code).toBe('request_too_large')
@@ -174,7 +230,14 @@ describe('HTTP', () => {
   })
 
   test('a slow body is cut after the body timeout; connections beyond the cap are refused', async () => {
-    const guarded = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, requestTimeoutMs: 500, headersTimeoutMs: 500, maxConnections: 3 })
+    const guarded = await startGateway({
+      config: FIXTURE,
+      env: { MOCK_URL: upstream.url },
+      router: FAST_ROUTER,
+      requestTimeoutMs: 500,
+      headersTimeoutMs: 500,
+      maxConnections: 3,
+    })
     try {
       const { port } = new URL(guarded.url)
       const slow = connect(Number(port), '127.0.0.1')
@@ -184,20 +247,37 @@ describe('HTTP', () => {
         slow.on('error', () => undefined)
         slow.resume() // read the 408, so that the end of the connection is seen
       })
-      slow.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo')
+      slow.write(
+        'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo',
+      )
       expect(await closed).toBeLessThan(5_000)
       // Three idle connections take every slot: a fourth is refused.
-      const idle = await Promise.all(Array.from({ length: 3 }, () => new Promise<ReturnType<typeof connect>>((resolve) => {
-        const socket = connect(Number(port), '127.0.0.1', () => resolve(socket))
-        socket.on('error', () => undefined)
-      })))
+      const idle = await Promise.all(
+        Array.from(
+          { length: 3 },
+          () =>
+            new Promise<ReturnType<typeof connect>>((resolve) => {
+              const socket = connect(Number(port), '127.0.0.1', () => resolve(socket))
+              socket.on('error', () => undefined)
+            }),
+        ),
+      )
       await new Promise((resolve) => setTimeout(resolve, 50))
-      const refused = await fetch(`${guarded.url}/healthz`).then(() => false, () => true)
+      const refused = await fetch(`${guarded.url}/healthz`).then(
+        () => false,
+        () => true,
+      )
       expect(refused).toBe(true)
       await Promise.all(idle.map((socket) => new Promise((resolve) => socket.once('close', resolve).destroy())))
       await new Promise((resolve) => setTimeout(resolve, 100))
       // A slot is free again (a fresh connection, not one of fetch's pooled ones).
-      expect(await new Promise((resolve) => httpRequest(`${guarded.url}/healthz`, { agent: false }, (response) => resolve(response.statusCode)).on('error', resolve).end())).toBe(200)
+      expect(
+        await new Promise((resolve) =>
+          httpRequest(`${guarded.url}/healthz`, { agent: false }, (response) => resolve(response.statusCode))
+            .on('error', resolve)
+            .end(),
+        ),
+      ).toBe(200)
     } finally {
       await guarded.close()
     }
@@ -205,7 +285,9 @@ describe('HTTP', () => {
 })
 
 async function metricValue(series: string): Promise<number> {
-  const text = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: 'Bearer secret-token-1' } })).text()
+  const text = await (
+    await fetch(`${gateway.url}/metrics`, { headers: { authorization: 'Bearer secret-token-1' } })
+  ).text()
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `))
   return line ? Number(line.split(' ')[1]) : 0
 }

@@ -67,7 +67,12 @@ let gateway: Gateway
 
 beforeAll(async () => {
   upstream = await createMockUpstream()
-  gateway = await startGateway({ config: configuration(), env: { MOCK_URL: upstream.url }, token: TOKEN, router: { ...FAST_ROUTER, clock } })
+  gateway = await startGateway({
+    config: configuration(),
+    env: { MOCK_URL: upstream.url },
+    token: TOKEN,
+    router: { ...FAST_ROUTER, clock },
+  })
 })
 afterAll(async () => {
   await gateway.close()
@@ -75,9 +80,14 @@ afterAll(async () => {
 })
 
 const client = () => new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TOKEN, maxRetries: 0 })
-const ask = () => client().chat.completions.create({ model: 'metered_pool', messages: [{ role: 'user', content: 'hi' }] })
+const ask = () =>
+  client().chat.completions.create({ model: 'metered_pool', messages: [{ role: 'user', content: 'hi' }] })
 async function askStreaming(): Promise<void> {
-  const stream = await client().chat.completions.create({ model: 'metered_pool', messages: [{ role: 'user', content: 'one two three' }], stream: true })
+  const stream = await client().chat.completions.create({
+    model: 'metered_pool',
+    messages: [{ role: 'user', content: 'one two three' }],
+    stream: true,
+  })
   for await (const _chunk of stream);
 }
 
@@ -173,7 +183,8 @@ function expectReadable(scrape: Scrape): void {
     expect(['COUNTER', 'GAUGE', 'HISTOGRAM'], `TYPE of ${family.name}`).toContain(family.type)
     // The convention PromQL users read types by: counters end in _total, and of ours only they (prom-client's
     // nodejs_active_handles_total and its like are gauges, under the names Node.js dashboards know).
-    if (family.type === 'COUNTER' || family.name.startsWith('llmpool_')) expect(family.name.endsWith('_total'), family.name).toBe(family.type === 'COUNTER')
+    if (family.type === 'COUNTER' || family.name.startsWith('llmpool_'))
+      expect(family.name.endsWith('_total'), family.name).toBe(family.type === 'COUNTER')
   }
   const histograms = new Map<string, { le: string[]; buckets: number[]; sum?: number; count?: number }>()
   for (const sample of scrape.samples) {
@@ -181,7 +192,8 @@ function expectReadable(scrape: Scrape): void {
     expect(family, `the family of ${sample.name}`).toBeDefined()
     // NaN is a valid value and Prometheus stores it (prom-client's event-loop gauges are NaN when no delay was
     // sampled since the previous scrape); counters and histograms must be numbers.
-    if (family!.type === 'GAUGE') expect(Number.isNaN(sample.value) || Number.isFinite(sample.value), `${key(sample)} = ${sample.value}`).toBe(true)
+    if (family!.type === 'GAUGE')
+      expect(Number.isNaN(sample.value) || Number.isFinite(sample.value), `${key(sample)} = ${sample.value}`).toBe(true)
     else expect(Number.isFinite(sample.value), `${key(sample)} = ${sample.value}`).toBe(true)
     for (const label of Object.keys(sample.labels)) {
       expect(label).toMatch(/^[a-zA-Z_][a-zA-Z0-9_]*$/)
@@ -225,10 +237,15 @@ function expectNoDecrease(before: Scrape, after: Scrape): void {
 }
 
 const value = (scrape: Scrape, name: string, labels: Record<string, string>) =>
-  scrape.samples.find((sample) => sample.name === name && Object.entries(labels).every(([label, text]) => sample.labels[label] === text))?.value
+  scrape.samples.find(
+    (sample) => sample.name === name && Object.entries(labels).every(([label, text]) => sample.labels[label] === text),
+  )?.value
 const sum = (scrape: Scrape, name: string, labels: Record<string, string>) =>
   scrape.samples
-    .filter((sample) => sample.name === name && Object.entries(labels).every(([label, text]) => sample.labels[label] === text))
+    .filter(
+      (sample) =>
+        sample.name === name && Object.entries(labels).every(([label, text]) => sample.labels[label] === text),
+    )
     .reduce((total, sample) => total + sample.value, 0)
 const POOL = { scope: 'pool', pool: 'metered_pool' }
 
@@ -248,8 +265,17 @@ test('/metrics is read as Prometheus reads it, and its counters only grow, also 
   expect(value(first, 'llmpool_time_to_first_token_seconds_count', POOL)).toBe(1)
   expect(value(first, 'llmpool_output_tokens_total', POOL)).toBeGreaterThan(0)
   // Instances are named by `llm_instance`, rotating keys by their position: never by the key.
-  expect(new Set(first.samples.filter((sample) => sample.labels.scope === 'instance').map((sample) => sample.labels.llm_instance))).toEqual(
-    new Set(['metered_group.main/openai:model-a#1', 'metered_group.main/openai:model-a#2', 'metered_group.main/openai:model-b#1', 'metered_group.main/openai:model-b#2']),
+  expect(
+    new Set(
+      first.samples.filter((sample) => sample.labels.scope === 'instance').map((sample) => sample.labels.llm_instance),
+    ),
+  ).toEqual(
+    new Set([
+      'metered_group.main/openai:model-a#1',
+      'metered_group.main/openai:model-a#2',
+      'metered_group.main/openai:model-b#1',
+      'metered_group.main/openai:model-b#2',
+    ]),
   )
 
   // Traffic between two scrapes: everything counted grows or stays.
@@ -258,7 +284,9 @@ test('/metrics is read as Prometheus reads it, and its counters only grow, also 
   expectReadable(second)
   expectNoDecrease(first, second)
   expect(value(second, 'llmpool_requests_total', POOL)).toBe(7)
-  expect(value(second, 'llmpool_gateway_http_responses_total', { status: '200' })).toBeGreaterThan(value(first, 'llmpool_gateway_http_responses_total', { status: '200' })!)
+  expect(value(second, 'llmpool_gateway_http_responses_total', { status: '200' })).toBeGreaterThan(
+    value(first, 'llmpool_gateway_http_responses_total', { status: '200' })!,
+  )
   expect(value(second, 'process_cpu_seconds_total', {})).toBeGreaterThan(0)
 
   // Past the retention period the router's window is empty (what /admin/state shows lately), the counters are not.

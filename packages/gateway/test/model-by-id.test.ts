@@ -11,7 +11,12 @@ let client: OpenAI
 
 beforeAll(async () => {
   upstream = await createMockUpstream()
-  gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, token: 'models-token' })
+  gateway = await startGateway({
+    config: FIXTURE,
+    env: { MOCK_URL: upstream.url },
+    router: FAST_ROUTER,
+    token: 'models-token',
+  })
   client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: 'models-token', maxRetries: 0 })
 })
 afterAll(async () => {
@@ -38,9 +43,18 @@ test('a wrapper, a pool and a task group each come back as the model object /v1/
 
 test('any other name is a 404 model_not_found in OpenAI shape (param "model"); the token is required', async () => {
   for (const id of ['no_such_pool', 'toString', '%E0%A4%A', 'main_pool/extra']) {
-    const response = await fetch(`${gateway.url}/v1/models/${id}`, { headers: { authorization: 'Bearer models-token' } })
+    const response = await fetch(`${gateway.url}/v1/models/${id}`, {
+      headers: { authorization: 'Bearer models-token' },
+    })
     expect(response.status, id).toBe(404)
-    expect(await response.json()).toEqual({ error: { message: expect.stringMatching(/does not exist/), type: 'invalid_request_error', code: 'model_not_found', param: 'model' } })
+    expect(await response.json()).toEqual({
+      error: {
+        message: expect.stringMatching(/does not exist/),
+        type: 'invalid_request_error',
+        code: 'model_not_found',
+        param: 'model',
+      },
+    })
   }
   await expect(client.models.retrieve('no_such_pool')).rejects.toBeInstanceOf(NotFoundError)
   expect((await fetch(`${gateway.url}/v1/models/main_pool`)).status).toBe(401)

@@ -20,7 +20,10 @@ beforeEach(() => {
 
 const env = () => ({ MOCK_URL: upstream.url })
 const ask = (url: string, model = 'main_pool') =>
-  new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] })
+  new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 }).chat.completions.create({
+    model,
+    messages: [{ role: 'user', content: 'hi' }],
+  })
 
 /** Parses the text exposition format: samples by name, with labels; checks every line's syntax. */
 function parsePrometheus(text: string) {
@@ -39,7 +42,8 @@ function parsePrometheus(text: string) {
     const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
     expect(sample, line).not.toBeNull()
     const labels: Record<string, string> = {}
-    for (const match of sample![2]?.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) ?? []) labels[match[1]!] = match[2]!
+    for (const match of sample![2]?.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g) ?? [])
+      labels[match[1]!] = match[2]!
     const value = sample![3] === '+Inf' ? Infinity : Number(sample![3])
     expect(Number.isNaN(value), line).toBe(false)
     samples.push({ name: sample![1]!, labels, value })
@@ -61,18 +65,26 @@ test('/metrics: Prometheus text with counters, cumulative histograms, breaker st
     expect(requests?.value).toBe(4)
     const instances = samples.filter((s) => s.name === 'llmpool_requests_total' && s.labels.scope === 'instance')
     expect(instances.map((s) => s.value).reduce((a, b) => a + b, 0)).toBe(4)
-    expect(samples.find((s) => s.name === 'llmpool_output_tokens_total' && s.labels.pool === 'main_pool')!.value).toBeGreaterThan(0)
+    expect(
+      samples.find((s) => s.name === 'llmpool_output_tokens_total' && s.labels.pool === 'main_pool')!.value,
+    ).toBeGreaterThan(0)
 
-    const buckets = samples.filter((s) => s.name === 'llmpool_request_duration_seconds_bucket' && s.labels.pool === 'main_pool')
+    const buckets = samples.filter(
+      (s) => s.name === 'llmpool_request_duration_seconds_bucket' && s.labels.pool === 'main_pool',
+    )
     expect(buckets.at(-1)!.labels.le).toBe('+Inf')
     for (let i = 1; i < buckets.length; i++) {
       expect(buckets[i]!.value).toBeGreaterThanOrEqual(buckets[i - 1]!.value)
       const le = (s: (typeof buckets)[number]) => (s.labels.le === '+Inf' ? Infinity : Number(s.labels.le))
       expect(le(buckets[i]!)).toBeGreaterThan(le(buckets[i - 1]!))
     }
-    const count = samples.find((s) => s.name === 'llmpool_request_duration_seconds_count' && s.labels.pool === 'main_pool')!
+    const count = samples.find(
+      (s) => s.name === 'llmpool_request_duration_seconds_count' && s.labels.pool === 'main_pool',
+    )!
     expect(buckets.at(-1)!.value).toBe(count.value)
-    expect(samples.some((s) => s.name === 'llmpool_request_duration_seconds_sum' && s.labels.pool === 'main_pool')).toBe(true)
+    expect(
+      samples.some((s) => s.name === 'llmpool_request_duration_seconds_sum' && s.labels.pool === 'main_pool'),
+    ).toBe(true)
 
     const breakers = samples.filter((s) => s.name === 'llmpool_breaker_state')
     expect(breakers.length).toBeGreaterThanOrEqual(2)
@@ -97,7 +109,10 @@ test('/admin/state and /healthz', async () => {
     }
     expect(state.wrappers).toEqual({ main_wrapper: 'main_pool', group_wrapper: 'main_group' })
     expect(state.targets.pools.sort()).toEqual(['main_pool', 'tight_pool'])
-    expect(state.pools.find((pool) => pool.name === 'tight_pool')!.limits).toMatchObject({ kind: 'token_bucket', limit: 1 })
+    expect(state.pools.find((pool) => pool.name === 'tight_pool')!.limits).toMatchObject({
+      kind: 'token_bucket',
+      limit: 1,
+    })
     const instance = state.instances.find((entry) => entry.key.endsWith('openai:model-a'))!
     expect(instance.breaker.state).toBe('closed')
     expect(instance.health.healthy).toBe(true)
@@ -139,9 +154,15 @@ test('hot reload: an edit of the configuration directory reaches the next reques
   try {
     expect((await ask(gateway.url, 'main_group')).choices[0]!.message.content).toMatch(/^mock reply from model-[ab]/)
     const file = path.join(directory, 'task-groups', 'main-group.toml')
-    writeFileSync(file, readFileSync(file, 'utf8').replace('["openai:model-a", "openai:model-b"]', '["openai:model-c"]'))
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('["openai:model-a", "openai:model-b"]', '["openai:model-c"]'),
+    )
     const wrappers = path.join(directory, 'wrappers', 'pool-wrappers.toml')
-    writeFileSync(wrappers, `${readFileSync(wrappers, 'utf8')}new_wrapper = { type = "pool", pool_name = "main_pool" }\n`)
+    writeFileSync(
+      wrappers,
+      `${readFileSync(wrappers, 'utf8')}new_wrapper = { type = "pool", pool_name = "main_pool" }\n`,
+    )
     const deadline = Date.now() + 10_000
     for (;;) {
       const content = (await ask(gateway.url, 'main_group')).choices[0]!.message.content

@@ -6,7 +6,13 @@ declare module 'parse-prometheus-text-format' {
     help: string
     /** 'UNTYPED' when the family has no TYPE line. */
     type: 'COUNTER' | 'GAUGE' | 'HISTOGRAM' | 'SUMMARY' | 'UNTYPED'
-    metrics: { value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string; sum?: string }[]
+    metrics: {
+      value?: string
+      labels?: Record<string, string>
+      buckets?: Record<string, string>
+      count?: string
+      sum?: string
+    }[]
   }
   /** Throws `InvalidLineError` on a line it cannot read. */
   export default function parsePrometheusTextFormat(text: string): ParsedFamily[]

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type Gateway, rewriteModel, startGateway, topLevelModel, Upstreams, upstreamBody } from '../src/index'
 import { FAST_ROUTER, FIXTURE } from './helpers'
 
-const call = (extra: Partial<LanguageModelV3CallOptions> = {}) => ({ prompt: [], ...extra }) as LanguageModelV3CallOptions
+const call = (extra: Partial<LanguageModelV3CallOptions> = {}) =>
+  ({ prompt: [], ...extra }) as LanguageModelV3CallOptions
 const build = (text: string, extra: Partial<LanguageModelV3CallOptions> = {}) =>
   JSON.parse(upstreamBody({ text, body: JSON.parse(text) }, 'real-model', call(extra))) as Record<string, unknown>
 
@@ -17,7 +18,16 @@ describe('the upstream body', () => {
     for (const body of [
       { model: 'my_pool', messages },
       { messages, model: 'my_pool', top_p: 0.5 },
-      { messages, tools: [{ type: 'function', function: { name: 'pick', parameters: { type: 'object', properties: { model: { type: 'string' } } } } }], model: 'my_pool' },
+      {
+        messages,
+        tools: [
+          {
+            type: 'function',
+            function: { name: 'pick', parameters: { type: 'object', properties: { model: { type: 'string' } } } },
+          },
+        ],
+        model: 'my_pool',
+      },
     ]) {
       expect(build(JSON.stringify(body))).toEqual({ ...body, model: 'real-model' })
     }
@@ -35,10 +45,20 @@ describe('the upstream body', () => {
 
   test("the echelon's temperature and max_tokens fill in only what the client left out", () => {
     const text = JSON.stringify({ model: 'my_pool', messages })
-    expect(build(text, { temperature: 0.2, maxOutputTokens: 99 })).toEqual({ model: 'real-model', messages, temperature: 0.2, max_tokens: 99 })
+    expect(build(text, { temperature: 0.2, maxOutputTokens: 99 })).toEqual({
+      model: 'real-model',
+      messages,
+      temperature: 0.2,
+      max_tokens: 99,
+    })
     const own = JSON.stringify({ model: 'my_pool', messages, temperature: 0.9, max_completion_tokens: 5 })
     // The router's call carries the client's own values then; the body keeps them as the client wrote them.
-    expect(build(own, { temperature: 0.9, maxOutputTokens: 5 })).toEqual({ model: 'real-model', messages, temperature: 0.9, max_completion_tokens: 5 })
+    expect(build(own, { temperature: 0.9, maxOutputTokens: 5 })).toEqual({
+      model: 'real-model',
+      messages,
+      temperature: 0.9,
+      max_completion_tokens: 5,
+    })
   })
 
   test('stream_options is dropped (upstreams refuse it without stream)', () => {
@@ -50,7 +70,9 @@ describe('the upstream body', () => {
 test("the answer is written back byte for byte but for the top-level model's value", () => {
   const text = '{"id":"x","model":"real-model","choices":[{"message":{"content":"\\"model\\":\\"keep\\""}}],"usage":{}}'
   const span = topLevelModel(text, text.indexOf('"choices"'))
-  expect(rewriteModel({ text, ...(span ? { modelSpan: span } : {}) }, 'my_pool')).toBe(text.replace('"real-model"', '"my_pool"'))
+  expect(rewriteModel({ text, ...(span ? { modelSpan: span } : {}) }, 'my_pool')).toBe(
+    text.replace('"real-model"', '"my_pool"'),
+  )
   // Without a span (an unusual answer) it is parsed and serialized again.
   expect(JSON.parse(rewriteModel({ text }, 'my_pool'))).toEqual({ ...JSON.parse(text), model: 'my_pool' })
 })
@@ -62,7 +84,11 @@ describe('over HTTP', () => {
 
   beforeAll(async () => {
     upstream = await createMockUpstream()
-    gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: { ...FAST_ROUTER, requestTimeoutMs: 1_500 } })
+    gateway = await startGateway({
+      config: FIXTURE,
+      env: { MOCK_URL: upstream.url },
+      router: { ...FAST_ROUTER, requestTimeoutMs: 1_500 },
+    })
     gateway.router.on((event) => void events.push(event))
   })
   afterAll(async () => {
@@ -94,10 +120,17 @@ describe('over HTTP', () => {
   test('token usage reaches the router events, read from the answer without parsing it', async () => {
     const response = await post('main_group')
     expect(response.status).toBe(200)
-    const answer = (await response.json()) as { model: string; usage: { prompt_tokens: number; completion_tokens: number } }
+    const answer = (await response.json()) as {
+      model: string
+      usage: { prompt_tokens: number; completion_tokens: number }
+    }
     expect(answer.model).toBe('main_group')
     const end = events.find((event) => event.type === 'attempt_end')
-    expect(end).toMatchObject({ ok: true, inputTokens: answer.usage.prompt_tokens, outputTokens: answer.usage.completion_tokens })
+    expect(end).toMatchObject({
+      ok: true,
+      inputTokens: answer.usage.prompt_tokens,
+      outputTokens: answer.usage.completion_tokens,
+    })
   })
 
   test('an error in a 200 body fails the attempt (502) and the router moves on', async () => {
@@ -113,7 +146,9 @@ describe('over HTTP', () => {
     const body = (model: string) => JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] })
     try {
       upstream.setReply('big', 'x'.repeat(5_000))
-      await expect(upstreams.post(url, { 'content-type': 'application/json' }, body('big'), call())).rejects.toThrow(/larger than 1000 bytes/)
+      await expect(upstreams.post(url, { 'content-type': 'application/json' }, body('big'), call())).rejects.toThrow(
+        /larger than 1000 bytes/,
+      )
       const small = await upstreams.post(url, { 'content-type': 'application/json' }, body('small'), call())
       expect(small.status).toBe(200)
       expect(JSON.parse(small.text)).toMatchObject({ model: 'small' })

@@ -35,25 +35,49 @@ afterEach(async () => {
 
 /** A configuration with one task group `g` (models a, b) and a wrapper `w`; `echelon` adds to its echelon. */
 function configuration(echelon: string, group = '', models = '"openai:model-a", "openai:model-b"'): string {
-  return writeConfiguration({
-    '_registry.toml': '[task_groups]\ng = { file = "task-groups/g.toml" }\n[wrappers]\nw = { file = "wrappers/w.toml" }\n',
-    'task-groups/g.toml': `[task_group]\nname = "g"\n${group}\n[task_group.fallback]\nmax_attempts = 2\nretry_delay = 0\n[task_group.echelons.main]\nmodels = [${models}]\nmax_retries = 0\ntimeout = 10\napi_key = "sk-test"\nbase_url = "\${MOCK_URL}/v1"\n${echelon}\n`,
-    'wrappers/w.toml': '[wrappers]\nw_wrapper = { type = "task_group", task_group_name = "g" }\n[global]\nrequest_timeout = 15\n',
-  }, 'redis-faults')
+  return writeConfiguration(
+    {
+      '_registry.toml':
+        '[task_groups]\ng = { file = "task-groups/g.toml" }\n[wrappers]\nw = { file = "wrappers/w.toml" }\n',
+      'task-groups/g.toml': `[task_group]\nname = "g"\n${group}\n[task_group.fallback]\nmax_attempts = 2\nretry_delay = 0\n[task_group.echelons.main]\nmodels = [${models}]\nmax_retries = 0\ntimeout = 10\napi_key = "sk-test"\nbase_url = "\${MOCK_URL}/v1"\n${echelon}\n`,
+      'wrappers/w.toml':
+        '[wrappers]\nw_wrapper = { type = "task_group", task_group_name = "g" }\n[global]\nrequest_timeout = 15\n',
+    },
+    'redis-faults',
+  )
 }
 
-async function gateway(config: string, prefix: string, options: Partial<Parameters<typeof startGateway>[0]> = {}): Promise<Gateway> {
-  const started = await startGateway({ config, env: { MOCK_URL: upstream.url }, redis: redis.url, redisPrefix: prefix, router: { healthChecks: false }, ...options })
+async function gateway(
+  config: string,
+  prefix: string,
+  options: Partial<Parameters<typeof startGateway>[0]> = {},
+): Promise<Gateway> {
+  const started = await startGateway({
+    config,
+    env: { MOCK_URL: upstream.url },
+    redis: redis.url,
+    redisPrefix: prefix,
+    router: { healthChecks: false },
+    ...options,
+  })
   gateways.push(started)
   return started
 }
 
-function gatewayProcess(config: string, prefix: string, extra: string[] = []): Promise<{ url: string; child: ChildProcess }> {
-  const child = fork(MAIN, ['--config', config, '--port', '0', '--redis', redis.url, '--redis-prefix', prefix, ...extra], {
-    execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
-    env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: process.cwd() },
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  })
+function gatewayProcess(
+  config: string,
+  prefix: string,
+  extra: string[] = [],
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = fork(
+    MAIN,
+    ['--config', config, '--port', '0', '--redis', redis.url, '--redis-prefix', prefix, ...extra],
+    {
+      execArgv: ['--import', 'tsx', '--conditions=@llmpool/source'],
+      env: { ...process.env, MOCK_URL: upstream.url, INIT_CWD: process.cwd() },
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    },
+  )
   children.push(child)
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ url: (message as { url: string }).url, child }))
@@ -62,12 +86,18 @@ function gatewayProcess(config: string, prefix: string, extra: string[] = []): P
 }
 
 const ask = (url: string, content = 'hi') =>
-  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'w_wrapper', messages: [{ role: 'user', content }] }) })
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'w_wrapper', messages: [{ role: 'user', content }] }),
+  })
 
 const prefixOf = (name: string) => `redis-faults-${name}-${process.pid}-${Date.now()}`
 
 describe('Redis down', () => {
-  test('fail-closed: 503 limits_unavailable with retry-after, nothing sent upstream; back within a second of Redis returning', { timeout: 30_000 }, async () => {
+  test('fail-closed: 503 limits_unavailable with retry-after, nothing sent upstream; back within a second of Redis returning', {
+    timeout: 30_000,
+  }, async () => {
     const served = await gateway(configuration('concurrency_limit = 5\nrpm_limit = 1000'), prefixOf('closed'))
     expect((await ask(served.url)).status).toBe(200)
     await redis.kill()
@@ -88,8 +118,10 @@ describe('Redis down', () => {
     expect(Date.now() - back).toBeLessThan(1_500)
   })
 
-  test('fallback-memory (the operator\'s choice): served during the outage', { timeout: 30_000 }, async () => {
-    const served = await gateway(configuration('concurrency_limit = 5\nrpm_limit = 1000'), prefixOf('open'), { redisOnUnavailable: 'fallback-memory' })
+  test("fallback-memory (the operator's choice): served during the outage", { timeout: 30_000 }, async () => {
+    const served = await gateway(configuration('concurrency_limit = 5\nrpm_limit = 1000'), prefixOf('open'), {
+      redisOnUnavailable: 'fallback-memory',
+    })
     await redis.kill()
     try {
       expect((await ask(served.url)).status).toBe(200)
@@ -99,7 +131,9 @@ describe('Redis down', () => {
   })
 })
 
-test('a crashed gateway\'s permit comes back to the others within its lease ttl, and a waiting request is served then', { timeout: 30_000 }, async () => {
+test("a crashed gateway's permit comes back to the others within its lease ttl, and a waiting request is served then", {
+  timeout: 30_000,
+}, async () => {
   const config = configuration('concurrency_limit = 1', '', '"openai:model-a"')
   const prefix = prefixOf('crash')
   upstream.setFaults('model-a', { sequence: [{ hang: true }] })
@@ -117,19 +151,30 @@ test('a crashed gateway\'s permit comes back to the others within its lease ttl,
   expect(Date.now() - killed).toBeLessThan(2_000 + 1_500)
 })
 
-test('half-open trials are shared: three gateways make one trial call in total, not three', { timeout: 30_000 }, async () => {
-  const config = configuration('', '[task_group.circuit_breaker]\nfailure_threshold = 2\nrecovery_time = 1\nhalf_open_requests = 1', '"openai:model-a"')
+test('half-open trials are shared: three gateways make one trial call in total, not three', {
+  timeout: 30_000,
+}, async () => {
+  const config = configuration(
+    '',
+    '[task_group.circuit_breaker]\nfailure_threshold = 2\nrecovery_time = 1\nhalf_open_requests = 1',
+    '"openai:model-a"',
+  )
   const prefix = prefixOf('trials')
   const processes = await Promise.all([0, 1, 2].map(() => gatewayProcess(config, prefix)))
   upstream.setFaults('model-a', { status: 500 })
   // Open the breaker (shared): two failures.
   for (let index = 0; index < 2; index++) await ask(processes[0]!.url, `fail ${index}`)
-  await vi.waitFor(async () => expect((await ask(processes[2]!.url, 'open?')).status).toBe(503), { timeout: 5_000, interval: 50 })
+  await vi.waitFor(async () => expect((await ask(processes[2]!.url, 'open?')).status).toBe(503), {
+    timeout: 5_000,
+    interval: 50,
+  })
   // Recovering: the trial call is slow; every gateway is asked at once.
   upstream.setFaults('model-a', { latencyMs: 800 })
   upstream.reset()
   await new Promise((resolve) => setTimeout(resolve, 1_200))
-  const responses = await Promise.all(processes.flatMap((process) => [0, 1].map((index) => ask(process.url, `trial ${index}`))))
+  const responses = await Promise.all(
+    processes.flatMap((process) => [0, 1].map((index) => ask(process.url, `trial ${index}`))),
+  )
   const statuses = responses.map((response) => response.status)
   expect(statuses).toContain(200)
   // While the breaker was half-open (until the first trial answered and closed it), one call reached the upstream.
@@ -138,7 +183,7 @@ test('half-open trials are shared: three gateways make one trial call in total, 
   expect(requests.filter((request) => request.arrivedAt < firstAnswer)).toHaveLength(1)
 })
 
-test('a cooldown is shared: one gateway\'s 429 rests the instance in every gateway', { timeout: 30_000 }, async () => {
+test("a cooldown is shared: one gateway's 429 rests the instance in every gateway", { timeout: 30_000 }, async () => {
   const config = configuration('')
   const prefix = prefixOf('cooldown')
   const [first, second] = await Promise.all([gateway(config, prefix), gateway(config, prefix)])
@@ -146,10 +191,17 @@ test('a cooldown is shared: one gateway\'s 429 rests the instance in every gatew
   // Round robin starts at model-a in the first gateway: it rests, model-b answers.
   expect((await ask(first!.url, 'one')).status).toBe(200)
   expect(upstream.stats().models['model-a']?.arrivals).toBe(1)
-  await vi.waitFor(async () => {
-    const state = (await (await fetch(`${second!.url}/admin/state`)).json()) as { instances: { key: string; cooldown?: { remote: boolean } }[] }
-    expect(state.instances.find((instance) => instance.key === 'g.main/openai:model-a')!.cooldown).toMatchObject({ remote: true })
-  }, { timeout: 3_000, interval: 50 })
+  await vi.waitFor(
+    async () => {
+      const state = (await (await fetch(`${second!.url}/admin/state`)).json()) as {
+        instances: { key: string; cooldown?: { remote: boolean } }[]
+      }
+      expect(state.instances.find((instance) => instance.key === 'g.main/openai:model-a')!.cooldown).toMatchObject({
+        remote: true,
+      })
+    },
+    { timeout: 3_000, interval: 50 },
+  )
   for (let index = 0; index < 6; index++) expect((await ask(second!.url, `two ${index}`)).status).toBe(200)
   expect(upstream.stats().models['model-a']?.arrivals).toBe(1)
 })

@@ -9,9 +9,11 @@ import { DOORS, type Door, pointAt } from './doors'
 import { busiestWindow, writeConfiguration } from './helpers'
 
 function configuration(door: string): string {
-  return writeConfiguration({
-    '_registry.toml': '[task_groups]\nlimited_group = { file = "task-groups/limited-group.toml" }\n[wrappers]\nw = { file = "wrappers/w.toml" }\n',
-    'task-groups/limited-group.toml': `[task_group]
+  return writeConfiguration(
+    {
+      '_registry.toml':
+        '[task_groups]\nlimited_group = { file = "task-groups/limited-group.toml" }\n[wrappers]\nw = { file = "wrappers/w.toml" }\n',
+      'task-groups/limited-group.toml': `[task_group]
 name = "limited_group"
 [task_group.fallback]
 max_attempts = 2
@@ -21,8 +23,11 @@ models = ["openai:${door}-a", "openai:${door}-b"]
 rpm_limit = 5
 max_retries = 0
 `,
-    'wrappers/w.toml': '[wrappers]\nlimited_wrapper = { type = "task_group", task_group_name = "limited_group" }\n[global]\nrequest_timeout = 66\n',
-  }, 'rpm')
+      'wrappers/w.toml':
+        '[wrappers]\nlimited_wrapper = { type = "task_group", task_group_name = "limited_group" }\n[global]\nrequest_timeout = 66\n',
+    },
+    'rpm',
+  )
 }
 
 const doors: Door[] = []
@@ -32,7 +37,10 @@ let restore: () => void
 beforeAll(async () => {
   upstream = await createMockUpstream({ recordBodies: false })
   restore = pointAt(upstream)
-  doors.push(await DOORS.library(configuration('library'), upstream), await DOORS.gateway(configuration('gateway'), upstream))
+  doors.push(
+    await DOORS.library(configuration('library'), upstream),
+    await DOORS.gateway(configuration('gateway'), upstream),
+  )
 })
 afterAll(async () => {
   await Promise.all(doors.map((door) => door.close()))
@@ -57,9 +65,15 @@ async function rpmAtUpstream(door: Door): Promise<void> {
   }
   expect(outcomes.filter((outcome) => outcome === 'answered')).toHaveLength(20)
   // The rest could not be served within their deadline: refused as rate limited (the gateway's 429).
-  expect(outcomes.filter((outcome) => outcome !== 'answered').every((outcome) => outcome === 'rate_limited' || outcome === '429')).toBe(true)
+  expect(
+    outcomes
+      .filter((outcome) => outcome !== 'answered')
+      .every((outcome) => outcome === 'rate_limited' || outcome === '429'),
+  ).toBe(true)
 }
 
-test('rpm_limit 5 through the library and the gateway: the upstream never sees more than 5 calls per model in 60 s', { timeout: 120_000 }, async () => {
+test('rpm_limit 5 through the library and the gateway: the upstream never sees more than 5 calls per model in 60 s', {
+  timeout: 120_000,
+}, async () => {
   await Promise.all(doors.map((door) => rpmAtUpstream(door)))
 })

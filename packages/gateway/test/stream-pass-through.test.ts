@@ -41,7 +41,11 @@ const messages = [{ role: 'user' as const, content: 'one two three four five' }]
 
 /** POSTs a streamed request and reads the whole answer as text. */
 async function streamText(url: string, body: Record<string, unknown>) {
-  const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ stream: true, messages, ...body }) })
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ stream: true, messages, ...body }),
+  })
   return { response, text: await response.text() }
 }
 
@@ -61,16 +65,38 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 test('the upstream body of a stream asks for the usage chunk, keeping what the client wrote', () => {
-  const build = (body: Record<string, unknown>) => JSON.parse(upstreamBody({ text: JSON.stringify(body), body }, 'real-model', { prompt: [] })) as Record<string, unknown>
-  expect(build({ model: 'my_pool', stream: true, messages })).toEqual({ model: 'real-model', stream: true, messages, stream_options: { include_usage: true } })
-  expect(build({ model: 'my_pool', stream: true, messages, stream_options: { include_usage: true } })).toEqual({ model: 'real-model', stream: true, messages, stream_options: { include_usage: true } })
-  expect(build({ model: 'my_pool', stream: true, messages, stream_options: { include_usage: false, other: 1 } })).toMatchObject({ stream: true, stream_options: { include_usage: true, other: 1 } })
+  const build = (body: Record<string, unknown>) =>
+    JSON.parse(upstreamBody({ text: JSON.stringify(body), body }, 'real-model', { prompt: [] })) as Record<
+      string,
+      unknown
+    >
+  expect(build({ model: 'my_pool', stream: true, messages })).toEqual({
+    model: 'real-model',
+    stream: true,
+    messages,
+    stream_options: { include_usage: true },
+  })
+  expect(build({ model: 'my_pool', stream: true, messages, stream_options: { include_usage: true } })).toEqual({
+    model: 'real-model',
+    stream: true,
+    messages,
+    stream_options: { include_usage: true },
+  })
+  expect(
+    build({ model: 'my_pool', stream: true, messages, stream_options: { include_usage: false, other: 1 } }),
+  ).toMatchObject({ stream: true, stream_options: { include_usage: true, other: 1 } })
 })
 
 describe('the events', () => {
   test("are the upstream's own, byte for byte, but for model, the routing field and usage the client did not ask for", async () => {
-    upstream.setReply('*', { content: 'Hello, "streaming" world — ünïcode ✓ and more', chunks: ['Hello, ', '"streaming" ', 'world — ', 'ünïcode ✓', ' and more'] })
-    const { response, text } = await streamText(gateway.url, { model: 'main_group', stream_options: { include_usage: true } })
+    upstream.setReply('*', {
+      content: 'Hello, "streaming" world — ünïcode ✓ and more',
+      chunks: ['Hello, ', '"streaming" ', 'world — ', 'ünïcode ✓', ' and more'],
+    })
+    const { response, text } = await streamText(gateway.url, {
+      model: 'main_group',
+      stream_options: { include_usage: true },
+    })
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toBe('text/event-stream')
     const instance = response.headers.get('x-llmpool-instance')!
@@ -84,13 +110,20 @@ describe('the events', () => {
     const normalize = (sse: string) => sse.replace(/chatcmpl-mock\d+/g, 'ID').replace(/"created":\d+/g, '"created":0')
     const routingField = `"llmpool":{"instance":${JSON.stringify(instance)},"attempts":1},`
     expect(text.indexOf(routingField)).toBe('data: {'.length)
-    expect(normalize(text.replace(routingField, '').replaceAll('"model":"main_group"', `"model":"${upstreamModel}"`))).toBe(normalize(direct))
+    expect(
+      normalize(text.replace(routingField, '').replaceAll('"model":"main_group"', `"model":"${upstreamModel}"`)),
+    ).toBe(normalize(direct))
   })
 
   test('text that is not ASCII arrives as it was sent, through the pass-through and through the AI SDK path', async () => {
     const content = 'Grüße — 日本語 ✓ 🎉 "quoted"'
     upstream.setReply('*', { content, chunks: ['Grüße — ', '日本語 ✓', ' 🎉 "quoted"'] })
-    const viaAiSdk = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, passThrough: false })
+    const viaAiSdk = await startGateway({
+      config: FIXTURE,
+      env: { MOCK_URL: upstream.url },
+      router: FAST_ROUTER,
+      passThrough: false,
+    })
     try {
       for (const url of [gateway.url, viaAiSdk.url]) {
         const stream = await client(url).chat.completions.create({ model: 'main_group', messages, stream: true })
@@ -105,15 +138,22 @@ describe('the events', () => {
   })
 
   test('the official client reads them: content, the model asked for, the headers and the routing field', async () => {
-    const { data: stream, response } = await client().chat.completions.create({ model: 'main_pool', messages, stream: true }).withResponse()
+    const { data: stream, response } = await client()
+      .chat.completions.create({ model: 'main_pool', messages, stream: true })
+      .withResponse()
     expect(response.headers.get('x-llmpool-instance')).toMatch(/model-[ab]/)
     expect(response.headers.get('x-llmpool-attempts')).toBe('1')
     const chunks: OpenAI.ChatCompletionChunk[] = []
     for await (const chunk of stream) chunks.push(chunk)
     expect(chunks.every((chunk) => chunk.model === 'main_pool' && chunk.object === 'chat.completion.chunk')).toBe(true)
-    expect((chunks[0] as unknown as { llmpool: unknown }).llmpool).toEqual({ instance: response.headers.get('x-llmpool-instance'), attempts: 1 })
+    expect((chunks[0] as unknown as { llmpool: unknown }).llmpool).toEqual({
+      instance: response.headers.get('x-llmpool-instance'),
+      attempts: 1,
+    })
     expect(chunks.slice(1).some((chunk) => 'llmpool' in chunk)).toBe(false)
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toMatch(/^mock reply from model-[ab]: one two three four five$/)
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toMatch(
+      /^mock reply from model-[ab]: one two three four five$/,
+    )
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop')
     // It went as the client's bytes (no AI SDK user agent), with stream_options added for the router's token count.
     const sent = upstream.requests().at(-1)!
@@ -122,29 +162,51 @@ describe('the events', () => {
   })
 
   test('the usage chunk reaches the client only when it asked; the tokens reach the router either way', async () => {
-    const outputTokens = () => Object.values(gateway.router.metrics!.totals().instances).reduce((sum, figures) => sum + figures.outputTokens, 0)
+    const outputTokens = () =>
+      Object.values(gateway.router.metrics!.totals().instances).reduce((sum, figures) => sum + figures.outputTokens, 0)
     const tokensBefore = outputTokens()
     const plain = await streamText(gateway.url, { model: 'main_group' })
     expect(plain.text).not.toContain('"usage"')
     expect(dataOf(plain.text).at(-1)).toBe('[DONE]')
     const asked = await streamText(gateway.url, { model: 'main_group', stream_options: { include_usage: true } })
-    const chunks = dataOf(asked.text).slice(0, -1).map((data) => JSON.parse(data) as OpenAI.ChatCompletionChunk)
+    const chunks = dataOf(asked.text)
+      .slice(0, -1)
+      .map((data) => JSON.parse(data) as OpenAI.ChatCompletionChunk)
     const usage = chunks.at(-1)!
     expect(usage.choices).toEqual([])
     expect(usage.usage!.completion_tokens).toBeGreaterThan(0)
 
     const ends = events.filter((event) => event.type === 'stream_end')
     expect(ends).toHaveLength(2)
-    for (const end of ends) expect(end).toMatchObject({ ok: true, inputTokens: usage.usage!.prompt_tokens, outputTokens: expect.any(Number) })
-    expect(outputTokens() - tokensBefore).toBe(ends.reduce((sum, end) => sum + (end as { outputTokens: number }).outputTokens, 0))
+    for (const end of ends)
+      expect(end).toMatchObject({ ok: true, inputTokens: usage.usage!.prompt_tokens, outputTokens: expect.any(Number) })
+    expect(outputTokens() - tokensBefore).toBe(
+      ends.reduce((sum, end) => sum + (end as { outputTokens: number }).outputTokens, 0),
+    )
     // And the access log.
     await until(() => accessLines.length === 2)
-    for (const line of accessLines) expect(line).toMatchObject({ stream: true, status: 200, attempts: 1, fallbacks: 0, inputTokens: usage.usage!.prompt_tokens, outputTokens: expect.any(Number) })
+    for (const line of accessLines)
+      expect(line).toMatchObject({
+        stream: true,
+        status: 200,
+        attempts: 1,
+        fallbacks: 0,
+        inputTokens: usage.usage!.prompt_tokens,
+        outputTokens: expect.any(Number),
+      })
   })
 
   test('streamed tool calls come through as the upstream sent them', async () => {
-    const weather = { type: 'function' as const, function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }
-    const stream = await client().chat.completions.create({ model: 'main_wrapper', messages: [{ role: 'user', content: 'call tool weather {"city":"Paris"}' }], tools: [weather], stream: true })
+    const weather = {
+      type: 'function' as const,
+      function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+    }
+    const stream = await client().chat.completions.create({
+      model: 'main_wrapper',
+      messages: [{ role: 'user', content: 'call tool weather {"city":"Paris"}' }],
+      tools: [weather],
+      stream: true,
+    })
     let args = ''
     let finish: string | null | undefined
     for await (const chunk of stream) {
@@ -165,7 +227,12 @@ test('a cut after the first content ends with an error event, never [DONE]', asy
   expect(text).not.toContain('[DONE]')
   expect(text).not.toContain('"finish_reason":"stop"')
   // The two content chunks it sent came through before the error.
-  expect(data.slice(0, -1).map((chunk) => (JSON.parse(chunk) as OpenAI.ChatCompletionChunk).choices[0]!.delta.content ?? '').join('')).toBe('mock reply')
+  expect(
+    data
+      .slice(0, -1)
+      .map((chunk) => (JSON.parse(chunk) as OpenAI.ChatCompletionChunk).choices[0]!.delta.content ?? '')
+      .join(''),
+  ).toBe('mock reply')
   // The official client sees the error too.
   const stream = await client().chat.completions.create({ model: 'main_pool', messages, stream: true })
   await expect(async () => {
@@ -177,7 +244,10 @@ test('a cut after the first content ends with an error event, never [DONE]', asy
 test('a client that hangs up mid-stream aborts the upstream request', async () => {
   upstream.setFaults('*', { chunkDelayMs: 100 })
   const controller = new AbortController()
-  const stream = await client().chat.completions.create({ model: 'main_group', messages, stream: true }, { signal: controller.signal })
+  const stream = await client().chat.completions.create(
+    { model: 'main_group', messages, stream: true },
+    { signal: controller.signal },
+  )
   let seen = ''
   // The client ends its iteration quietly on abort.
   for await (const chunk of stream) {
@@ -194,7 +264,8 @@ describe('before the first content, the router still falls over', () => {
   // Two echelons, one model each: `first` is asked first; `second` when it fails. The first-token timeout is short.
   const directory = writeConfiguration(
     {
-      '_registry.toml': '[task_groups]\nordered = { file = "ordered.toml" }\nunreachable_first = { file = "unreachable.toml" }\n[global]\nenable_hot_reload = false\n',
+      '_registry.toml':
+        '[task_groups]\nordered = { file = "ordered.toml" }\nunreachable_first = { file = "unreachable.toml" }\n[global]\nenable_hot_reload = false\n',
       'ordered.toml': [
         '[task_group]\nname = "ordered"\nfallback_strategy = "echelon_down"\n[task_group.circuit_breaker]\nfailure_threshold = 100',
         '[task_group.echelons.first]\nmodels = ["openai:first"]\npriority = 1\ntimeout = 10\nfirst_token_timeout = 0.3\nmax_retries = 0\napi_key = "test-key"\nbase_url = "${MOCK_URL}/v1"',
@@ -223,7 +294,9 @@ describe('before the first content, the router still falls over', () => {
     ['no first token in time', { hang: true }],
   ])('%s', async (_name, fault) => {
     upstream.setFaults('first', fault)
-    const { data: stream, response } = await client(ordered.url).chat.completions.create({ model: 'ordered', messages, stream: true }).withResponse()
+    const { data: stream, response } = await client(ordered.url)
+      .chat.completions.create({ model: 'ordered', messages, stream: true })
+      .withResponse()
     expect(response.headers.get('x-llmpool-attempts')).toBe('2')
     expect(response.headers.get('x-llmpool-instance')).toContain('second')
     let text = ''
@@ -245,12 +318,19 @@ describe('before the first content, the router still falls over', () => {
     const data = dataOf(text)
     expect(data.at(-1)).toBe('[DONE]')
     const chunks = data.slice(0, -1).map((chunk) => JSON.parse(chunk) as OpenAI.ChatCompletionChunk)
-    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('mock reply from second: one two three four five')
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(
+      'mock reply from second: one two three four five',
+    )
   })
 })
 
 test('--no-pass-through streams through the AI SDK as before', async () => {
-  const aiSdk = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: FAST_ROUTER, passThrough: false })
+  const aiSdk = await startGateway({
+    config: FIXTURE,
+    env: { MOCK_URL: upstream.url },
+    router: FAST_ROUTER,
+    passThrough: false,
+  })
   try {
     const { response, text } = await streamText(aiSdk.url, { model: 'main_pool' })
     expect(response.headers.get('x-llmpool-attempts')).toBe('1')
@@ -295,7 +375,9 @@ test('unusual but valid event streams: CRLF, comments, `data:` without a space, 
   })
   const oddGateway = await startGateway({ config: directory, router: FAST_ROUTER })
   try {
-    const { data: stream, response } = await client(oddGateway.url).chat.completions.create({ model: 'odd', messages, stream: true, stream_options: { include_usage: true } }).withResponse()
+    const { data: stream, response } = await client(oddGateway.url)
+      .chat.completions.create({ model: 'odd', messages, stream: true, stream_options: { include_usage: true } })
+      .withResponse()
     expect(response.headers.get('x-llmpool-attempts')).toBe('1')
     const chunks: OpenAI.ChatCompletionChunk[] = []
     for await (const received of stream) chunks.push(received)

@@ -18,7 +18,11 @@ beforeAll(async () => {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())
   upstream = await createMockUpstream()
-  gateway = await startGateway({ config: FIXTURE, env: { MOCK_URL: upstream.url }, router: { ...FAST_ROUTER, tracing: provider } })
+  gateway = await startGateway({
+    config: FIXTURE,
+    env: { MOCK_URL: upstream.url },
+    router: { ...FAST_ROUTER, tracing: provider },
+  })
 })
 afterAll(async () => {
   await gateway.close()
@@ -61,8 +65,11 @@ describe('tracing through the gateway', () => {
     expect(call.attributes).toMatchObject({ 'gen_ai.provider.name': 'openai', 'llmpool.task_group': 'main_group' })
   })
 
-  test('a streamed request: its span ends with the stream, in the caller\'s trace', async () => {
-    const response = await chat({ stream: true, stream_options: { include_usage: true } }, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` })
+  test("a streamed request: its span ends with the stream, in the caller's trace", async () => {
+    const response = await chat(
+      { stream: true, stream_options: { include_usage: true } },
+      { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+    )
     expect(await response.text()).toContain('data: [DONE]')
     const request = requestSpans()[0]!
     expect(request.spanContext().traceId).toBe(TRACE_ID)

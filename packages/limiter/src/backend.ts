@@ -39,7 +39,9 @@ export function memoryBackend(options: MemoryBackendOptions = {}): MemoryBackend
     create: (name, spec) => track(createMemoryLimiter(name, spec, options.clock)),
     composite: (name, parts) => {
       if (!parts.every((part): part is MemoryLimiter => part instanceof MemoryLimiter))
-        throw new TypeError('a memory composite takes limiters of the memory backend; use compositeLimiter() for others')
+        throw new TypeError(
+          'a memory composite takes limiters of the memory backend; use compositeLimiter() for others',
+        )
       return track(new CompositeMemoryLimiter(name, parts, options.clock))
     },
     dispose: async () => {

@@ -10,7 +10,10 @@ const unavailableSymbol = Symbol.for(unavailableMarker)
 /** `acquire()` gave up because its signal aborted (or the limiter was disposed). */
 export class AcquireAbortedError extends LLMPoolError<'acquire_aborted'> {
   private readonly [abortedSymbol] = true
-  constructor(readonly limiter: string, cause?: unknown) {
+  constructor(
+    readonly limiter: string,
+    cause?: unknown,
+  ) {
     super({ code: 'acquire_aborted', message: `waiting for limiter "${limiter}" was aborted`, cause })
     this.name = 'AcquireAbortedError'
   }
@@ -27,7 +30,10 @@ export class AcquireTimeoutError extends LLMPoolError<'acquire_timeout'> {
     /** When capacity is expected back, from now (ms). */
     readonly retryAfterMs: number,
   ) {
-    super({ code: 'acquire_timeout', message: `limiter "${limiter}" has no capacity before the deadline (retry after ${Math.ceil(retryAfterMs)} ms)` })
+    super({
+      code: 'acquire_timeout',
+      message: `limiter "${limiter}" has no capacity before the deadline (retry after ${Math.ceil(retryAfterMs)} ms)`,
+    })
     this.name = 'AcquireTimeoutError'
   }
   static override isInstance(error: unknown): error is AcquireTimeoutError {

@@ -22,7 +22,8 @@ export function poolLimitSpec(rateLimiting: RateLimitingTable): LimitSpec | unde
 /** The limits of each instance of an echelon: `rpm_limit` (a sliding 60 s window) and `concurrency_limit`. */
 export function echelonLimitSpecs(echelon: Pick<Echelon, 'rpm_limit' | 'concurrency_limit'>): LimitSpec[] {
   const specs: LimitSpec[] = []
-  if (echelon.rpm_limit !== undefined) specs.push({ kind: 'sliding_window', windowMs: 60_000, limit: echelon.rpm_limit })
+  if (echelon.rpm_limit !== undefined)
+    specs.push({ kind: 'sliding_window', windowMs: 60_000, limit: echelon.rpm_limit })
   if (echelon.concurrency_limit !== undefined) specs.push({ kind: 'concurrency', limit: echelon.concurrency_limit })
   return specs
 }

@@ -10,7 +10,13 @@ export type {
   SyncLimiter,
 } from './types'
 export { AcquireAbortedError, AcquireTimeoutError, LimiterUnavailableError } from './errors'
-export { compositeLimiter, type LimiterBackend, type MemoryBackend, type MemoryBackendOptions, memoryBackend } from './backend'
+export {
+  compositeLimiter,
+  type LimiterBackend,
+  type MemoryBackend,
+  type MemoryBackendOptions,
+  memoryBackend,
+} from './backend'
 export { CompositeLimiter } from './composite'
 export { TokenBucketLimiter } from './memory/token-bucket'
 export { FixedWindowLimiter } from './memory/fixed-window'

@@ -11,12 +11,21 @@ function check(condition: boolean, message: string): void {
 export function checkLimitSpec(spec: LimitSpec): void {
   switch (spec.kind) {
     case 'token_bucket':
-      check(Number.isInteger(spec.bucketSize) && spec.bucketSize >= 1, `bucketSize must be an integer ≥ 1 (got ${spec.bucketSize})`)
-      check(Number.isFinite(spec.refillPerSecond) && spec.refillPerSecond > 0, `refillPerSecond must be a number > 0 (got ${spec.refillPerSecond})`)
+      check(
+        Number.isInteger(spec.bucketSize) && spec.bucketSize >= 1,
+        `bucketSize must be an integer ≥ 1 (got ${spec.bucketSize})`,
+      )
+      check(
+        Number.isFinite(spec.refillPerSecond) && spec.refillPerSecond > 0,
+        `refillPerSecond must be a number > 0 (got ${spec.refillPerSecond})`,
+      )
       return
     case 'fixed_window':
       check(Number.isFinite(spec.windowMs) && spec.windowMs > 0, `windowMs must be a number > 0 (got ${spec.windowMs})`)
-      check(Number.isInteger(spec.maxRequests) && spec.maxRequests >= 1, `maxRequests must be an integer ≥ 1 (got ${spec.maxRequests})`)
+      check(
+        Number.isInteger(spec.maxRequests) && spec.maxRequests >= 1,
+        `maxRequests must be an integer ≥ 1 (got ${spec.maxRequests})`,
+      )
       return
     case 'sliding_window':
       check(Number.isFinite(spec.windowMs) && spec.windowMs > 0, `windowMs must be a number > 0 (got ${spec.windowMs})`)
@@ -54,7 +63,10 @@ export function singleLimitSpec(limits: LimitSpec | readonly LimitSpec[], kind: 
  * For a composite: one spec per part, in the parts' order, each of its part's kind, all checked before anything
  * changes (a `RangeError` for a bad value); undefined when the number or a kind differs.
  */
-export function partLimitSpecs(limits: LimitSpec | readonly LimitSpec[], kinds: readonly string[]): readonly LimitSpec[] | undefined {
+export function partLimitSpecs(
+  limits: LimitSpec | readonly LimitSpec[],
+  kinds: readonly string[],
+): readonly LimitSpec[] | undefined {
   const specs = limitSpecList(limits)
   if (specs.length !== kinds.length || specs.some((spec, i) => spec?.kind !== kinds[i])) return undefined
   for (const spec of specs) checkLimitSpec(spec)

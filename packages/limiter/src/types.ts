@@ -97,7 +97,11 @@ export interface SyncLimiter extends Limiter {
 
 /** What to limit, independent of the backend. Times in milliseconds. */
 export type LimitSpec =
-  | { kind: 'token_bucket'; /** Most tokens held (burst). */ bucketSize: number; /** Tokens added per second. */ refillPerSecond: number }
+  | {
+      kind: 'token_bucket' /** Most tokens held (burst). */
+      bucketSize: number /** Tokens added per second. */
+      refillPerSecond: number
+    }
   | { kind: 'fixed_window'; windowMs: number; maxRequests: number }
   /** No span of `windowMs` ever admits more than `limit` (the echelons' `rpm_limit`: windowMs 60 000). */
   | { kind: 'sliding_window'; windowMs: number; limit: number }

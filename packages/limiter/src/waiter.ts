@@ -28,7 +28,10 @@ export interface WaiterOptions {
  * aborts and with `AcquireTimeoutError` at the deadline, taking itself out of the queue first. The caller puts the
  * waiter in its queue.
  */
-export function createWaiter<Extra extends object>(options: WaiterOptions, extra: Extra): { waiter: Waiter & Extra; promise: Promise<Lease> } {
+export function createWaiter<Extra extends object>(
+  options: WaiterOptions,
+  extra: Extra,
+): { waiter: Waiter & Extra; promise: Promise<Lease> } {
   const { limiter, clock, signal, deadline } = options
   let waiter!: Waiter & Extra
   const promise = new Promise<Lease>((resolve, reject) => {
@@ -48,10 +51,13 @@ export function createWaiter<Extra extends object>(options: WaiterOptions, extra
     })
     signal?.addEventListener('abort', onAbort, { once: true })
     if (deadline !== undefined) {
-      deadlineTimer = clock.setTimeout(() => {
-        options.remove(waiter)
-        reject(new AcquireTimeoutError(limiter, options.retryAfterMs()))
-      }, Math.max(0, deadline - clock.now()))
+      deadlineTimer = clock.setTimeout(
+        () => {
+          options.remove(waiter)
+          reject(new AcquireTimeoutError(limiter, options.retryAfterMs()))
+        },
+        Math.max(0, deadline - clock.now()),
+      )
     }
   })
   return { waiter, promise }

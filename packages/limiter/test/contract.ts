@@ -3,7 +3,13 @@
  * Redis and real time). Times are scaled by the harness: `unit` ms is the base window.
  */
 import { describe, expect, test } from 'vitest'
-import { AcquireAbortedError, AcquireTimeoutError, type Acquisition, type Lease, type LimiterBackend } from '../src/index'
+import {
+  AcquireAbortedError,
+  AcquireTimeoutError,
+  type Acquisition,
+  type Lease,
+  type LimiterBackend,
+} from '../src/index'
 
 export interface ContractHarness {
   /** A fresh backend, whose limiter names do not collide with earlier tests'. */
@@ -28,7 +34,11 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
     test('token bucket: admits its size at once, then one token per refill period', async () => {
       const backend = await harness.backend()
       // 5 tokens, refilled at 5 per `unit` ms.
-      const limiter = backend.create('bucket', { kind: 'token_bucket', bucketSize: 5, refillPerSecond: (5 * 1000) / unit })
+      const limiter = backend.create('bucket', {
+        kind: 'token_bucket',
+        bucketSize: 5,
+        refillPerSecond: (5 * 1000) / unit,
+      })
       for (let i = 0; i < 5; i++) granted(await limiter.tryAcquire())
       const denied = await limiter.tryAcquire()
       expect(denied.granted).toBe(false)
@@ -48,7 +58,11 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
 
     test('token bucket: cancel gives the tokens back', async () => {
       const backend = await harness.backend()
-      const limiter = backend.create('bucket', { kind: 'token_bucket', bucketSize: 2, refillPerSecond: 1000 / (unit * 100) })
+      const limiter = backend.create('bucket', {
+        kind: 'token_bucket',
+        bucketSize: 2,
+        refillPerSecond: 1000 / (unit * 100),
+      })
       const first = granted(await limiter.tryAcquire(2))
       expect((await limiter.tryAcquire()).granted).toBe(false)
       first.cancel()
@@ -306,15 +320,23 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
     test('reconfigure: a token bucket keeps its tokens, capped at a smaller size, and refills at the new rate', async () => {
       const backend = await harness.backend()
       // A slow refill: nothing comes back during the test's steps.
-      const limiter = backend.create('bucket', { kind: 'token_bucket', bucketSize: 5, refillPerSecond: 1000 / (unit * 100) })
+      const limiter = backend.create('bucket', {
+        kind: 'token_bucket',
+        bucketSize: 5,
+        refillPerSecond: 1000 / (unit * 100),
+      })
       granted(await limiter.tryAcquire(1))
       // 4 left; capped at 2.
-      expect(limiter.reconfigure!({ kind: 'token_bucket', bucketSize: 2, refillPerSecond: 1000 / (unit * 100) })).toBe(true)
+      expect(limiter.reconfigure!({ kind: 'token_bucket', bucketSize: 2, refillPerSecond: 1000 / (unit * 100) })).toBe(
+        true,
+      )
       expect(await limiter.state()).toMatchObject({ kind: 'token_bucket', limit: 2, available: 2 })
       granted(await limiter.tryAcquire(2))
       expect((await limiter.tryAcquire()).granted).toBe(false)
       // A larger size keeps the tokens held (none), and a faster rate refills them: one per unit / 4.
-      expect(limiter.reconfigure!({ kind: 'token_bucket', bucketSize: 8, refillPerSecond: (4 * 1000) / unit })).toBe(true)
+      expect(limiter.reconfigure!({ kind: 'token_bucket', bucketSize: 8, refillPerSecond: (4 * 1000) / unit })).toBe(
+        true,
+      )
       const denied = await limiter.tryAcquire()
       expect(denied.granted).toBe(false)
       if (!denied.granted) expect(denied.retryAfterMs).toBeLessThanOrEqual(unit / 4 + 1)
@@ -377,7 +399,7 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
       await backend.dispose()
     })
 
-    test('reconfigure: a composite takes one spec per part, in the parts\' order, all or nothing', async () => {
+    test("reconfigure: a composite takes one spec per part, in the parts' order, all or nothing", async () => {
       const backend = await harness.backend()
       const rpm = backend.create('rpm', { kind: 'sliding_window', windowMs: unit * 10, limit: 2 })
       const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: 1 })
@@ -385,13 +407,28 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
       const first = granted(await both.tryAcquire())
       expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'concurrency' })
       // Not in the parts' order, not one per part, or a bad value: nothing changes.
-      expect(both.reconfigure!([{ kind: 'concurrency', limit: 3 }, { kind: 'sliding_window', windowMs: unit * 10, limit: 3 }])).toBe(false)
+      expect(
+        both.reconfigure!([
+          { kind: 'concurrency', limit: 3 },
+          { kind: 'sliding_window', windowMs: unit * 10, limit: 3 },
+        ]),
+      ).toBe(false)
       expect(both.reconfigure!({ kind: 'concurrency', limit: 3 })).toBe(false)
-      expect(() => both.reconfigure!([{ kind: 'sliding_window', windowMs: unit * 10, limit: 3 }, { kind: 'concurrency', limit: 0 }])).toThrow(RangeError)
+      expect(() =>
+        both.reconfigure!([
+          { kind: 'sliding_window', windowMs: unit * 10, limit: 3 },
+          { kind: 'concurrency', limit: 0 },
+        ]),
+      ).toThrow(RangeError)
       expect((await both.tryAcquire()).granted).toBe(false)
       expect((await rpm.state()).limit).toBe(2)
       // What the router passes on a reload: the instance's specs, in the order its parts were made.
-      expect(both.reconfigure!([{ kind: 'sliding_window', windowMs: unit * 10, limit: 3 }, { kind: 'concurrency', limit: 4 }])).toBe(true)
+      expect(
+        both.reconfigure!([
+          { kind: 'sliding_window', windowMs: unit * 10, limit: 3 },
+          { kind: 'concurrency', limit: 4 },
+        ]),
+      ).toBe(true)
       granted(await both.tryAcquire())
       granted(await both.tryAcquire())
       // The rpm part is full (3 in its window); the concurrency part has one left.
@@ -406,7 +443,9 @@ export function describeLimiterContract(name: string, harness: ContractHarness):
       const backend = await harness.backend()
       expect(() => backend.create('x', { kind: 'concurrency', limit: 0 })).toThrow(RangeError)
       expect(() => backend.create('x', { kind: 'sliding_window', windowMs: 0, limit: 1 })).toThrow(RangeError)
-      expect(() => backend.create('x', { kind: 'token_bucket', bucketSize: 1, refillPerSecond: -1 })).toThrow(RangeError)
+      expect(() => backend.create('x', { kind: 'token_bucket', bucketSize: 1, refillPerSecond: -1 })).toThrow(
+        RangeError,
+      )
       expect(() => backend.create('x', { kind: 'fixed_window', windowMs: 10, maxRequests: 1.5 })).toThrow(RangeError)
       await backend.dispose()
     })

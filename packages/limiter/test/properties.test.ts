@@ -12,30 +12,38 @@ import {
 import { FakeClock, flushMicrotasks as flush } from '@llmpool/testing'
 
 /** Gaps between arrivals (ms) and the weight of each. */
-const arrivals = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 400 }), weight: fc.integer({ min: 1, max: 3 }) }), {
-  minLength: 1,
-  maxLength: 300,
-})
+const arrivals = fc.array(
+  fc.record({ gap: fc.integer({ min: 0, max: 400 }), weight: fc.integer({ min: 1, max: 3 }) }),
+  {
+    minLength: 1,
+    maxLength: 300,
+  },
+)
 
 describe('memory limiter invariants', () => {
   test('sliding window: no span of the window ever admits more than the limit', () => {
     fc.assert(
-      fc.property(arrivals, fc.integer({ min: 3, max: 20 }), fc.integer({ min: 100, max: 2000 }), (schedule, limit, windowMs) => {
-        const clock = new FakeClock()
-        const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
-        const admitted: number[] = []
-        for (const { gap, weight } of schedule) {
-          clock.tick(gap)
-          const result = limiter.tryAcquire(weight)
-          if (result.granted) for (let i = 0; i < weight; i++) admitted.push(clock.now())
-        }
-        // Every span [t, t + windowMs) that starts at an admission holds at most `limit` admissions.
-        for (let start = 0; start < admitted.length; start++) {
-          let count = 0
-          for (let j = start; j < admitted.length && admitted[j]! < admitted[start]! + windowMs; j++) count++
-          expect(count).toBeLessThanOrEqual(limit)
-        }
-      }),
+      fc.property(
+        arrivals,
+        fc.integer({ min: 3, max: 20 }),
+        fc.integer({ min: 100, max: 2000 }),
+        (schedule, limit, windowMs) => {
+          const clock = new FakeClock()
+          const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
+          const admitted: number[] = []
+          for (const { gap, weight } of schedule) {
+            clock.tick(gap)
+            const result = limiter.tryAcquire(weight)
+            if (result.granted) for (let i = 0; i < weight; i++) admitted.push(clock.now())
+          }
+          // Every span [t, t + windowMs) that starts at an admission holds at most `limit` admissions.
+          for (let start = 0; start < admitted.length; start++) {
+            let count = 0
+            for (let j = start; j < admitted.length && admitted[j]! < admitted[start]! + windowMs; j++) count++
+            expect(count).toBeLessThanOrEqual(limit)
+          }
+        },
+      ),
       { numRuns: 200 },
     )
   })
@@ -51,30 +59,35 @@ describe('memory limiter invariants', () => {
       { minLength: 1, maxLength: 300 },
     )
     fc.assert(
-      fc.property(steps, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 100, max: 4000 }), (schedule, initialLimit, initialWindowMs) => {
-        const clock = new FakeClock()
-        let limit = initialLimit
-        let windowMs = initialWindowMs
-        const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
-        const admitted: number[] = []
-        for (const step of schedule) {
-          let granted = false
-          if ('limit' in step) {
-            limit = step.limit
-            windowMs = Math.max(1, Math.round((windowMs * step.percent) / 100))
-            expect(limiter.reconfigure({ kind: 'sliding_window', windowMs, limit })).toBe(true)
-          } else {
-            clock.tick(step.gap)
-            const result = limiter.tryAcquire(Math.min(step.weight, limit))
-            granted = result.granted
-            if (result.granted) for (let i = 0; i < result.weight; i++) admitted.push(clock.now())
+      fc.property(
+        steps,
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 100, max: 4000 }),
+        (schedule, initialLimit, initialWindowMs) => {
+          const clock = new FakeClock()
+          let limit = initialLimit
+          let windowMs = initialWindowMs
+          const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
+          const admitted: number[] = []
+          for (const step of schedule) {
+            let granted = false
+            if ('limit' in step) {
+              limit = step.limit
+              windowMs = Math.max(1, Math.round((windowMs * step.percent) / 100))
+              expect(limiter.reconfigure({ kind: 'sliding_window', windowMs, limit })).toBe(true)
+            } else {
+              clock.tick(step.gap)
+              const result = limiter.tryAcquire(Math.min(step.weight, limit))
+              granted = result.granted
+              if (result.granted) for (let i = 0; i < result.weight; i++) admitted.push(clock.now())
+            }
+            const now = clock.now()
+            const inWindow = admitted.filter((at) => at > now - windowMs).length
+            if (granted) expect(inWindow).toBeLessThanOrEqual(limit)
+            expect(limiter.state().available).toBe(Math.max(0, limit - inWindow))
           }
-          const now = clock.now()
-          const inWindow = admitted.filter((at) => at > now - windowMs).length
-          if (granted) expect(inWindow).toBeLessThanOrEqual(limit)
-          expect(limiter.state().available).toBe(Math.max(0, limit - inWindow))
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     )
   })
@@ -99,40 +112,50 @@ describe('memory limiter invariants', () => {
 
   test('fixed window: no aligned window admits more than max_requests', () => {
     fc.assert(
-      fc.property(arrivals, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 100, max: 2000 }), (schedule, max, windowMs) => {
-        const clock = new FakeClock()
-        const limiter = new FixedWindowLimiter('window', windowMs, max, clock)
-        const perWindow = new Map<number, number>()
-        for (const { gap, weight } of schedule) {
-          clock.tick(gap)
-          if (weight > max) continue
-          if (limiter.tryAcquire(weight).granted) {
-            const window = Math.floor(clock.now() / windowMs)
-            perWindow.set(window, (perWindow.get(window) ?? 0) + weight)
+      fc.property(
+        arrivals,
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 100, max: 2000 }),
+        (schedule, max, windowMs) => {
+          const clock = new FakeClock()
+          const limiter = new FixedWindowLimiter('window', windowMs, max, clock)
+          const perWindow = new Map<number, number>()
+          for (const { gap, weight } of schedule) {
+            clock.tick(gap)
+            if (weight > max) continue
+            if (limiter.tryAcquire(weight).granted) {
+              const window = Math.floor(clock.now() / windowMs)
+              perWindow.set(window, (perWindow.get(window) ?? 0) + weight)
+            }
           }
-        }
-        for (const count of perWindow.values()) expect(count).toBeLessThanOrEqual(max)
-      }),
+          for (const count of perWindow.values()) expect(count).toBeLessThanOrEqual(max)
+        },
+      ),
       { numRuns: 200 },
     )
   })
 
   test('token bucket: tokens stay within [0, size], and admissions never exceed size + rate × time', () => {
     fc.assert(
-      fc.property(arrivals, fc.integer({ min: 3, max: 50 }), fc.double({ min: 0.1, max: 50, noNaN: true }), (schedule, size, rate) => {
-        const clock = new FakeClock()
-        const start = clock.now()
-        const limiter = new TokenBucketLimiter('bucket', size, rate, clock)
-        let admitted = 0
-        for (const { gap, weight } of schedule) {
-          clock.tick(gap)
-          if (limiter.tryAcquire(weight).granted) admitted += weight
-          const { available } = limiter.state()
-          expect(available).toBeGreaterThanOrEqual(0)
-          expect(available).toBeLessThanOrEqual(size)
-        }
-        expect(admitted).toBeLessThanOrEqual(size + (rate * (clock.now() - start)) / 1000 + 1e-9)
-      }),
+      fc.property(
+        arrivals,
+        fc.integer({ min: 3, max: 50 }),
+        fc.double({ min: 0.1, max: 50, noNaN: true }),
+        (schedule, size, rate) => {
+          const clock = new FakeClock()
+          const start = clock.now()
+          const limiter = new TokenBucketLimiter('bucket', size, rate, clock)
+          let admitted = 0
+          for (const { gap, weight } of schedule) {
+            clock.tick(gap)
+            if (limiter.tryAcquire(weight).granted) admitted += weight
+            const { available } = limiter.state()
+            expect(available).toBeGreaterThanOrEqual(0)
+            expect(available).toBeLessThanOrEqual(size)
+          }
+          expect(admitted).toBeLessThanOrEqual(size + (rate * (clock.now() - start)) / 1000 + 1e-9)
+        },
+      ),
       { numRuns: 200 },
     )
   })
@@ -162,9 +185,16 @@ describe('memory limiter invariants', () => {
   })
 
   test('concurrency, reconfigured at random: a grant never takes in flight above the limit in force', () => {
-    const operations = fc.array(fc.oneof(fc.constant('acquire' as const), fc.nat({ max: 50 }), fc.record({ limit: fc.integer({ min: 1, max: 8 }) })), {
-      maxLength: 300,
-    })
+    const operations = fc.array(
+      fc.oneof(
+        fc.constant('acquire' as const),
+        fc.nat({ max: 50 }),
+        fc.record({ limit: fc.integer({ min: 1, max: 8 }) }),
+      ),
+      {
+        maxLength: 300,
+      },
+    )
     fc.assert(
       fc.property(operations, (ops) => {
         let limit = 4
@@ -183,7 +213,11 @@ describe('memory limiter invariants', () => {
           } else if (held.length > 0) {
             held.splice(op % held.length, 1)[0]!.release()
           }
-          expect(limiter.state()).toMatchObject({ limit, inFlight: held.length, available: Math.max(0, limit - held.length) })
+          expect(limiter.state()).toMatchObject({
+            limit,
+            inFlight: held.length,
+            available: Math.max(0, limit - held.length),
+          })
         }
       }),
       { numRuns: 300 },
@@ -191,7 +225,10 @@ describe('memory limiter invariants', () => {
   })
 
   test('waiters are served in FIFO order, and an aborted waiter never consumes capacity later', async () => {
-    const scenario = fc.array(fc.record({ abort: fc.boolean(), hold: fc.integer({ min: 1, max: 50 }) }), { minLength: 1, maxLength: 30 })
+    const scenario = fc.array(fc.record({ abort: fc.boolean(), hold: fc.integer({ min: 1, max: 50 }) }), {
+      minLength: 1,
+      maxLength: 30,
+    })
     await fc.assert(
       fc.asyncProperty(scenario, fc.integer({ min: 1, max: 3 }), async (waiters, limit) => {
         const clock = new FakeClock()

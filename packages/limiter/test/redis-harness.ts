@@ -22,7 +22,11 @@ async function startOfWindow(): Promise<void> {
  * The contract harness for a Redis backend in real time. Each test gets a backend with a key prefix of its own;
  * the keys are deleted after the file, from `cleanupUrl` (none for a Redis the test throws away).
  */
-export function redisHarness(label: string, makeBackend: (prefix: string) => LimiterBackend, cleanupUrl: string | undefined = REDIS_URL): ContractHarness {
+export function redisHarness(
+  label: string,
+  makeBackend: (prefix: string) => LimiterBackend,
+  cleanupUrl: string | undefined = REDIS_URL,
+): ContractHarness {
   const prefix = uniquePrefix(label)
   let run = 0
   if (cleanupUrl !== undefined) afterAll(() => deleteKeys(cleanupUrl, prefix))

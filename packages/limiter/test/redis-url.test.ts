@@ -5,7 +5,11 @@ import { CompositeLimiter, connectRedis, redisBackend } from '../src/index'
 
 describe('Redis URLs', () => {
   test('redis+cluster://: seed nodes (default port 6379, IPv6 in brackets), percent-decoded credentials for every node', async () => {
-    const client = (await connectRedis('redis+cluster://alice:p%40ss@10.0.0.1:7000,[::1]:7001,redis-c/', { lazyConnect: true, keyPrefix: 'k:', commandTimeout: 300 })) as Cluster
+    const client = (await connectRedis('redis+cluster://alice:p%40ss@10.0.0.1:7000,[::1]:7001,redis-c/', {
+      lazyConnect: true,
+      keyPrefix: 'k:',
+      commandTimeout: 300,
+    })) as Cluster
     expect(client.isCluster).toBe(true)
     expect((client as unknown as { startupNodes: unknown }).startupNodes).toEqual([
       { host: '10.0.0.1', port: 7000 },
@@ -28,7 +32,14 @@ describe('Redis URLs', () => {
   })
 
   test('a malformed cluster URL is a RangeError that does not show the password', async () => {
-    for (const bad of ['redis+cluster://', 'redis+cluster://u:s3cret@', 'redis+cluster://u:s3cret@h:1,,h:2', 'redis+cluster://u:s3cret@h:1/3', 'redis+cluster://h:1?db=0', 'redis+cluster://h:99999']) {
+    for (const bad of [
+      'redis+cluster://',
+      'redis+cluster://u:s3cret@',
+      'redis+cluster://u:s3cret@h:1,,h:2',
+      'redis+cluster://u:s3cret@h:1/3',
+      'redis+cluster://h:1?db=0',
+      'redis+cluster://h:99999',
+    ]) {
       const error = await connectRedis(bad).catch((caught: unknown) => caught)
       expect(error, bad).toBeInstanceOf(RangeError)
       expect((error as Error).message).not.toContain('s3cret')
@@ -37,7 +48,10 @@ describe('Redis URLs', () => {
 
   test('a backend on a cluster URL knows it at once: composites take their parts in turn', async () => {
     const backend = redisBackend({ redis: 'redis+cluster://127.0.0.1:6399' })
-    const parts = [backend.create('a', { kind: 'concurrency', limit: 1 }), backend.create('b', { kind: 'concurrency', limit: 1 })]
+    const parts = [
+      backend.create('a', { kind: 'concurrency', limit: 1 }),
+      backend.create('b', { kind: 'concurrency', limit: 1 }),
+    ]
     expect(backend.composite('both', parts)).toBeInstanceOf(CompositeLimiter)
     await backend.dispose()
   })

@@ -9,7 +9,14 @@
  * It reports progress to the test over IPC.
  */
 import { Redis } from 'ioredis'
-import { AcquireTimeoutError, type LimitSpec, LimiterUnavailableError, type RedisBackendEvent, redisBackend, type UnavailablePolicy } from '../src/index'
+import {
+  AcquireTimeoutError,
+  type LimitSpec,
+  LimiterUnavailableError,
+  type RedisBackendEvent,
+  redisBackend,
+  type UnavailablePolicy,
+} from '../src/index'
 
 export interface WorkerConfig {
   /**
@@ -36,7 +43,15 @@ export interface WorkerConfig {
 }
 
 export type WorkerMessage =
-  | { type: 'progress'; windowGrants: number; concurrencyGrants: number; unavailable: number; timeouts: number; lastGrantAt: number; events: RedisBackendEvent['type'][] }
+  | {
+      type: 'progress'
+      windowGrants: number
+      concurrencyGrants: number
+      unavailable: number
+      timeouts: number
+      lastGrantAt: number
+      events: RedisBackendEvent['type'][]
+    }
   | { type: 'held' }
   | { type: 'ready' }
   | { type: 'shared'; grants: number; timeouts: number }
@@ -71,7 +86,9 @@ counters?.defineCommand('incrMax', {
 if v > tonumber(redis.call('GET', KEYS[2]) or '0') then redis.call('SET', KEYS[2], v) end
 return v`,
 })
-const incrMax = (counters as unknown as { incrMax(inflight: string, max: string): Promise<number> } | undefined)?.incrMax.bind(counters)
+const incrMax = (
+  counters as unknown as { incrMax(inflight: string, max: string): Promise<number> } | undefined
+)?.incrMax.bind(counters)
 
 function failed(error: unknown): Promise<void> {
   if (LimiterUnavailableError.isInstance(error)) stats.unavailable++

@@ -31,7 +31,12 @@ describe('redis backend', () => {
     ]
     for (const limiter of limiters) granted(await limiter.tryAcquire())
     const keys = (await admin.keys(`{${keyPrefix}:a}:*`)).sort()
-    expect(keys).toEqual([`{${keyPrefix}:a}:bucket`, `{${keyPrefix}:a}:concurrency`, `{${keyPrefix}:a}:fixed`, `{${keyPrefix}:a}:sliding`])
+    expect(keys).toEqual([
+      `{${keyPrefix}:a}:bucket`,
+      `{${keyPrefix}:a}:concurrency`,
+      `{${keyPrefix}:a}:fixed`,
+      `{${keyPrefix}:a}:sliding`,
+    ])
     for (const key of keys) {
       const ttl = await admin.pttl(key)
       expect(ttl).toBeGreaterThan(0)
@@ -138,10 +143,13 @@ describe('redis backend', () => {
     const frozen = { now: () => Date.now(), setTimeout: () => 0, clearTimeout: () => {} }
     const waiter = redisBackend({ redis: REDIS_URL, prefix: keyPrefix, clock: frozen })
     let grantedAt = 0
-    const waiting = waiter.create('concurrency', spec).acquire().then((lease) => {
-      grantedAt = Date.now()
-      return lease
-    })
+    const waiting = waiter
+      .create('concurrency', spec)
+      .acquire()
+      .then((lease) => {
+        grantedAt = Date.now()
+        return lease
+      })
     await sleep(500) // the permit has expired; nobody has looked yet
     const other = redisBackend({ redis: REDIS_URL, prefix: keyPrefix })
     const reclaimedAt = Date.now()
@@ -168,7 +176,9 @@ describe('redis backend', () => {
     expect(bucket.reconfigure!({ kind: 'token_bucket', bucketSize: 4, refillPerSecond: 0.01 })).toBe(true)
     expect(await rpm.tryAcquire()).toMatchObject({ granted: false, reason: 'rate' })
     // The other process still has limit 4 and sees the 4 admissions kept in Redis.
-    expect((await two.create('rpm', { kind: 'sliding_window', windowMs: 1000, limit: 4 }).tryAcquire()).granted).toBe(false)
+    expect((await two.create('rpm', { kind: 'sliding_window', windowMs: 1000, limit: 4 }).tryAcquire()).granted).toBe(
+      false,
+    )
     await sleep(50)
     // The keys now outlive a minute's window and a bucket's refill at 0.01 per second (400 s), not 1 s.
     expect(await admin.pttl(`{${keyPrefix}:rpm}:sliding`)).toBeGreaterThan(59_000)
@@ -185,7 +195,13 @@ describe('redis backend', () => {
     expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'concurrency' })
     expect(concurrency.reconfigure!({ kind: 'concurrency', limit: 2 })).toBe(true)
     granted(await both.tryAcquire())
-    expect(await both.state()).toMatchObject({ kind: 'composite', parts: [{ limit: 10, available: 8 }, { limit: 2, available: 0 }] })
+    expect(await both.state()).toMatchObject({
+      kind: 'composite',
+      parts: [
+        { limit: 10, available: 8 },
+        { limit: 2, available: 0 },
+      ],
+    })
     await backend.dispose()
   })
 

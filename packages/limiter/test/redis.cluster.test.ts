@@ -39,7 +39,12 @@ describeLimiterContract(
 // A client of the caller's, auto-pipelined too.
 describeLimiterContract(
   'redis cluster (Cluster client)',
-  redisHarness('cluster-client', (prefix) => redisBackend({ redis: (client ??= new Cluster(cluster.nodes, { enableAutoPipelining: true })), prefix }), undefined),
+  redisHarness(
+    'cluster-client',
+    (prefix) =>
+      redisBackend({ redis: (client ??= new Cluster(cluster.nodes, { enableAutoPipelining: true })), prefix }),
+    undefined,
+  ),
 )
 
 function granted(result: unknown): Lease {
@@ -56,7 +61,12 @@ describe('redis backend on a cluster', () => {
     const standalone = await connectRedis(`redis://127.0.0.1:${cluster.nodes[0]!.port}`, { lazyConnect: true })
     expect((standalone as { isCluster?: boolean }).isCluster).toBeFalsy()
     standalone.disconnect()
-    for (const bad of ['redis+cluster://', 'redis+cluster://user:s3cret@host:1,', 'redis+cluster://user:s3cret@host:1/2', 'redis+cluster://h:1?tls=true']) {
+    for (const bad of [
+      'redis+cluster://',
+      'redis+cluster://user:s3cret@host:1,',
+      'redis+cluster://user:s3cret@host:1/2',
+      'redis+cluster://h:1?tls=true',
+    ]) {
       const error = await connectRedis(bad).catch((caught: unknown) => caught)
       expect(error).toBeInstanceOf(RangeError)
       expect((error as Error).message).not.toContain('s3cret')

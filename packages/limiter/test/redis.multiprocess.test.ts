@@ -53,7 +53,15 @@ function startWorker(config: WorkerConfig): Worker {
   children.add(child)
   const worker: Worker = {
     child,
-    progress: { type: 'progress', windowGrants: 0, concurrencyGrants: 0, unavailable: 0, timeouts: 0, lastGrantAt: 0, events: [] },
+    progress: {
+      type: 'progress',
+      windowGrants: 0,
+      concurrencyGrants: 0,
+      unavailable: 0,
+      timeouts: 0,
+      lastGrantAt: 0,
+      events: [],
+    },
     exited: once(child, 'exit').finally(() => children.delete(child)),
   }
   child.on('message', (message: WorkerMessage) => {
@@ -139,7 +147,9 @@ describe('redis backend across processes', () => {
     const leaseTtlMs = 1500
     const run = `${prefix}-kill`
     const holder = startWorker({ ...baseConfig, mode: 'hold', prefix: run, leaseTtlMs })
-    await new Promise<void>((resolve) => holder.child.on('message', (message: WorkerMessage) => message.type === 'held' && resolve()))
+    await new Promise<void>((resolve) =>
+      holder.child.on('message', (message: WorkerMessage) => message.type === 'held' && resolve()),
+    )
     const backend = redisBackend({ redis: REDIS_URL, prefix: run, leaseTtlMs })
     const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: baseConfig.concurrencyLimit })
     expect(await concurrency.tryAcquire()).toMatchObject({ granted: false, reason: 'concurrency' })
@@ -165,18 +175,24 @@ describe('redis backend across processes', () => {
   test('with the default lease ttl, a waiter in another process gets the permits of a SIGKILLed process within 10 s', async () => {
     const run = `${prefix}-kill-default`
     const holder = startWorker({ ...baseConfig, mode: 'hold', prefix: run, leaseTtlMs: undefined })
-    await new Promise<void>((resolve) => holder.child.on('message', (message: WorkerMessage) => message.type === 'held' && resolve()))
+    await new Promise<void>((resolve) =>
+      holder.child.on('message', (message: WorkerMessage) => message.type === 'held' && resolve()),
+    )
     const backend = redisBackend({ redis: REDIS_URL, prefix: run })
     const concurrency = backend.create('concurrency', { kind: 'concurrency', limit: baseConfig.concurrencyLimit })
     // The other replica's requests are waiting when the holder dies.
-    const waiting = Array.from({ length: baseConfig.concurrencyLimit }, () => concurrency.acquire(1, { deadline: Date.now() + 15_000 }))
+    const waiting = Array.from({ length: baseConfig.concurrencyLimit }, () =>
+      concurrency.acquire(1, { deadline: Date.now() + 15_000 }),
+    )
     await sleep(200)
     holder.child.kill('SIGKILL')
     await holder.exited
     const killedAt = Date.now()
     const leases = await Promise.all(waiting)
     const elapsed = Date.now() - killedAt
-    console.log(`default lease ttl: ${baseConfig.concurrencyLimit} waiting acquisitions granted ${elapsed} ms after SIGKILL`)
+    console.log(
+      `default lease ttl: ${baseConfig.concurrencyLimit} waiting acquisitions granted ${elapsed} ms after SIGKILL`,
+    )
     // The default ttl is 10 s, renewed every 3.3 s: expiry 6.7–10 s after the kill, and the waiters hear it at once.
     expect(elapsed).toBeLessThanOrEqual(10_000 + 300)
     expect(elapsed).toBeGreaterThanOrEqual(6_000)
@@ -187,10 +203,20 @@ describe('redis backend across processes', () => {
   describe('fair shares: 3 processes with 1, 2 and 3 callers competing for one limit get equal shares', () => {
     async function shares(label: string, share: Omit<NonNullable<WorkerConfig['share']>, 'lanes'>): Promise<number[]> {
       const run = `${prefix}-share-${label}`
-      const workers = [1, 2, 3].map((lanes) => startWorker({ ...baseConfig, mode: 'share', prefix: run, share: { ...share, lanes } }))
-      const ready = workers.map((worker) => new Promise<void>((resolve) => worker.child.on('message', (message: WorkerMessage) => message.type === 'ready' && resolve())))
+      const workers = [1, 2, 3].map((lanes) =>
+        startWorker({ ...baseConfig, mode: 'share', prefix: run, share: { ...share, lanes } }),
+      )
+      const ready = workers.map(
+        (worker) =>
+          new Promise<void>((resolve) =>
+            worker.child.on('message', (message: WorkerMessage) => message.type === 'ready' && resolve()),
+          ),
+      )
       const results = workers.map(
-        (worker) => new Promise<{ grants: number; timeouts: number }>((resolve) => worker.child.on('message', (message: WorkerMessage) => message.type === 'shared' && resolve(message))),
+        (worker) =>
+          new Promise<{ grants: number; timeouts: number }>((resolve) =>
+            worker.child.on('message', (message: WorkerMessage) => message.type === 'shared' && resolve(message)),
+          ),
       )
       await Promise.all(ready)
       for (const worker of workers) worker.child.send('go')
@@ -199,7 +225,9 @@ describe('redis backend across processes', () => {
       const grants = counts.map((count) => count.grants)
       const mean = grants.reduce((sum, value) => sum + value, 0) / grants.length
       const spread = Math.max(...grants.map((value) => Math.abs(value - mean) / mean))
-      console.log(`${label}: grants per process ${grants.join(' / ')} (mean ${mean.toFixed(1)}, largest deviation ${(spread * 100).toFixed(0)} %)`)
+      console.log(
+        `${label}: grants per process ${grants.join(' / ')} (mean ${mean.toFixed(1)}, largest deviation ${(spread * 100).toFixed(0)} %)`,
+      )
       return grants
     }
 
@@ -214,12 +242,20 @@ describe('redis backend across processes', () => {
     }
 
     test('concurrency (1 permit, held 15 ms): each process within ±25 % of the mean', async () => {
-      const grants = await shares('concurrency', { spec: { kind: 'concurrency', limit: 1 }, holdMs: 15, durationMs: 2000 })
+      const grants = await shares('concurrency', {
+        spec: { kind: 'concurrency', limit: 1 },
+        holdMs: 15,
+        durationMs: 2000,
+      })
       expectFair(grants, 60)
     })
 
     test('sliding window (3 per 150 ms): each process within ±25 % of the mean', async () => {
-      const grants = await shares('sliding window', { spec: { kind: 'sliding_window', windowMs: 150, limit: 3 }, holdMs: 0, durationMs: 3000 })
+      const grants = await shares('sliding window', {
+        spec: { kind: 'sliding_window', windowMs: 150, limit: 3 },
+        holdMs: 0,
+        durationMs: 3000,
+      })
       expectFair(grants, 55)
     })
   })
@@ -241,12 +277,21 @@ describe('redis backend across processes', () => {
         startWorker({ ...config, policy: 'fallback-memory' }),
       ]
       const [, , fallback] = workers as [Worker, Worker, Worker]
-      const everyWorker = (condition: (progress: Progress) => boolean) => () => workers.every((worker) => condition(worker.progress))
-      await until(everyWorker((progress) => progress.concurrencyGrants > 0 && progress.windowGrants > 0), 15_000, 'every worker started')
+      const everyWorker = (condition: (progress: Progress) => boolean) => () =>
+        workers.every((worker) => condition(worker.progress))
+      await until(
+        everyWorker((progress) => progress.concurrencyGrants > 0 && progress.windowGrants > 0),
+        15_000,
+        'every worker started',
+      )
 
       await server.kill()
       const killedAt = Date.now()
-      await until(everyWorker((progress) => progress.events.includes('unavailable')), 5000, 'every worker saw the outage')
+      await until(
+        everyWorker((progress) => progress.events.includes('unavailable')),
+        5000,
+        'every worker saw the outage',
+      )
       await sleep(1000)
       // Fail-closed workers count LimiterUnavailableErrors; the fallback worker keeps going on memory.
       for (const worker of workers.slice(0, 2)) expect(worker.progress.unavailable).toBeGreaterThan(0)
@@ -255,14 +300,26 @@ describe('redis backend across processes', () => {
 
       await server.restart()
       const restartedAt = Date.now()
-      const recovery = await until(everyWorker((progress) => progress.lastGrantAt > restartedAt + 100), 10_000, 'granted again after the restart')
-      await until(everyWorker((progress) => progress.events.includes('recovered')), 10_000, 'every worker recovered')
+      const recovery = await until(
+        everyWorker((progress) => progress.lastGrantAt > restartedAt + 100),
+        10_000,
+        'granted again after the restart',
+      )
+      await until(
+        everyWorker((progress) => progress.events.includes('recovered')),
+        10_000,
+        'every worker recovered',
+      )
       console.log(`granting again ${recovery} ms after the restart`)
 
       const admin = new Redis(url)
       await admin.flushall()
       const flushedAt = Date.now()
-      const afterFlush = await until(everyWorker((progress) => progress.lastGrantAt > flushedAt + 100), 10_000, 'granted again after FLUSHALL')
+      const afterFlush = await until(
+        everyWorker((progress) => progress.lastGrantAt > flushedAt + 100),
+        10_000,
+        'granted again after FLUSHALL',
+      )
       console.log(`granting again ${afterFlush} ms after FLUSHALL`)
       // Idle limiters' keys carry a TTL, so they vanish.
       const keys = await admin.keys(`{${config.prefix}:*`)

@@ -4,7 +4,13 @@
  * fallback-memory limiters serve locally; within 1 s of Redis returning, both share limits through Redis again.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type Limiter, LimiterUnavailableError, type RedisBackend, type RedisBackendEvent, redisBackend } from '../src/index'
+import {
+  type Limiter,
+  LimiterUnavailableError,
+  type RedisBackend,
+  type RedisBackendEvent,
+  redisBackend,
+} from '../src/index'
 import { type RedisServer, startRedisServer } from '@llmpool/testing'
 import { uniquePrefix } from './redis-keys'
 
@@ -29,7 +35,12 @@ async function outcome(limiter: Limiter): Promise<{ value: unknown; ms: number }
  * Calls tryAcquire every 10 ms until `done()` (a grant of a fail-closed limiter: Redis answered; the `recovered`
  * event of a fallback one, whose grants come from memory meanwhile); resolves with how long that took.
  */
-async function backWithin(limiter: Limiter, done: (value: unknown) => boolean, since: number, timeoutMs: number): Promise<number> {
+async function backWithin(
+  limiter: Limiter,
+  done: (value: unknown) => boolean,
+  since: number,
+  timeoutMs: number,
+): Promise<number> {
   for (;;) {
     const { value } = await outcome(limiter)
     if (done(value)) return Date.now() - since
@@ -40,9 +51,18 @@ async function backWithin(limiter: Limiter, done: (value: unknown) => boolean, s
 
 const granted = (value: unknown) => (value as { granted?: boolean }).granted === true
 
-function backends(prefix: string, events: RedisBackendEvent[], fallbackEvents: RedisBackendEvent[] = []): { closed: RedisBackend; fallback: RedisBackend } {
+function backends(
+  prefix: string,
+  events: RedisBackendEvent[],
+  fallbackEvents: RedisBackendEvent[] = [],
+): { closed: RedisBackend; fallback: RedisBackend } {
   return {
-    closed: redisBackend({ redis: server.url, prefix, commandTimeoutMs: COMMAND_TIMEOUT_MS, onEvent: (event) => events.push(event) }),
+    closed: redisBackend({
+      redis: server.url,
+      prefix,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      onEvent: (event) => events.push(event),
+    }),
     fallback: redisBackend({
       redis: server.url,
       prefix: `${prefix}-fallback`,
@@ -131,7 +151,9 @@ describe('redis backend: Redis goes away and comes back', () => {
       expect(fallbackFirst.value).toMatchObject({ granted: true })
       expect(fallbackFirst.ms).toBeLessThanOrEqual(COMMAND_TIMEOUT_MS + 200)
       expect((await outcome(bucket)).value).toMatchObject({ granted: true })
-      console.log(`Redis hung: first rejection after ${first.ms} ms, the next after ${next.ms} ms; fallback answered after ${fallbackFirst.ms} ms`)
+      console.log(
+        `Redis hung: first rejection after ${first.ms} ms, the next after ${next.ms} ms; fallback answered after ${fallbackFirst.ms} ms`,
+      )
     } finally {
       server.resume()
     }

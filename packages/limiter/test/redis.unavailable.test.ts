@@ -17,7 +17,9 @@ describe('redis backend: Redis unreachable', () => {
     expect((first as LimiterUnavailableError).code).toBe('limiter_unavailable')
     const waited = await limiter.acquire(1, { deadline: Date.now() + 10_000 }).catch((error: unknown) => error)
     expect(LimiterUnavailableError.isInstance(waited)).toBe(true)
-    expect(LimiterUnavailableError.isInstance(await Promise.resolve(limiter.state()).catch((error: unknown) => error))).toBe(true)
+    expect(
+      LimiterUnavailableError.isInstance(await Promise.resolve(limiter.state()).catch((error: unknown) => error)),
+    ).toBe(true)
     expect(Date.now() - started).toBeLessThan(2000)
     expect(events.filter((event) => event.type === 'unavailable')).toHaveLength(1)
     expect(events[0]).toMatchObject({ type: 'unavailable', policy: 'fail-closed' })
@@ -50,7 +52,10 @@ describe('redis backend: Redis unreachable', () => {
     expect(await rpm.tryAcquire()).toMatchObject({ granted: false, reason: 'rate' })
     expect(await rpm.state()).toMatchObject({ kind: 'sliding_window', limit: 3, available: 0 })
 
-    const both = backend.composite('instance', [backend.create('rpm2', { kind: 'sliding_window', windowMs: 60_000, limit: 5 }), concurrency])
+    const both = backend.composite('instance', [
+      backend.create('rpm2', { kind: 'sliding_window', windowMs: 60_000, limit: 5 }),
+      concurrency,
+    ])
     const held = await both.acquire()
     expect((await concurrency.tryAcquire()).granted).toBe(false)
     const waiting = concurrency.acquire(1, { deadline: Date.now() + 2000 })
@@ -74,7 +79,12 @@ describe('redis backend: Redis unreachable', () => {
     const both = backend.composite('instance', [rpm, concurrency])
     expect((await both.tryAcquire()).granted).toBe(true)
     expect((await both.tryAcquire()).granted).toBe(false)
-    expect(both.reconfigure!([{ kind: 'sliding_window', windowMs: 60_000, limit: 2 }, { kind: 'concurrency', limit: 3 }])).toBe(true)
+    expect(
+      both.reconfigure!([
+        { kind: 'sliding_window', windowMs: 60_000, limit: 2 },
+        { kind: 'concurrency', limit: 3 },
+      ]),
+    ).toBe(true)
     expect((await both.tryAcquire()).granted).toBe(true)
     // The rpm part, now 2, is full.
     expect(await both.tryAcquire()).toMatchObject({ granted: false, reason: 'rate' })

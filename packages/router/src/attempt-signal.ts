@@ -138,7 +138,10 @@ export class AttemptSignal {
  * their own I/O (a raw HTTP client, a socket): for a call the router made it creates no AbortSignal (one costs about
  * 6 µs in Node 20, more than the rest of routing); for any other call it listens on `call.abortSignal`.
  */
-export function onAbort(call: Pick<LanguageModelV3CallOptions, 'abortSignal'>, listener: (reason: unknown) => void): () => void {
+export function onAbort(
+  call: Pick<LanguageModelV3CallOptions, 'abortSignal'>,
+  listener: (reason: unknown) => void,
+): () => void {
   const attempt = (call as { [ATTEMPT]?: AttemptSignal })[ATTEMPT]
   if (attempt) return attempt.subscribe(listener)
   const signal = call.abortSignal

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto'
-import type { LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart } from '@ai-sdk/provider'
+import type {
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
+} from '@ai-sdk/provider'
 import type { Clock } from '@llmpool/schema'
 import { withStreamRouting } from './stream'
 
@@ -17,7 +21,8 @@ type Entry =
 /** JSON with sorted keys, so that equal calls hash equally whatever their key order. */
 function stable(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`
-  if (value instanceof Uint8Array || value instanceof URL) return JSON.stringify(String(value instanceof URL ? value : Buffer.from(value).toString('base64')))
+  if (value instanceof Uint8Array || value instanceof URL)
+    return JSON.stringify(String(value instanceof URL ? value : Buffer.from(value).toString('base64')))
   if (value !== null && typeof value === 'object') {
     return `{${Object.keys(value)
       .sort()
@@ -42,13 +47,16 @@ export class ResponseCache {
     private readonly settings: CacheSettings,
     private readonly clock: Clock,
   ) {
-    if (!(Number.isInteger(settings.maxSize) && settings.maxSize >= 1)) throw new RangeError(`cache maxSize must be an integer ≥ 1 (got ${settings.maxSize})`)
+    if (!(Number.isInteger(settings.maxSize) && settings.maxSize >= 1))
+      throw new RangeError(`cache maxSize must be an integer ≥ 1 (got ${settings.maxSize})`)
     if (!(settings.ttlMs > 0)) throw new RangeError(`cache ttlMs must be > 0 (got ${settings.ttlMs})`)
   }
 
   key(target: string, mode: 'generate' | 'stream', call: LanguageModelV3CallOptions): string {
     const { abortSignal: _signal, headers: _headers, includeRawChunks: _raw, ...shape } = call
-    return createHash('sha256').update(`${mode}\n${target}\n${stable(shape)}`).digest('hex')
+    return createHash('sha256')
+      .update(`${mode}\n${target}\n${stable(shape)}`)
+      .digest('hex')
   }
 
   private get(key: string): Entry | undefined {
@@ -94,7 +102,10 @@ export class ResponseCache {
       instance,
       stream: new ReadableStream({
         start(controller) {
-          for (const part of parts) controller.enqueue(part.type === 'finish' ? withStreamRouting(part, { instance, attempts: 0, cached: true }) : part)
+          for (const part of parts)
+            controller.enqueue(
+              part.type === 'finish' ? withStreamRouting(part, { instance, attempts: 0, cached: true }) : part,
+            )
           controller.close()
         },
       }),
@@ -102,7 +113,11 @@ export class ResponseCache {
   }
 
   /** Passes a stream through, and caches its parts if it finishes cleanly (a `finish`, no `error`). */
-  teeStream(key: string, stream: ReadableStream<LanguageModelV3StreamPart>, instance: string): ReadableStream<LanguageModelV3StreamPart> {
+  teeStream(
+    key: string,
+    stream: ReadableStream<LanguageModelV3StreamPart>,
+    instance: string,
+  ): ReadableStream<LanguageModelV3StreamPart> {
     const parts: LanguageModelV3StreamPart[] = []
     let clean = true
     return stream.pipeThrough(

@@ -1,4 +1,9 @@
-import { type EmbeddingModelV3, type EmbeddingModelV3CallOptions, type EmbeddingModelV3Result, TooManyEmbeddingValuesForCallError } from '@ai-sdk/provider'
+import {
+  type EmbeddingModelV3,
+  type EmbeddingModelV3CallOptions,
+  type EmbeddingModelV3Result,
+  TooManyEmbeddingValuesForCallError,
+} from '@ai-sdk/provider'
 import { ATTEMPT, type AttemptSignal } from './attempt-signal'
 import { EmbeddingsUnsupportedError, InvalidRequestError } from './errors'
 import { isPromise, type RunAttempt } from './execute/context'
@@ -25,14 +30,20 @@ const ABORT_SIGNAL_PROPERTY: PropertyDescriptor = {
 /** An `InvalidRequestError` for a batch larger than `limit` (nothing is sent). */
 function refuseLarger(entry: EntryRuntime, call: EmbedCall, limit: number | undefined): void {
   if (limit === undefined || call.values.length <= limit) return
-  const cause = new TooManyEmbeddingValuesForCallError({ provider: 'llmpool', modelId: entry.plan.name, maxEmbeddingsPerCall: limit, values: call.values })
+  const cause = new TooManyEmbeddingValuesForCallError({
+    provider: 'llmpool',
+    modelId: entry.plan.name,
+    maxEmbeddingsPerCall: limit,
+    values: call.values,
+  })
   throw new InvalidRequestError(entry.plan.target, [], cause)
 }
 
 /** Every instance a request for `entry` may reach: its walks' lists, in order, each instance once. */
 function instancesOf(entry: EntryRuntime): InstanceRuntime[] {
   const seen = new Set<InstanceRuntime>()
-  for (const walk of entry.walks) for (const list of walk.lists) for (const candidate of list) seen.add(candidate.instance)
+  for (const walk of entry.walks)
+    for (const list of walk.lists) for (const candidate of list) seen.add(candidate.instance)
   return [...seen]
 }
 
@@ -46,7 +57,10 @@ export class EmbeddingModels {
   private readonly ready = new WeakMap<InstanceRuntime, EmbeddingModelV3>()
   private readonly pending = new WeakMap<InstanceRuntime, Promise<EmbeddingModelV3>>()
   /** Per entry: the instances that cannot embed, and the largest batch every instance takes. */
-  private readonly checked = new WeakMap<EntryRuntime, { unsupported: string[]; maxPerCall: number | undefined | Promise<number | undefined> }>()
+  private readonly checked = new WeakMap<
+    EntryRuntime,
+    { unsupported: string[]; maxPerCall: number | undefined | Promise<number | undefined> }
+  >()
 
   constructor(private readonly providers: ProviderRegistry) {}
 
@@ -74,13 +88,17 @@ export class EmbeddingModels {
     let checked = this.checked.get(entry)
     if (checked) return checked
     const instances = instancesOf(entry)
-    const unsupported = instances.filter((instance) => !this.providers.get(instance.plan.provider).createEmbeddingModel).map((instance) => instance.key)
+    const unsupported = instances
+      .filter((instance) => !this.providers.get(instance.plan.provider).createEmbeddingModel)
+      .map((instance) => instance.key)
     const maxPerCall =
       unsupported.length > 0
         ? undefined
         : Promise.allSettled(instances.map((instance) => this.model(instance))).then((settled) => {
             // An instance whose model cannot be made fails its own attempts (as a language model does); it sets no limit.
-            const limits = settled.map((result) => (result.status === 'fulfilled' ? result.value.maxEmbeddingsPerCall : undefined))
+            const limits = settled.map((result) =>
+              result.status === 'fulfilled' ? result.value.maxEmbeddingsPerCall : undefined,
+            )
             return Promise.all(limits).then((values) => {
               const known = values.filter((value): value is number => typeof value === 'number' && value > 0)
               const smallest = known.length > 0 ? Math.min(...known) : undefined

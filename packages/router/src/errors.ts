@@ -79,7 +79,14 @@ export abstract class RouterError<Code extends RouterErrorCode = RouterErrorCode
   }
 
   toJSON() {
-    return { name: this.name, code: this.code, message: this.message, target: this.target, isRetryable: this.isRetryable, attempts: this.attempts }
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      target: this.target,
+      isRetryable: this.isRetryable,
+      attempts: this.attempts,
+    }
   }
 }
 
@@ -115,7 +122,12 @@ export class NoInstanceAvailableError extends RouterError<'no_instance_available
     /** When the first instance is expected back (breaker recovery, health recovery, end of a cooldown), ms from now. */
     readonly retryAfterMs: number | undefined,
   ) {
-    super('no_instance_available', `no instance of "${target}" is available (breakers open, instances unhealthy or resting)${retryAfterMs === undefined ? '' : `; the first is back in ${Math.ceil(retryAfterMs)} ms`}`, target, attempts)
+    super(
+      'no_instance_available',
+      `no instance of "${target}" is available (breakers open, instances unhealthy or resting)${retryAfterMs === undefined ? '' : `; the first is back in ${Math.ceil(retryAfterMs)} ms`}`,
+      target,
+      attempts,
+    )
     this.name = 'NoInstanceAvailableError'
   }
   static override isInstance(error: unknown): error is NoInstanceAvailableError {
@@ -127,8 +139,17 @@ export class NoInstanceAvailableError extends RouterError<'no_instance_available
 export class RateLimitedError extends RouterError<'rate_limited'> {
   private readonly [symbols.RateLimitedError] = true
   readonly isRetryable = true
-  constructor(target: string, attempts: readonly AttemptRecord[], /** When capacity is expected back (ms from now). */ readonly retryAfterMs: number) {
-    super('rate_limited', `"${target}" is at its rate or concurrency limits; retry after ${Math.ceil(retryAfterMs)} ms`, target, attempts)
+  constructor(
+    target: string,
+    attempts: readonly AttemptRecord[],
+    /** When capacity is expected back (ms from now). */ readonly retryAfterMs: number,
+  ) {
+    super(
+      'rate_limited',
+      `"${target}" is at its rate or concurrency limits; retry after ${Math.ceil(retryAfterMs)} ms`,
+      target,
+      attempts,
+    )
     this.name = 'RateLimitedError'
   }
   static override isInstance(error: unknown): error is RateLimitedError {
@@ -150,7 +171,10 @@ export class AllAttemptsFailedError extends RouterError<'all_attempts_failed'> {
       lastError,
     )
     this.name = 'AllAttemptsFailedError'
-    this.isRetryable = attempts.some((attempt) => attempt.error && !['bad_request', 'content_policy', 'not_found', 'auth'].includes(attempt.error.kind))
+    this.isRetryable = attempts.some(
+      (attempt) =>
+        attempt.error && !['bad_request', 'content_policy', 'not_found', 'auth'].includes(attempt.error.kind),
+    )
   }
   static override isInstance(error: unknown): error is AllAttemptsFailedError {
     return LLMPoolError.hasMarker(error, markers.AllAttemptsFailedError)
@@ -161,7 +185,11 @@ export class AllAttemptsFailedError extends RouterError<'all_attempts_failed'> {
 export class RequestTimeoutError extends RouterError<'request_timeout'> {
   private readonly [symbols.RequestTimeoutError] = true
   readonly isRetryable = true
-  constructor(target: string, attempts: readonly AttemptRecord[], readonly timeoutMs: number) {
+  constructor(
+    target: string,
+    attempts: readonly AttemptRecord[],
+    readonly timeoutMs: number,
+  ) {
     super('request_timeout', `the request for "${target}" did not complete within ${timeoutMs} ms`, target, attempts)
     this.name = 'RequestTimeoutError'
   }
@@ -174,8 +202,20 @@ export class RequestTimeoutError extends RouterError<'request_timeout'> {
 export class RequestRejectedError extends RouterError<'request_rejected'> {
   private readonly [symbols.RequestRejectedError] = true
   readonly isRetryable = false
-  constructor(target: string, attempts: readonly AttemptRecord[], cause: unknown, readonly kind: FailureKind, readonly statusCode: number | undefined) {
-    super('request_rejected', `the request for "${target}" was rejected (${kind}): ${attempts[attempts.length - 1]?.error?.message ?? ''}`, target, attempts, cause)
+  constructor(
+    target: string,
+    attempts: readonly AttemptRecord[],
+    cause: unknown,
+    readonly kind: FailureKind,
+    readonly statusCode: number | undefined,
+  ) {
+    super(
+      'request_rejected',
+      `the request for "${target}" was rejected (${kind}): ${attempts[attempts.length - 1]?.error?.message ?? ''}`,
+      target,
+      attempts,
+      cause,
+    )
     this.name = 'RequestRejectedError'
   }
   static override isInstance(error: unknown): error is RequestRejectedError {
@@ -191,7 +231,13 @@ export class InvalidRequestError extends RouterError<'invalid_request'> {
   private readonly [symbols.InvalidRequestError] = true
   readonly isRetryable = false
   constructor(target: string, attempts: readonly AttemptRecord[], cause: unknown) {
-    super('invalid_request', `the request for "${target}" cannot be sent: ${cause instanceof Error ? cause.message : String(cause)}`, target, attempts, cause)
+    super(
+      'invalid_request',
+      `the request for "${target}" cannot be sent: ${cause instanceof Error ? cause.message : String(cause)}`,
+      target,
+      attempts,
+      cause,
+    )
     this.name = 'InvalidRequestError'
   }
   static override isInstance(error: unknown): error is InvalidRequestError {
@@ -207,7 +253,13 @@ export class LocalFailureError extends RouterError<'local_failure'> {
   private readonly [symbols.LocalFailureError] = true
   readonly isRetryable = true
   constructor(target: string, attempts: readonly AttemptRecord[], cause: unknown) {
-    super('local_failure', `the request for "${target}" failed in this process before reaching an upstream (${cause instanceof Error ? cause.name : 'error'})`, target, attempts, cause)
+    super(
+      'local_failure',
+      `the request for "${target}" failed in this process before reaching an upstream (${cause instanceof Error ? cause.name : 'error'})`,
+      target,
+      attempts,
+      cause,
+    )
     this.name = 'LocalFailureError'
   }
   static override isInstance(error: unknown): error is LocalFailureError {

@@ -15,7 +15,17 @@ export type RouterEvent =
       /** `embeddings` for `router.embed`; absent for a language-model call (generate, stream). */
       operation?: 'embeddings'
     }
-  | { type: 'attempt_start'; at: number; requestId: number; target: string; pool?: string; instance: string; retry: number; hedge?: boolean; operation?: 'embeddings' }
+  | {
+      type: 'attempt_start'
+      at: number
+      requestId: number
+      target: string
+      pool?: string
+      instance: string
+      retry: number
+      hedge?: boolean
+      operation?: 'embeddings'
+    }
   | {
       type: 'attempt_end'
       at: number
@@ -53,8 +63,24 @@ export type RouterEvent =
       /** The caller stopped reading before the finish part (`ok`: not the upstream's failure). */
       cancelled?: boolean
     }
-  | { type: 'retry'; at: number; requestId: number; instance: string; retry: number; delayMs: number; kind: FailureKind }
-  | { type: 'fallback'; at: number; requestId: number; target: string; from: string; kind: FailureKind; toPool?: string }
+  | {
+      type: 'retry'
+      at: number
+      requestId: number
+      instance: string
+      retry: number
+      delayMs: number
+      kind: FailureKind
+    }
+  | {
+      type: 'fallback'
+      at: number
+      requestId: number
+      target: string
+      from: string
+      kind: FailureKind
+      toPool?: string
+    }
   | {
       /** Hedging: a call ran longer than `hedge_after`, so the next instance is called too. */
       type: 'hedge'

@@ -1,11 +1,14 @@
 /** Upper bounds (ms) of the latency buckets: Prometheus-style cumulative buckets, plus +Inf. */
-export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000] as const
+export const LATENCY_BUCKETS_MS = [
+  5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000,
+] as const
 
 /**
  * What a count adds: a negative value (a wall clock stepped back between two readings, a confused upstream's usage)
  * or one that is not finite adds 0, so that sums only ever grow — Prometheus reads them as counters.
  */
-export const countable = (value: number | undefined): number => (value !== undefined && Number.isFinite(value) && value > 0 ? value : 0)
+export const countable = (value: number | undefined): number =>
+  value !== undefined && Number.isFinite(value) && value > 0 ? value : 0
 
 /** A fixed-bucket histogram: O(buckets) memory whatever the traffic; quantiles are bucket estimates. */
 export class Histogram {
@@ -52,7 +55,9 @@ export class Histogram {
       sumMs: this.sum,
       p50Ms: this.quantile(0.5),
       p99Ms: this.quantile(0.99),
-      buckets: Object.fromEntries([...LATENCY_BUCKETS_MS.map(String), '+Inf'].map((bound, i) => [bound, this.counts[i]!])),
+      buckets: Object.fromEntries(
+        [...LATENCY_BUCKETS_MS.map(String), '+Inf'].map((bound, i) => [bound, this.counts[i]!]),
+      ),
     }
   }
 }

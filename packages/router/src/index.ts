@@ -1,5 +1,13 @@
 export { Router } from './router'
-export type { InstanceState, RoutedGenerateResult, RoutedStreamResult, RouteOptions, RouterOptions, Routing, TracerProviderLike } from './router-options'
+export type {
+  InstanceState,
+  RoutedGenerateResult,
+  RoutedStreamResult,
+  RouteOptions,
+  RouterOptions,
+  Routing,
+  TracerProviderLike,
+} from './router-options'
 export {
   AllAttemptsFailedError,
   type AttemptRecord,

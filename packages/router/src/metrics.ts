@@ -25,7 +25,8 @@ export class Counters {
   merge(other: Counters): void {
     this.requests += other.requests
     this.successes += other.successes
-    for (const [kind, count] of Object.entries(other.failures)) this.failures[kind] = (this.failures[kind] ?? 0) + count!
+    for (const [kind, count] of Object.entries(other.failures))
+      this.failures[kind] = (this.failures[kind] ?? 0) + count!
     this.retries += other.retries
     this.fallbacks += other.fallbacks
     this.rateLimited += other.rateLimited
@@ -88,13 +89,15 @@ class Series {
     if (last) this.closed.merge(last.counters)
     const counters = new Counters()
     this.buckets.push({ start, counters })
-    while (this.buckets.length > 0 && this.buckets[0]!.start + this.intervalMs <= now - this.retentionMs) this.buckets.shift()
+    while (this.buckets.length > 0 && this.buckets[0]!.start + this.intervalMs <= now - this.retentionMs)
+      this.buckets.shift()
     return counters
   }
 
   total(now: number): Counters {
     const total = new Counters()
-    for (const bucket of this.buckets) if (bucket.start + this.intervalMs > now - this.retentionMs) total.merge(bucket.counters)
+    for (const bucket of this.buckets)
+      if (bucket.start + this.intervalMs > now - this.retentionMs) total.merge(bucket.counters)
     return total
   }
 
@@ -166,7 +169,9 @@ export class RouterMetrics {
   private target(requestId: number): Series | undefined {
     const target = this.targets.get(requestId)
     if (!target) return undefined
-    return target.kind === 'pool' ? this.series(this.pools, 'pool', target.target) : this.series(this.groups, 'group', target.target)
+    return target.kind === 'pool'
+      ? this.series(this.pools, 'pool', target.target)
+      : this.series(this.groups, 'group', target.target)
   }
 
   /** Feeds one event (subscribe it with `router.on(event => metrics.record(event))`). */
@@ -223,7 +228,8 @@ export class RouterMetrics {
         const series = this.series(this.instances, 'instance', event.instance)
         if (!series) return
         const counters = series.at(now)
-        if (!event.ok && event.error) counters.failures[event.error.kind] = (counters.failures[event.error.kind] ?? 0) + 1
+        if (!event.ok && event.error)
+          counters.failures[event.error.kind] = (counters.failures[event.error.kind] ?? 0) + 1
         this.tokens(counters, event.inputTokens, event.outputTokens, event.requestId, now)
         return
       }
@@ -263,7 +269,13 @@ export class RouterMetrics {
     if (series) series.at(now)[field]++
   }
 
-  private tokens(counters: Counters, input: number | undefined, output: number | undefined, requestId: number, now: number): void {
+  private tokens(
+    counters: Counters,
+    input: number | undefined,
+    output: number | undefined,
+    requestId: number,
+    now: number,
+  ): void {
     if (input === undefined && output === undefined) return
     // An upstream's negative or NaN usage would make the totals fall or stick at NaN: it adds nothing.
     const inputTokens = countable(input)
@@ -284,7 +296,9 @@ export class RouterMetrics {
   snapshot(): MetricsSnapshot {
     const now = this.clock.now()
     const figures = (map: Map<string, Series>) =>
-      Object.fromEntries([...map].map(([name, series]) => [name, { ...series.total(now).toJSON(), inFlight: series.inFlight }]))
+      Object.fromEntries(
+        [...map].map(([name, series]) => [name, { ...series.total(now).toJSON(), inFlight: series.inFlight }]),
+      )
     return { at: now, instances: figures(this.instances), pools: figures(this.pools), taskGroups: figures(this.groups) }
   }
 
@@ -295,8 +309,15 @@ export class RouterMetrics {
    */
   totals(): MetricsSnapshot {
     const figures = (map: Map<string, Series>) =>
-      Object.fromEntries([...map].map(([name, series]) => [name, { ...series.lifetime().toJSON(), inFlight: series.inFlight }]))
-    return { at: this.clock.now(), instances: figures(this.instances), pools: figures(this.pools), taskGroups: figures(this.groups) }
+      Object.fromEntries(
+        [...map].map(([name, series]) => [name, { ...series.lifetime().toJSON(), inFlight: series.inFlight }]),
+      )
+    return {
+      at: this.clock.now(),
+      instances: figures(this.instances),
+      pools: figures(this.pools),
+      taskGroups: figures(this.groups),
+    }
   }
 
   /** The per-interval buckets of one series, oldest first. */

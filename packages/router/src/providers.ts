@@ -62,7 +62,10 @@ export function apiRoot(baseURL: string | undefined): string | undefined {
  * The API root a provider uses when the echelon gives no `base_url`, read as the AI SDK reads it: `OPENAI_BASE_URL`
  * / `ANTHROPIC_BASE_URL` from the environment (at the time of the call), else the public API.
  */
-export function defaultApiRoot(provider: 'openai' | 'anthropic', env: Record<string, string | undefined> = process.env): string {
+export function defaultApiRoot(
+  provider: 'openai' | 'anthropic',
+  env: Record<string, string | undefined> = process.env,
+): string {
   const configured = provider === 'openai' ? env.OPENAI_BASE_URL : env.ANTHROPIC_BASE_URL
   return apiRoot(configured) ?? (provider === 'openai' ? 'https://api.openai.com/v1' : 'https://api.anthropic.com/v1')
 }
@@ -73,7 +76,9 @@ function modelsProbe(defaultRoot: () => string, headers: (apiKey: string | undef
     const response = await fetch(`${root}/models`, { headers: headers(empty(settings.apiKey)), signal })
     await response.body?.cancel()
     if (!response.ok) {
-      const error = new Error(`health probe GET ${root}/models answered ${response.status}`) as Error & { statusCode: number }
+      const error = new Error(`health probe GET ${root}/models answered ${response.status}`) as Error & {
+        statusCode: number
+      }
       error.statusCode = response.status
       throw error
     }
@@ -95,12 +100,17 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): ProviderDef
     },
     async createEmbeddingModel(settings) {
       const { createOpenAI } = await load<typeof import('@ai-sdk/openai')>('@ai-sdk/openai', 'the openai provider')
-      return createOpenAI({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) }).embeddingModel(settings.modelId)
+      return createOpenAI({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) }).embeddingModel(
+        settings.modelId,
+      )
     },
-    probe: modelsProbe(() => defaultApiRoot('openai'), (apiKey): Record<string, string> => {
-      const key = apiKey ?? process.env.OPENAI_API_KEY
-      return key ? { authorization: `Bearer ${key}` } : {}
-    }),
+    probe: modelsProbe(
+      () => defaultApiRoot('openai'),
+      (apiKey): Record<string, string> => {
+        const key = apiKey ?? process.env.OPENAI_API_KEY
+        return key ? { authorization: `Bearer ${key}` } : {}
+      },
+    ),
   }
 }
 
@@ -108,13 +118,19 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): ProviderDef
 export function anthropicProvider(): ProviderDefinition {
   return {
     async createModel(settings) {
-      const { createAnthropic } = await load<typeof import('@ai-sdk/anthropic')>('@ai-sdk/anthropic', 'the anthropic provider')
+      const { createAnthropic } = await load<typeof import('@ai-sdk/anthropic')>(
+        '@ai-sdk/anthropic',
+        'the anthropic provider',
+      )
       return createAnthropic({ apiKey: empty(settings.apiKey), baseURL: apiRoot(settings.baseURL) })(settings.modelId)
     },
-    probe: modelsProbe(() => defaultApiRoot('anthropic'), (apiKey) => {
-      const key = apiKey ?? process.env.ANTHROPIC_API_KEY
-      return { 'anthropic-version': '2023-06-01', ...(key ? { 'x-api-key': key } : {}) }
-    }),
+    probe: modelsProbe(
+      () => defaultApiRoot('anthropic'),
+      (apiKey) => {
+        const key = apiKey ?? process.env.ANTHROPIC_API_KEY
+        return { 'anthropic-version': '2023-06-01', ...(key ? { 'x-api-key': key } : {}) }
+      },
+    ),
   }
 }
 
@@ -123,28 +139,37 @@ export function openAICompatibleProvider(): ProviderDefinition {
   return {
     async createModel(settings) {
       const root = apiRoot(settings.baseURL)
-      if (root === undefined)
-        throw new UnknownProviderError(settings.provider)
+      if (root === undefined) throw new UnknownProviderError(settings.provider)
       const { createOpenAICompatible } = await load<typeof import('@ai-sdk/openai-compatible')>(
         '@ai-sdk/openai-compatible',
         `provider "${settings.provider}"`,
       )
-      return createOpenAICompatible({ name: settings.provider, baseURL: root, apiKey: empty(settings.apiKey) }).chatModel(settings.modelId)
+      return createOpenAICompatible({
+        name: settings.provider,
+        baseURL: root,
+        apiKey: empty(settings.apiKey),
+      }).chatModel(settings.modelId)
     },
     async createEmbeddingModel(settings) {
       const root = apiRoot(settings.baseURL)
-      if (root === undefined)
-        throw new UnknownProviderError(settings.provider)
+      if (root === undefined) throw new UnknownProviderError(settings.provider)
       const { createOpenAICompatible } = await load<typeof import('@ai-sdk/openai-compatible')>(
         '@ai-sdk/openai-compatible',
         `provider "${settings.provider}"`,
       )
-      return createOpenAICompatible({ name: settings.provider, baseURL: root, apiKey: empty(settings.apiKey) }).embeddingModel(settings.modelId)
+      return createOpenAICompatible({
+        name: settings.provider,
+        baseURL: root,
+        apiKey: empty(settings.apiKey),
+      }).embeddingModel(settings.modelId)
     },
     probe: async (settings, signal) => {
       const root = apiRoot(settings.baseURL)
       if (root === undefined) return
-      await modelsProbe(() => root, (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}))(settings, signal)
+      await modelsProbe(
+        () => root,
+        (apiKey): Record<string, string> => (apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      )(settings, signal)
     },
   }
 }

@@ -19,10 +19,14 @@ export function backoffDelay(policy: RetryPolicy, retry: number, random: () => n
 
 /** `1s`, `6m0s`, `20ms`, `1h2m3.5s` (OpenAI's `x-ratelimit-reset-*`) in ms; undefined when it is not one. */
 export function parseDuration(text: string): number | undefined {
-  const parts = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/.exec(text.trim())
+  const parts = /^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+(?:\.\d+)?)ms)?$/.exec(
+    text.trim(),
+  )
   if (!parts || text.trim() === '') return undefined
   const [, hours, minutes, seconds, milliseconds] = parts
-  return (Number(hours ?? 0) * 3600 + Number(minutes ?? 0) * 60 + Number(seconds ?? 0)) * 1000 + Number(milliseconds ?? 0)
+  return (
+    (Number(hours ?? 0) * 3600 + Number(minutes ?? 0) * 60 + Number(seconds ?? 0)) * 1000 + Number(milliseconds ?? 0)
+  )
 }
 
 /** A header value of seconds, an HTTP date or an RFC 3339 date, in ms from `now`. */
@@ -55,8 +59,14 @@ export function retryAfterMs(error: unknown, now: number): number | undefined {
   const resets: { remaining: string | undefined; reset: number | undefined }[] = [
     { remaining: header('x-ratelimit-remaining-requests'), reset: duration(header('x-ratelimit-reset-requests')) },
     { remaining: header('x-ratelimit-remaining-tokens'), reset: duration(header('x-ratelimit-reset-tokens')) },
-    { remaining: header('anthropic-ratelimit-requests-remaining'), reset: date(header('anthropic-ratelimit-requests-reset'), now) },
-    { remaining: header('anthropic-ratelimit-tokens-remaining'), reset: date(header('anthropic-ratelimit-tokens-reset'), now) },
+    {
+      remaining: header('anthropic-ratelimit-requests-remaining'),
+      reset: date(header('anthropic-ratelimit-requests-reset'), now),
+    },
+    {
+      remaining: header('anthropic-ratelimit-tokens-remaining'),
+      reset: date(header('anthropic-ratelimit-tokens-reset'), now),
+    },
   ].filter((entry) => entry.reset !== undefined)
   if (resets.length === 0) return undefined
   const exhausted = resets.filter((entry) => entry.remaining !== undefined && Number(entry.remaining) <= 0)
@@ -79,7 +89,8 @@ function headerReader(error: unknown, depth = 0): ((name: string) => string | un
   if (headers && typeof headers === 'object') {
     if (typeof (headers as Headers).get === 'function') return (name) => (headers as Headers).get(name) ?? undefined
     const lower = new Map<string, string>()
-    for (const [key, value] of Object.entries(headers)) if (value !== undefined && value !== null) lower.set(key.toLowerCase(), String(value))
+    for (const [key, value] of Object.entries(headers))
+      if (value !== undefined && value !== null) lower.set(key.toLowerCase(), String(value))
     return (name) => lower.get(name)
   }
   return record.cause === undefined ? undefined : headerReader(record.cause, depth + 1)

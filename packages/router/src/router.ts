@@ -13,7 +13,14 @@ import { RouterMetrics } from './metrics'
 import { compilePlan, type PlanOverrides } from './plan/compile'
 import type { EntryPlan, RoutingPlan } from './plan/types'
 import { ProviderRegistry } from './providers'
-import type { InstanceState, RoutedGenerateResult, RoutedStreamResult, RouteOptions, RouterOptions, Routing } from './router-options'
+import type {
+  InstanceState,
+  RoutedGenerateResult,
+  RoutedStreamResult,
+  RouteOptions,
+  RouterOptions,
+  Routing,
+} from './router-options'
 import { BreakerWiring } from './runtime/breaker-wiring'
 import type { InstanceRuntime } from './runtime/instance'
 import { Probes } from './runtime/probes'
@@ -64,7 +71,8 @@ export class Router {
     this.providers = new ProviderRegistry(options.providers, options.openai)
     this.embeddings = new EmbeddingModels(this.providers)
     this.strategies = { ...builtInStrategies, ...options.strategies }
-    if (options.requestTimeoutMs !== undefined && !(options.requestTimeoutMs > 0)) throw new RangeError(`requestTimeoutMs must be > 0 (got ${options.requestTimeoutMs})`)
+    if (options.requestTimeoutMs !== undefined && !(options.requestTimeoutMs > 0))
+      throw new RangeError(`requestTimeoutMs must be > 0 (got ${options.requestTimeoutMs})`)
     if (options.attemptBudget !== undefined && !(Number.isInteger(options.attemptBudget) && options.attemptBudget >= 1))
       throw new RangeError(`attemptBudget must be an integer ≥ 1 (got ${options.attemptBudget})`)
     this.overrides = {
@@ -85,7 +93,13 @@ export class Router {
         waiters.notify()
         if (instance.draining && instance.inFlight === 0) this.retire(instance)
       },
-      rested: (instance, cooldown) => options.cooldowns?.publish({ instance: instance.plan.shareKey, remainingMs: cooldown.ms, kind: cooldown.kind, reason: cooldown.reason }),
+      rested: (instance, cooldown) =>
+        options.cooldowns?.publish({
+          instance: instance.plan.shareKey,
+          remainingMs: cooldown.ms,
+          kind: cooldown.kind,
+          reason: cooldown.reason,
+        }),
     }
     this.probes = new Probes(this.clock, options.healthChecks !== false)
     this.breakers = new BreakerWiring((event) => this.emit(event), options.breakers)
@@ -95,14 +109,22 @@ export class Router {
         if (kind === 'instance') return { intervalMs: 60_000, retentionMs: day }
         if (kind === 'pool') {
           const pool = this.topology.plan.pools.get(name)?.metrics
-          return pool?.enabled === false ? undefined : { intervalMs: pool?.intervalMs ?? 60_000, retentionMs: pool?.retentionMs ?? day }
+          return pool?.enabled === false
+            ? undefined
+            : { intervalMs: pool?.intervalMs ?? 60_000, retentionMs: pool?.retentionMs ?? day }
         }
         const group = this.topology.config.task_groups[name]?.metrics
-        return group?.enabled === false ? undefined : { intervalMs: (group?.collection_interval ?? 60) * 1000, retentionMs: day }
+        return group?.enabled === false
+          ? undefined
+          : { intervalMs: (group?.collection_interval ?? 60) * 1000, retentionMs: day }
       })
       const kindOf = (target: string, entry: string) => {
         if (this.topology.entries.get(entry)?.plan.services.metrics === false) return undefined
-        return this.topology.plan.pools.has(target) ? 'pool' : Object.hasOwn(this.topology.config.task_groups, target) ? 'group' : undefined
+        return this.topology.plan.pools.has(target)
+          ? 'pool'
+          : Object.hasOwn(this.topology.config.task_groups, target)
+            ? 'group'
+            : undefined
       }
       this.listeners.add((event) => metrics.record(event, kindOf))
       this.metrics = metrics
@@ -113,7 +135,11 @@ export class Router {
     this.topology = this.build(store ? store.current : (options.config as ResolvedConfig), undefined)
     if (store) this.subscriptions.push(store.subscribe((next) => (this.topology = this.build(next, this.topology))))
     if (options.cooldowns) {
-      this.subscriptions.push(options.cooldowns.subscribe((cooldown) => this.applyRemoteCooldown(cooldown.instance, cooldown.remainingMs, cooldown.kind, cooldown.reason)))
+      this.subscriptions.push(
+        options.cooldowns.subscribe((cooldown) =>
+          this.applyRemoteCooldown(cooldown.instance, cooldown.remainingMs, cooldown.kind, cooldown.reason),
+        ),
+      )
     }
   }
 
@@ -139,20 +165,33 @@ export class Router {
   }
 
   /** A non-streaming call to a wrapper, pool or task group. */
-  async generate(name: string, call: LanguageModelV3CallOptions, options: RouteOptions = {}): Promise<RoutedGenerateResult> {
+  async generate(
+    name: string,
+    call: LanguageModelV3CallOptions,
+    options: RouteOptions = {},
+  ): Promise<RoutedGenerateResult> {
     const entry = this.entryRuntime(name)
     const cache = options.cache !== false ? entry.cache : undefined
     const cacheKey = cache?.key(entry.plan.target, 'generate', call)
     const cached = cacheKey ? cache!.getGenerate(cacheKey) : undefined
     if (cached) {
       this.cachedRequest(entry, cached.instance, false)
-      return { ...cached.value, routing: { instance: cached.instance, attempts: [] }, providerMetadata: { ...cached.value.providerMetadata, llmpool: { instance: cached.instance, attempts: 0, cached: true } } }
+      return {
+        ...cached.value,
+        routing: { instance: cached.instance, attempts: [] },
+        providerMetadata: {
+          ...cached.value.providerMetadata,
+          llmpool: { instance: cached.instance, attempts: 0, cached: true },
+        },
+      }
     }
     const { value, routing } = await this.route(entry, call, options, false, generateAttempt)
     if (cacheKey) cache!.setGenerate(cacheKey, value, routing.instance)
     return Object.assign({}, value, {
       routing,
-      providerMetadata: Object.assign({}, value.providerMetadata, { llmpool: { instance: routing.instance, attempts: routing.attempts.length } }),
+      providerMetadata: Object.assign({}, value.providerMetadata, {
+        llmpool: { instance: routing.instance, attempts: routing.attempts.length },
+      }),
     })
   }
 
@@ -168,10 +207,19 @@ export class Router {
     if (admitted) await admitted
     const signal = options.signal ?? call.abortSignal
     const routeOptions = signal && !options.signal ? { ...options, signal } : options
-    const { value, routing } = await this.route(entry, NO_LANGUAGE_CALL, routeOptions, false, this.embeddings.attempt(call), 'embeddings')
+    const { value, routing } = await this.route(
+      entry,
+      NO_LANGUAGE_CALL,
+      routeOptions,
+      false,
+      this.embeddings.attempt(call),
+      'embeddings',
+    )
     return Object.assign({}, value, {
       routing,
-      providerMetadata: Object.assign({}, value.providerMetadata, { llmpool: { instance: routing.instance, attempts: routing.attempts.length } }),
+      providerMetadata: Object.assign({}, value.providerMetadata, {
+        llmpool: { instance: routing.instance, attempts: routing.attempts.length },
+      }),
     })
   }
 
@@ -189,14 +237,29 @@ export class Router {
     const at = this.clock.now()
     const { name, target } = entry.plan
     this.emit({ type: 'request_start', at, requestId, target, entry: name, stream })
-    this.emit({ type: 'request_end', at, requestId, target, entry: name, durationMs: 0, ok: true, instance, attempts: 0, cached: true })
+    this.emit({
+      type: 'request_end',
+      at,
+      requestId,
+      target,
+      entry: name,
+      durationMs: 0,
+      ok: true,
+      instance,
+      attempts: 0,
+      cached: true,
+    })
   }
 
   /**
    * A streaming call. Fails over to another instance until the first content part; after it, a failure is an
    * `error` part of the stream (never a clean finish).
    */
-  async stream(name: string, call: LanguageModelV3CallOptions, options: RouteOptions = {}): Promise<RoutedStreamResult> {
+  async stream(
+    name: string,
+    call: LanguageModelV3CallOptions,
+    options: RouteOptions = {},
+  ): Promise<RoutedStreamResult> {
     const entry = this.entryRuntime(name)
     const cache = options.cache !== false ? entry.cache : undefined
     const cacheKey = cache?.key(entry.plan.target, 'stream', call)
@@ -208,7 +271,14 @@ export class Router {
     const requestId = this.requestIds + 1
     // The finish part's `providerMetadata.llmpool`, filled in below once the routing is known.
     const llmpool: StreamRouting = { instance: '', attempts: 0 }
-    const run = streamAttempt({ clock: this.clock, idleTimeoutMs: this.options.streamIdleTimeoutMs ?? 30_000, emit: this.context.emit, requestId, target: entry.plan.target, routing: llmpool })
+    const run = streamAttempt({
+      clock: this.clock,
+      idleTimeoutMs: this.options.streamIdleTimeoutMs ?? 30_000,
+      emit: this.context.emit,
+      requestId,
+      target: entry.plan.target,
+      routing: llmpool,
+    })
     const { value, routing } = await this.route(entry, call, options, true, run)
     llmpool.instance = routing.instance
     llmpool.attempts = routing.attempts.length
@@ -245,11 +315,33 @@ export class Router {
       retryOn: (entry.retryOn ??= new Set(plan.retry.retryOn)),
     }
     if (operation) request.operation = operation
-    this.emit(operation ? { type: 'request_start', at: started, requestId: id, target: plan.target, entry: plan.name, stream, operation } : { type: 'request_start', at: started, requestId: id, target: plan.target, entry: plan.name, stream })
+    this.emit(
+      operation
+        ? {
+            type: 'request_start',
+            at: started,
+            requestId: id,
+            target: plan.target,
+            entry: plan.name,
+            stream,
+            operation,
+          }
+        : { type: 'request_start', at: started, requestId: id, target: plan.target, entry: plan.name, stream },
+    )
     try {
       const attempt = await execute(this.context, request, run)
       const now = this.clock.now()
-      const end: RouterEvent = { type: 'request_end', at: now, requestId: id, target: plan.target, entry: plan.name, durationMs: now - started, ok: true, instance: attempt.candidate.key, attempts: request.attempts.length }
+      const end: RouterEvent = {
+        type: 'request_end',
+        at: now,
+        requestId: id,
+        target: plan.target,
+        entry: plan.name,
+        durationMs: now - started,
+        ok: true,
+        instance: attempt.candidate.key,
+        attempts: request.attempts.length,
+      }
       if (operation) end.operation = operation
       this.emit(end)
       return { value: attempt.value!.value, routing: { instance: attempt.candidate.key, attempts: request.attempts } }
@@ -290,7 +382,8 @@ export class Router {
   /** Names the router routes to: wrappers, pools and task groups. */
   targets(): { wrappers: string[]; pools: string[]; taskGroups: string[] } {
     const { plan } = this.topology
-    const of = (kind: EntryPlan['kind']) => [...plan.entries.values()].filter((entry) => entry.kind === kind).map((entry) => entry.name)
+    const of = (kind: EntryPlan['kind']) =>
+      [...plan.entries.values()].filter((entry) => entry.kind === kind).map((entry) => entry.name)
     return { wrappers: of('wrapper'), pools: of('pool'), taskGroups: of('task_group') }
   }
 
@@ -310,17 +403,35 @@ export class Router {
         limits: instance.limiter ? await instance.limiter.state() : undefined,
       })),
     )
-    const pools = await Promise.all([...this.topology.pools.values()].map(async (pool) => ({ name: pool.name, limits: pool.admission ? await pool.admission.state() : undefined })))
+    const pools = await Promise.all(
+      [...this.topology.pools.values()].map(async (pool) => ({
+        name: pool.name,
+        limits: pool.admission ? await pool.admission.state() : undefined,
+      })),
+    )
     return { instances, pools }
   }
 
   /** Another process's cooldown, named by the instance's `shareKey`. */
-  private applyRemoteCooldown(shareKey: string, remainingMs: number, kind: InstanceRuntime['cooldown']['current'] & string, reason: string): void {
+  private applyRemoteCooldown(
+    shareKey: string,
+    remainingMs: number,
+    kind: InstanceRuntime['cooldown']['current'] & string,
+    reason: string,
+  ): void {
     const instance = this.topology.shared.get(shareKey)
     if (!instance || !(remainingMs > 0)) return
     const ms = Math.min(remainingMs, instance.plan.cooldown.maxMs)
     if (instance.cooldown.rest(ms, kind, reason, true)) {
-      this.emit({ type: 'cooldown', at: this.clock.now(), instance: instance.key, kind, durationMs: ms, reason, remote: true })
+      this.emit({
+        type: 'cooldown',
+        at: this.clock.now(),
+        instance: instance.key,
+        kind,
+        durationMs: ms,
+        reason,
+        remote: true,
+      })
     }
   }
 
@@ -332,7 +443,8 @@ export class Router {
       random: this.random,
       strategies: this.strategies,
       provider: (name) => this.providers.get(name),
-      onHealthChange: (instance, healthy, reason) => this.emit({ type: 'health_change', at: this.clock.now(), instance: instance.key, healthy, reason }),
+      onHealthChange: (instance, healthy, reason) =>
+        this.emit({ type: 'health_change', at: this.clock.now(), instance: instance.key, healthy, reason }),
     })
     for (const instance of topology.instances.values()) if (this.breakers.wire(instance)) this.probes.start(instance)
     for (const limiter of topology.retiredLimiters) void limiter.dispose()
@@ -342,7 +454,8 @@ export class Router {
       const keys = [...topology.shared.keys()]
       sharing.current(keys).then(
         (running) => {
-          for (const cooldown of running) this.applyRemoteCooldown(cooldown.instance, cooldown.remainingMs, cooldown.kind, cooldown.reason)
+          for (const cooldown of running)
+            this.applyRemoteCooldown(cooldown.instance, cooldown.remainingMs, cooldown.kind, cooldown.reason)
         },
         () => undefined,
       )

@@ -1,4 +1,9 @@
-import type { ReadableStreamDefaultReader, ReadableStreamReadResult, ReadableWritablePair, StreamPipeOptions } from 'node:stream/web'
+import type {
+  ReadableStreamDefaultReader,
+  ReadableStreamReadResult,
+  ReadableWritablePair,
+  StreamPipeOptions,
+} from 'node:stream/web'
 import type { LanguageModelV3StreamPart, LanguageModelV3StreamResult } from '@ai-sdk/provider'
 import { type Clock, LLMPoolError } from '@llmpool/schema'
 import { classifyFailure } from '@llmpool/breaker'
@@ -46,8 +51,15 @@ export class StreamInterruptedError extends LLMPoolError<'stream_interrupted'> {
  */
 function upstreamStreamError(instance: string, error: unknown): Error {
   if (error instanceof Error) return Object.assign(error, { [UPSTREAM_FAILURE]: true })
-  const text = typeof error === 'string' ? error : typeof (error as { message?: unknown })?.message === 'string' ? (error as { message: string }).message : 'an error part'
-  return Object.assign(new Error(`${instance}: the upstream stream sent an error: ${text}`, { cause: error }), { [UPSTREAM_FAILURE]: true })
+  const text =
+    typeof error === 'string'
+      ? error
+      : typeof (error as { message?: unknown })?.message === 'string'
+        ? (error as { message: string }).message
+        : 'an error part'
+  return Object.assign(new Error(`${instance}: the upstream stream sent an error: ${text}`, { cause: error }), {
+    [UPSTREAM_FAILURE]: true,
+  })
 }
 
 /** Finish reasons that say the upstream did not answer properly. */
@@ -76,7 +88,10 @@ export interface StreamSettings {
 }
 
 /** `part` with `providerMetadata.llmpool` set to `routing` (a finish part: who answered). */
-export function withStreamRouting(part: LanguageModelV3StreamPart & { type: 'finish' }, routing: StreamRouting): LanguageModelV3StreamPart {
+export function withStreamRouting(
+  part: LanguageModelV3StreamPart & { type: 'finish' },
+  routing: StreamRouting,
+): LanguageModelV3StreamPart {
   const own = part.providerMetadata?.llmpool
   // Keys the upstream's own metadata had under `llmpool` are kept, under ours.
   if (own) routing = Object.assign(routing, { ...own, ...routing })
@@ -102,7 +117,9 @@ export function streamAttempt(settings: StreamSettings): RunAttempt<LanguageMode
         if (value.type === 'error') throw upstreamStreamError(instance.key, value.error)
         // No content and no proper finish (an error in a 200 answer, read as a finish): a failure of the instance.
         if (value.type === 'finish' && FAILED_FINISH.has(value.finishReason.unified)) {
-          throw new StreamInterruptedError(`${instance.key}: the stream finished without content (${value.finishReason.unified}${value.finishReason.raw ? `: ${value.finishReason.raw}` : ''})`)
+          throw new StreamInterruptedError(
+            `${instance.key}: the stream finished without content (${value.finishReason.unified}${value.finishReason.raw ? `: ${value.finishReason.raw}` : ''})`,
+          )
         }
         head.push(value)
         if (CONTENT.has(value.type) || value.type === 'finish') break
@@ -247,9 +264,15 @@ class CommittedStream {
     this.resolveDone(undefined)
   }
 
-  pipeThrough<T>(transform: ReadableWritablePair<T, LanguageModelV3StreamPart>, options?: StreamPipeOptions): ReadableStream<T> {
+  pipeThrough<T>(
+    transform: ReadableWritablePair<T, LanguageModelV3StreamPart>,
+    options?: StreamPipeOptions,
+  ): ReadableStream<T> {
     // Node's types make `pipeThrough` generic in a way a method of our own cannot restate exactly.
-    return this.stream().pipeThrough(transform as ReadableWritablePair<T, LanguageModelV3StreamPart>, options) as ReadableStream<T>
+    return this.stream().pipeThrough(
+      transform as ReadableWritablePair<T, LanguageModelV3StreamPart>,
+      options,
+    ) as ReadableStream<T>
   }
 
   pipeTo(destination: WritableStream<LanguageModelV3StreamPart>, options?: StreamPipeOptions): Promise<void> {
@@ -303,7 +326,8 @@ class CommittedStream {
   /** A read of the upstream starts: the idle timer watches the wait. */
   private watchIdle(): void {
     this.readingSince = this.settings.clock.now()
-    if (this.idleTimer === undefined) this.idleTimer = this.settings.clock.setTimeout(this.onIdleTimer, this.settings.idleTimeoutMs)
+    if (this.idleTimer === undefined)
+      this.idleTimer = this.settings.clock.setTimeout(this.onIdleTimer, this.settings.idleTimeoutMs)
   }
 
   /** The next queued part (or the end). */
@@ -322,7 +346,12 @@ class CommittedStream {
     if (this.ended) return QUEUED
     if (next.done) {
       if (this.failure !== undefined) this.end(this.failure, true)
-      else this.end(this.finished ? undefined : new StreamInterruptedError(`${this.instance.key}: the stream ended without finishing`))
+      else
+        this.end(
+          this.finished
+            ? undefined
+            : new StreamInterruptedError(`${this.instance.key}: the stream ended without finishing`),
+        )
       return QUEUED
     }
     const part = next.value
@@ -394,7 +423,11 @@ class CommittedStream {
       inputTokens: this.inputTokens,
       outputTokens: this.outputTokens,
     }
-    if (error !== undefined) event.error = { kind: classifyFailure(error), message: scrubMessage(error instanceof Error ? error.message : String(error), [instance.plan.apiKey]) }
+    if (error !== undefined)
+      event.error = {
+        kind: classifyFailure(error),
+        message: scrubMessage(error instanceof Error ? error.message : String(error), [instance.plan.apiKey]),
+      }
     if (cancelled && !this.finished) event.cancelled = true
     settings.emit(event)
   }

@@ -102,15 +102,25 @@ class RouterTracing {
       }
       case 'cooldown': {
         // The call that put its instance to rest (a cooldown from another process belongs to no request here).
-        const span = event.requestId === undefined ? undefined : this.requests.get(event.requestId)?.calls.get(event.instance)
+        const span =
+          event.requestId === undefined ? undefined : this.requests.get(event.requestId)?.calls.get(event.instance)
         if (!span) return
         span.setAttribute('llmpool.cooldown', event.kind)
-        span.addEvent('llmpool.cooldown', { 'llmpool.cooldown.kind': event.kind, 'llmpool.cooldown.duration_ms': event.durationMs, 'llmpool.cooldown.reason': event.reason })
+        span.addEvent('llmpool.cooldown', {
+          'llmpool.cooldown.kind': event.kind,
+          'llmpool.cooldown.duration_ms': event.durationMs,
+          'llmpool.cooldown.reason': event.reason,
+        })
         return
       }
       case 'rate_limited': {
         // Waiting for capacity is time in the request span that no call accounts for.
-        this.requests.get(event.requestId)?.span.addEvent('llmpool.rate_limited', { 'llmpool.target': event.target, 'llmpool.retry_after_ms': event.retryAfterMs })
+        this.requests
+          .get(event.requestId)
+          ?.span.addEvent('llmpool.rate_limited', {
+            'llmpool.target': event.target,
+            'llmpool.retry_after_ms': event.retryAfterMs,
+          })
         return
       }
       default:
@@ -130,7 +140,11 @@ class RouterTracing {
     }
     if (event.stream) attributes['gen_ai.request.stream'] = true
     const parent = api.context.active()
-    const span = this.tracer.startSpan(`${operation} ${event.entry}`, { kind: api.SpanKind.INTERNAL, attributes }, parent)
+    const span = this.tracer.startSpan(
+      `${operation} ${event.entry}`,
+      { kind: api.SpanKind.INTERNAL, attributes },
+      parent,
+    )
     // Not sampled (or no SDK registered): nothing to record for this request, nor for its calls.
     if (!span.isRecording()) return
     this.requests.set(event.requestId, {
@@ -170,7 +184,14 @@ class RouterTracing {
     if (trace.stream) attributes['gen_ai.request.stream'] = true
     trace.fallingBack = false
     trace.lastProvider = instance.provider
-    trace.calls.set(event.instance, this.tracer.startSpan(`${operation} ${instance.model}`, { kind: this.api.SpanKind.CLIENT, attributes }, trace.context))
+    trace.calls.set(
+      event.instance,
+      this.tracer.startSpan(
+        `${operation} ${instance.model}`,
+        { kind: this.api.SpanKind.CLIENT, attributes },
+        trace.context,
+      ),
+    )
   }
 
   private callEnd(event: RouterEvent & { type: 'attempt_end' }): void {
@@ -178,7 +199,8 @@ class RouterTracing {
     const span = trace?.calls.get(event.instance)
     if (!trace || !span) return
     setUsage(span, event.inputTokens, event.outputTokens)
-    if (event.timeToFirstTokenMs !== undefined) span.setAttribute('gen_ai.response.time_to_first_chunk', event.timeToFirstTokenMs / 1000)
+    if (event.timeToFirstTokenMs !== undefined)
+      span.setAttribute('gen_ai.response.time_to_first_chunk', event.timeToFirstTokenMs / 1000)
     // A stream's call goes on while the caller reads: its span ends with the stream.
     if (event.ok && trace.stream) return
     if (event.cancelled) span.setAttribute('llmpool.cancelled', true)
@@ -192,7 +214,12 @@ class RouterTracing {
     const trace = this.requests.get(event.requestId)
     if (!trace) return
     const { span } = trace
-    span.setAttributes({ 'llmpool.attempts': event.attempts, 'llmpool.fallback': trace.fallbacks, 'llmpool.retry': trace.retries, 'llmpool.hedge': trace.hedges })
+    span.setAttributes({
+      'llmpool.attempts': event.attempts,
+      'llmpool.fallback': trace.fallbacks,
+      'llmpool.retry': trace.retries,
+      'llmpool.hedge': trace.hedges,
+    })
     if (event.cached) span.setAttribute('llmpool.cached', true)
     if (event.ok && event.instance !== undefined) {
       const instance = instanceName(event.instance)
@@ -233,7 +260,10 @@ class RouterTracing {
   /** `error.type` is the router's error code for a request, the failure kind for a call. */
   private fail(span: Span, type: string, message?: string): void {
     span.setAttribute('error.type', type)
-    span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: message === undefined ? type : message.slice(0, MAX_DESCRIPTION) })
+    span.setStatus({
+      code: this.api.SpanStatusCode.ERROR,
+      message: message === undefined ? type : message.slice(0, MAX_DESCRIPTION),
+    })
   }
 
   private endRequest(requestId: number, trace: RequestTrace): void {
@@ -262,14 +292,19 @@ function loadApi(): OpenTelemetryApi {
   try {
     return createRequire(import.meta.url)('@opentelemetry/api') as OpenTelemetryApi
   } catch (error) {
-    throw new MissingPackageError({ feature: 'tracing in @llmpool/router', packageName: '@opentelemetry/api', cause: error })
+    throw new MissingPackageError({
+      feature: 'tracing in @llmpool/router',
+      packageName: '@opentelemetry/api',
+      cause: error,
+    })
   }
 }
 
 /** The listener that traces a router's requests (`tracing: true`: through the global tracer provider). */
 export function tracingListener(tracing: true | TracerProviderLike): RouterEventListener {
   const api = loadApi()
-  const tracer = tracing === true ? api.trace.getTracer('@llmpool/router') : (tracing as TracerProvider).getTracer('@llmpool/router')
+  const tracer =
+    tracing === true ? api.trace.getTracer('@llmpool/router') : (tracing as TracerProvider).getTracer('@llmpool/router')
   const traces = new RouterTracing(api, tracer)
   return (event) => traces.record(event)
 }

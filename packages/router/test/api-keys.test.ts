@@ -48,8 +48,22 @@ describe('API-key rotation', { timeout: 5000 }, () => {
     expect([...router.plan.instances.keys()]).toEqual(['g.e1/mock:a#1', 'g.e1/mock:a#2', 'g.e1/mock:a#3'])
     const served: string[] = []
     for (let i = 0; i < 6; i++) served.push((await router.generate('g', prompt)).routing.instance)
-    expect(served).toEqual(['g.e1/mock:a#1', 'g.e1/mock:a#2', 'g.e1/mock:a#3', 'g.e1/mock:a#1', 'g.e1/mock:a#2', 'g.e1/mock:a#3'])
-    expect(provider.calls).toEqual(['sk-key-one-1111', 'sk-key-two-2222', 'sk-key-three-3333', 'sk-key-one-1111', 'sk-key-two-2222', 'sk-key-three-3333'])
+    expect(served).toEqual([
+      'g.e1/mock:a#1',
+      'g.e1/mock:a#2',
+      'g.e1/mock:a#3',
+      'g.e1/mock:a#1',
+      'g.e1/mock:a#2',
+      'g.e1/mock:a#3',
+    ])
+    expect(provider.calls).toEqual([
+      'sk-key-one-1111',
+      'sk-key-two-2222',
+      'sk-key-three-3333',
+      'sk-key-one-1111',
+      'sk-key-two-2222',
+      'sk-key-three-3333',
+    ])
   })
 
   test('a key answered with 401 is taken out of rotation with its reason visible, and the request moves on', async () => {
@@ -60,11 +74,23 @@ describe('API-key rotation', { timeout: 5000 }, () => {
     const served: string[] = []
     for (let i = 0; i < 6; i++) served.push((await router.generate('g', prompt)).routing.instance)
     // #2 refused once, then out: the turns go to #1 and #3 alone.
-    expect(served).toEqual(['g.e1/mock:a#1', 'g.e1/mock:a#3', 'g.e1/mock:a#1', 'g.e1/mock:a#3', 'g.e1/mock:a#1', 'g.e1/mock:a#3'])
+    expect(served).toEqual([
+      'g.e1/mock:a#1',
+      'g.e1/mock:a#3',
+      'g.e1/mock:a#1',
+      'g.e1/mock:a#3',
+      'g.e1/mock:a#1',
+      'g.e1/mock:a#3',
+    ])
     expect(provider.calls.filter((key) => key === 'sk-key-two-2222')).toHaveLength(1)
     const state = await router.state()
     const second = state.instances.find((instance) => instance.key === 'g.e1/mock:a#2')!
-    expect(second.cooldown).toEqual({ kind: 'auth', reason: '401 the key was refused', remainingMs: 300_000, remote: false })
+    expect(second.cooldown).toEqual({
+      kind: 'auth',
+      reason: '401 the key was refused',
+      remainingMs: 300_000,
+      remote: false,
+    })
     // No key anywhere: not in the state, the plan, or the attempts' messages.
     const text = JSON.stringify([state, planToJSON(router.plan)])
     for (const key of ['sk-key-one-1111', 'sk-key-two-2222', 'sk-key-three-3333']) expect(text).not.toContain(key)

@@ -1,7 +1,19 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { RateLimitedError, type RouterEvent } from '../src/index'
-import { after, disposeRouters, hang, holder, mockProvider, modelsCalled, prompt, rejection, routerFor, setup, watch } from './helpers'
+import {
+  after,
+  disposeRouters,
+  hang,
+  holder,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  setup,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -47,7 +59,9 @@ describe('Capacity and waiting', { timeout: 5000 }, () => {
   })
 
   test('when no instance has capacity, requests wait first in first out for a lease to come back', async () => {
-    const config = await setup({ groups: { g: limitedGroup('concurrency_limit = 1', false).replace('"mock:a", "mock:b"', '"mock:a"') } })
+    const config = await setup({
+      groups: { g: limitedGroup('concurrency_limit = 1', false).replace('"mock:a", "mock:b"', '"mock:a"') },
+    })
     const clock = new FakeClock()
     const mock = mockProvider({ a: after(clock, 100) }, { clock })
     const router = routerFor(config, mock, { clock })
@@ -69,7 +83,9 @@ describe('Capacity and waiting', { timeout: 5000 }, () => {
   })
 
   test('a request waiting for capacity fails with RateLimitedError (retryAfterMs > 0) at its deadline', async () => {
-    const config = await setup({ groups: { g: limitedGroup('concurrency_limit = 1', false).replace('"mock:a", "mock:b"', '"mock:a"') } })
+    const config = await setup({
+      groups: { g: limitedGroup('concurrency_limit = 1', false).replace('"mock:a", "mock:b"', '"mock:a"') },
+    })
     const clock = new FakeClock()
     const mock = mockProvider({ a: hang })
     const router = routerFor(config, mock, { clock })
@@ -110,7 +126,9 @@ describe('Capacity and waiting', { timeout: 5000 }, () => {
   })
 
   test('rpm_limit (sliding 60 s window): a saturated instance is skipped for the next echelon', async () => {
-    const config = await setup({ groups: { g: limitedGroup('rpm_limit = 2').replace('"mock:a", "mock:b"', '"mock:a"') } })
+    const config = await setup({
+      groups: { g: limitedGroup('rpm_limit = 2').replace('"mock:a", "mock:b"', '"mock:a"') },
+    })
     const mock = mockProvider()
     const router = routerFor(config, mock)
     for (let i = 0; i < 3; i++) await router.generate('g', prompt)
@@ -118,7 +136,9 @@ describe('Capacity and waiting', { timeout: 5000 }, () => {
   })
 
   test('rpm_limit: with no other instance, the request waits for the window, or fails with RateLimitedError at its deadline', async () => {
-    const config = await setup({ groups: { g: limitedGroup('rpm_limit = 1', false).replace('"mock:a", "mock:b"', '"mock:a"') } })
+    const config = await setup({
+      groups: { g: limitedGroup('rpm_limit = 1', false).replace('"mock:a", "mock:b"', '"mock:a"') },
+    })
     const clock = new FakeClock()
     const mock = mockProvider({}, { clock })
     const router = routerFor(config, mock, { clock })

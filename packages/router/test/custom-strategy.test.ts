@@ -13,17 +13,26 @@ describe('rotation strategies registered in code', () => {
     // Always the last candidate first.
     const lastFirst = (): RotationStrategy => ({ order: (candidates) => [...candidates].reverse() })
     const mock = mockProvider()
-    const router = new Router({ config: await configFrom(tree('custom:last_first')), providers: { mock: mock.definition }, strategies: { last_first: lastFirst }, healthChecks: false })
+    const router = new Router({
+      config: await configFrom(tree('custom:last_first')),
+      providers: { mock: mock.definition },
+      strategies: { last_first: lastFirst },
+      healthChecks: false,
+    })
     for (let i = 0; i < 3; i++) expect((await router.generate('p', prompt)).routing.instance).toBe('g.e1/mock:c')
     await router.dispose()
   })
 
   test('an unregistered custom strategy is a clear error when the router is built', async () => {
     const config = await configFrom(tree('custom:nowhere'))
-    expect(() => new Router({ config, healthChecks: false })).toThrow(/rotation strategy "custom:nowhere" is not registered/)
+    expect(() => new Router({ config, healthChecks: false })).toThrow(
+      /rotation strategy "custom:nowhere" is not registered/,
+    )
   })
 
   test('the configuration rejects a name that is neither built in nor custom:NAME', async () => {
-    await expect(configFrom(tree('round-robin'))).rejects.toThrow(/must be one of round_robin \| random \| weighted \| least_connections, or custom:NAME/)
+    await expect(configFrom(tree('round-robin'))).rejects.toThrow(
+      /must be one of round_robin \| random \| weighted \| least_connections, or custom:NAME/,
+    )
   })
 })

@@ -1,7 +1,19 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { AllAttemptsFailedError, RequestTimeoutError } from '../src/index'
-import { disposeRouters, fails, hang, httpError, mockProvider, modelsCalled, prompt, rejection, routerFor, setup, watch } from './helpers'
+import {
+  disposeRouters,
+  fails,
+  hang,
+  httpError,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  setup,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -55,7 +67,9 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
     const clock = new FakeClock()
     const mock = mockProvider({ a: fails(networkError()) }, { clock })
     const start = clock.now()
-    const failure = rejection(routerFor(config, mock, { clock, random: () => 1 }).generate('g', prompt, { timeoutMs: 1000 }))
+    const failure = rejection(
+      routerFor(config, mock, { clock, random: () => 1 }).generate('g', prompt, { timeoutMs: 1000 }),
+    )
     await clock.advance(1000)
     const error = await failure
     // Backoff 250, then 500: the next (1000) would end past the deadline, so the request stops.
@@ -82,7 +96,9 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
     const clock = new FakeClock()
     const mock = mockProvider({ a: fails(networkError()) })
     const controller = new AbortController()
-    const failure = rejection(routerFor(config, mock, { clock, random: () => 1 }).generate('g', prompt, { signal: controller.signal }))
+    const failure = rejection(
+      routerFor(config, mock, { clock, random: () => 1 }).generate('g', prompt, { signal: controller.signal }),
+    )
     await clock.advance(100)
     controller.abort('stop')
     expect(await failure).toBe('stop')
@@ -94,7 +110,9 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
     const config = await setup({ groups: { g: group(['a']) } })
     const mock = mockProvider()
     const reason = new Error('too late')
-    expect(await rejection(routerFor(config, mock).generate('g', prompt, { signal: AbortSignal.abort(reason) }))).toBe(reason)
+    expect(await rejection(routerFor(config, mock).generate('g', prompt, { signal: AbortSignal.abort(reason) }))).toBe(
+      reason,
+    )
     expect(mock.calls).toHaveLength(0)
   })
 
@@ -115,7 +133,9 @@ describe('Deadlines and the attempt budget', { timeout: 5000 }, () => {
         p2: 'task_groups = ["h"]\n[pool.fallback]\nmax_instance_attempts = 3\n[pool.health_check]\nfailure_threshold = 100',
       },
     })
-    const mock = mockProvider(Object.fromEntries(['a', 'b', 'c', 'x', 'y', 'z'].map((model) => [model, fails(networkError())])))
+    const mock = mockProvider(
+      Object.fromEntries(['a', 'b', 'c', 'x', 'y', 'z'].map((model) => [model, fails(networkError())])),
+    )
     const error = await rejection(routerFor(config, mock, { random: () => 0, attemptBudget: 4 }).generate('p1', prompt))
     expect(AllAttemptsFailedError.isInstance(error)).toBe(true)
     expect(mock.calls).toHaveLength(4)

@@ -49,8 +49,10 @@ api_key = "test-key"
 base_url = "${upstream.url}/v1"
 `
   const directory = configDirectory({
-    '_registry.toml': '[pools]\nvectors = { file = "pools/vectors.toml" }\n[task_groups]\nembedders = { file = "task-groups/embedders.toml" }\n',
-    'pools/vectors.toml': '[pool]\nname = "vectors"\ntask_groups = ["embedders"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
+    '_registry.toml':
+      '[pools]\nvectors = { file = "pools/vectors.toml" }\n[task_groups]\nembedders = { file = "task-groups/embedders.toml" }\n',
+    'pools/vectors.toml':
+      '[pool]\nname = "vectors"\ntask_groups = ["embedders"]\n[pool.fallback]\nmax_instance_attempts = 3\n',
     'task-groups/embedders.toml': `
 [task_group]
 name = "embedders"
@@ -65,7 +67,12 @@ ${settings.fallbackModels ? echelon('backup', settings.fallbackModels.map((model
 `,
   })
   const config = await loadConfig({ directory, env: {} })
-  const router = new Router({ config, healthChecks: false, retry: { baseDelayMs: 5, maxRetryDelayMs: 2_000 }, ...(settings.retryOn ? { retryOn: settings.retryOn } : {}) })
+  const router = new Router({
+    config,
+    healthChecks: false,
+    retry: { baseDelayMs: 5, maxRetryDelayMs: 2_000 },
+    ...(settings.retryOn ? { retryOn: settings.retryOn } : {}),
+  })
   const events: RouterEvent[] = []
   router.on((event) => events.push(event))
   return { router, events }
@@ -92,7 +99,9 @@ describe('router.embed', () => {
       ['/v1/embeddings', ['red', 'green', 'blue']],
       ['/v1/embeddings', ['red']],
     ])
-    const ofFirst = events.filter((event) => 'requestId' in event && event.requestId === events.find((e) => e.type === 'request_start')!.requestId)
+    const ofFirst = events.filter(
+      (event) => 'requestId' in event && event.requestId === events.find((e) => e.type === 'request_start')!.requestId,
+    )
     expect(ofFirst.map((event) => [event.type, (event as { operation?: string }).operation])).toEqual([
       ['request_start', 'embeddings'],
       ['attempt_start', 'embeddings'],
@@ -118,9 +127,20 @@ describe('router.embed', () => {
 
   test('the echelon’s max_retries retries the same instance, then the next echelon takes over', async () => {
     upstream.setFaults('embed-a', { status: 500 })
-    const { router } = await routerFor({ models: ['openai:embed-a'], fallbackModels: ['openai:embed-c'], maxRetries: 1, retryOn: ['server_error'] })
+    const { router } = await routerFor({
+      models: ['openai:embed-a'],
+      fallbackModels: ['openai:embed-c'],
+      maxRetries: 1,
+      retryOn: ['server_error'],
+    })
     const result = await router.embed('embedders', { values: ['x'] })
-    expect(result.routing.attempts.map((attempt) => [modelOf(attempt.instance), attempt.retry, attempt.error?.statusCode ?? 'ok'])).toEqual([
+    expect(
+      result.routing.attempts.map((attempt) => [
+        modelOf(attempt.instance),
+        attempt.retry,
+        attempt.error?.statusCode ?? 'ok',
+      ]),
+    ).toEqual([
       ['embed-a', 0, 500],
       ['embed-a', 1, 500],
       ['embed-c', 0, 'ok'],
@@ -135,7 +155,11 @@ describe('router.embed', () => {
     const results = []
     for (let i = 0; i < 4; i++) results.push(await router.embed('vectors', { values: [`v${i}`] }))
     expect(results.every((result) => modelOf(result.routing.instance) === 'embed-b')).toBe(true)
-    expect(events.find((event) => event.type === 'cooldown')).toMatchObject({ instance: 'embedders.main/openai:embed-a', kind: 'rate_limit', durationMs: 30_000 })
+    expect(events.find((event) => event.type === 'cooldown')).toMatchObject({
+      instance: 'embedders.main/openai:embed-a',
+      kind: 'rate_limit',
+      durationMs: 30_000,
+    })
     expect(upstream.stats().models['embed-a']!.arrivals).toBe(1)
     await router.dispose()
   })
@@ -163,7 +187,9 @@ describe('router.embed', () => {
     const batch = Array.from({ length: 50 }, (_, index) => `text ${index}`)
     const results = await Promise.all(Array.from({ length: 4 }, () => router.embed('vectors', { values: batch })))
     expect(results.every((result) => result.embeddings.length === 50)).toBe(true)
-    const refused = await router.embed('vectors', { values: ['one more'] }, { timeoutMs: 200 }).catch((error: unknown) => error)
+    const refused = await router
+      .embed('vectors', { values: ['one more'] }, { timeoutMs: 200 })
+      .catch((error: unknown) => error)
     expect(RateLimitedError.isInstance(refused)).toBe(true)
     expect(upstream.stats().models['embed-a']!.arrivals).toBe(2)
     expect(upstream.stats().models['embed-b']!.arrivals).toBe(2)
@@ -173,7 +199,9 @@ describe('router.embed', () => {
   test('a batch larger than the models take is refused before any call; the limit is readable', async () => {
     const { router } = await routerFor()
     expect(await router.maxEmbeddingsPerCall('vectors')).toBe(2048)
-    const error = await router.embed('vectors', { values: Array.from({ length: 2049 }, () => 'x') }).catch((caught: unknown) => caught)
+    const error = await router
+      .embed('vectors', { values: Array.from({ length: 2049 }, () => 'x') })
+      .catch((caught: unknown) => caught)
     expect(InvalidRequestError.isInstance(error)).toBe(true)
     expect((error as Error).message).toMatch(/2048/)
     expect(upstream.stats().arrivals).toBe(0)
@@ -198,7 +226,9 @@ describe('router.embed', () => {
     await new Promise((resolve) => setTimeout(resolve, 100))
     controller.abort(new Error('user went away'))
     await expect(pending).rejects.toThrow('user went away')
-    await expect(router.embed('vectors', { values: ['x'] }, { timeoutMs: 150 })).rejects.toSatisfy((error: unknown) => RequestTimeoutError.isInstance(error))
+    await expect(router.embed('vectors', { values: ['x'] }, { timeoutMs: 150 })).rejects.toSatisfy((error: unknown) =>
+      RequestTimeoutError.isInstance(error),
+    )
     await upstream.whenIdle()
     expect(upstream.stats().aborted).toBe(2)
     const state = await router.state()

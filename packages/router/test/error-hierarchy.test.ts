@@ -27,16 +27,34 @@ import {
   UnknownProviderError,
   UnknownTargetError,
 } from '../src/index'
-import { configFrom, disposeRouters, fails, httpError, layout, mockProvider, prompt, rejection, routerFor } from './helpers'
+import {
+  configFrom,
+  disposeRouters,
+  fails,
+  httpError,
+  layout,
+  mockProvider,
+  prompt,
+  rejection,
+  routerFor,
+} from './helpers'
 
 afterEach(disposeRouters)
 
 /** One instance of every error class the packages below the wrappers export, with the code it must carry. */
 const samples: [new (...args: never[]) => LLMPoolError, LLMPoolError, string][] = [
-  [MissingPackageError, new MissingPackageError({ feature: 'a test', packageName: 'left-pad' }), 'missing_optional_package'],
+  [
+    MissingPackageError,
+    new MissingPackageError({ feature: 'a test', packageName: 'left-pad' }),
+    'missing_optional_package',
+  ],
   [DisposedError, new DisposedError('the thing'), 'disposed'],
   [RedisProblemError, new RedisProblemError('redis_timeout', 'Redis did not answer'), 'redis_timeout'],
-  [ConfigError, new ConfigError([{ code: 'unknown_key', file: 'a.toml', path: 'x', message: 'unknown key "x"' }]), 'config_invalid'],
+  [
+    ConfigError,
+    new ConfigError([{ code: 'unknown_key', file: 'a.toml', path: 'x', message: 'unknown key "x"' }]),
+    'config_invalid',
+  ],
   [AcquireAbortedError, new AcquireAbortedError('rpm'), 'acquire_aborted'],
   [AcquireTimeoutError, new AcquireTimeoutError('rpm', 10), 'acquire_timeout'],
   [LimiterUnavailableError, new LimiterUnavailableError('rpm', 100), 'limiter_unavailable'],
@@ -52,7 +70,11 @@ const samples: [new (...args: never[]) => LLMPoolError, LLMPoolError, string][] 
   [UnknownTargetError, new UnknownTargetError('g', ''), 'unknown_target'],
   [EmbeddingsUnsupportedError, new EmbeddingsUnsupportedError('g', ['g.e/anthropic:x']), 'embeddings_unsupported'],
   [UnknownProviderError, new UnknownProviderError('acme'), 'unknown_provider'],
-  [StreamInterruptedError, new StreamInterruptedError('g.e/mock:a: the stream ended without finishing'), 'stream_interrupted'],
+  [
+    StreamInterruptedError,
+    new StreamInterruptedError('g.e/mock:a: the stream ended without finishing'),
+    'stream_interrupted',
+  ],
   [InvalidFaultsError, new InvalidFaultsError([{ path: '', message: 'bad' }]), 'faults_invalid'],
 ]
 
@@ -64,14 +86,14 @@ describe('the error hierarchy', () => {
       expect(LLMPoolError.isInstance(error), Class.name).toBe(true)
       expect(error.code, Class.name).toBe(code)
       expect(error.name, Class.name).toBe(Class.name)
-      for (const [Other, , ] of samples) {
+      for (const [Other, ,] of samples) {
         const related = Other === Class || Object.prototype.isPrototypeOf.call(Other.prototype, error)
         expect((Other as unknown as Guarded).isInstance(error), `${Other.name}.isInstance(${Class.name})`).toBe(related)
       }
     }
   })
 
-  test('RouterError.isInstance answers for the router\'s request errors only', () => {
+  test("RouterError.isInstance answers for the router's request errors only", () => {
     for (const [Class, error] of samples) {
       expect(RouterError.isInstance(error), Class.name).toBe(error instanceof RouterError)
     }
@@ -80,7 +102,10 @@ describe('the error hierarchy', () => {
   })
 
   test('a guard reads the Symbol.for marker, so an error from another copy of the package passes', () => {
-    const fromAnotherCopy = Object.assign(new Error('x'), { [Symbol.for('llmpool.error')]: true, [Symbol.for('llmpool.error.RouterError')]: true })
+    const fromAnotherCopy = Object.assign(new Error('x'), {
+      [Symbol.for('llmpool.error')]: true,
+      [Symbol.for('llmpool.error.RouterError')]: true,
+    })
     expect(RouterError.isInstance(fromAnotherCopy)).toBe(true)
     expect(LLMPoolError.isInstance(fromAnotherCopy)).toBe(true)
     expect(ConfigError.isInstance(fromAnotherCopy)).toBe(false)
@@ -99,7 +124,10 @@ describe('the error hierarchy', () => {
     )
     expect(classes.length).toBeGreaterThan(15)
     for (const { name, value } of classes) {
-      expect(Object.prototype.isPrototypeOf.call(LLMPoolError, value) || value === (LLMPoolError as unknown), `${name} extends LLMPoolError`).toBe(true)
+      expect(
+        Object.prototype.isPrototypeOf.call(LLMPoolError, value) || value === (LLMPoolError as unknown),
+        `${name} extends LLMPoolError`,
+      ).toBe(true)
       expect(Object.hasOwn(value, 'isInstance'), `${name} has its own isInstance`).toBe(true)
     }
   })
@@ -116,11 +144,18 @@ describe('errors the router throws outside a request', () => {
   })
 
   test('a missing provider package is a MissingPackageError naming what to install', async () => {
-    const error = await schema.importOptional('@ai-sdk/nowhere', 'provider "nowhere"', () => import('@ai-sdk/nowhere' as string))
+    const error = await schema
+      .importOptional('@ai-sdk/nowhere', 'provider "nowhere"', () => import('@ai-sdk/nowhere' as string))
       .catch((caught: unknown) => caught)
     expect(MissingPackageError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ code: 'missing_optional_package', packageName: '@ai-sdk/nowhere', feature: 'provider "nowhere"' })
-    expect((error as Error).message).toBe('provider "nowhere" needs the optional package @ai-sdk/nowhere: npm install @ai-sdk/nowhere')
+    expect(error).toMatchObject({
+      code: 'missing_optional_package',
+      packageName: '@ai-sdk/nowhere',
+      feature: 'provider "nowhere"',
+    })
+    expect((error as Error).message).toBe(
+      'provider "nowhere" needs the optional package @ai-sdk/nowhere: npm install @ai-sdk/nowhere',
+    )
     expect((error as Error).cause).toBeInstanceOf(Error)
   })
 
@@ -137,7 +172,9 @@ describe('statusOf: the router and the breaker read the same status', () => {
   test('a status inside the cause chain is recorded on the attempt', async () => {
     const files = layout({ groups: { g: '[task_group.echelons.e1]\nmodels = ["mock:a"]\n' } })
     const wrapped = new Error('the provider failed', { cause: httpError(400, 'bad request') })
-    const error = await rejection(routerFor(await configFrom(files), mockProvider({ a: fails(wrapped) })).generate('g', prompt))
+    const error = await rejection(
+      routerFor(await configFrom(files), mockProvider({ a: fails(wrapped) })).generate('g', prompt),
+    )
     expect(RequestRejectedError.isInstance(error)).toBe(true)
     expect(error).toMatchObject({ kind: 'bad_request', statusCode: 400 })
     expect(error.attempts[0].error).toMatchObject({ kind: 'bad_request', statusCode: 400 })
@@ -146,7 +183,9 @@ describe('statusOf: the router and the breaker read the same status', () => {
   test('a status written as a string, as some SDKs do, is recorded as a number', async () => {
     const files = layout({ groups: { g: '[task_group.echelons.e1]\nmodels = ["mock:a"]\n' } })
     const stringly = Object.assign(new Error('Bad Request'), { status: '400' })
-    const error = await rejection(routerFor(await configFrom(files), mockProvider({ a: fails(stringly) })).generate('g', prompt))
+    const error = await rejection(
+      routerFor(await configFrom(files), mockProvider({ a: fails(stringly) })).generate('g', prompt),
+    )
     expect(error).toMatchObject({ kind: 'bad_request', statusCode: 400 })
   })
 })

@@ -11,7 +11,20 @@ import {
   type RouterEvent,
   UnknownTargetError,
 } from '../src/index'
-import { after, configFrom, disposeRouters, fails, httpError, layout, mockProvider, prompt, rejection, routerFor, setup, textResult } from './helpers'
+import {
+  after,
+  configFrom,
+  disposeRouters,
+  fails,
+  httpError,
+  layout,
+  mockProvider,
+  prompt,
+  rejection,
+  routerFor,
+  setup,
+  textResult,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -30,11 +43,20 @@ ${echelon}
 describe('Errors', { timeout: 5000 }, () => {
   test('UnknownTargetError: no enabled pool or task group of that name, with suggestions', async () => {
     const files = layout({ groups: { fast_group: group(['a']), off_group: group(['b']) } })
-    files['_registry.toml'] = files['_registry.toml']!.replace('off_group = { file = "task-groups/off_group.toml" }', 'off_group = { file = "task-groups/off_group.toml", enabled = false }')
+    files['_registry.toml'] = files['_registry.toml']!.replace(
+      'off_group = { file = "task-groups/off_group.toml" }',
+      'off_group = { file = "task-groups/off_group.toml", enabled = false }',
+    )
     const router = routerFor(await configFrom(files), mockProvider())
     const error = await rejection(router.generate('fast_grop', prompt))
     expect(UnknownTargetError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ name: 'UnknownTargetError', code: 'unknown_target', isRetryable: false, target: 'fast_grop', attempts: [] })
+    expect(error).toMatchObject({
+      name: 'UnknownTargetError',
+      code: 'unknown_target',
+      isRetryable: false,
+      target: 'fast_grop',
+      attempts: [],
+    })
     expect(error.message).toContain('did you mean "fast_group"')
     expect(UnknownTargetError.isInstance(await rejection(router.generate('off_group', prompt)))).toBe(true)
     expect(UnknownTargetError.isInstance(await rejection(router.stream('nothing', prompt)))).toBe(true)
@@ -43,20 +65,49 @@ describe('Errors', { timeout: 5000 }, () => {
   test('AllAttemptsFailedError lists every attempt: instance, retry number, kind, status code, message and duration', async () => {
     const config = await setup({ groups: { g: group(['a', 'b']) } })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: after(clock, 100, httpError(503, 'Service Unavailable')), b: fails(httpError(401, 'bad key')) })
-    const failure = rejection(routerFor(config, mock, { clock, random: () => 0, retryOn: ['server_error'] }).generate('g', prompt))
+    const mock = mockProvider({
+      a: after(clock, 100, httpError(503, 'Service Unavailable')),
+      b: fails(httpError(401, 'bad key')),
+    })
+    const failure = rejection(
+      routerFor(config, mock, { clock, random: () => 0, retryOn: ['server_error'] }).generate('g', prompt),
+    )
     await clock.advance(1000)
     const error = await failure
     expect(AllAttemptsFailedError.isInstance(error)).toBe(true)
-    expect(error).toMatchObject({ name: 'AllAttemptsFailedError', code: 'all_attempts_failed', isRetryable: true, target: 'g' })
+    expect(error).toMatchObject({
+      name: 'AllAttemptsFailedError',
+      code: 'all_attempts_failed',
+      isRetryable: true,
+      target: 'g',
+    })
     expect(error.attempts).toEqual([
-      { instance: 'g.e1/mock:a', retry: 0, durationMs: 100, error: { kind: 'server_error', statusCode: 503, message: 'Service Unavailable' } },
-      { instance: 'g.e1/mock:a', retry: 1, durationMs: 100, error: { kind: 'server_error', statusCode: 503, message: 'Service Unavailable' } },
-      { instance: 'g.e1/mock:b', retry: 0, durationMs: 0, error: { kind: 'auth', statusCode: 401, message: 'bad key' } },
+      {
+        instance: 'g.e1/mock:a',
+        retry: 0,
+        durationMs: 100,
+        error: { kind: 'server_error', statusCode: 503, message: 'Service Unavailable' },
+      },
+      {
+        instance: 'g.e1/mock:a',
+        retry: 1,
+        durationMs: 100,
+        error: { kind: 'server_error', statusCode: 503, message: 'Service Unavailable' },
+      },
+      {
+        instance: 'g.e1/mock:b',
+        retry: 0,
+        durationMs: 0,
+        error: { kind: 'auth', statusCode: 401, message: 'bad key' },
+      },
     ])
     expect(error.message).toContain('all 3 attempts for "g" failed; last: g.e1/mock:b: bad key')
     expect(error.cause).toMatchObject({ statusCode: 401 })
-    expect(JSON.parse(JSON.stringify(error))).toMatchObject({ code: 'all_attempts_failed', isRetryable: true, attempts: error.attempts })
+    expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+      code: 'all_attempts_failed',
+      isRetryable: true,
+      attempts: error.attempts,
+    })
   })
 
   test('AllAttemptsFailedError is not retryable when every attempt was refused for auth or not found', async () => {
@@ -74,14 +125,19 @@ describe('Errors', { timeout: 5000 }, () => {
     const router = routerFor(config, mock, { clock })
     const rejected = await rejection(router.generate('g', prompt))
 
-    mock.behaviours.a = (call) => new Promise((_resolve, reject) => call.abortSignal?.addEventListener('abort', () => reject(call.abortSignal?.reason)))
+    mock.behaviours.a = (call) =>
+      new Promise((_resolve, reject) =>
+        call.abortSignal?.addEventListener('abort', () => reject(call.abortSignal?.reason)),
+      )
     const timedOut = rejection(router.generate('g', prompt, { timeoutMs: 2000 }))
     await clock.advance(0)
     const limited = rejection(router.generate('g', prompt, { timeoutMs: 1000 }))
     await clock.advance(2000)
 
     mock.behaviours.a = () => Promise.reject(httpError(500))
-    const breakerConfig = await setup({ groups: { g: group(['a']).replace('failure_threshold = 100', 'failure_threshold = 1') } })
+    const breakerConfig = await setup({
+      groups: { g: group(['a']).replace('failure_threshold = 100', 'failure_threshold = 1') },
+    })
     const breakerRouter = routerFor(breakerConfig, mock, { random: () => 0 })
     await rejection(breakerRouter.generate('g', prompt))
     const none = await rejection(breakerRouter.generate('g', prompt))
@@ -112,14 +168,21 @@ describe('Errors', { timeout: 5000 }, () => {
       },
     })
     const mock = mockProvider({
-      a: fails(httpError(401, `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com.`)),
+      a: fails(
+        httpError(401, `Incorrect API key provided: ${key}. You can find your API key at https://platform.openai.com.`),
+      ),
       b: fails(httpError(401, `invalid credentials "${odd}" (Authorization: Bearer ${odd})`)),
     })
     const router = routerFor(config, mock)
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
     const errors = [await rejection(router.generate('g', prompt)), await rejection(router.generate('h', prompt))]
-    const everything = JSON.stringify({ errors, messages: errors.map((error) => error.message), attempts: errors.map((error) => error.attempts), events })
+    const everything = JSON.stringify({
+      errors,
+      messages: errors.map((error) => error.message),
+      attempts: errors.map((error) => error.attempts),
+      events,
+    })
     expect(everything).not.toContain(key)
     expect(everything).not.toContain('4f9a8b7c6d5e')
     expect(everything).not.toContain(odd)
@@ -130,7 +193,10 @@ describe('Errors', { timeout: 5000 }, () => {
   test('a success reports its routing too', async () => {
     const config = await setup({ groups: { g: group(['a']) } })
     const result = await routerFor(config, mockProvider({ a: () => textResult('hi') })).generate('g', prompt)
-    expect(result.routing).toEqual({ instance: 'g.e1/mock:a', attempts: [{ instance: 'g.e1/mock:a', retry: 0, durationMs: 0 }] })
+    expect(result.routing).toEqual({
+      instance: 'g.e1/mock:a',
+      attempts: [{ instance: 'g.e1/mock:a', retry: 0, durationMs: 0 }],
+    })
     expect(result.providerMetadata?.llmpool).toMatchObject({ instance: 'g.e1/mock:a', attempts: 1 })
   })
 })

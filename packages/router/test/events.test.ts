@@ -1,7 +1,18 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { RouterEvent } from '../src/index'
-import { disposeRouters, hang, httpError, mockProvider, prompt, rejection, routerFor, sequence, setup, textResult } from './helpers'
+import {
+  disposeRouters,
+  hang,
+  httpError,
+  mockProvider,
+  prompt,
+  rejection,
+  routerFor,
+  sequence,
+  setup,
+  textResult,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -31,7 +42,10 @@ max_retries = 1
       },
     })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: sequence(httpError(503, 'unavailable'), httpError(503, 'unavailable')), b: () => textResult('b') })
+    const mock = mockProvider({
+      a: sequence(httpError(503, 'unavailable'), httpError(503, 'unavailable')),
+      b: () => textResult('b'),
+    })
     const router = routerFor(config, mock, { clock, random: () => 1, retryOn: ['server_error'] })
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
@@ -45,7 +59,16 @@ max_retries = 1
     expect(strip(events)).toEqual([
       { type: 'request_start', requestId: 1, target: 'g', entry: 'g', stream: false },
       { type: 'attempt_start', requestId: 1, target: 'g', instance: a, retry: 0 },
-      expect.objectContaining({ type: 'attempt_end', requestId: 1, target: 'g', instance: a, retry: 0, ok: false, durationMs: 0, error: failure }),
+      expect.objectContaining({
+        type: 'attempt_end',
+        requestId: 1,
+        target: 'g',
+        instance: a,
+        retry: 0,
+        ok: false,
+        durationMs: 0,
+        error: failure,
+      }),
       { type: 'retry', requestId: 1, instance: a, retry: 1, delayMs: 250, kind: 'server_error' },
       { type: 'attempt_start', requestId: 1, target: 'g', instance: a, retry: 1 },
       // The breaker opens when the failure is reported, just before the attempt is recorded.
@@ -53,8 +76,26 @@ max_retries = 1
       expect.objectContaining({ type: 'attempt_end', instance: a, retry: 1, ok: false, error: failure }),
       { type: 'fallback', requestId: 1, target: 'g', from: a, kind: 'server_error' },
       { type: 'attempt_start', requestId: 1, target: 'g', instance: b, retry: 0 },
-      expect.objectContaining({ type: 'attempt_end', requestId: 1, target: 'g', instance: b, retry: 0, ok: true, inputTokens: 3, outputTokens: 5 }),
-      { type: 'request_end', requestId: 1, target: 'g', entry: 'g', durationMs: 250, ok: true, instance: b, attempts: 3 },
+      expect.objectContaining({
+        type: 'attempt_end',
+        requestId: 1,
+        target: 'g',
+        instance: b,
+        retry: 0,
+        ok: true,
+        inputTokens: 3,
+        outputTokens: 5,
+      }),
+      {
+        type: 'request_end',
+        requestId: 1,
+        target: 'g',
+        entry: 'g',
+        durationMs: 250,
+        ok: true,
+        instance: b,
+        attempts: 3,
+      },
     ])
     expect(events.map((event) => event.at - start)).toEqual([0, 0, 0, 250, 250, 250, 250, 250, 250, 250, 250])
   })
@@ -85,17 +126,44 @@ concurrency_limit = 1
     await clock.advance(0)
     const second = rejection(router.generate('p', prompt, { timeoutMs: 5000 }))
     await clock.advance(0)
-    expect(events.find((event) => event.type === 'rate_limited')).toMatchObject({ type: 'rate_limited', requestId: 2, target: 'p', waiting: true })
+    expect(events.find((event) => event.type === 'rate_limited')).toMatchObject({
+      type: 'rate_limited',
+      requestId: 2,
+      target: 'p',
+      waiting: true,
+    })
     await clock.advance(1000)
     expect(await first).toMatchObject({ code: 'request_timeout' })
     expect(await second).toMatchObject({ code: 'all_attempts_failed' })
     const tail = strip(events).filter((event) => ['health_change', 'request_end'].includes(event.type))
     expect(tail).toEqual([
-      { type: 'request_end', requestId: 1, target: 'p', entry: 'p', durationMs: 1000, ok: false, attempts: 1, error: 'request_timeout' },
+      {
+        type: 'request_end',
+        requestId: 1,
+        target: 'p',
+        entry: 'p',
+        durationMs: 1000,
+        ok: false,
+        attempts: 1,
+        error: 'request_timeout',
+      },
       { type: 'health_change', instance: 'g.e1/mock:a', healthy: false, reason: 'server_error' },
-      { type: 'request_end', requestId: 2, target: 'p', entry: 'p', durationMs: 1000, ok: false, attempts: 1, error: 'all_attempts_failed' },
+      {
+        type: 'request_end',
+        requestId: 2,
+        target: 'p',
+        entry: 'p',
+        durationMs: 1000,
+        ok: false,
+        attempts: 1,
+        error: 'all_attempts_failed',
+      },
     ])
     // A timeout is the request's own deadline passing, not the upstream's failure: the first call counts nothing.
-    expect(events.filter((event) => event.type === 'attempt_end').map((event) => (event as { error?: { kind: string } }).error?.kind)).toEqual(['timeout', 'server_error'])
+    expect(
+      events
+        .filter((event) => event.type === 'attempt_end')
+        .map((event) => (event as { error?: { kind: string } }).error?.kind),
+    ).toEqual(['timeout', 'server_error'])
   })
 })

@@ -3,7 +3,20 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import type { RouterEvent } from '../src/index'
-import { after, disposeRouters, mockProvider, modelsCalled, partsStream, prompt, readAll, routerFor, setup, textParts, textResult, watch } from './helpers'
+import {
+  after,
+  disposeRouters,
+  mockProvider,
+  modelsCalled,
+  partsStream,
+  prompt,
+  readAll,
+  routerFor,
+  setup,
+  textParts,
+  textResult,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -26,7 +39,10 @@ describe('Hedging', { timeout: 5000 }, () => {
   test('after hedge_after without an answer the next instance is called too; the faster answer wins and the slower call is aborted', async () => {
     const config = await setup({ groups: { g: hedged(1) } })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: after(clock, 5000, textResult('a')), b: after(clock, 100, textResult('b')) }, { clock })
+    const mock = mockProvider(
+      { a: after(clock, 5000, textResult('a')), b: after(clock, 100, textResult('b')) },
+      { clock },
+    )
     const router = routerFor(config, mock, { clock })
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
@@ -36,7 +52,11 @@ describe('Hedging', { timeout: 5000 }, () => {
     expect(modelsCalled(mock.calls)).toEqual(['a'])
     await clock.advance(1)
     expect(modelsCalled(mock.calls)).toEqual(['a', 'b'])
-    expect(events.find((event) => event.type === 'hedge')).toMatchObject({ from: 'g.e1/mock:a', to: 'g.e1/mock:b', afterMs: 1000 })
+    expect(events.find((event) => event.type === 'hedge')).toMatchObject({
+      from: 'g.e1/mock:a',
+      to: 'g.e1/mock:b',
+      afterMs: 1000,
+    })
     await clock.advance(100)
     expect(request.settled).toBe(true)
     const result = request.value!
@@ -46,7 +66,13 @@ describe('Hedging', { timeout: 5000 }, () => {
     expect(mock.calls[0]!.call.abortSignal?.aborted).toBe(true)
     expect(result.routing.attempts).toEqual([
       { instance: 'g.e1/mock:b', retry: 0, durationMs: 100, hedge: true },
-      { instance: 'g.e1/mock:a', retry: 0, durationMs: 1100, cancelled: true, error: { kind: 'aborted', message: 'stopped: g.e1/mock:b answered first' } },
+      {
+        instance: 'g.e1/mock:a',
+        retry: 0,
+        durationMs: 1100,
+        cancelled: true,
+        error: { kind: 'aborted', message: 'stopped: g.e1/mock:b answered first' },
+      },
     ])
     expect((await instance(router, 'g.e1/mock:a')).breaker).toMatchObject({ state: 'closed', failures: 0 })
     expect((await instance(router, 'g.e1/mock:a')).health).toMatchObject({ consecutiveFailures: 0 })
@@ -69,7 +95,10 @@ describe('Hedging', { timeout: 5000 }, () => {
   test('the first call may still win after the hedge started: then the hedged call is the one stopped', async () => {
     const config = await setup({ groups: { g: hedged(1) } })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: after(clock, 1200, textResult('a')), b: after(clock, 5000, textResult('b')) }, { clock })
+    const mock = mockProvider(
+      { a: after(clock, 1200, textResult('a')), b: after(clock, 5000, textResult('b')) },
+      { clock },
+    )
     const router = routerFor(config, mock, { clock })
     const request = watch(router.generate('g', prompt))
     await clock.advance(1200)

@@ -1,7 +1,12 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3GenerateResult, LanguageModelV3StreamPart } from '@ai-sdk/provider'
+import type {
+  LanguageModelV3,
+  LanguageModelV3CallOptions,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3StreamPart,
+} from '@ai-sdk/provider'
 import { loadConfig, type ResolvedConfig } from '@llmpool/config'
 import type { Clock } from '@llmpool/schema'
 import { FakeClock, seededRandom } from '@llmpool/testing'
@@ -13,7 +18,10 @@ export async function configFrom(files: Record<string, string>): Promise<Resolve
 }
 
 /** Writes `{ relativePath: toml }` into a new temporary directory (or over `directory`); returns the directory. */
-export function configDirectory(files: Record<string, string>, directory = mkdtempSync(path.join(tmpdir(), 'llmpool-router-'))): string {
+export function configDirectory(
+  files: Record<string, string>,
+  directory = mkdtempSync(path.join(tmpdir(), 'llmpool-router-')),
+): string {
   for (const [file, text] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(directory, file)), { recursive: true })
     writeFileSync(path.join(directory, file), text)
@@ -26,16 +34,25 @@ export function configDirectory(files: Record<string, string>, directory = mkdte
  * file after its `[pool]` / `[task_group]` header and `name` line: `task_groups = ["g"]` for a pool, tables like
  * `[task_group.echelons.e1]` for a group.
  */
-export function layout(definition: { pools?: Record<string, string>; groups: Record<string, string> }): Record<string, string> {
+export function layout(definition: {
+  pools?: Record<string, string>
+  groups: Record<string, string>
+}): Record<string, string> {
   const pools = definition.pools ?? {}
-  const files: Record<string, string> = { '_registry.toml': registry(Object.keys(pools), Object.keys(definition.groups)) }
+  const files: Record<string, string> = {
+    '_registry.toml': registry(Object.keys(pools), Object.keys(definition.groups)),
+  }
   for (const [name, body] of Object.entries(pools)) files[`pools/${name}.toml`] = `[pool]\nname = "${name}"\n${body}\n`
-  for (const [name, body] of Object.entries(definition.groups)) files[`task-groups/${name}.toml`] = `[task_group]\nname = "${name}"\n${body}\n`
+  for (const [name, body] of Object.entries(definition.groups))
+    files[`task-groups/${name}.toml`] = `[task_group]\nname = "${name}"\n${body}\n`
   return files
 }
 
 /** Loads the configuration that `layout(definition)` describes. */
-export function setup(definition: { pools?: Record<string, string>; groups: Record<string, string> }): Promise<ResolvedConfig> {
+export function setup(definition: {
+  pools?: Record<string, string>
+  groups: Record<string, string>
+}): Promise<ResolvedConfig> {
   return configFrom(layout(definition))
 }
 
@@ -47,15 +64,32 @@ export function usage(input = 3, output = 5): LanguageModelV3GenerateResult['usa
 }
 
 export function textResult(text: string): LanguageModelV3GenerateResult {
-  return { content: [{ type: 'text', text }], finishReason: { unified: 'stop', raw: 'stop' }, usage: usage(), warnings: [] }
+  return {
+    content: [{ type: 'text', text }],
+    finishReason: { unified: 'stop', raw: 'stop' },
+    usage: usage(),
+    warnings: [],
+  }
 }
 
 /** An HTTP-like error as the AI SDK's APICallError carries it. */
-export function httpError(statusCode: number, message = `HTTP ${statusCode}`, headers: Record<string, string> = {}): Error {
-  return Object.assign(new Error(message), { name: 'AI_APICallError', statusCode, responseHeaders: headers, isRetryable: statusCode >= 500 || statusCode === 429 })
+export function httpError(
+  statusCode: number,
+  message = `HTTP ${statusCode}`,
+  headers: Record<string, string> = {},
+): Error {
+  return Object.assign(new Error(message), {
+    name: 'AI_APICallError',
+    statusCode,
+    responseHeaders: headers,
+    isRetryable: statusCode >= 500 || statusCode === 429,
+  })
 }
 
-export type Behaviour = (call: LanguageModelV3CallOptions, model: string) => Promise<LanguageModelV3GenerateResult> | LanguageModelV3GenerateResult
+export type Behaviour = (
+  call: LanguageModelV3CallOptions,
+  model: string,
+) => Promise<LanguageModelV3GenerateResult> | LanguageModelV3GenerateResult
 
 /** One recorded call of a mock model; `at` is the time on the clock given to `mockProvider`, if any. */
 export interface MockCall {
@@ -70,7 +104,12 @@ export interface MockCall {
  */
 export function mockProvider(behaviours: Record<string, Behaviour> = {}, options: { clock?: Clock } = {}) {
   const calls: MockCall[] = []
-  const streamParts: Record<string, (call: LanguageModelV3CallOptions) => LanguageModelV3StreamPart[] | Error | ReadableStream<LanguageModelV3StreamPart>> = {}
+  const streamParts: Record<
+    string,
+    (
+      call: LanguageModelV3CallOptions,
+    ) => LanguageModelV3StreamPart[] | Error | ReadableStream<LanguageModelV3StreamPart>
+  > = {}
   const definition: ProviderDefinition = {
     createModel: ({ modelId }): LanguageModelV3 => ({
       specificationVersion: 'v3',
@@ -87,7 +126,11 @@ export function mockProvider(behaviours: Record<string, Behaviour> = {}, options
         const parts = streamParts[modelId]?.(call) ?? textParts(modelId)
         if (parts instanceof Error) throw parts
         if (parts instanceof ReadableStream) return { stream: parts }
-        return { stream: new ReadableStream({ start: (controller) => (parts.forEach((part) => controller.enqueue(part)), controller.close()) }) }
+        return {
+          stream: new ReadableStream({
+            start: (controller) => (parts.forEach((part) => controller.enqueue(part)), controller.close()),
+          }),
+        }
       },
     }),
   }
@@ -105,7 +148,9 @@ export function textParts(text: string, chunks = 3): LanguageModelV3StreamPart[]
   ]
 }
 
-export const prompt: LanguageModelV3CallOptions = { prompt: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }] }
+export const prompt: LanguageModelV3CallOptions = {
+  prompt: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+}
 
 /** A registry with the given pools and task groups (files named after them). */
 export function registry(pools: string[], groups: string[], extra = ''): string {
@@ -154,7 +199,11 @@ export const hang: Behaviour = (call) =>
   })
 
 /** Answers (or fails, for an Error) after `ms` on `clock`; rejects when the call is aborted first. */
-export function after(clock: Clock, ms: number, outcome: LanguageModelV3GenerateResult | Error = textResult('late')): Behaviour {
+export function after(
+  clock: Clock,
+  ms: number,
+  outcome: LanguageModelV3GenerateResult | Error = textResult('late'),
+): Behaviour {
   return (call) =>
     new Promise((resolve, reject) => {
       const timer = clock.setTimeout(() => (outcome instanceof Error ? reject(outcome) : resolve(outcome)), ms)
@@ -261,8 +310,19 @@ const routers: Router[] = []
  * A router over `config` with the mock provider, a fake clock, a seeded random and no active probes, unless
  * `options` says otherwise. `disposeRouters()` (in `afterEach`) disposes every router made this way.
  */
-export function routerFor(config: RouterOptions['config'], mock: { definition: ProviderDefinition }, options: Partial<RouterOptions> = {}): Router {
-  const router = new Router({ config, providers: { mock: mock.definition }, healthChecks: false, clock: new FakeClock(), random: seededRandom(7), ...options })
+export function routerFor(
+  config: RouterOptions['config'],
+  mock: { definition: ProviderDefinition },
+  options: Partial<RouterOptions> = {},
+): Router {
+  const router = new Router({
+    config,
+    providers: { mock: mock.definition },
+    healthChecks: false,
+    clock: new FakeClock(),
+    random: seededRandom(7),
+    ...options,
+  })
   routers.push(router)
   return router
 }

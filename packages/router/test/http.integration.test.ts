@@ -24,7 +24,8 @@ beforeEach(() => {
 function files(options: { timeout?: number; maxRetries?: number; breakerThreshold?: number; provider?: string } = {}) {
   const provider = options.provider ?? 'openai'
   return {
-    '_registry.toml': '[pools]\npool = { file = "pools/pool.toml" }\n[task_groups]\ngroup = { file = "task-groups/group.toml" }\n',
+    '_registry.toml':
+      '[pools]\npool = { file = "pools/pool.toml" }\n[task_groups]\ngroup = { file = "task-groups/group.toml" }\n',
     'pools/pool.toml': '[pool]\nname = "pool"\ntask_groups = ["group"]\n[pool.fallback]\nmax_instance_attempts = 2\n',
     'task-groups/group.toml': `
 [task_group]
@@ -54,12 +55,21 @@ function writeTree(tree: Record<string, string>): string {
   return directory
 }
 
-async function routerFor(options: Parameters<typeof files>[0] = {}, routerOptions: Partial<ConstructorParameters<typeof Router>[0]> = {}) {
+async function routerFor(
+  options: Parameters<typeof files>[0] = {},
+  routerOptions: Partial<ConstructorParameters<typeof Router>[0]> = {},
+) {
   const config = await loadConfig({ directory: writeTree(files(options)), env: {} })
-  return new Router({ config, healthChecks: false, retry: { baseDelayMs: 5, maxRetryDelayMs: 2_000 }, ...routerOptions })
+  return new Router({
+    config,
+    healthChecks: false,
+    retry: { baseDelayMs: 5, maxRetryDelayMs: 2_000 },
+    ...routerOptions,
+  })
 }
 
-const text = (result: { content: { type: string; text?: string }[] }) => result.content.map((part) => part.text ?? '').join('')
+const text = (result: { content: { type: string; text?: string }[] }) =>
+  result.content.map((part) => part.text ?? '').join('')
 
 async function readAll(stream: ReadableStream<{ type: string }>) {
   const parts: { type: string; [key: string]: unknown }[] = []
@@ -109,7 +119,9 @@ describe('over HTTP', () => {
     const result = await router.generate('group', prompt)
     expect(Date.now() - started).toBeGreaterThanOrEqual(950)
     // a rests, b is tried at once and rests too; both tried (max_attempts = 2): the last one is retried after its rest.
-    expect(result.routing.attempts.map((attempt) => [attempt.instance.split(':')[1], attempt.error?.kind ?? 'ok'])).toEqual([
+    expect(
+      result.routing.attempts.map((attempt) => [attempt.instance.split(':')[1], attempt.error?.kind ?? 'ok']),
+    ).toEqual([
       ['model-a', 'rate_limit'],
       ['model-b', 'rate_limit'],
       ['model-b', 'ok'],
@@ -145,7 +157,12 @@ describe('over HTTP', () => {
     const cut = await readAll(second.stream)
     expect(cut.filter((part) => part.type === 'text-delta').length).toBeGreaterThan(0)
     expect(cut.some((part) => part.type === 'error')).toBe(true)
-    expect(cut.some((part) => part.type === 'finish' && (part as { finishReason?: { unified?: string } }).finishReason?.unified === 'stop')).toBe(false)
+    expect(
+      cut.some(
+        (part) =>
+          part.type === 'finish' && (part as { finishReason?: { unified?: string } }).finishReason?.unified === 'stop',
+      ),
+    ).toBe(false)
     await router.dispose()
   })
 
@@ -184,7 +201,10 @@ describe('over HTTP', () => {
     await new Promise((resolve) => setTimeout(resolve, 150))
     // Replace model-a by model-c, change model-b's timeout, in one reload.
     const file = path.join(directory, 'task-groups/group.toml')
-    writeFileSync(file, readFileSync(file, 'utf8').replace('"openai:model-a"', '"openai:model-c"').replace('timeout = 5', 'timeout = 6'))
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace('"openai:model-a"', '"openai:model-c"').replace('timeout = 5', 'timeout = 6'),
+    )
     expect((await store.reload()).status).toBe('applied')
     await new Promise((resolve) => setTimeout(resolve, 250))
     stop = true

@@ -1,7 +1,18 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { NoInstanceAvailableError, type ProviderDefinition, type RouterEvent } from '../src/index'
-import { disposeRouters, fails, httpError, mockProvider, modelsCalled, prompt, rejection, routerFor, setup, textResult } from './helpers'
+import {
+  disposeRouters,
+  fails,
+  httpError,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  setup,
+  textResult,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -34,7 +45,14 @@ describe('Instances', { timeout: 5000 }, () => {
       // a is first in turn on requests 1 and 3: two counted failures open it.
       expect(modelsCalled(mock.calls)).toEqual(['a', 'b', 'b', 'a', 'b', 'b'])
       expect(events.filter((event) => event.type === 'breaker_change')).toEqual([
-        { type: 'breaker_change', at: clock.now(), instance: 'g.e1/mock:a', from: 'closed', to: 'open', reason: 'failure_threshold' },
+        {
+          type: 'breaker_change',
+          at: clock.now(),
+          instance: 'g.e1/mock:a',
+          from: 'closed',
+          to: 'open',
+          reason: 'failure_threshold',
+        },
       ])
       mock.calls.length = 0
       for (let i = 0; i < 4; i++) await router.generate('g', prompt)
@@ -51,7 +69,9 @@ describe('Instances', { timeout: 5000 }, () => {
       mock.calls.length = 0
       for (let i = 0; i < 2; i++) await router.generate('g', prompt)
       expect(modelsCalled(mock.calls).filter((model) => model === 'a')).toHaveLength(1)
-      expect(events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to)).toEqual(['open', 'half_open', 'closed'])
+      expect(
+        events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to),
+      ).toEqual(['open', 'half_open', 'closed'])
       const state = await router.state()
       expect(state.instances.find((instance) => instance.key === 'g.e1/mock:a')!.breaker.state).toBe('closed')
     })
@@ -65,7 +85,9 @@ describe('Instances', { timeout: 5000 }, () => {
       await router.generate('g', prompt)
       await clock.advance(10_000)
       for (let i = 0; i < 2; i++) await router.generate('g', prompt)
-      expect(events.filter((event) => event.type === 'breaker_change').map((event) => `${(event as { to: string }).to}`)).toEqual(['open', 'half_open', 'open'])
+      expect(
+        events.filter((event) => event.type === 'breaker_change').map((event) => `${(event as { to: string }).to}`),
+      ).toEqual(['open', 'half_open', 'open'])
     })
 
     test('NoInstanceAvailableError when every instance is open, before any attempt', async () => {
@@ -107,7 +129,11 @@ describe('Instances', { timeout: 5000 }, () => {
       mock.calls.length = 0
       for (let i = 0; i < 2; i++) await router.generate('p', prompt)
       expect(modelsCalled(mock.calls).sort()).toEqual(['a', 'b'])
-      expect(events.filter((event) => event.type === 'health_change').map((event) => (event as { healthy: boolean }).healthy)).toEqual([false, true])
+      expect(
+        events
+          .filter((event) => event.type === 'health_change')
+          .map((event) => (event as { healthy: boolean }).healthy),
+      ).toEqual([false, true])
     })
 
     test('a success resets the count: only consecutive failures count', async () => {
@@ -189,26 +215,45 @@ describe('Instances', { timeout: 5000 }, () => {
     test('failing probes mark an instance unhealthy (health_change); a succeeding probe restores it', async () => {
       const config = await setup({
         groups: { g: group('failure_threshold = 100').replace('"mock:a", "mock:b"', '"mock:a"') },
-        pools: { p: 'task_groups = ["g"]\n[pool.health_check]\ninterval = 10\nfailure_threshold = 2\nrecovery_time = 600' },
+        pools: {
+          p: 'task_groups = ["g"]\n[pool.health_check]\ninterval = 10\nfailure_threshold = 2\nrecovery_time = 600',
+        },
       })
       const clock = new FakeClock()
       const provider = probed()
-      const router = routerFor(config, provider.mock, { clock, healthChecks: true, providers: { mock: provider.definition } })
+      const router = routerFor(config, provider.mock, {
+        clock,
+        healthChecks: true,
+        providers: { mock: provider.definition },
+      })
       const events = recorder(router)
       provider.fail(true)
       await clock.advance(20_000)
       expect(events.filter((event) => event.type === 'health_change')).toEqual([
-        { type: 'health_change', at: clock.now(), instance: 'g.e1/mock:a', healthy: false, reason: 'probe: probe failed' },
+        {
+          type: 'health_change',
+          at: clock.now(),
+          instance: 'g.e1/mock:a',
+          healthy: false,
+          reason: 'probe: probe failed',
+        },
       ])
       expect(NoInstanceAvailableError.isInstance(await rejection(router.generate('p', prompt)))).toBe(true)
       provider.fail(false)
       await clock.advance(10_000)
-      expect(events.filter((event) => event.type === 'health_change').map((event) => (event as { healthy: boolean }).healthy)).toEqual([false, true])
+      expect(
+        events
+          .filter((event) => event.type === 'health_change')
+          .map((event) => (event as { healthy: boolean }).healthy),
+      ).toEqual([false, true])
       expect((await router.generate('p', prompt)).routing.instance).toBe('g.e1/mock:a')
     })
 
     test('no probe with healthChecks: false, nor for a group no pool contains', async () => {
-      const config = await setup({ groups: { g: group('failure_threshold = 100'), solo: group('').replace(/mock:a", "mock:b/, 'mock:s') }, pools: { p: 'task_groups = ["g"]\n[pool.health_check]\ninterval = 10' } })
+      const config = await setup({
+        groups: { g: group('failure_threshold = 100'), solo: group('').replace(/mock:a", "mock:b/, 'mock:s') },
+        pools: { p: 'task_groups = ["g"]\n[pool.health_check]\ninterval = 10' },
+      })
       const clock = new FakeClock()
       const off = probed()
       routerFor(config, off.mock, { clock, providers: { mock: off.definition } })

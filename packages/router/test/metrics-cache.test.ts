@@ -26,8 +26,16 @@ max_retries = 0
 
 describe('metrics', () => {
   test('count requests, successes, failures by kind, fallbacks, latency and tokens per instance and pool', async () => {
-    const mock = mockProvider({ a: () => { throw httpError(503) } })
-    const router = new Router({ config: await groupConfig(), providers: { mock: mock.definition }, healthChecks: false })
+    const mock = mockProvider({
+      a: () => {
+        throw httpError(503)
+      },
+    })
+    const router = new Router({
+      config: await groupConfig(),
+      providers: { mock: mock.definition },
+      healthChecks: false,
+    })
     for (let i = 0; i < 4; i++) await router.generate('p', prompt)
     const snapshot = router.metrics!.snapshot()
     const pool = snapshot.pools.p!
@@ -52,7 +60,11 @@ describe('metrics', () => {
 
   test('a stream records time to first token and its tokens', async () => {
     const mock = mockProvider()
-    const router = new Router({ config: await groupConfig(), providers: { mock: mock.definition }, healthChecks: false })
+    const router = new Router({
+      config: await groupConfig(),
+      providers: { mock: mock.definition },
+      healthChecks: false,
+    })
     const result = await router.stream('p', prompt)
     const parts = []
     for await (const part of result.stream) parts.push(part)
@@ -66,7 +78,12 @@ describe('metrics', () => {
 describe('response cache', () => {
   test('serves an equal call from the cache, not for another prompt or when opted out', async () => {
     const mock = mockProvider()
-    const router = new Router({ config: await groupConfig(), providers: { mock: mock.definition }, healthChecks: false, cache: { maxSize: 10, ttlMs: 60_000 } })
+    const router = new Router({
+      config: await groupConfig(),
+      providers: { mock: mock.definition },
+      healthChecks: false,
+      cache: { maxSize: 10, ttlMs: 60_000 },
+    })
     const first = await router.generate('p', prompt)
     const second = await router.generate('p', { ...prompt, temperature: undefined })
     expect(mock.calls).toHaveLength(1)
@@ -81,7 +98,12 @@ describe('response cache', () => {
 
   test('replays a stream that finished cleanly, never one that failed', async () => {
     const mock = mockProvider()
-    const router = new Router({ config: await groupConfig(), providers: { mock: mock.definition }, healthChecks: false, cache: { maxSize: 10, ttlMs: 60_000 } })
+    const router = new Router({
+      config: await groupConfig(),
+      providers: { mock: mock.definition },
+      healthChecks: false,
+      cache: { maxSize: 10, ttlMs: 60_000 },
+    })
     const read = async (stream: ReadableStream<unknown>) => {
       const parts: unknown[] = []
       for await (const part of stream) parts.push(part)
@@ -92,9 +114,18 @@ describe('response cache', () => {
     expect(mock.calls).toHaveLength(1)
     // The same parts; the finish says who answered, and that the cache did this time.
     const finishOf = (parts: unknown[]) => parts.at(-1) as { type: string; providerMetadata?: { llmpool?: unknown } }
-    expect(finishOf(first)).toMatchObject({ type: 'finish', providerMetadata: { llmpool: { instance: 'g.e1/mock:a', attempts: 1 } } })
-    expect(finishOf(replay)).toMatchObject({ type: 'finish', providerMetadata: { llmpool: { instance: 'g.e1/mock:a', attempts: 0, cached: true } } })
-    const withoutRouting = (parts: unknown[]) => parts.map((part) => ((part as { type: string }).type === 'finish' ? { ...(part as object), providerMetadata: undefined } : part))
+    expect(finishOf(first)).toMatchObject({
+      type: 'finish',
+      providerMetadata: { llmpool: { instance: 'g.e1/mock:a', attempts: 1 } },
+    })
+    expect(finishOf(replay)).toMatchObject({
+      type: 'finish',
+      providerMetadata: { llmpool: { instance: 'g.e1/mock:a', attempts: 0, cached: true } },
+    })
+    const withoutRouting = (parts: unknown[]) =>
+      parts.map((part) =>
+        (part as { type: string }).type === 'finish' ? { ...(part as object), providerMetadata: undefined } : part,
+      )
     expect(withoutRouting(replay)).toEqual(withoutRouting(first))
 
     const other = { prompt: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'broken' }] }] }
@@ -108,10 +139,21 @@ describe('response cache', () => {
 
   test('expires entries after the ttl and evicts the least recently used', async () => {
     let now = 1_000
-    const clock = { now: () => now, setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms), clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout) }
+    const clock = {
+      now: () => now,
+      setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+      clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
+    }
     const mock = mockProvider()
-    const router = new Router({ config: await groupConfig(), providers: { mock: mock.definition }, healthChecks: false, clock, cache: { maxSize: 2, ttlMs: 1_000 } })
-    const ask = (text: string) => router.generate('p', { prompt: [{ role: 'user', content: [{ type: 'text', text }] }] })
+    const router = new Router({
+      config: await groupConfig(),
+      providers: { mock: mock.definition },
+      healthChecks: false,
+      clock,
+      cache: { maxSize: 2, ttlMs: 1_000 },
+    })
+    const ask = (text: string) =>
+      router.generate('p', { prompt: [{ role: 'user', content: [{ type: 'text', text }] }] })
     await ask('one')
     await ask('two')
     await ask('one') // hit: "one" is now the most recent

@@ -7,7 +7,19 @@ import { FakeClock } from '@llmpool/testing'
 import fc from 'fast-check'
 import { afterEach, describe, expect, test } from 'vitest'
 import { type MetricsSnapshot, RouterMetrics, type SeriesFigures } from '../src/index'
-import { configDirectory, disposeRouters, drive, httpError, layout, mockProvider, prompt, routerFor, sequence, setup, textResult } from './helpers'
+import {
+  configDirectory,
+  disposeRouters,
+  drive,
+  httpError,
+  layout,
+  mockProvider,
+  prompt,
+  routerFor,
+  sequence,
+  setup,
+  textResult,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -15,13 +27,16 @@ afterEach(disposeRouters)
 const config = () =>
   setup({
     pools: { p: 'task_groups = ["g"]\n[pool.metrics]\ninterval = 10\nretention_period = 60' },
-    groups: { g: '[task_group.fallback]\nretry_delay = 0\n[task_group.echelons.e1]\nmodels = ["mock:a", "mock:b"]\nmax_retries = 0' },
+    groups: {
+      g: '[task_group.fallback]\nretry_delay = 0\n[task_group.echelons.e1]\nmodels = ["mock:a", "mock:b"]\nmax_retries = 0',
+    },
   })
 
 /** Every number in the figures that Prometheus reads as a counter: counts, failures by kind, histogram buckets and sums. */
 function counterValues(figures: SeriesFigures): Record<string, number> {
   const values: Record<string, number> = {}
-  for (const [key, value] of Object.entries(figures)) if (typeof value === 'number' && key !== 'inFlight') values[key] = value
+  for (const [key, value] of Object.entries(figures))
+    if (typeof value === 'number' && key !== 'inFlight') values[key] = value
   for (const [kind, count] of Object.entries(figures.failures)) values[`failures.${kind}`] = count ?? 0
   for (const name of ['latency', 'timeToFirstToken'] as const) {
     values[`${name}.count`] = figures[name].count
@@ -38,7 +53,8 @@ function expectNoDecrease(before: MetricsSnapshot, after: MetricsSnapshot): void
       const later = after[scope][name]
       expect(later, `${scope} ${name}`).toBeDefined()
       const now = counterValues(later!)
-      for (const [key, value] of Object.entries(counterValues(figures))) expect(now[key] ?? 0, `${scope} ${name} ${key}`).toBeGreaterThanOrEqual(value)
+      for (const [key, value] of Object.entries(counterValues(figures)))
+        expect(now[key] ?? 0, `${scope} ${name} ${key}`).toBeGreaterThanOrEqual(value)
     }
   }
 }
@@ -50,7 +66,14 @@ describe('totals()', () => {
     const router = routerFor(await config(), mock, { clock, healthChecks: false })
     for (let i = 0; i < 3; i++) await drive(clock, router.generate('p', prompt))
     const first = router.metrics!.totals()
-    expect(first.pools.p).toMatchObject({ requests: 3, successes: 3, fallbacks: 1, inputTokens: 9, outputTokens: 15, inFlight: 0 })
+    expect(first.pools.p).toMatchObject({
+      requests: 3,
+      successes: 3,
+      fallbacks: 1,
+      inputTokens: 9,
+      outputTokens: 15,
+      inFlight: 0,
+    })
     expect(first.pools.p!.latency.count).toBe(3)
     expect(first.instances['g.e1/mock:a']).toMatchObject({ requests: 2, successes: 1, failures: { server_error: 1 } })
     // While nothing was dropped, both views agree.
@@ -71,7 +94,8 @@ describe('totals()', () => {
 
   test('a series stays, and keeps its counts, after a reload removed its instance', async () => {
     const clock = new FakeClock()
-    const files = (models: string) => layout({ pools: { p: 'task_groups = ["g"]' }, groups: { g: `[task_group.echelons.e1]\nmodels = [${models}]` } })
+    const files = (models: string) =>
+      layout({ pools: { p: 'task_groups = ["g"]' }, groups: { g: `[task_group.echelons.e1]\nmodels = [${models}]` } })
     const directory = configDirectory(files('"mock:a", "mock:b"'))
     const store = await createConfigStore({ directory, env: {}, watch: false })
     try {
@@ -95,7 +119,17 @@ describe('RouterMetrics', () => {
   const settings = { intervalMs: 1_000, retentionMs: 5_000 }
   const make = (clock: FakeClock) => new RouterMetrics(clock, () => settings)
   const attempt = (at: number, extra: Record<string, unknown>) =>
-    ({ type: 'attempt_end', at, requestId: 1, target: 'p', instance: 'i', retry: 0, durationMs: 10, ok: true, ...extra }) as const
+    ({
+      type: 'attempt_end',
+      at,
+      requestId: 1,
+      target: 'p',
+      instance: 'i',
+      retry: 0,
+      durationMs: 10,
+      ok: true,
+      ...extra,
+    }) as const
 
   test('a clock stepped back, or an upstream reporting negative or NaN usage, never makes a total fall', () => {
     const clock = new FakeClock()
@@ -154,9 +188,20 @@ describe('RouterMetrics', () => {
         const totals = previous.instances.i
         if (!totals) return expected.successes + expected.cancelled + expected.failures === 0
         const failures = Object.values(totals.failures).reduce((sum: number, count) => sum + (count ?? 0), 0)
-        expect({ successes: totals.successes, cancelled: totals.cancelled, failures, tokens: totals.outputTokens, latencyMs: totals.latency.sumMs }).toEqual(expected)
+        expect({
+          successes: totals.successes,
+          cancelled: totals.cancelled,
+          failures,
+          tokens: totals.outputTokens,
+          latencyMs: totals.latency.sumMs,
+        }).toEqual(expected)
         expect(totals.latency.count).toBe(steps.length - steps.filter((item) => 'advance' in item).length)
-        expect(totals.latency.buckets['+Inf']! + Object.entries(totals.latency.buckets).filter(([bound]) => bound !== '+Inf').reduce((sum, [, count]) => sum + count, 0)).toBe(totals.latency.count)
+        expect(
+          totals.latency.buckets['+Inf']! +
+            Object.entries(totals.latency.buckets)
+              .filter(([bound]) => bound !== '+Inf')
+              .reduce((sum, [, count]) => sum + count, 0),
+        ).toBe(totals.latency.count)
         return true
       }),
     )

@@ -60,7 +60,10 @@ describe('onAbort', () => {
   })
 
   test("the caller's abort reaches the listener with the caller's reason", async () => {
-    const config = await configFrom({ '_registry.toml': registry([], ['g']), 'task-groups/g.toml': GROUP.replace('timeout = 0.05', 'timeout = 30') })
+    const config = await configFrom({
+      '_registry.toml': registry([], ['g']),
+      'task-groups/g.toml': GROUP.replace('timeout = 0.05', 'timeout = 30'),
+    })
     const heard: unknown[] = []
     const mock = mockProvider({ slow: listeningModel(heard, 10_000) })
     const router = new Router({ config, providers: { mock: mock.definition }, healthChecks: false })

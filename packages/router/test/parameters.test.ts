@@ -60,7 +60,12 @@ describe('Temperature and max tokens', { timeout: 5000 }, () => {
     const mock = mockProvider()
     const call = { ...prompt, topP: 0.5, stopSequences: ['END'], headers: { 'x-trace': '1' } }
     await routerFor(await config(), mock).generate('g', call)
-    expect(mock.calls[0]!.call).toMatchObject({ prompt: prompt.prompt, topP: 0.5, stopSequences: ['END'], headers: { 'x-trace': '1' } })
+    expect(mock.calls[0]!.call).toMatchObject({
+      prompt: prompt.prompt,
+      topP: 0.5,
+      stopSequences: ['END'],
+      headers: { 'x-trace': '1' },
+    })
     expect(mock.calls[0]!.call.abortSignal).toBeInstanceOf(AbortSignal)
   })
 })

@@ -14,14 +14,21 @@ beforeAll(async () => {
 })
 
 const candidates = (entry: EntryPlan): CandidatePlan[] =>
-  entry.route.kind === 'task_group' ? entry.route.steps.flatMap((step) => step.candidates) : entry.route.stages.flatMap((stage) => stage.tiers.flat())
+  entry.route.kind === 'task_group'
+    ? entry.route.steps.flatMap((step) => step.candidates)
+    : entry.route.stages.flatMap((stage) => stage.tiers.flat())
 const row = (candidate: CandidatePlan) => [candidate.instance, candidate.attemptTimeoutMs, candidate.maxRetries]
 
 describe('The plan of configs/llms', () => {
   test('fast_group_wrapper: echelon1 → echelon2 → echelon3, each echelon its own timeout and max_retries; 3 instances; deadline 88 s; at most 12 calls', () => {
     const entry = compilePlan(config).entries.get('fast_group_wrapper')!
     expect(entry).toMatchObject({ kind: 'wrapper', target: 'fast_group', file: 'wrappers/task-group-wrappers.toml' })
-    expect(entry.route).toMatchObject({ kind: 'task_group', maxInstances: 3, stepDelayMs: 1000, hedgeAfterMs: undefined })
+    expect(entry.route).toMatchObject({
+      kind: 'task_group',
+      maxInstances: 3,
+      stepDelayMs: 1000,
+      hedgeAfterMs: undefined,
+    })
     expect(candidates(entry).map(row)).toEqual([
       ['fast_group.echelon1/openai:gpt-4o', 30_000, 3],
       ['fast_group.echelon1/anthropic:claude-3-5-sonnet', 30_000, 3],
@@ -34,8 +41,15 @@ describe('The plan of configs/llms', () => {
     // The 3 instances with the most calls: (1 + 3) × 3.
     expect(entry.maxCalls).toBe(12)
     // [global] of the task-group wrappers file, inheriting the pool wrappers file's error_handling.
-    expect(entry.retry).toEqual({ retryOn: ['timeout', 'rate_limit', 'network_error'], baseDelayMs: 250, backoffFactor: 2, maxRetryDelayMs: 10_000 })
-    expect(entry.sources.retryOn).toMatch(/^wrappers\/pool-wrappers\.toml:\d+: \[global\] error_handling\.retry_on_errors$/)
+    expect(entry.retry).toEqual({
+      retryOn: ['timeout', 'rate_limit', 'network_error'],
+      baseDelayMs: 250,
+      backoffFactor: 2,
+      maxRetryDelayMs: 10_000,
+    })
+    expect(entry.sources.retryOn).toMatch(
+      /^wrappers\/pool-wrappers\.toml:\d+: \[global\] error_handling\.retry_on_errors$/,
+    )
     expect(entry.services.tools).toEqual({ enabled: true, selection: 'auto' })
     expect(candidates(entry)[0]!.sources).toEqual({
       attemptTimeoutMs: 'task-groups/fast-group.toml:33: task_group.echelons.echelon1.timeout',
@@ -48,7 +62,9 @@ describe('The plan of configs/llms', () => {
     const entry = compilePlan(config).entries.get('fast_pool_wrapper')!
     expect(entry.route.kind).toBe('pool')
     const stages = entry.route.kind === 'pool' ? entry.route.stages : []
-    expect(stages.map((stage) => [stage.pool, stage.strategy, stage.maxInstances])).toEqual([['fast_pool', 'round_robin', 2]])
+    expect(stages.map((stage) => [stage.pool, stage.strategy, stage.maxInstances])).toEqual([
+      ['fast_pool', 'round_robin', 2],
+    ])
     expect(stages[0]!.tiers.map((tier) => tier.map((candidate) => candidate.instance))).toEqual([
       ['fast_group.echelon1/openai:gpt-4o', 'fast_group.echelon1/anthropic:claude-3-5-sonnet'],
       ['fast_group.echelon2/openai:gpt-4o-mini', 'fast_group.echelon2/anthropic:claude-3-haiku'],
@@ -85,7 +101,8 @@ describe('The plan of configs/llms', () => {
 
   test('the cooldown rules of every instance: the defaults of [task_group.cooldown]', () => {
     const plan = compilePlan(config)
-    for (const instance of plan.instances.values()) expect(instance.cooldown).toEqual({ defaultMs: 5_000, maxMs: 300_000 })
+    for (const instance of plan.instances.values())
+      expect(instance.cooldown).toEqual({ defaultMs: 5_000, maxMs: 300_000 })
     expect(plan.instances.get('fast_group.echelon1/openai:gpt-4o')!.limits).toEqual([
       { kind: 'sliding_window', windowMs: 61_000, limit: 100 },
       { kind: 'concurrency', limit: 10 },
@@ -95,7 +112,9 @@ describe('The plan of configs/llms', () => {
 
 describe('Defaults and overrides', () => {
   const tree = (echelon = '') => ({
-    groups: { g: `[task_group.fallback]\nmax_attempts = 2\nretry_delay = 0\n[task_group.echelons.e1]\nmodels = ["mock:a", "mock:b"]\n${echelon}` },
+    groups: {
+      g: `[task_group.fallback]\nmax_attempts = 2\nretry_delay = 0\n[task_group.echelons.e1]\nmodels = ["mock:a", "mock:b"]\n${echelon}`,
+    },
     pools: { p: 'task_groups = ["g"]' },
   })
 
@@ -119,11 +138,13 @@ describe('Defaults and overrides', () => {
       ['g.e1/mock:a', 30_000, 3],
       ['g.e1/mock:b', 30_000, 3],
     ])
-    expect(candidates(plan.entries.get('w_wrapper')!)[0]!.sources.attemptTimeoutMs).toMatch(/^wrappers\/w\.toml:\d+: \[global\] default_timeout$/)
+    expect(candidates(plan.entries.get('w_wrapper')!)[0]!.sources.attemptTimeoutMs).toMatch(
+      /^wrappers\/w\.toml:\d+: \[global\] default_timeout$/,
+    )
     expect(candidates(plan.entries.get('p')!)[0]!.sources.attemptTimeoutMs).toMatch(/^built-in default/)
   })
 
-  test('the echelon\'s own timeout and max_retries win over [global]', async () => {
+  test("the echelon's own timeout and max_retries win over [global]", async () => {
     const plan = await planOf('default_timeout = 12\nmax_retries = 1', 'timeout = 4\nmax_retries = 0')
     expect(candidates(plan.entries.get('w_wrapper')!).map(row)).toEqual([
       ['g.e1/mock:a', 4_000, 0],
@@ -136,11 +157,19 @@ describe('Defaults and overrides', () => {
     // p by its own name: 2 instances × 30 s + 1 s.
     expect((await planOf('request_timeout = 7')).entries.get('p')!.requestTimeoutMs).toBe(61_000)
     const overridden = await planOf('request_timeout = 7', '', { requestTimeoutMs: 5_000, attemptBudget: 3 })
-    expect(overridden.entries.get('w_wrapper')).toMatchObject({ requestTimeoutMs: 5_000, maxCalls: 3, sources: { requestTimeoutMs: 'router option', maxCalls: 'router option' } })
+    expect(overridden.entries.get('w_wrapper')).toMatchObject({
+      requestTimeoutMs: 5_000,
+      maxCalls: 3,
+      sources: { requestTimeoutMs: 'router option', maxCalls: 'router option' },
+    })
   })
 
-  test('api_keys: one instance per key, never the key in the plan\'s JSON', async () => {
-    const loaded = await setup({ groups: { g: '[task_group.echelons.e1]\nmodels = ["mock:a", "mock:b"]\napi_keys = ["sk-one-secret-1", "sk-two-secret-2"]' } })
+  test("api_keys: one instance per key, never the key in the plan's JSON", async () => {
+    const loaded = await setup({
+      groups: {
+        g: '[task_group.echelons.e1]\nmodels = ["mock:a", "mock:b"]\napi_keys = ["sk-one-secret-1", "sk-two-secret-2"]',
+      },
+    })
     const plan = compilePlan(loaded)
     expect([...plan.instances.keys()]).toEqual(['g.e1/mock:a#1', 'g.e1/mock:a#2', 'g.e1/mock:b#1', 'g.e1/mock:b#2'])
     expect(plan.instances.get('g.e1/mock:a#2')).toMatchObject({ keyIndex: 2, apiKey: 'sk-two-secret-2' })

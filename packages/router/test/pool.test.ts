@@ -47,7 +47,11 @@ function shares(picks: string[]): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).map(([name, count]) => [name, count / picks.length]))
 }
 
-async function modelsServing(router: ReturnType<typeof routerFor>, target: string, requests: number): Promise<string[]> {
+async function modelsServing(
+  router: ReturnType<typeof routerFor>,
+  target: string,
+  requests: number,
+): Promise<string[]> {
   const picks: string[] = []
   for (let i = 0; i < requests; i++) picks.push((await router.generate(target, prompt)).routing.instance.split(':')[1]!)
   return picks
@@ -76,21 +80,33 @@ describe('A request to a pool', { timeout: 5000 }, () => {
 
   describe('rotation strategies', () => {
     test('round_robin: in turn, each request starts one instance further', async () => {
-      const config = await setup({ groups: { g: group([['a', 'b', 'c'], ['d']]) }, pools: { p: pool(['g'], 'round_robin') } })
+      const config = await setup({
+        groups: { g: group([['a', 'b', 'c'], ['d']]) },
+        pools: { p: pool(['g'], 'round_robin') },
+      })
       const router = routerFor(config, mockProvider())
       expect(await modelsServing(router, 'p', 7)).toEqual(['a', 'b', 'c', 'a', 'b', 'c', 'a'])
     })
 
     test('round_robin: after a failover the next request still starts one instance further', async () => {
-      const config = await setup({ groups: { g: group([['a', 'b', 'c']]) }, pools: { p: pool(['g'], 'round_robin', '[pool.fallback]\nmax_instance_attempts = 3') } })
+      const config = await setup({
+        groups: { g: group([['a', 'b', 'c']]) },
+        pools: { p: pool(['g'], 'round_robin', '[pool.fallback]\nmax_instance_attempts = 3') },
+      })
       const mock = mockProvider({ a: sequence(httpError(500), textResult('a')) })
       const router = routerFor(config, mock)
-      expect((await router.generate('p', prompt)).routing.attempts.map((attempt) => attempt.instance)).toEqual(['g.e1/mock:a', 'g.e1/mock:b'])
+      expect((await router.generate('p', prompt)).routing.attempts.map((attempt) => attempt.instance)).toEqual([
+        'g.e1/mock:a',
+        'g.e1/mock:b',
+      ])
       expect(await modelsServing(router, 'p', 3)).toEqual(['b', 'c', 'a'])
     })
 
     test('random: a uniformly random order within the tier, reproducible with a seeded random', async () => {
-      const config = await setup({ groups: { g: group([['a', 'b', 'c'], ['d']]) }, pools: { p: pool(['g'], 'random') } })
+      const config = await setup({
+        groups: { g: group([['a', 'b', 'c'], ['d']]) },
+        pools: { p: pool(['g'], 'random') },
+      })
       const first = await modelsServing(routerFor(config, mockProvider(), { random: seededRandom(42) }), 'p', 450)
       const second = await modelsServing(routerFor(config, mockProvider(), { random: seededRandom(42) }), 'p', 450)
       expect(second).toEqual(first)
@@ -110,7 +126,11 @@ describe('A request to a pool', { timeout: 5000 }, () => {
           ),
         },
       })
-      const picks = await modelsServing(routerFor(config, mockProvider(), { random: seededRandom(2024) }), 'thinking_pool', 2000)
+      const picks = await modelsServing(
+        routerFor(config, mockProvider(), { random: seededRandom(2024) }),
+        'thinking_pool',
+        2000,
+      )
       const split = shares(picks)
       const e1 = (split.e1a ?? 0) + (split.e1b ?? 0)
       expect(Math.abs(e1 - 0.625)).toBeLessThan(0.03)
@@ -124,7 +144,11 @@ describe('A request to a pool', { timeout: 5000 }, () => {
       const config = await setup({
         groups: { t: group([['best'], ['w1'], ['w2']]) },
         pools: {
-          p: pool(['t'], 'weighted', '[pool.rotation_strategy.options]\nweights = { "t.e2" = 1, "t.e3" = 1 }\n[pool.fallback]\nmax_instance_attempts = 3'),
+          p: pool(
+            ['t'],
+            'weighted',
+            '[pool.rotation_strategy.options]\nweights = { "t.e2" = 1, "t.e3" = 1 }\n[pool.fallback]\nmax_instance_attempts = 3',
+          ),
         },
       })
       const mock = mockProvider()
@@ -141,16 +165,24 @@ describe('A request to a pool', { timeout: 5000 }, () => {
         groups: { t: group([['a', 'b'], ['c']]) },
         pools: { p: pool(['t'], 'weighted', '[pool.rotation_strategy.options]\nweights = {}') },
       })
-      const split = shares(await modelsServing(routerFor(config, mockProvider(), { random: seededRandom(11) }), 'p', 1000))
+      const split = shares(
+        await modelsServing(routerFor(config, mockProvider(), { random: seededRandom(11) }), 'p', 1000),
+      )
       expect(split.c).toBeUndefined()
       expect(Math.abs(split.a! - 0.5)).toBeLessThan(0.05)
     })
 
     test('least_connections: fewest calls in flight first; ties in turn', async () => {
-      const config = await setup({ groups: { g: group([['a', 'b', 'c']]) }, pools: { p: pool(['g'], 'least_connections') } })
+      const config = await setup({
+        groups: { g: group([['a', 'b', 'c']]) },
+        pools: { p: pool(['g'], 'least_connections') },
+      })
       const heldA = holder()
       const heldB = holder()
-      const mock = mockProvider({ a: sequence(heldA.behaviour, textResult('a')), b: sequence(heldB.behaviour, textResult('b')) })
+      const mock = mockProvider({
+        a: sequence(heldA.behaviour, textResult('a')),
+        b: sequence(heldB.behaviour, textResult('b')),
+      })
       const router = routerFor(config, mock)
       const first = watch(router.generate('p', prompt))
       const second = watch(router.generate('p', prompt))
@@ -172,8 +204,15 @@ describe('A request to a pool', { timeout: 5000 }, () => {
   describe('failure', () => {
     test('instance_rotation: other instances of the pool, the same tier first, up to max_instance_attempts', async () => {
       const config = await setup({
-        groups: { g: group([['a', 'b'], ['c', 'd']]) },
-        pools: { p: pool(['g'], 'round_robin', '[pool.fallback]\nstrategy = "instance_rotation"\nmax_instance_attempts = 3') },
+        groups: {
+          g: group([
+            ['a', 'b'],
+            ['c', 'd'],
+          ]),
+        },
+        pools: {
+          p: pool(['g'], 'round_robin', '[pool.fallback]\nstrategy = "instance_rotation"\nmax_instance_attempts = 3'),
+        },
       })
       const mock = mockProvider(failing('a', 'b', 'c', 'd'))
       const error = await rejection(routerFor(config, mock).generate('p', prompt))
@@ -189,7 +228,11 @@ describe('A request to a pool', { timeout: 5000 }, () => {
       const config = await setup({
         groups: { g: group([['a', 'b']]), h: group([['x', 'y']]), k: group([['z']]) },
         pools: {
-          p1: pool(['g'], 'round_robin', '[pool.fallback]\nstrategy = "pool_fallback"\nmax_instance_attempts = 2\nfallback_pools = ["p2", "p3"]'),
+          p1: pool(
+            ['g'],
+            'round_robin',
+            '[pool.fallback]\nstrategy = "pool_fallback"\nmax_instance_attempts = 2\nfallback_pools = ["p2", "p3"]',
+          ),
           p2: pool(['h'], 'round_robin', '[pool.fallback]\nmax_instance_attempts = 1'),
           p3: pool(['k'], 'round_robin'),
         },
@@ -202,7 +245,11 @@ describe('A request to a pool', { timeout: 5000 }, () => {
       expect(result.routing.instance).toBe('k.e1/mock:z')
       expect(modelsCalled(mock.calls)).toEqual(['a', 'b', 'x', 'z'])
       expect(result.routing.attempts.map((attempt) => attempt.pool)).toEqual(['p1', 'p1', 'p2', 'p3'])
-      expect(events.filter((event) => event.type === 'fallback' && event.toPool).map((event) => (event as { toPool: string }).toPool)).toEqual(['p2', 'p3'])
+      expect(
+        events
+          .filter((event) => event.type === 'fallback' && event.toPool)
+          .map((event) => (event as { toPool: string }).toPool),
+      ).toEqual(['p2', 'p3'])
     })
 
     test('pool_fallback never loops, even when two pools name each other', async () => {
@@ -246,31 +293,40 @@ describe('A request to a pool', { timeout: 5000 }, () => {
         ? '[pool.rate_limiting]\nenabled = true\nalgorithm = "token_bucket"\n[pool.rate_limiting.token_bucket]\nbucket_size = 1\nrefill_rate = 1'
         : '[pool.rate_limiting]\nenabled = true\nalgorithm = "fixed_window"\n[pool.rate_limiting.fixed_window]\nwindow_size = 1\nmax_requests = 1'
 
-    test.each(['token_bucket', 'fixed_window'])('a rate-limited pool (%s) takes one token per request; requests wait for it in order', async (algorithm) => {
-      const config = await setup({ groups: { g: group([['a']]) }, pools: { p: pool(['g'], 'round_robin', limited(algorithm)) } })
-      const clock = new FakeClock()
-      const mock = mockProvider({}, { clock })
-      const router = routerFor(config, mock, { clock })
-      const events: RouterEvent[] = []
-      router.on((event) => events.push(event))
-      const start = clock.now()
-      const done: number[] = []
-      const requests = [0, 1, 2].map((index) => router.generate('p', prompt).then(() => done.push(index)))
-      await clock.advance(0)
-      expect(done).toEqual([0])
-      expect(events.filter((event) => event.type === 'rate_limited')).toHaveLength(2)
-      await clock.advance(999)
-      expect(done).toEqual([0])
-      await clock.advance(1)
-      expect(done).toEqual([0, 1])
-      await clock.advance(1000)
-      await Promise.all(requests)
-      expect(done).toEqual([0, 1, 2])
-      expect(mock.calls.map((call) => call.at! - start)).toEqual([0, 1000, 2000])
-    })
+    test.each(['token_bucket', 'fixed_window'])(
+      'a rate-limited pool (%s) takes one token per request; requests wait for it in order',
+      async (algorithm) => {
+        const config = await setup({
+          groups: { g: group([['a']]) },
+          pools: { p: pool(['g'], 'round_robin', limited(algorithm)) },
+        })
+        const clock = new FakeClock()
+        const mock = mockProvider({}, { clock })
+        const router = routerFor(config, mock, { clock })
+        const events: RouterEvent[] = []
+        router.on((event) => events.push(event))
+        const start = clock.now()
+        const done: number[] = []
+        const requests = [0, 1, 2].map((index) => router.generate('p', prompt).then(() => done.push(index)))
+        await clock.advance(0)
+        expect(done).toEqual([0])
+        expect(events.filter((event) => event.type === 'rate_limited')).toHaveLength(2)
+        await clock.advance(999)
+        expect(done).toEqual([0])
+        await clock.advance(1)
+        expect(done).toEqual([0, 1])
+        await clock.advance(1000)
+        await Promise.all(requests)
+        expect(done).toEqual([0, 1, 2])
+        expect(mock.calls.map((call) => call.at! - start)).toEqual([0, 1000, 2000])
+      },
+    )
 
     test('a request that cannot get a token within its deadline fails with RateLimitedError', async () => {
-      const config = await setup({ groups: { g: group([['a']]) }, pools: { p: pool(['g'], 'round_robin', limited('token_bucket')) } })
+      const config = await setup({
+        groups: { g: group([['a']]) },
+        pools: { p: pool(['g'], 'round_robin', limited('token_bucket')) },
+      })
       const clock = new FakeClock()
       const mock = mockProvider()
       const router = routerFor(config, mock, { clock })
@@ -284,7 +340,16 @@ describe('A request to a pool', { timeout: 5000 }, () => {
     })
 
     test('the pool admission lease ends with the request: nothing stays in flight', async () => {
-      const config = await setup({ groups: { g: group([['a', 'b']]) }, pools: { p: pool(['g'], 'round_robin', '[pool.rate_limiting]\nenabled = true\n[pool.rate_limiting.token_bucket]\nbucket_size = 100\nrefill_rate = 1') } })
+      const config = await setup({
+        groups: { g: group([['a', 'b']]) },
+        pools: {
+          p: pool(
+            ['g'],
+            'round_robin',
+            '[pool.rate_limiting]\nenabled = true\n[pool.rate_limiting.token_bucket]\nbucket_size = 100\nrefill_rate = 1',
+          ),
+        },
+      })
       const router = routerFor(config, mockProvider())
       for (let i = 0; i < 25; i++) await router.generate('p', prompt)
       const state = await router.state()

@@ -2,7 +2,22 @@ import { type ConfigStore, createConfigStore } from '@llmpool/config'
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { NoInstanceAvailableError } from '../src/index'
-import { after, configDirectory, disposeRouters, fails, holder, httpError, layout, mockProvider, modelsCalled, prompt, rejection, routerFor, textResult, watch } from './helpers'
+import {
+  after,
+  configDirectory,
+  disposeRouters,
+  fails,
+  holder,
+  httpError,
+  layout,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  textResult,
+  watch,
+} from './helpers'
 
 const stores: ConfigStore[] = []
 afterEach(async () => {
@@ -10,7 +25,10 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((store) => store.dispose()))
 })
 
-const group = (echelons: Record<string, string[]>, options: { timeout?: number; maxAttempts?: number; priorities?: Record<string, number> } = {}) => `
+const group = (
+  echelons: Record<string, string[]>,
+  options: { timeout?: number; maxAttempts?: number; priorities?: Record<string, number> } = {},
+) => `
 [task_group.circuit_breaker]
 failure_threshold = 1
 recovery_time = 60
@@ -64,16 +82,21 @@ describe('Hot reload', { timeout: 5000 }, () => {
     // timeout (and limits, temperature, ...) are settings: the breaker stays open.
     await rewrite({ g: group({ e1: ['a'] }, { timeout: 10 }) })
     expect(await breakerOf(router, 'g.e1/mock:a')).toBe('open')
-    expect(router.plan.entries.get('g')!.route).toMatchObject({ steps: [{ candidates: [{ attemptTimeoutMs: 10_000 }] }] })
+    expect(router.plan.entries.get('g')!.route).toMatchObject({
+      steps: [{ candidates: [{ attemptTimeoutMs: 10_000 }] }],
+    })
     // The key is part of the identity: another key is another instance, with fresh state.
-    await rewrite({ g: group({ e1: ['a'] }, { timeout: 10 }).replace('max_retries = 0', 'max_retries = 0\napi_key = "sk-other-key"') })
+    await rewrite({
+      g: group({ e1: ['a'] }, { timeout: 10 }).replace('max_retries = 0', 'max_retries = 0\napi_key = "sk-other-key"'),
+    })
     expect(await breakerOf(router, 'g.e1/mock:a')).toBe('closed')
     mock.behaviours.a = () => textResult('a')
     expect((await router.generate('g', prompt)).routing.instance).toBe('g.e1/mock:a')
   })
 
   test('new limits apply to the counts an instance already has: rpm_limit 2 with 2 used, then 3 → one more; then 1 → none', async () => {
-    const limited = (rpm: number) => group({ e1: ['a'] }).replace('max_retries = 0', `max_retries = 0\nrpm_limit = ${rpm}`)
+    const limited = (rpm: number) =>
+      group({ e1: ['a'] }).replace('max_retries = 0', `max_retries = 0\nrpm_limit = ${rpm}`)
     const { store, rewrite } = await storeOf({ g: limited(2) })
     const clock = new FakeClock()
     const mock = mockProvider({}, { clock })
@@ -105,7 +128,10 @@ describe('Hot reload', { timeout: 5000 }, () => {
     held.open[0]!.resolve(textResult('a, finished'))
     await new Promise((resolve) => setImmediate(resolve))
     expect(inFlight.error).toBeUndefined()
-    expect(inFlight.value).toMatchObject({ content: [{ type: 'text', text: 'a, finished' }], routing: { instance: 'g.e1/mock:a' } })
+    expect(inFlight.value).toMatchObject({
+      content: [{ type: 'text', text: 'a, finished' }],
+      routing: { instance: 'g.e1/mock:a' },
+    })
   })
 
   test('a request in flight during a reload finishes on the configuration it started with', async () => {

@@ -1,7 +1,20 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { InvalidRequestError, LocalFailureError, RequestRejectedError, type RouterEvent } from '../src/index'
-import { disposeRouters, fails, httpError, mockProvider, modelsCalled, prompt, rejection, routerFor, sequence, setup, textResult, watch } from './helpers'
+import {
+  disposeRouters,
+  fails,
+  httpError,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  sequence,
+  setup,
+  textResult,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -51,7 +64,7 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     ])
   })
 
-  test("the built-in retry_on_errors (timeout, rate_limit, network_error): a 503 is not retried, the request fails over at once", async () => {
+  test('the built-in retry_on_errors (timeout, rate_limit, network_error): a 503 is not retried, the request fails over at once', async () => {
     const config = await setup({ groups: { g: twoInstances(3) } })
     const mock = mockProvider({ a: fails(httpError(503)) })
     const result = await routerFor(config, mock, { random: () => 0 }).generate('g', prompt)
@@ -63,13 +76,16 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     ['rate_limit', () => httpError(429, 'Rate limit reached for requests per min')],
     ['overloaded', () => httpError(529, 'Overloaded')],
     ['timeout', timeoutError],
-  ])('%s is never retried on the same instance while another is admitted: the request moves on at once', async (kind, error) => {
-    const config = await setup({ groups: { g: twoInstances(3) } })
-    const mock = mockProvider({ a: fails(error()) })
-    const result = await routerFor(config, mock, { random: () => 0, ...ALL_RETRYABLE }).generate('g', prompt)
-    expect(modelsCalled(mock.calls)).toEqual(['a', 'b'])
-    expect(result.routing.attempts.map((attempt) => attempt.error?.kind)).toEqual([kind, undefined])
-  })
+  ])(
+    '%s is never retried on the same instance while another is admitted: the request moves on at once',
+    async (kind, error) => {
+      const config = await setup({ groups: { g: twoInstances(3) } })
+      const mock = mockProvider({ a: fails(error()) })
+      const result = await routerFor(config, mock, { random: () => 0, ...ALL_RETRYABLE }).generate('g', prompt)
+      expect(modelsCalled(mock.calls)).toEqual(['a', 'b'])
+      expect(result.routing.attempts.map((attempt) => attempt.error?.kind)).toEqual([kind, undefined])
+    },
+  )
 
   test('a timeout on the only instance left is retried after a backoff, within max_retries', async () => {
     const config = await setup({ groups: { g: oneInstance(2) } })
@@ -81,10 +97,20 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
 
   test('the retry waits an exponential backoff with full jitter: with random() = 1 exactly the ceiling, base × factor^(retry−1)', async () => {
     // A pool with a lenient health_check, so that three failures in a row do not mark a unhealthy.
-    const config = await setup({ groups: { g: twoInstances(3) }, pools: { p: 'task_groups = ["g"]\n[pool.health_check]\nfailure_threshold = 10' } })
+    const config = await setup({
+      groups: { g: twoInstances(3) },
+      pools: { p: 'task_groups = ["g"]\n[pool.health_check]\nfailure_threshold = 10' },
+    })
     const clock = new FakeClock()
-    const mock = mockProvider({ a: sequence(networkError(), networkError(), networkError(), textResult('a')) }, { clock })
-    const router = routerFor(config, mock, { clock, random: () => 1, retry: { baseDelayMs: 1000, backoffFactor: 3, maxRetryDelayMs: 5000 } })
+    const mock = mockProvider(
+      { a: sequence(networkError(), networkError(), networkError(), textResult('a')) },
+      { clock },
+    )
+    const router = routerFor(config, mock, {
+      clock,
+      random: () => 1,
+      retry: { baseDelayMs: 1000, backoffFactor: 3, maxRetryDelayMs: 5000 },
+    })
     const start = clock.now()
     const request = watch(router.generate('g', prompt, { timeoutMs: 60_000 }))
     await clock.advance(10_000)
@@ -114,7 +140,8 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     const retries = events.filter((event) => event.type === 'retry') as (RouterEvent & { type: 'retry' })[]
     expect(retries.map((event) => event.delayMs)).toEqual([125, 250])
     // Emitted once the limiter and the breaker said yes: right before the retry's attempt_start.
-    for (const retry of retries) expect(events[events.indexOf(retry) + 1]).toMatchObject({ type: 'attempt_start', retry: retry.retry })
+    for (const retry of retries)
+      expect(events[events.indexOf(retry) + 1]).toMatchObject({ type: 'attempt_start', retry: retry.retry })
   })
 
   test.each([
@@ -122,18 +149,24 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     ['retry-after', '2', 2000],
     ['retry-after', '0.5', 500],
     ['x-ratelimit-reset-requests', '1.5s', 1500],
-  ])("a 429 on the only instance: the upstream's %s: %s is honoured, the retry waits exactly that", async (header, value, waitMs) => {
-    const config = await setup({ groups: { g: oneInstance(1) } })
-    const clock = new FakeClock()
-    const mock = mockProvider({ a: sequence(httpError(429, 'Rate limit reached', { [header]: value }), textResult('a')) }, { clock })
-    const router = routerFor(config, mock, { clock, random: () => 0 })
-    const request = watch(router.generate('g', prompt))
-    await clock.advance(waitMs - 1)
-    expect(mock.calls).toHaveLength(1)
-    await clock.advance(1)
-    expect(modelsCalled(mock.calls)).toEqual(['a', 'a'])
-    expect(request.settled).toBe(true)
-  })
+  ])(
+    "a 429 on the only instance: the upstream's %s: %s is honoured, the retry waits exactly that",
+    async (header, value, waitMs) => {
+      const config = await setup({ groups: { g: oneInstance(1) } })
+      const clock = new FakeClock()
+      const mock = mockProvider(
+        { a: sequence(httpError(429, 'Rate limit reached', { [header]: value }), textResult('a')) },
+        { clock },
+      )
+      const router = routerFor(config, mock, { clock, random: () => 0 })
+      const request = watch(router.generate('g', prompt))
+      await clock.advance(waitMs - 1)
+      expect(mock.calls).toHaveLength(1)
+      await clock.advance(1)
+      expect(modelsCalled(mock.calls)).toEqual(['a', 'a'])
+      expect(request.settled).toBe(true)
+    },
+  )
 
   test('a 429 on the only instance asking for a longer pause than max_retry_delay is not waited for: RateLimitedError with its retry-after', async () => {
     const config = await setup({ groups: { g: oneInstance(3) } })
@@ -152,7 +185,9 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
   test('a retry that would end past the deadline is not waited for: the request moves on', async () => {
     const config = await setup({ groups: { g: twoInstances(3) } })
     const mock = mockProvider({ a: fails(httpError(503, 'busy', { 'retry-after': '5' })) })
-    const result = await routerFor(config, mock, { random: () => 0, ...ALL_RETRYABLE }).generate('g', prompt, { timeoutMs: 3000 })
+    const result = await routerFor(config, mock, { random: () => 0, ...ALL_RETRYABLE }).generate('g', prompt, {
+      timeoutMs: 3000,
+    })
     expect(modelsCalled(mock.calls)).toEqual(['a', 'b'])
     expect(result.routing.instance).toBe('g.e1/mock:b')
   })
@@ -170,8 +205,10 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     expect(result.routing.attempts[0]!.error).toMatchObject({ kind, statusCode: status })
   })
 
-  test("an upstream failure of unknown kind is not retried but failed over, and counts against the instance", async () => {
-    const config = await setup({ groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') } })
+  test('an upstream failure of unknown kind is not retried but failed over, and counts against the instance', async () => {
+    const config = await setup({
+      groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') },
+    })
     const odd = Object.assign(new Error('something odd'), { [Symbol.for('llmpool.upstreamFailure')]: true })
     const mock = mockProvider({ a: fails(odd) })
     const router = routerFor(config, mock, { random: () => 0, ...ALL_RETRYABLE })
@@ -182,8 +219,10 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     expect(state.instances.find((instance) => instance.key === 'g.e1/mock:a')!.breaker.state).toBe('open')
   })
 
-  test('an error that is not the upstream\'s (no status, no network code) fails the request with LocalFailureError and touches no instance', async () => {
-    const config = await setup({ groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') } })
+  test("an error that is not the upstream's (no status, no network code) fails the request with LocalFailureError and touches no instance", async () => {
+    const config = await setup({
+      groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') },
+    })
     const mock = mockProvider({ a: fails(new RangeError('Maximum call stack size exceeded')) })
     const router = routerFor(config, mock, { random: () => 0, ...ALL_RETRYABLE })
     const error = await rejection(router.generate('g', prompt))
@@ -197,18 +236,28 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
   })
 
   test('a request the provider cannot convert (AI_InvalidPromptError) fails with InvalidRequestError and touches no instance', async () => {
-    const config = await setup({ groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') } })
-    const invalid = Object.assign(new Error('Invalid prompt: file part media type text/plain'), { name: 'AI_InvalidPromptError' })
+    const config = await setup({
+      groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') },
+    })
+    const invalid = Object.assign(new Error('Invalid prompt: file part media type text/plain'), {
+      name: 'AI_InvalidPromptError',
+    })
     const mock = mockProvider({ a: fails(invalid), b: fails(invalid) })
     const router = routerFor(config, mock, { random: () => 0 })
     const error = await rejection(router.generate('g', prompt))
     expect(InvalidRequestError.isInstance(error)).toBe(true)
     expect(error).toMatchObject({ code: 'invalid_request', isRetryable: false })
-    expect((await router.state()).instances.every((instance) => instance.breaker.state === 'closed' && instance.breaker.failures === 0)).toBe(true)
+    expect(
+      (await router.state()).instances.every(
+        (instance) => instance.breaker.state === 'closed' && instance.breaker.failures === 0,
+      ),
+    ).toBe(true)
   })
 
   test('EMFILE (this process out of file descriptors) is a local failure, never an instance failure', async () => {
-    const config = await setup({ groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') } })
+    const config = await setup({
+      groups: { g: twoInstances(3, '', '[task_group.circuit_breaker]\nfailure_threshold = 1') },
+    })
     const emfile = Object.assign(new Error('Cannot connect to API: connect EMFILE'), {
       name: 'AI_APICallError',
       isRetryable: true,
@@ -217,7 +266,9 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     const mock = mockProvider({ a: fails(emfile) })
     const router = routerFor(config, mock, { random: () => 0 })
     expect(LocalFailureError.isInstance(await rejection(router.generate('g', prompt)))).toBe(true)
-    expect((await router.state()).instances.every((instance) => instance.breaker.failures === 0 && instance.health.healthy)).toBe(true)
+    expect(
+      (await router.state()).instances.every((instance) => instance.breaker.failures === 0 && instance.health.healthy),
+    ).toBe(true)
   })
 
   test.each([
@@ -229,7 +280,12 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
     const mock = mockProvider({ a: fails(error) })
     const rejected = await rejection(routerFor(config, mock, { random: () => 0 }).generate('g', prompt))
     expect(RequestRejectedError.isInstance(rejected)).toBe(true)
-    expect(rejected).toMatchObject({ code: 'request_rejected', isRetryable: false, kind, statusCode: (error as Error & { statusCode: number }).statusCode })
+    expect(rejected).toMatchObject({
+      code: 'request_rejected',
+      isRetryable: false,
+      kind,
+      statusCode: (error as Error & { statusCode: number }).statusCode,
+    })
     expect(modelsCalled(mock.calls)).toEqual(['a'])
     expect(rejected.attempts).toHaveLength(1)
   })
@@ -246,7 +302,9 @@ describe('Retries on one instance (echelon max_retries)', { timeout: 5000 }, () 
   })
 
   test("every retry passes through the instance's breaker: once it opens, the request fails over", async () => {
-    const config = await setup({ groups: { g: twoInstances(5, '', '[task_group.circuit_breaker]\nfailure_threshold = 2') } })
+    const config = await setup({
+      groups: { g: twoInstances(5, '', '[task_group.circuit_breaker]\nfailure_threshold = 2') },
+    })
     const mock = mockProvider({ a: fails(networkError()) })
     const result = await routerFor(config, mock, { random: () => 0 }).generate('g', prompt)
     expect(modelsCalled(mock.calls)).toEqual(['a', 'a', 'b'])

@@ -38,7 +38,11 @@ max_retries = 0
       const client = new Redis(REDIS_URL)
       clients.push(client)
       const group = await createRedisBreakerGroup({ redis: client, keyPrefix: prefix })
-      const mock = mockProvider({ a: () => { throw httpError(500) } })
+      const mock = mockProvider({
+        a: () => {
+          throw httpError(500)
+        },
+      })
       const router = new Router({ config, providers: { mock: mock.definition }, healthChecks: false, breakers: group })
       return { router, group, mock }
     }),
@@ -47,7 +51,8 @@ max_retries = 0
   const opened = new Promise<number>((resolve) => {
     const started = Date.now()
     second.router.on((event) => {
-      if (event.type === 'breaker_change' && event.instance === 'g.e1/mock:a' && event.to === 'open') resolve(Date.now() - started)
+      if (event.type === 'breaker_change' && event.instance === 'g.e1/mock:a' && event.to === 'open')
+        resolve(Date.now() - started)
     })
   })
   // Only the first router sees mock:a fail.

@@ -33,7 +33,8 @@ test('a deadline that passes while the model is still being made fails the reque
     }
     const config = await configFrom({
       '_registry.toml': registry([], ['g']),
-      'task-groups/g.toml': '[task_group]\nname = "g"\n[task_group.echelons.e1]\nmodels = ["slow:a"]\nmax_retries = 0\n',
+      'task-groups/g.toml':
+        '[task_group]\nname = "g"\n[task_group.echelons.e1]\nmodels = ["slow:a"]\nmax_retries = 0\n',
     })
     const router = new Router({ config, providers: { slow }, healthChecks: false })
     const error = await router.generate('g', prompt, { timeoutMs: 10 }).catch((caught: unknown) => caught)

@@ -19,11 +19,20 @@ max_retries = 0
 models = ["mock:c"]
 `,
     })
-    const mock = mockProvider({ a: () => { throw httpError(500) } })
+    const mock = mockProvider({
+      a: () => {
+        throw httpError(500)
+      },
+    })
     const router = new Router({ config, providers: { mock: mock.definition }, healthChecks: false })
     const results = []
     for (let i = 0; i < 4; i++) results.push(await router.generate('g', prompt))
-    expect(results.map((result) => result.routing.instance)).toEqual(['g.e1/mock:b', 'g.e1/mock:b', 'g.e1/mock:b', 'g.e1/mock:b'])
+    expect(results.map((result) => result.routing.instance)).toEqual([
+      'g.e1/mock:b',
+      'g.e1/mock:b',
+      'g.e1/mock:b',
+      'g.e1/mock:b',
+    ])
     expect(results[0]!.content).toEqual([{ type: 'text', text: 'b' }])
     await router.dispose()
   })

@@ -2,7 +2,21 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { RateLimitedError, type RouterEvent, StreamInterruptedError } from '../src/index'
-import { disposeRouters, httpError, mockProvider, modelsCalled, partsStream, prompt, readAll, rejection, routerFor, setup, textParts, usage, watch } from './helpers'
+import {
+  disposeRouters,
+  httpError,
+  mockProvider,
+  modelsCalled,
+  partsStream,
+  prompt,
+  readAll,
+  rejection,
+  routerFor,
+  setup,
+  textParts,
+  usage,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -21,10 +35,15 @@ const head: LanguageModelV3StreamPart[] = [
   { type: 'text-start', id: '1' },
   { type: 'text-delta', id: '1', delta: 'Hel' },
 ]
-const finish: LanguageModelV3StreamPart = { type: 'finish', usage: usage(), finishReason: { unified: 'stop', raw: 'stop' } }
+const finish: LanguageModelV3StreamPart = {
+  type: 'finish',
+  usage: usage(),
+  finishReason: { unified: 'stop', raw: 'stop' },
+}
 
 const types = (parts: LanguageModelV3StreamPart[]) => parts.map((part) => part.type)
-const text = (parts: LanguageModelV3StreamPart[]) => parts.map((part) => (part.type === 'text-delta' ? part.delta : '')).join('')
+const text = (parts: LanguageModelV3StreamPart[]) =>
+  parts.map((part) => (part.type === 'text-delta' ? part.delta : '')).join('')
 
 async function instanceState(router: ReturnType<typeof routerFor>, key: string) {
   const state = await router.state()
@@ -35,9 +54,25 @@ describe('Streaming', { timeout: 5000 }, () => {
   describe('before the first content part, a stream is an attempt like any other', () => {
     test.each([
       ['doStream throws (an error status)', () => httpError(503)],
-      ['an error part before any content', () => [{ type: 'stream-start', warnings: [] }, { type: 'error', error: httpError(500) }] as LanguageModelV3StreamPart[]],
-      ['a stream that ends before any content', () => [{ type: 'stream-start', warnings: [] }] as LanguageModelV3StreamPart[]],
-      ['a stream that breaks before any content', () => partsStream([{ type: 'stream-start', warnings: [] }], { error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) })],
+      [
+        'an error part before any content',
+        () =>
+          [
+            { type: 'stream-start', warnings: [] },
+            { type: 'error', error: httpError(500) },
+          ] as LanguageModelV3StreamPart[],
+      ],
+      [
+        'a stream that ends before any content',
+        () => [{ type: 'stream-start', warnings: [] }] as LanguageModelV3StreamPart[],
+      ],
+      [
+        'a stream that breaks before any content',
+        () =>
+          partsStream([{ type: 'stream-start', warnings: [] }], {
+            error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+          }),
+      ],
     ])('%s: the request falls over to the next instance', async (_case, upstream) => {
       const config = await setup({ groups: { g: group(['a', 'b']) } })
       const mock = mockProvider()
@@ -55,7 +90,8 @@ describe('Streaming', { timeout: 5000 }, () => {
       const config = await setup({ groups: { g: group(['a', 'b'], 'timeout = 2') } })
       const clock = new FakeClock()
       const mock = mockProvider({}, { clock })
-      mock.streamParts.a = (call) => partsStream([{ type: 'stream-start', warnings: [] }], { hang: true, signal: call.abortSignal })
+      mock.streamParts.a = (call) =>
+        partsStream([{ type: 'stream-start', warnings: [] }], { hang: true, signal: call.abortSignal })
       const start = clock.now()
       const result = watch(routerFor(config, mock, { clock }).stream('g', prompt))
       await clock.advance(2000)
@@ -83,7 +119,11 @@ describe('Streaming', { timeout: 5000 }, () => {
       expect(types(parts)).toEqual(['stream-start', 'text-start', 'text-delta', 'error'])
       expect((parts.at(-1) as { error: unknown }).error).toBe(failure)
       expect(modelsCalled(mock.calls)).toEqual(['a'])
-      expect(events.find((event) => event.type === 'stream_end')).toMatchObject({ ok: false, instance: 'g.e1/mock:a', error: { kind: 'server_error' } })
+      expect(events.find((event) => event.type === 'stream_end')).toMatchObject({
+        ok: false,
+        instance: 'g.e1/mock:a',
+        error: { kind: 'server_error' },
+      })
     })
 
     test('an error part from upstream is passed on once; the stream that then ends has no clean finish', async () => {
@@ -126,7 +166,13 @@ describe('Streaming', { timeout: 5000 }, () => {
       const clock = new FakeClock()
       const mock = mockProvider()
       // A part every 600 ms after the head: 3 s in all, never 1 s of silence.
-      const rest: LanguageModelV3StreamPart[] = [{ type: 'text-delta', id: '1', delta: 'l' }, { type: 'text-delta', id: '1', delta: 'o' }, { type: 'text-delta', id: '1', delta: '!' }, { type: 'text-end', id: '1' }, finish]
+      const rest: LanguageModelV3StreamPart[] = [
+        { type: 'text-delta', id: '1', delta: 'l' },
+        { type: 'text-delta', id: '1', delta: 'o' },
+        { type: 'text-delta', id: '1', delta: '!' },
+        { type: 'text-end', id: '1' },
+        finish,
+      ]
       mock.streamParts.a = () => {
         let index = 0
         return new ReadableStream<LanguageModelV3StreamPart>(
@@ -157,7 +203,9 @@ describe('Streaming', { timeout: 5000 }, () => {
       const clock = new FakeClock()
       const mock = mockProvider()
       mock.streamParts.a = (call) => partsStream(head, { hang: true, signal: call.abortSignal })
-      const result = await routerFor(config, mock, { clock, streamIdleTimeoutMs: 20_000 }).stream('g', prompt, { timeoutMs: 5000 })
+      const result = await routerFor(config, mock, { clock, streamIdleTimeoutMs: 20_000 }).stream('g', prompt, {
+        timeoutMs: 5000,
+      })
       const reading = watch(readAll(result.stream))
       await clock.advance(5000)
       expect(reading.settled).toBe(false)
@@ -176,16 +224,24 @@ describe('Streaming', { timeout: 5000 }, () => {
       mock.streamParts.a = () => httpError(503)
       const result = await routerFor(config, mock).stream('g', prompt)
       const parts = await readAll(result.stream)
-      expect(parts.at(-1)).toMatchObject({ type: 'finish', providerMetadata: { llmpool: { instance: 'g.e1/mock:b', attempts: 2 } } })
+      expect(parts.at(-1)).toMatchObject({
+        type: 'finish',
+        providerMetadata: { llmpool: { instance: 'g.e1/mock:b', attempts: 2 } },
+      })
     })
 
     test('also when the finish comes before any content (it was read ahead, before the routing was known)', async () => {
       const config = await setup({ groups: { g: group(['a']) } })
       const mock = mockProvider()
-      mock.streamParts.a = () => [{ type: 'stream-start', warnings: [] }, { ...finish, providerMetadata: { mock: { id: 7 } } }]
+      mock.streamParts.a = () => [
+        { type: 'stream-start', warnings: [] },
+        { ...finish, providerMetadata: { mock: { id: 7 } } },
+      ]
       const parts = await readAll((await routerFor(config, mock).stream('g', prompt)).stream)
       expect(types(parts)).toEqual(['stream-start', 'finish'])
-      expect(parts.at(-1)).toMatchObject({ providerMetadata: { mock: { id: 7 }, llmpool: { instance: 'g.e1/mock:a', attempts: 1 } } })
+      expect(parts.at(-1)).toMatchObject({
+        providerMetadata: { mock: { id: 7 }, llmpool: { instance: 'g.e1/mock:a', attempts: 1 } },
+      })
     })
   })
 

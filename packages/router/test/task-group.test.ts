@@ -1,7 +1,19 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { AllAttemptsFailedError } from '../src/index'
-import { disposeRouters, failing, fails, httpError, mockProvider, modelsCalled, prompt, rejection, routerFor, setup, watch } from './helpers'
+import {
+  disposeRouters,
+  failing,
+  fails,
+  httpError,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  setup,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -58,7 +70,10 @@ max_retries = 0
   test('group_fallback: all its echelons by priority, then the echelons of the fallback entries', async () => {
     const config = await setup({
       groups: {
-        g: down(['a', 'b'], 'strategy = "group_fallback"\nfallback_groups = ["h.e2"]').replace('[task_group.fallback]', 'fallback_strategy = "group_fallback"\n[task_group.fallback]'),
+        g: down(['a', 'b'], 'strategy = "group_fallback"\nfallback_groups = ["h.e2"]').replace(
+          '[task_group.fallback]',
+          'fallback_strategy = "group_fallback"\n[task_group.fallback]',
+        ),
         h: down(['x', 'y']),
       },
     })
@@ -156,7 +171,9 @@ max_retries = 0
     })
     const mock = mockProvider(failing('a', 'b', 'c', 'd'))
     // 500s are retried here (retry_on_errors lists server_error).
-    const error = await rejection(routerFor(config, mock, { random: () => 0, retryOn: ['server_error'] }).generate('g', prompt))
+    const error = await rejection(
+      routerFor(config, mock, { random: () => 0, retryOn: ['server_error'] }).generate('g', prompt),
+    )
     expect(AllAttemptsFailedError.isInstance(error)).toBe(true)
     expect(modelsCalled(mock.calls)).toEqual(['a', 'a', 'b', 'b'])
     expect(error.attempts.map((attempt: { retry: number }) => attempt.retry)).toEqual([0, 1, 0, 1])
@@ -164,7 +181,9 @@ max_retries = 0
 
   test('retry_delay is waited when the request leaves an exhausted echelon, not between instances of one echelon', async () => {
     const config = await setup({
-      groups: { g: twoAndOne.replace('retry_delay = 0', 'retry_delay = 2').replace('max_attempts = 3', 'max_attempts = 4') },
+      groups: {
+        g: twoAndOne.replace('retry_delay = 0', 'retry_delay = 2').replace('max_attempts = 3', 'max_attempts = 4'),
+      },
     })
     const clock = new FakeClock()
     const mock = mockProvider(failing('a', 'b', 'c'), { clock })

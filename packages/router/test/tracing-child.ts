@@ -7,7 +7,8 @@ import { createRequire } from 'node:module'
 import { loadConfig } from '@llmpool/config'
 import { Router } from '../src/index'
 
-const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('@opentelemetry/api'))
+const loaded = () =>
+  Object.keys(createRequire(import.meta.url).cache).some((file) => file.includes('@opentelemetry/api'))
 const prompt = { prompt: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'hello' }] }] }
 
 const config = await loadConfig({ directory: process.argv[2]!, env: {} })

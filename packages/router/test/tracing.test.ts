@@ -6,7 +6,12 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base'
 import { loadConfig } from '@llmpool/config'
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
@@ -106,9 +111,17 @@ describe('tracing', () => {
     expect(request.attributes['gen_ai.usage.input_tokens']).toBeUndefined()
     expect(request.status.code).toBe(SpanStatusCode.UNSET)
 
-    const [failed, answered] = callSpans().sort((a, b) => (a.startTime[0] - b.startTime[0]) * 1e9 + (a.startTime[1] - b.startTime[1]))
+    const [failed, answered] = callSpans().sort(
+      (a, b) => (a.startTime[0] - b.startTime[0]) * 1e9 + (a.startTime[1] - b.startTime[1]),
+    )
     expect(callSpans()).toHaveLength(2)
-    expect(callSpans().every((span) => parentOf(span) === request.spanContext().spanId && span.spanContext().traceId === request.spanContext().traceId)).toBe(true)
+    expect(
+      callSpans().every(
+        (span) =>
+          parentOf(span) === request.spanContext().spanId &&
+          span.spanContext().traceId === request.spanContext().traceId,
+      ),
+    ).toBe(true)
 
     expect(failed!.name).toBe('chat model-a')
     expect(failed!.attributes).toMatchObject({
@@ -125,7 +138,11 @@ describe('tracing', () => {
     expect(failed!.status.code).toBe(SpanStatusCode.ERROR)
 
     expect(answered!.name).toBe('chat model-b')
-    expect(answered!.attributes).toMatchObject({ 'gen_ai.request.model': 'model-b', 'llmpool.echelon': 'e2', 'llmpool.fallback': true })
+    expect(answered!.attributes).toMatchObject({
+      'gen_ai.request.model': 'model-b',
+      'llmpool.echelon': 'e2',
+      'llmpool.fallback': true,
+    })
     expect(answered!.attributes['error.type']).toBeUndefined()
     expect(answered!.attributes['gen_ai.usage.input_tokens']).toBe(result.usage.inputTokens.total)
     expect(answered!.attributes['gen_ai.usage.output_tokens']).toBe(result.usage.outputTokens.total)
@@ -156,7 +173,11 @@ describe('tracing', () => {
     const router = await routerFor()
     await expect(router.generate('group', prompt)).rejects.toThrow()
     const request = requestSpans()[0]!
-    expect(request.attributes).toMatchObject({ 'error.type': 'all_attempts_failed', 'llmpool.attempts': 2, 'llmpool.fallback': 1 })
+    expect(request.attributes).toMatchObject({
+      'error.type': 'all_attempts_failed',
+      'llmpool.attempts': 2,
+      'llmpool.fallback': 1,
+    })
     expect(request.status.code).toBe(SpanStatusCode.ERROR)
     expect(callSpans().map((span) => span.attributes['error.type'])).toEqual(['server_error', 'server_error'])
     await router.dispose()
@@ -169,7 +190,10 @@ describe('tracing', () => {
     const rested = callSpans().find((span) => span.name === 'chat model-a')!
     expect(rested.attributes).toMatchObject({ 'error.type': 'rate_limit', 'llmpool.cooldown': 'rate_limit' })
     expect(rested.events.map((event) => event.name)).toEqual(['llmpool.cooldown'])
-    expect(rested.events[0]!.attributes).toMatchObject({ 'llmpool.cooldown.kind': 'rate_limit', 'llmpool.cooldown.duration_ms': 30_000 })
+    expect(rested.events[0]!.attributes).toMatchObject({
+      'llmpool.cooldown.kind': 'rate_limit',
+      'llmpool.cooldown.duration_ms': 30_000,
+    })
     await router.dispose()
   })
 
@@ -215,7 +239,10 @@ describe('tracing', () => {
     expect(request.attributes['gen_ai.operation.name']).toBe('embeddings')
     const call = callSpans()[0]!
     expect(call.name).toBe('embeddings model-a')
-    expect(call.attributes).toMatchObject({ 'gen_ai.operation.name': 'embeddings', 'gen_ai.usage.input_tokens': result.usage?.tokens })
+    expect(call.attributes).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.usage.input_tokens': result.usage?.tokens,
+    })
     expect(result.usage?.tokens).toBeGreaterThan(0)
     expect(call.attributes['gen_ai.usage.output_tokens']).toBeUndefined()
     await router.dispose()
@@ -239,10 +266,20 @@ describe('tracing', () => {
 
   test('without tracing, @opentelemetry/api is not even loaded', async () => {
     // In a process of its own: this one has loaded the package already. (Asynchronously: it calls our mock upstream.)
-    const child = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--conditions=@llmpool/source', path.join(import.meta.dirname, 'tracing-child.ts'), configDirectory()], {
-      cwd: path.resolve(import.meta.dirname, '../../..'),
-      timeout: 60_000,
-    })
+    const child = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@llmpool/source',
+        path.join(import.meta.dirname, 'tracing-child.ts'),
+        configDirectory(),
+      ],
+      {
+        cwd: path.resolve(import.meta.dirname, '../../..'),
+        timeout: 60_000,
+      },
+    )
     expect(child.stderr).toBe('')
     expect(JSON.parse(child.stdout)).toEqual({ withoutTracing: false, withTracing: true })
   })

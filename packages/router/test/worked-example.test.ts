@@ -1,7 +1,22 @@
 import { FakeClock } from '@llmpool/testing'
 import { afterEach, describe, expect, test } from 'vitest'
 import { RateLimitedError, type RouterEvent } from '../src/index'
-import { disposeRouters, drive, fails, holder, httpError, mockProvider, modelsCalled, prompt, rejection, routerFor, sequence, setup, textResult, watch } from './helpers'
+import {
+  disposeRouters,
+  drive,
+  fails,
+  holder,
+  httpError,
+  mockProvider,
+  modelsCalled,
+  prompt,
+  rejection,
+  routerFor,
+  sequence,
+  setup,
+  textResult,
+  watch,
+} from './helpers'
 
 afterEach(disposeRouters)
 
@@ -38,8 +53,13 @@ concurrency_limit = 1
     const router = routerFor(config, mock, { clock, random: () => 0.5 })
     const events: RouterEvent[] = []
     router.on((event) => events.push(event))
-    const attemptsOf = (result: { routing: { attempts: readonly { instance: string; retry: number; error?: { kind?: string } }[] } }) =>
-      result.routing.attempts.map((attempt) => `${attempt.instance.split(':')[1]}${attempt.retry ? ` retry ${attempt.retry}` : ''} (${attempt.error?.kind ?? 'ok'})`)
+    const attemptsOf = (result: {
+      routing: { attempts: readonly { instance: string; retry: number; error?: { kind?: string } }[] }
+    }) =>
+      result.routing.attempts.map(
+        (attempt) =>
+          `${attempt.instance.split(':')[1]}${attempt.retry ? ` retry ${attempt.retry}` : ''} (${attempt.error?.kind ?? 'ok'})`,
+      )
 
     // 1. a's connection is reset (a network error: retried), once more after a jittered backoff (0.5 × 250 ms);
     //    its max_retries (1) spent, the request moves to b, which answers.
@@ -56,7 +76,9 @@ concurrency_limit = 1
     await clock.advance(0)
     expect(third.error).toBeUndefined()
     expect(attemptsOf(third.value as never)).toEqual(['a (network_error)', 'b (ok)'])
-    expect(events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to)).toEqual(['open'])
+    expect(
+      events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to),
+    ).toEqual(['open'])
     mock.calls.length = 0
     for (let i = 0; i < 4; i++) await router.generate('g', prompt)
     expect(modelsCalled(mock.calls)).toEqual(['b', 'b', 'b', 'b'])
@@ -66,12 +88,16 @@ concurrency_limit = 1
     mock.calls.length = 0
     for (let i = 0; i < 2; i++) await router.generate('g', prompt)
     expect(modelsCalled(mock.calls).sort()).toEqual(['a', 'b'])
-    expect(events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to)).toEqual(['open', 'half_open', 'closed'])
+    expect(
+      events.filter((event) => event.type === 'breaker_change').map((event) => (event as { to: string }).to),
+    ).toEqual(['open', 'half_open', 'closed'])
 
     // 4. b at its concurrency_limit (and a open again): the request skips e1 and is served by c in e2.
     mock.behaviours.a = fails(reset())
     for (let i = 0; i < 6; i++) await drive(clock, router.generate('g', prompt))
-    expect((await router.state()).instances.find((instance) => instance.key === 'g.e1/mock:a')!.breaker.state).toBe('open')
+    expect((await router.state()).instances.find((instance) => instance.key === 'g.e1/mock:a')!.breaker.state).toBe(
+      'open',
+    )
     const heldB = holder()
     const heldC = holder()
     mock.behaviours.b = sequence(heldB.behaviour, textResult('b'))

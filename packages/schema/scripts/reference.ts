@@ -196,7 +196,8 @@ function rangeOf(node: Node): string {
   if (node.minLength !== undefined && node.pattern === undefined) parts.push('not empty')
   if (node.pattern !== undefined && PATTERN_WORDS[node.pattern]?.range) parts.push(PATTERN_WORDS[node.pattern]!.range)
   if (node.minItems !== undefined) parts.push(`at least ${node.minItems} item${node.minItems === 1 ? '' : 's'}`)
-  if (node.minProperties !== undefined) parts.push(`at least ${node.minProperties} entr${node.minProperties === 1 ? 'y' : 'ies'}`)
+  if (node.minProperties !== undefined)
+    parts.push(`at least ${node.minProperties} entr${node.minProperties === 1 ? 'y' : 'ies'}`)
   const inner = node.items ?? (node.type === 'object' && !node.properties ? recordValue(node) : undefined)
   const innerRange = inner && !inner.enum ? rangeOf(inner) : '—'
   if (innerRange !== '—') parts.push(`each ${innerRange}`)
@@ -206,7 +207,7 @@ function rangeOf(node: Node): string {
 function defaultOf(node: Node, required: boolean): string {
   if (required) return '**required**'
   if (node.default === undefined) return '—'
-  if (node.properties) return 'its keys\' defaults'
+  if (node.properties) return "its keys' defaults"
   return code(toml(node.default))
 }
 
@@ -215,7 +216,8 @@ function linked(text: string): string {
   return text.replace(/docs\/([a-z0-9-]+\.md)/g, '[docs/$1]($1)')
 }
 
-const anchor = (kind: FileKind, keyPath: string[]) => `${kind}-${keyPath.join('-')}`.toLowerCase().replace(/[^a-z0-9_-]/g, '-')
+const anchor = (kind: FileKind, keyPath: string[]) =>
+  `${kind}-${keyPath.join('-')}`.toLowerCase().replace(/[^a-z0-9_-]/g, '-')
 const header = (keyPath: string[]) => code(`[${keyPath.join('.')}]`)
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -239,13 +241,24 @@ export function exampleFiles(directory = EXAMPLES_DIRECTORY): ExampleFile[] {
     return { file, kind, text, document: JSON.parse(JSON.stringify(parse(text))) as Record<string, unknown> }
   }
   const registry = read('_registry.toml', 'registry')
-  const entries = (table: string) => Object.values((registry.document[table] ?? {}) as Record<string, { file: string }>).map((entry) => entry.file)
+  const entries = (table: string) =>
+    Object.values((registry.document[table] ?? {}) as Record<string, { file: string }>).map((entry) => entry.file)
   const wrappers = entries('wrappers').map((file) => {
-    const onlyGroups = Object.values((read(file, 'pool_wrappers').document.wrappers ?? {}) as Record<string, { type?: string }>)
-    const kind: FileKind = onlyGroups.length > 0 && onlyGroups.every((wrapper) => wrapper.type === 'task_group') ? 'task_group_wrappers' : 'pool_wrappers'
+    const onlyGroups = Object.values(
+      (read(file, 'pool_wrappers').document.wrappers ?? {}) as Record<string, { type?: string }>,
+    )
+    const kind: FileKind =
+      onlyGroups.length > 0 && onlyGroups.every((wrapper) => wrapper.type === 'task_group')
+        ? 'task_group_wrappers'
+        : 'pool_wrappers'
     return read(file, kind)
   })
-  return [registry, ...entries('pools').map((file) => read(file, 'pool')), ...entries('task_groups').map((file) => read(file, 'task_group')), ...wrappers]
+  return [
+    registry,
+    ...entries('pools').map((file) => read(file, 'pool')),
+    ...entries('task_groups').map((file) => read(file, 'task_group')),
+    ...wrappers,
+  ]
 }
 
 /** Every value at `keyPath` (with `NAME` for any key) in `document`, with the key it was found at. */
@@ -253,10 +266,13 @@ function valuesAt(document: unknown, keyPath: string[]): [string, unknown][] {
   const [first, ...rest] = keyPath
   if (first === undefined || !isTableValue(document)) return []
   const keys = first === ANY ? Object.keys(document) : Object.hasOwn(document, first) ? [first] : []
-  return keys.flatMap((key) => (rest.length === 0 ? [[key, document[key]] as [string, unknown]] : valuesAt(document[key], rest)))
+  return keys.flatMap((key) =>
+    rest.length === 0 ? [[key, document[key]] as [string, unknown]] : valuesAt(document[key], rest),
+  )
 }
 
-const isEmpty = (value: unknown) => (Array.isArray(value) ? value.length === 0 : isTableValue(value) && Object.keys(value).length === 0)
+const isEmpty = (value: unknown) =>
+  Array.isArray(value) ? value.length === 0 : isTableValue(value) && Object.keys(value).length === 0
 
 /** `key = value` for a key, from the English reference configuration (files of its kind first), else `examples`. */
 function exampleOf(kind: FileKind, files: ExampleFile[], keyPath: string[], nodes: Node[]): string {
@@ -266,7 +282,9 @@ function exampleOf(kind: FileKind, files: ExampleFile[], keyPath: string[], node
   if (chosen) return code(`${tomlKey(chosen[0])} = ${toml(chosen[1])}`)
   const annotated = nodes.find((node) => node.examples !== undefined)?.examples?.[0]
   if (annotated !== undefined) return code(`${tomlKey(keyPath.at(-1)!)} = ${toml(annotated)}`)
-  throw new Error(`${kind} ${keyPath.join('.')}: no example; the reference configuration does not write it: add \`examples\` to its schema`)
+  throw new Error(
+    `${kind} ${keyPath.join('.')}: no example; the reference configuration does not write it: add \`examples\` to its schema`,
+  )
 }
 
 const tomlKey = (key: string) => (/^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key))
@@ -276,11 +294,17 @@ const tomlKey = (key: string) => (/^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stri
 
 function sectionText(kind: FileKind, section: Section, files: ExampleFile[], sections: Section[]): string {
   const keyPath = section.paths[0]!
-  const lines = [section.paths.map((p) => `<a id="${anchor(kind, p)}"></a>`).join(''), '', `### ${section.paths.map(header).join(', ')}`, '']
+  const lines = [
+    section.paths.map((p) => `<a id="${anchor(kind, p)}"></a>`).join(''),
+    '',
+    `### ${section.paths.map(header).join(', ')}`,
+    '',
+  ]
   if (section.node.description) lines.push(linked(section.node.description), '')
   if (keyPath.length === 2 && keyPath[1] === ANY && !section.namedValues) {
     // `[pools.NAME]`, `[wrappers.NAME]`: the document writes each entry on one line of its parent table.
-    const [name, value] = files.filter((file) => file.kind === kind).flatMap((file) => valuesAt(file.document, keyPath))[0] ?? []
+    const [name, value] =
+      files.filter((file) => file.kind === kind).flatMap((file) => valuesAt(file.document, keyPath))[0] ?? []
     if (name !== undefined)
       lines.push(
         `Each entry is a table, often written on one line of ${header(keyPath.slice(0, 1))}: ${code(`${tomlKey(name)} = ${toml(value)}`)}. ${header([keyPath[0]!, name])} with its keys on the lines below is the same.`,
@@ -292,9 +316,19 @@ function sectionText(kind: FileKind, section: Section, files: ExampleFile[], sec
     const nodes = row.variants.map((variant) => variant.node)
     const node = nodes[0]!
     const sameEverywhere = row.variants.length === tableBranches(section.node).length || section.namedValues
-    const when = sameEverywhere ? '' : `With ${row.variants.map((variant) => code(`type = "${variant.when}"`)).join(' or ')}: `
-    const child = sections.find((candidate) => candidate !== section && candidate.paths.some((p) => p.join('.') === [...keyPath, row.key].join('.') || p.join('.') === [...keyPath, row.key, ANY].join('.')))
-    const type = nodes.length > 1 && nodes.every((item) => item.const !== undefined) ? nodes.map(typeOf).join(' | ') : typeOf(node)
+    const when = sameEverywhere
+      ? ''
+      : `With ${row.variants.map((variant) => code(`type = "${variant.when}"`)).join(' or ')}: `
+    const child = sections.find(
+      (candidate) =>
+        candidate !== section &&
+        candidate.paths.some(
+          (p) =>
+            p.join('.') === [...keyPath, row.key].join('.') || p.join('.') === [...keyPath, row.key, ANY].join('.'),
+        ),
+    )
+    const type =
+      nodes.length > 1 && nodes.every((item) => item.const !== undefined) ? nodes.map(typeOf).join(' | ') : typeOf(node)
     const description = node.description ?? ''
     const meaning =
       nodes.length > 1 && nodes.every((item) => item.const !== undefined)
@@ -302,11 +336,27 @@ function sectionText(kind: FileKind, section: Section, files: ExampleFile[], sec
         : when === ''
           ? description
           : `${when}${description.charAt(0).toLowerCase()}${description.slice(1)}`
-    const childPath = child ? child.paths.find((p) => p.slice(0, keyPath.length).join('.') === keyPath.join('.'))! : undefined
-    const example = childPath ? `see [${header(childPath)}](#${anchor(kind, childPath)})` : exampleOf(kind, files, section.namedValues ? keyPath.concat(ANY) : [...keyPath, row.key], nodes)
+    const childPath = child
+      ? child.paths.find((p) => p.slice(0, keyPath.length).join('.') === keyPath.join('.'))!
+      : undefined
+    const example = childPath
+      ? `see [${header(childPath)}](#${anchor(kind, childPath)})`
+      : exampleOf(kind, files, section.namedValues ? keyPath.concat(ANY) : [...keyPath, row.key], nodes)
     const key = section.namedValues ? code('NAME') : code(row.key)
     lines.push(
-      `| ${[key, type, defaultOf(node, row.variants.every((variant) => variant.required)), rangeOf(node), linked(meaning), example].map(cell).join(' | ')} |`,
+      `| ${[
+        key,
+        type,
+        defaultOf(
+          node,
+          row.variants.every((variant) => variant.required),
+        ),
+        rangeOf(node),
+        linked(meaning),
+        example,
+      ]
+        .map(cell)
+        .join(' | ')} |`,
     )
   }
   return lines.join('\n')
@@ -322,11 +372,11 @@ function poolExtras(files: ExampleFile[]): string {
     '',
     '### Base tables and the flat health-check keys',
     '',
-    'Any other top-level table of a pool file is a base table that `inherits_from` names (the design document\'s',
+    "Any other top-level table of a pool file is a base table that `inherits_from` names (the design document's",
     '`[base_pool]`). It holds any keys of `[pool]` (and the flat keys below) and may itself have an `inherits_from`;',
     '`name` and `inherits_from` are never inherited ([docs/configuration.md](configuration.md#inheritance)).',
     '',
-    'The design document\'s inheritance example writes the health-check keys flat. In `[pool]` and in its base tables',
+    "The design document's inheritance example writes the health-check keys flat. In `[pool]` and in its base tables",
     'they are aliases of the `[pool.health_check]` keys; the resolved pool holds only the nested form, and an alias',
     'and its nested key set to different values in one table are an error.',
     '',
@@ -335,7 +385,7 @@ function poolExtras(files: ExampleFile[]): string {
     ...rows,
     '',
     '```toml',
-    '# The design document\'s example: a base table, and a pool that inherits from it',
+    "# The design document's example: a base table, and a pool that inherits from it",
     '[base_pool]',
     'health_check_interval = 30',
     'failure_threshold = 3',
@@ -372,7 +422,9 @@ function kindText(kind: FileKind, files: ExampleFile[]): string {
     'Top-level tables:',
     '',
     ...topLevel,
-    ...(kind === 'pool' || kind === 'task_group' ? ['- base tables: tables that `inherits_from` names (see [inheritance](configuration.md#inheritance))'] : []),
+    ...(kind === 'pool' || kind === 'task_group'
+      ? ['- base tables: tables that `inherits_from` names (see [inheritance](configuration.md#inheritance))']
+      : []),
     '',
     ...sections.flatMap((section) => [sectionText(kind, section, files, sections), '']),
     ...(kind === 'pool' ? [poolExtras(files), ''] : []),
@@ -388,35 +440,42 @@ function kindText(kind: FileKind, files: ExampleFile[]): string {
 export function renderReference(files: ExampleFile[] = exampleFiles()): string {
   const contents = FILE_KINDS.map((kind) => {
     const title = KIND_TITLES[kind]
-    return `- [${title}](#${title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')})`
+    return `- [${title}](#${title
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, '')
+      .replace(/ /g, '-')})`
   })
-  return `${[
-    '<!-- Generated from packages/schema/src by `pnpm docs:reference` (packages/schema/scripts/reference.ts): edit the schemas\' descriptions, not this file. -->',
-    '',
-    '# Configuration reference',
-    '',
-    'Every file, table and key of an llmpool configuration directory (`configs/llms/`): its type, its default, the',
-    'values it takes, what it means, and an example. This page is generated from the schemas of `@llmpool/schema`, the',
-    'ones the loader validates against and `llmpool schema` writes for editors, so it lists exactly what is accepted.',
-    '',
-    'How the files become one configuration (the pipeline, `${VAR}` injection, inheritance, overlays, the rules that span',
-    'files) is in [docs/configuration.md](configuration.md); what the keys make llmpool do is in',
-    '[docs/routing.md](routing.md), [docs/limits.md](limits.md), [docs/breaker.md](breaker.md) and',
-    '[docs/hot-reload.md](hot-reload.md); where llmpool reads the design document differently, in',
-    '[decision 0003](decisions/0003-configuration-semantics.md).',
-    '',
-    '- **type**: `name` is letters, digits, `_` and `-`, starting with a letter (no dots: `group.echelon` references',
-    '  need the dot). Durations are numbers of seconds (`0.5` is half a second).',
-    '- **default**: the value a key that is left out takes; **required**: the key must be written (in the file, or,',
-    '  with `inherits_from`, in a base); `—`: no value, and the meaning says what leaving it out does.',
-    '- **`${VAR}`**: any value may be written as `"${VAR}"` or `"${VAR:default}"`; in a number, integer or boolean key',
-    '  the variable\'s text takes the key\'s type ([docs/configuration.md](configuration.md#environment-variables)).',
-    '- **TOML**: the design document writes some inline tables over several lines, which is TOML 1.1. llmpool reads',
-    '  it; taplo and other TOML 1.0 tools reject it. The examples below write those values as tables, valid in both.',
-    '',
-    ...contents,
-    '',
-  ].join('\n')}\n${FILE_KINDS.map((kind) => kindText(kind, files)).join('\n')}`.replace(/\n{3,}/g, '\n\n').trimEnd() + '\n'
+  return (
+    `${[
+      "<!-- Generated from packages/schema/src by `pnpm docs:reference` (packages/schema/scripts/reference.ts): edit the schemas' descriptions, not this file. -->",
+      '',
+      '# Configuration reference',
+      '',
+      'Every file, table and key of an llmpool configuration directory (`configs/llms/`): its type, its default, the',
+      'values it takes, what it means, and an example. This page is generated from the schemas of `@llmpool/schema`, the',
+      'ones the loader validates against and `llmpool schema` writes for editors, so it lists exactly what is accepted.',
+      '',
+      'How the files become one configuration (the pipeline, `${VAR}` injection, inheritance, overlays, the rules that span',
+      'files) is in [docs/configuration.md](configuration.md); what the keys make llmpool do is in',
+      '[docs/routing.md](routing.md), [docs/limits.md](limits.md), [docs/breaker.md](breaker.md) and',
+      '[docs/hot-reload.md](hot-reload.md); where llmpool reads the design document differently, in',
+      '[decision 0003](decisions/0003-configuration-semantics.md).',
+      '',
+      '- **type**: `name` is letters, digits, `_` and `-`, starting with a letter (no dots: `group.echelon` references',
+      '  need the dot). Durations are numbers of seconds (`0.5` is half a second).',
+      '- **default**: the value a key that is left out takes; **required**: the key must be written (in the file, or,',
+      '  with `inherits_from`, in a base); `—`: no value, and the meaning says what leaving it out does.',
+      '- **`${VAR}`**: any value may be written as `"${VAR}"` or `"${VAR:default}"`; in a number, integer or boolean key',
+      "  the variable's text takes the key's type ([docs/configuration.md](configuration.md#environment-variables)).",
+      '- **TOML**: the design document writes some inline tables over several lines, which is TOML 1.1. llmpool reads',
+      '  it; taplo and other TOML 1.0 tools reject it. The examples below write those values as tables, valid in both.',
+      '',
+      ...contents,
+      '',
+    ].join('\n')}\n${FILE_KINDS.map((kind) => kindText(kind, files)).join('\n')}`
+      .replace(/\n{3,}/g, '\n\n')
+      .trimEnd() + '\n'
+  )
 }
 
 // `tsx packages/schema/scripts/reference.ts [--check]`

@@ -6,8 +6,7 @@ export const NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_-]*$'
 /** A model id is `provider:model`, e.g. `openai:gpt-4o`. */
 export const MODEL_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*:\\S.*$'
 
-export const Name = (description: string) =>
-  Type.String({ minLength: 1, pattern: NAME_PATTERN, description })
+export const Name = (description: string) => Type.String({ minLength: 1, pattern: NAME_PATTERN, description })
 
 /** More annotations of a key: `examples` for a key the reference configuration does not write (docs/reference.md). */
 export interface Annotations {
@@ -16,17 +15,29 @@ export interface Annotations {
 
 /** A duration or interval in seconds, greater than 0. */
 export const Seconds = (description: string, defaultValue?: number, annotations: Annotations = {}) =>
-  Type.Number({ exclusiveMinimum: 0, description, ...annotations, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+  Type.Number({
+    exclusiveMinimum: 0,
+    description,
+    ...annotations,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  })
 
 /** A count of at least 1. */
 export const Count = (description: string, defaultValue?: number, annotations: Annotations = {}) =>
-  Type.Integer({ minimum: 1, description, ...annotations, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+  Type.Integer({
+    minimum: 1,
+    description,
+    ...annotations,
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  })
 
-export const Flag = (description: string, defaultValue: boolean) =>
-  Type.Boolean({ description, default: defaultValue })
+export const Flag = (description: string, defaultValue: boolean) => Type.Boolean({ description, default: defaultValue })
 
-export const OneOf = <const Values extends string[]>(values: [...Values], description: string, defaultValue?: Values[number]) =>
-  Type.Enum(values, { description, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+export const OneOf = <const Values extends string[]>(
+  values: [...Values],
+  description: string,
+  defaultValue?: Values[number],
+) => Type.Enum(values, { description, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
 
 /** A table that may hold any keys: metadata is not interpreted by llmpool. */
 export const Metadata = Type.Record(Type.String(), Type.Unknown(), {

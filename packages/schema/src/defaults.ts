@@ -17,7 +17,11 @@ export function schemaDefaults<T>(schema: unknown): T {
     if (property.default === undefined) continue
     const value = property.default
     result[key] =
-      property.properties && typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0
+      property.properties &&
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.keys(value).length === 0
         ? schemaDefaults(property)
         : structuredClone(value)
   }

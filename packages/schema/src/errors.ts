@@ -35,6 +35,11 @@ export class LLMPoolError<Code extends string = string> extends Error {
   /** For subclasses: true when `error` carries the `Symbol.for(marker)` property. */
   protected static hasMarker(error: unknown, marker: string): boolean {
     const symbol = Symbol.for(marker)
-    return typeof error === 'object' && error !== null && symbol in error && (error as Record<symbol, unknown>)[symbol] === true
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      symbol in error &&
+      (error as Record<symbol, unknown>)[symbol] === true
+    )
   }
 }

@@ -1,5 +1,11 @@
 export { LLMPoolError, type LLMPoolErrorOptions } from './errors'
-export { DisposedError, importOptional, MissingPackageError, type RedisProblemCode, RedisProblemError } from './shared-errors'
+export {
+  DisposedError,
+  importOptional,
+  MissingPackageError,
+  type RedisProblemCode,
+  RedisProblemError,
+} from './shared-errors'
 export { unref } from './unref'
 export { type Clock, type Disposable, systemClock } from './clock'
 export { MODEL_ID_PATTERN, NAME_PATTERN } from './common'

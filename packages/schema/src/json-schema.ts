@@ -55,7 +55,8 @@ function orEnvReference(node: JsonObject): JsonObject {
 function toInputForm(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(toInputForm)
   if (typeof node !== 'object' || node === null) return node
-  if (typeof (node as JsonObject).type === 'string' && Object.hasOwn(TYPE_WORDS, (node as JsonObject).type as string)) return orEnvReference(node as JsonObject)
+  if (typeof (node as JsonObject).type === 'string' && Object.hasOwn(TYPE_WORDS, (node as JsonObject).type as string))
+    return orEnvReference(node as JsonObject)
   const result: JsonObject = {}
   for (const [key, value] of Object.entries(node)) result[key] = toInputForm(value)
   const properties = result.properties as Record<string, JsonObject> | undefined
@@ -77,7 +78,11 @@ export function toJsonSchema(kind: FileKind): JsonObject {
     const pool = (schema.properties as Record<string, JsonObject>).pool as JsonObject
     const properties = pool.properties as JsonObject
     for (const [alias, target] of Object.entries(POOL_KEY_ALIASES)) {
-      properties[alias] = orEnvReference({ type: 'number', exclusiveMinimum: 0, description: `Alias of \`${target}\`.` })
+      properties[alias] = orEnvReference({
+        type: 'number',
+        exclusiveMinimum: 0,
+        description: `Alias of \`${target}\`.`,
+      })
     }
     // `inherits_from` lets a pool leave out what its base provides.
     delete pool.required

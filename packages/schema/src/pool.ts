@@ -32,7 +32,11 @@ export const RotationStrategyTable = Type.Object(
       { additionalProperties: false, default: {}, description: 'Options of the rotation strategy.' },
     ),
   },
-  { additionalProperties: false, default: {}, description: 'How a request picks an instance of the pool (docs/routing.md).' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'How a request picks an instance of the pool (docs/routing.md).',
+  },
 )
 export type RotationStrategyTable = Static<typeof RotationStrategyTable>
 
@@ -49,7 +53,7 @@ export const HealthCheckTable = Type.Object(
     additionalProperties: false,
     default: {},
     description:
-      'Health of each instance of the pool\'s task groups: passive (failed calls) and active (probes). The design document\'s flat `health_check_interval`, `failure_threshold`, `recovery_time` in `[pool]` are aliases of these keys.',
+      "Health of each instance of the pool's task groups: passive (failed calls) and active (probes). The design document's flat `health_check_interval`, `failure_threshold`, `recovery_time` in `[pool]` are aliases of these keys.",
   },
 )
 export type HealthCheckTable = Static<typeof HealthCheckTable>
@@ -66,7 +70,8 @@ export const PoolFallbackTable = Type.Object(
       2,
     ),
     fallback_pools: Type.Array(Name('An enabled pool'), {
-      description: 'For `pool_fallback`: enabled pools tried in order after this one, each once, never this pool itself.',
+      description:
+        'For `pool_fallback`: enabled pools tried in order after this one, each once, never this pool itself.',
       default: [],
     }),
     hedge_after: Type.Optional(
@@ -77,7 +82,11 @@ export const PoolFallbackTable = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false, default: {}, description: 'What a request does when an instance fails (docs/routing.md).' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'What a request does when an instance fails (docs/routing.md).',
+  },
 )
 export type PoolFallbackTable = Static<typeof PoolFallbackTable>
 
@@ -86,7 +95,10 @@ export const TokenBucketTable = Type.Object(
     bucket_size: Count('Most requests admitted in a burst: the bucket holds this many tokens, one per request.'),
     refill_rate: Type.Number({ exclusiveMinimum: 0, description: 'Tokens added per second (1000 a minute: 16.67).' }),
   },
-  { additionalProperties: false, description: 'For `algorithm = "token_bucket"`: bursts up to a size, then a steady rate.' },
+  {
+    additionalProperties: false,
+    description: 'For `algorithm = "token_bucket"`: bursts up to a size, then a steady rate.',
+  },
 )
 export type TokenBucketTable = Static<typeof TokenBucketTable>
 
@@ -95,14 +107,24 @@ export const FixedWindowTable = Type.Object(
     window_size: Seconds('Window length in seconds.'),
     max_requests: Count('Requests admitted per window.'),
   },
-  { additionalProperties: false, description: 'For `algorithm = "fixed_window"`: at most `max_requests` per window of `window_size` seconds.' },
+  {
+    additionalProperties: false,
+    description: 'For `algorithm = "fixed_window"`: at most `max_requests` per window of `window_size` seconds.',
+  },
 )
 export type FixedWindowTable = Static<typeof FixedWindowTable>
 
 export const RateLimitingTable = Type.Object(
   {
-    enabled: Flag('Admit each request to the pool through the limiter below (the table of its `algorithm` is then required).', false),
-    algorithm: OneOf([...RATE_LIMIT_ALGORITHMS], 'Which of the two tables below applies; the other has no effect (a warning).', 'token_bucket'),
+    enabled: Flag(
+      'Admit each request to the pool through the limiter below (the table of its `algorithm` is then required).',
+      false,
+    ),
+    algorithm: OneOf(
+      [...RATE_LIMIT_ALGORITHMS],
+      'Which of the two tables below applies; the other has no effect (a warning).',
+      'token_bucket',
+    ),
     token_bucket: Type.Optional(TokenBucketTable),
     fixed_window: Type.Optional(FixedWindowTable),
   },
@@ -117,7 +139,7 @@ export type RateLimitingTable = Static<typeof RateLimitingTable>
 
 export const PoolMetricsTable = Type.Object(
   {
-    enabled: Flag('Collect metrics for this pool (`router.metrics`, the gateway\'s `/metrics`).', true),
+    enabled: Flag("Collect metrics for this pool (`router.metrics`, the gateway's `/metrics`).", true),
     interval: Seconds('Seconds per metrics bucket.', 60),
     retention_period: Seconds('Seconds the recent buckets are kept (lifetime totals are kept regardless).', 86400),
   },

@@ -35,7 +35,9 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
   const scheme = CLUSTER_SCHEME.exec(url)
   if (!scheme) return { cluster: false, url }
   const fail = (why: string): never => {
-    throw new RangeError(`${why} in the Redis Cluster URL ${JSON.stringify(redacted(url))}; expected redis+cluster://[user:password@]host:port[,host:port…]`)
+    throw new RangeError(
+      `${why} in the Redis Cluster URL ${JSON.stringify(redacted(url))}; expected redis+cluster://[user:password@]host:port[,host:port…]`,
+    )
   }
   let rest = url.slice(scheme[0].length)
   const end = rest.search(/[/?#]/)
@@ -67,7 +69,8 @@ export function parseRedisUrl(url: string): ParsedRedisUrl {
     } catch {
       return fail(`a bad host "${hostPort}"`)
     }
-    if (parsed.username || parsed.password || parsed.pathname !== '' || parsed.hostname === '') fail(`a bad host "${hostPort}"`)
+    if (parsed.username || parsed.password || parsed.pathname !== '' || parsed.hostname === '')
+      fail(`a bad host "${hostPort}"`)
     return { host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port: parsed.port === '' ? 6379 : Number(parsed.port) }
   })
   return { cluster: true, nodes, username, password, tls: scheme[1]!.toLowerCase() === 'rediss' }

@@ -13,13 +13,16 @@ export const RegistryEntry = Type.Object(
       true,
     ),
     description: Type.Optional(
-      Type.String({ description: 'What this entry is for; not interpreted.', examples: ['Pools for interactive chat'] }),
+      Type.String({
+        description: 'What this entry is for; not interpreted.',
+        examples: ['Pools for interactive chat'],
+      }),
     ),
   },
   {
     additionalProperties: false,
     description:
-      'One registered file. The name (the key) is how applications and the other files refer to the entry: letters, digits, `_` and `-`, starting with a letter, unique across pools, task groups and wrappers files. The file\'s own `name` must equal it.',
+      "One registered file. The name (the key) is how applications and the other files refer to the entry: letters, digits, `_` and `-`, starting with a letter, unique across pools, task groups and wrappers files. The file's own `name` must equal it.",
   },
 )
 export type RegistryEntry = Static<typeof RegistryEntry>
@@ -34,7 +37,10 @@ const Entries = (what: string) =>
 export const RegistryInfoTable = Type.Object(
   {
     version: Type.Optional(
-      Type.String({ description: 'Version of this configuration (semantic versioning); shown by `llmpool explain` and in the reload history.' }),
+      Type.String({
+        description:
+          'Version of this configuration (semantic versioning); shown by `llmpool explain` and in the reload history.',
+      }),
     ),
     description: Type.Optional(Type.String({ description: 'What this configuration is for; not interpreted.' })),
   },
@@ -76,16 +82,21 @@ export const RegistryFile = Type.Object(
     task_groups: Entries('task groups'),
     wrappers: Entries('wrapper files'),
     global: RegistryGlobal,
-    dependencies: Type.Record(Type.String({ pattern: NAME_PATTERN }), Type.Array(Name('A registered entry'), { description: 'The entries that entry NAME needs.' }), {
-      description:
-        'What each registered entry needs, by name: `NAME = [names]`. Every name must be registered, and enabled when the entry that needs it is; no cycles. Checked only: the loader finds references on its own.',
-      default: {},
-    }),
+    dependencies: Type.Record(
+      Type.String({ pattern: NAME_PATTERN }),
+      Type.Array(Name('A registered entry'), { description: 'The entries that entry NAME needs.' }),
+      {
+        description:
+          'What each registered entry needs, by name: `NAME = [names]`. Every name must be registered, and enabled when the entry that needs it is; no cycles. Checked only: the loader finds references on its own.',
+        default: {},
+      },
+    ),
   },
   {
     additionalProperties: false,
     title: 'llmpool registry (_registry.toml)',
-    description: '`_registry.toml`, at the root of the configuration directory: which files make up the configuration, and how it is loaded.',
+    description:
+      '`_registry.toml`, at the root of the configuration directory: which files make up the configuration, and how it is loaded.',
   },
 )
 export type RegistryFile = Static<typeof RegistryFile>

@@ -48,11 +48,21 @@ export class MissingPackageError extends LLMPoolError<'missing_optional_package'
  * own `() => import('ioredis')`: the import must be written in the package that declares the peer dependency, since
  * that is where a strict installation (pnpm) lets it resolve.
  */
-export async function importOptional<T>(packageName: string, feature: string, load: () => Promise<T>, alternative?: string): Promise<T> {
+export async function importOptional<T>(
+  packageName: string,
+  feature: string,
+  load: () => Promise<T>,
+  alternative?: string,
+): Promise<T> {
   try {
     return await load()
   } catch (error) {
-    throw new MissingPackageError({ feature, packageName, cause: error, ...(alternative === undefined ? {} : { alternative }) })
+    throw new MissingPackageError({
+      feature,
+      packageName,
+      cause: error,
+      ...(alternative === undefined ? {} : { alternative }),
+    })
   }
 }
 

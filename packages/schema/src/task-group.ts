@@ -18,7 +18,9 @@ export const Echelon = Type.Object(
       Count('Most calls in flight at once per instance (per key with `api_keys`). Left out: no limit.'),
     ),
     rpm_limit: Type.Optional(
-      Count('Most requests per minute per instance (per key with `api_keys`), over a sliding window (docs/limits.md). Left out: no limit.'),
+      Count(
+        'Most requests per minute per instance (per key with `api_keys`), over a sliding window (docs/limits.md). Left out: no limit.',
+      ),
     ),
     priority: Type.Optional(
       Type.Integer({
@@ -29,13 +31,17 @@ export const Echelon = Type.Object(
     ),
     timeout: Type.Optional(
       Seconds(
-        'Seconds one attempt may take (for a stream: until its first content part). Left out: the wrappers file\'s `[global] default_timeout`, else 30.',
+        "Seconds one attempt may take (for a stream: until its first content part). Left out: the wrappers file's `[global] default_timeout`, else 30.",
       ),
     ),
     first_token_timeout: Type.Optional(
-      Seconds('Streams: seconds until the first content part, when it should differ from `timeout`. Left out: `timeout`.', undefined, {
-        examples: [10],
-      }),
+      Seconds(
+        'Streams: seconds until the first content part, when it should differ from `timeout`. Left out: `timeout`.',
+        undefined,
+        {
+          examples: [10],
+        },
+      ),
     ),
     max_retries: Type.Optional(
       Type.Integer({
@@ -45,10 +51,16 @@ export const Echelon = Type.Object(
       }),
     ),
     temperature: Type.Optional(
-      Type.Number({ minimum: 0, maximum: 2, description: "Sampling temperature, when the caller gives none. Left out: the provider's default." }),
+      Type.Number({
+        minimum: 0,
+        maximum: 2,
+        description: "Sampling temperature, when the caller gives none. Left out: the provider's default.",
+      }),
     ),
     max_tokens: Type.Optional(
-      Count("Most tokens generated per request, when the caller gives no `maxOutputTokens`. Left out: the provider's default."),
+      Count(
+        "Most tokens generated per request, when the caller gives no `maxOutputTokens`. Left out: the provider's default.",
+      ),
     ),
     api_key: Type.Optional(
       Type.String({
@@ -81,7 +93,10 @@ export type Echelon = Static<typeof Echelon>
 
 export const CircuitBreakerTable = Type.Object(
   {
-    failure_threshold: Count('Counted failures in a row that open the breaker of an instance (docs/breaker.md says which count).', 5),
+    failure_threshold: Count(
+      'Counted failures in a row that open the breaker of an instance (docs/breaker.md says which count).',
+      5,
+    ),
     recovery_time: Seconds('Seconds an open breaker refuses calls before trial calls.', 60),
     half_open_requests: Count('Trial calls at once while half-open, and the successes needed to close.', 1),
   },
@@ -104,7 +119,7 @@ export const GroupFallbackTable = Type.Object(
       Type.String({ minLength: 1, description: 'A task group, or `task_group.echelon`; enabled.' }),
       {
         description:
-          'Entries tried in order after the group\'s own: `group.echelon` names one echelon, `group` all of that group\'s echelons by priority; each enabled, none twice.',
+          "Entries tried in order after the group's own: `group.echelon` names one echelon, `group` all of that group's echelons by priority; each enabled, none twice.",
         default: [],
       },
     ),
@@ -122,14 +137,20 @@ export const GroupFallbackTable = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false, default: {}, description: 'The chain of echelons a request to the group walks (docs/routing.md).' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'The chain of echelons a request to the group walks (docs/routing.md).',
+  },
 )
 export type GroupFallbackTable = Static<typeof GroupFallbackTable>
 
 /** How long an instance rests after its upstream said "not now" (429, 529) or "not you" (401, 403, quota). */
 export const CooldownTable = Type.Object(
   {
-    default_time: Seconds('Seconds an instance rests after a 429 or 529 that gives no retry time.', 5, { examples: [10] }),
+    default_time: Seconds('Seconds an instance rests after a 429 or 529 that gives no retry time.', 5, {
+      examples: [10],
+    }),
     max_time: Seconds(
       'Longest rest in seconds, whatever the upstream asks; also the rest of an instance whose key was refused (401, 403) or is out of quota.',
       300,
@@ -147,7 +168,7 @@ export type CooldownTable = Static<typeof CooldownTable>
 
 export const TaskGroupMetricsTable = Type.Object(
   {
-    enabled: Flag('Collect metrics for this task group (`router.metrics`, the gateway\'s `/metrics`).', true),
+    enabled: Flag("Collect metrics for this task group (`router.metrics`, the gateway's `/metrics`).", true),
     collection_interval: Seconds('Seconds per metrics bucket.', 60),
   },
   { additionalProperties: false, default: {}, description: 'Metrics of requests to the task group.' },
@@ -196,7 +217,8 @@ export const TaskGroupFile = Type.Object(
   {
     additionalProperties: Type.Object({}, { description: 'A base table that `inherits_from` names.' }),
     title: 'llmpool task group file',
-    description: 'A task-group file (`task-groups/NAME.toml`): `[task_group]`, and the base tables its `inherits_from` chain names.',
+    description:
+      'A task-group file (`task-groups/NAME.toml`): `[task_group]`, and the base tables its `inherits_from` chain names.',
   },
 )
 export type TaskGroupFile = Static<typeof TaskGroupFile>

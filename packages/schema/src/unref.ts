@@ -3,5 +3,6 @@
  * (a fake clock's handle is often a number), so this checks rather than calls `handle.unref()` blindly.
  */
 export function unref(handle: unknown): void {
-  if (typeof handle === 'object' && handle !== null && 'unref' in handle && typeof handle.unref === 'function') handle.unref()
+  if (typeof handle === 'object' && handle !== null && 'unref' in handle && typeof handle.unref === 'function')
+    handle.unref()
 }

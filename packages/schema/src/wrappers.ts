@@ -33,7 +33,7 @@ export type TaskGroupWrapper = Static<typeof TaskGroupWrapper>
 /** A wrapper: a pool or a task group presented as one model. Discriminated by `type`. */
 export const Wrapper = Type.Union([PoolWrapper, TaskGroupWrapper], {
   description:
-    'A wrapper, by name: a pool or a task group presented as one model. Its name is the model id callers use (the gateway\'s `model`, `pool.languageModel(NAME)`), and is unique across pools, task groups and wrappers.',
+    "A wrapper, by name: a pool or a task group presented as one model. Its name is the model id callers use (the gateway's `model`, `pool.languageModel(NAME)`), and is unique across pools, task groups and wrappers.",
 })
 export type Wrapper = Static<typeof Wrapper>
 
@@ -41,7 +41,7 @@ export const ErrorHandlingTable = Type.Object(
   {
     retry_on_errors: Type.Array(OneOf([...RETRYABLE_ERRORS], 'A kind of failure that is retried.'), {
       description:
-        'Failures retried on the same instance (within its echelon\'s `max_retries`). A 429 or a timeout is retried only when no other instance may serve.',
+        "Failures retried on the same instance (within its echelon's `max_retries`). A 429 or a timeout is retried only when no other instance may serve.",
       default: ['timeout', 'rate_limit', 'network_error'],
     }),
     max_retry_delay: Seconds(
@@ -51,10 +51,15 @@ export const ErrorHandlingTable = Type.Object(
     backoff_factor: Type.Number({
       minimum: 1,
       default: 2,
-      description: 'Exponential backoff: the n-th retry waits up to 250 ms × factor^(n−1) (random, full jitter), capped by `max_retry_delay`.',
+      description:
+        'Exponential backoff: the n-th retry waits up to 250 ms × factor^(n−1) (random, full jitter), capped by `max_retry_delay`.',
     }),
   },
-  { additionalProperties: false, default: {}, description: 'What is retried on the same instance, and how long a retry waits (docs/routing.md).' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'What is retried on the same instance, and how long a retry waits (docs/routing.md).',
+  },
 )
 export type ErrorHandlingTable = Static<typeof ErrorHandlingTable>
 
@@ -64,7 +69,11 @@ export const CacheTable = Type.Object(
     max_size: Count('Most cached responses.', 1000),
     ttl: Seconds('Seconds a cached response stays valid.', 300),
   },
-  { additionalProperties: false, default: {}, description: 'A response cache per wrapper; a stream is cached only when it finished cleanly.' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'A response cache per wrapper; a stream is cached only when it finished cleanly.',
+  },
 )
 export type CacheTable = Static<typeof CacheTable>
 
@@ -75,7 +84,11 @@ export const LoggingTable = Type.Object(
     enable_request_logging: Flag('Log each request (secrets are always redacted).', false),
     enable_response_logging: Flag('Log each response.', false),
   },
-  { additionalProperties: false, default: {}, description: 'Request and response log lines of the wrappers (through pino).' },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Request and response log lines of the wrappers (through pino).',
+  },
 )
 export type LoggingTable = Static<typeof LoggingTable>
 
@@ -87,7 +100,8 @@ const poolWrapperGlobalKeys = {
   max_retries: Type.Integer({
     minimum: 0,
     default: 3,
-    description: 'Retries of one instance, for echelons that set no `max_retries` (not a cap on the calls of a request).',
+    description:
+      'Retries of one instance, for echelons that set no `max_retries` (not a cap on the calls of a request).',
   }),
   request_timeout: Type.Optional(
     Seconds(
@@ -119,7 +133,10 @@ export type PoolWrappersGlobal = Static<typeof PoolWrappersGlobal>
 export const TaskGroupWrappersGlobal = Type.Object(
   {
     ...poolWrapperGlobalKeys,
-    function_calling_enabled: Flag('false: a request that offers tools fails with `FunctionCallingDisabledError`.', true),
+    function_calling_enabled: Flag(
+      'false: a request that offers tools fails with `FunctionCallingDisabledError`.',
+      true,
+    ),
     tool_selection_strategy: OneOf(
       [...TOOL_SELECTION_STRATEGIES],
       'When the caller leaves the tool choice to the model: `auto`, the model chooses; `manual`, the model picks no tool on its own (the caller names one, or requires one); `priority`, a tool call is required while the conversation ends with a user message.',
@@ -136,7 +153,10 @@ export const TaskGroupWrappersGlobal = Type.Object(
 export type TaskGroupWrappersGlobal = Static<typeof TaskGroupWrappersGlobal>
 
 const wrapperTable = (schema: typeof PoolWrapper | typeof TaskGroupWrapper | typeof Wrapper) =>
-  Type.Record(Type.String({ pattern: NAME_PATTERN }), schema, { description: 'Wrappers by name: `[wrappers.NAME]`.', default: {} })
+  Type.Record(Type.String({ pattern: NAME_PATTERN }), schema, {
+    description: 'Wrappers by name: `[wrappers.NAME]`.',
+    default: {},
+  })
 
 /** A pool wrappers file (`wrappers/pool-wrappers.toml`). */
 export const PoolWrappersFile = Type.Object(

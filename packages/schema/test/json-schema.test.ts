@@ -3,7 +3,15 @@ import path from 'node:path'
 import Ajv2020 from 'ajv/dist/2020.js'
 import { parse } from 'smol-toml'
 import { describe, expect, expectTypeOf, test } from 'vitest'
-import { type Echelon, FILE_KINDS, type FileKind, type Pool, type RegistryGlobal, toJsonSchema, type Wrapper } from '../src/index'
+import {
+  type Echelon,
+  FILE_KINDS,
+  type FileKind,
+  type Pool,
+  type RegistryGlobal,
+  toJsonSchema,
+  type Wrapper,
+} from '../src/index'
 
 const CONFIGS = path.resolve(import.meta.dirname, '../../../configs/llms')
 
@@ -44,7 +52,9 @@ describe('toJsonSchema', () => {
   test('flags a typo, a bad enum value and a value out of range, as an editor would', () => {
     const validate = validator('pool')
     const pool = read('pools/fast-pool.toml') as { pool: Record<string, unknown> }
-    const broken = { pool: { ...pool.pool, helth_check: {}, rotation_strategy: { type: 'round-robin' }, metrics: { interval: 0 } } }
+    const broken = {
+      pool: { ...pool.pool, helth_check: {}, rotation_strategy: { type: 'round-robin' }, metrics: { interval: 0 } },
+    }
     expect(validate(broken)).toBe(false)
     const messages = (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message}`)
     expect(messages).toContain('/pool must NOT have additional properties')
@@ -54,7 +64,9 @@ describe('toJsonSchema', () => {
 
   test('keys with a default are optional in files; keys without one are required', () => {
     const schema = toJsonSchema('task_group') as {
-      properties: { task_group: { properties: { echelons: { patternProperties: Record<string, { required?: string[] }> } } } }
+      properties: {
+        task_group: { properties: { echelons: { patternProperties: Record<string, { required?: string[] }> } } }
+      }
     }
     const echelon = Object.values(schema.properties.task_group.properties.echelons.patternProperties)[0]!
     expect(echelon.required).toEqual(['models'])
@@ -63,7 +75,9 @@ describe('toJsonSchema', () => {
   })
 
   test('documents the default and the meaning of each key', () => {
-    const schema = toJsonSchema('registry') as { properties: { global: { properties: Record<string, { default?: unknown; description?: string }> } } }
+    const schema = toJsonSchema('registry') as {
+      properties: { global: { properties: Record<string, { default?: unknown; description?: string }> } }
+    }
     const global = schema.properties.global.properties
     expect(global.config_validation).toMatchObject({ default: 'strict', enum: ['strict', 'lenient'] })
     expect(global.reload_interval!.default).toBe(300)
@@ -72,9 +86,15 @@ describe('toJsonSchema', () => {
 
   test('accepts one "${VAR:default}" in a number, integer or boolean key, which takes the key\'s type when injected', () => {
     const validate = validator('task_group')
-    const group = (echelon: Record<string, unknown>) => ({ task_group: { name: 'g', echelons: { e: { models: ['openai:gpt-4o'], ...echelon } } } })
+    const group = (echelon: Record<string, unknown>) => ({
+      task_group: { name: 'g', echelons: { e: { models: ['openai:gpt-4o'], ...echelon } } },
+    })
     expect(validate(group({ concurrency_limit: '${MAX_CONCURRENCY:10}', temperature: '${TEMPERATURE}' }))).toBe(true)
-    expect(validator('pool')({ pool: { name: 'p', task_groups: ['g'], rate_limiting: { enabled: '${RATE_LIMITING:true}' } } })).toBe(true)
+    expect(
+      validator('pool')({
+        pool: { name: 'p', task_groups: ['g'], rate_limiting: { enabled: '${RATE_LIMITING:true}' } },
+      }),
+    ).toBe(true)
     // Anything else in such a key is still flagged: a string that is not one reference, a number out of range.
     expect(validate(group({ concurrency_limit: 'ten' }))).toBe(false)
     expect(validate(group({ concurrency_limit: '${A}${B}' }))).toBe(false)
@@ -83,14 +103,21 @@ describe('toJsonSchema', () => {
 
   test('accepts the flat health-check aliases of the design document in a pool file', () => {
     const validate = validator('pool')
-    expect(validate({ base_pool: { health_check_interval: 30 }, pool: { inherits_from: 'base_pool', name: 'p', health_check_interval: 60 } })).toBe(true)
+    expect(
+      validate({
+        base_pool: { health_check_interval: 30 },
+        pool: { inherits_from: 'base_pool', name: 'p', health_check_interval: 60 },
+      }),
+    ).toBe(true)
   })
 })
 
 describe('static types', () => {
   test('describe the resolved form: defaulted keys are always there', () => {
     expectTypeOf<Pool['health_check']['interval']>().toEqualTypeOf<number>()
-    expectTypeOf<Pool['rotation_strategy']['type']>().toEqualTypeOf<'round_robin' | 'random' | 'weighted' | 'least_connections' | `custom:${string}`>()
+    expectTypeOf<Pool['rotation_strategy']['type']>().toEqualTypeOf<
+      'round_robin' | 'random' | 'weighted' | 'least_connections' | `custom:${string}`
+    >()
     expectTypeOf<RegistryGlobal['config_validation']>().toEqualTypeOf<'strict' | 'lenient'>()
     expectTypeOf<Echelon['rpm_limit']>().toEqualTypeOf<number | undefined>()
     expectTypeOf<Echelon['models']>().toEqualTypeOf<string[]>()

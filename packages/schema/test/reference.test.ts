@@ -49,13 +49,19 @@ function partOf(kind: FileKind): string {
 
 /** The sections of a part whose `### ` heading names the table (`[pool.health_check]`), each from its heading on. */
 function sectionsNaming(part: string, table: string): string[] {
-  return part.split(/\n(?=### )/).filter((section) => section.startsWith('### ') && section.split('\n')[0]!.includes(`\`[${table}]\``))
+  return part
+    .split(/\n(?=### )/)
+    .filter((section) => section.startsWith('### ') && section.split('\n')[0]!.includes(`\`[${table}]\``))
 }
 
 function tomlFiles(directory: string, prefix = ''): string[] {
   return readdirSync(directory, { withFileTypes: true })
     .flatMap((entry) =>
-      entry.isDirectory() ? tomlFiles(path.join(directory, entry.name), `${prefix}${entry.name}/`) : entry.name.endsWith('.toml') ? [`${prefix}${entry.name}`] : [],
+      entry.isDirectory()
+        ? tomlFiles(path.join(directory, entry.name), `${prefix}${entry.name}/`)
+        : entry.name.endsWith('.toml')
+          ? [`${prefix}${entry.name}`]
+          : [],
     )
     .sort()
 }
@@ -93,7 +99,8 @@ describe('docs/reference.md', () => {
     for (const [table, key] of schemaKeys(fileSchemas[kind] as Node)) {
       if (table === '') {
         // A top-level table has a section of its own: `[pool]`, or `[pools.NAME]` for a table of named entries.
-        if (sectionsNaming(part, key).length + sectionsNaming(part, `${key}.NAME`).length === 0) missing.push(`[${key}]`)
+        if (sectionsNaming(part, key).length + sectionsNaming(part, `${key}.NAME`).length === 0)
+          missing.push(`[${key}]`)
         continue
       }
       const sections = sectionsNaming(part, table)
@@ -103,7 +110,15 @@ describe('docs/reference.md', () => {
   })
 
   test('names the tables and keys a newcomer looks for', () => {
-    for (const text of ['`[task_group.echelons.NAME]`', '`[task_group.circuit_breaker]`', '`[wrappers.NAME]`', '| `pool_name` |', '| `task_group_name` |', '| `api_key` |', '| `base_url` |'])
+    for (const text of [
+      '`[task_group.echelons.NAME]`',
+      '`[task_group.circuit_breaker]`',
+      '`[wrappers.NAME]`',
+      '| `pool_name` |',
+      '| `task_group_name` |',
+      '| `api_key` |',
+      '| `base_url` |',
+    ])
       expect(reference).toContain(text)
     expect(reference).toMatch(/\| `api_key` \|[^\n]*every model of this echelon, whatever its provider/)
     expect(reference).toMatch(/\| `weights` \|[^\n]*An echelon left out gets weight 0/)

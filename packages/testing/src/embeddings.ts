@@ -34,7 +34,8 @@ export type EmbeddingsRequest =
   | { ok: true; inputs: EmbeddingInput[]; dimensions: number; encoding: 'float' | 'base64' }
   | { ok: false; param: string; message: string }
 
-const isTokens = (value: unknown): value is number[] => Array.isArray(value) && value.length > 0 && value.every((token) => Number.isInteger(token) && token >= 0)
+const isTokens = (value: unknown): value is number[] =>
+  Array.isArray(value) && value.length > 0 && value.every((token) => Number.isInteger(token) && token >= 0)
 
 function textInput(text: string): EmbeddingInput {
   return { text, tokens: Math.max(1, Math.ceil(text.length / 4)) }
@@ -49,26 +50,45 @@ export function parseEmbeddingsRequest(body: Record<string, unknown>): Embedding
   const { input, dimensions, encoding_format: encoding } = body
   let inputs: EmbeddingInput[]
   if (typeof input === 'string') {
-    if (input === '') return { ok: false, param: 'input', message: "'$.input' is invalid: an input must not be an empty string." }
+    if (input === '')
+      return { ok: false, param: 'input', message: "'$.input' is invalid: an input must not be an empty string." }
     inputs = [textInput(input)]
   } else if (isTokens(input)) {
     inputs = [tokenInput(input)]
   } else if (Array.isArray(input) && input.length > 0 && input.every((item) => typeof item === 'string')) {
-    if (input.some((item) => item === '')) return { ok: false, param: 'input', message: "'$.input' is invalid: an input must not be an empty string." }
+    if (input.some((item) => item === ''))
+      return { ok: false, param: 'input', message: "'$.input' is invalid: an input must not be an empty string." }
     inputs = (input as string[]).map(textInput)
   } else if (Array.isArray(input) && input.length > 0 && input.every(isTokens)) {
     inputs = (input as number[][]).map(tokenInput)
   } else {
-    return { ok: false, param: 'input', message: "'$.input' is invalid: send a non-empty string, a list of them, or token arrays." }
+    return {
+      ok: false,
+      param: 'input',
+      message: "'$.input' is invalid: send a non-empty string, a list of them, or token arrays.",
+    }
   }
-  if (inputs.length > MAX_INPUTS) return { ok: false, param: 'input', message: `'$.input' is invalid: at most ${MAX_INPUTS} inputs per request (got ${inputs.length}).` }
-  if (dimensions !== undefined && !(Number.isInteger(dimensions) && (dimensions as number) >= 1 && (dimensions as number) <= MAX_DIMENSIONS)) {
+  if (inputs.length > MAX_INPUTS)
+    return {
+      ok: false,
+      param: 'input',
+      message: `'$.input' is invalid: at most ${MAX_INPUTS} inputs per request (got ${inputs.length}).`,
+    }
+  if (
+    dimensions !== undefined &&
+    !(Number.isInteger(dimensions) && (dimensions as number) >= 1 && (dimensions as number) <= MAX_DIMENSIONS)
+  ) {
     return { ok: false, param: 'dimensions', message: `'$.dimensions' must be an integer from 1 to ${MAX_DIMENSIONS}.` }
   }
   if (encoding !== undefined && encoding !== 'float' && encoding !== 'base64') {
     return { ok: false, param: 'encoding_format', message: "'$.encoding_format' must be 'float' or 'base64'." }
   }
-  return { ok: true, inputs, dimensions: (dimensions as number | undefined) ?? MOCK_EMBEDDING_DIMENSIONS, encoding: encoding ?? 'float' }
+  return {
+    ok: true,
+    inputs,
+    dimensions: (dimensions as number | undefined) ?? MOCK_EMBEDDING_DIMENSIONS,
+    encoding: encoding ?? 'float',
+  }
 }
 
 /** Encoded vectors, by model, dimensions, encoding and text: a benchmark sends the same inputs again and again. */
@@ -80,7 +100,10 @@ function encodedVector(model: string, text: string, dimensions: number, encoding
   let value = encoded.get(key)
   if (value === undefined) {
     const vector = mockEmbedding(model, text, dimensions)
-    value = encoding === 'base64' ? `"${Buffer.from(new Float32Array(vector).buffer).toString('base64')}"` : `[${vector.join(',')}]`
+    value =
+      encoding === 'base64'
+        ? `"${Buffer.from(new Float32Array(vector).buffer).toString('base64')}"`
+        : `[${vector.join(',')}]`
     if (encoded.size >= 10_000) encoded.clear()
     encoded.set(key, value)
   }

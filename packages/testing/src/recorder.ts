@@ -115,7 +115,10 @@ export class Recorder {
   private nextId = 1
   private idleWaiters: (() => void)[] = []
 
-  constructor(private readonly maxRequests: number, private readonly recordBodies: boolean) {}
+  constructor(
+    private readonly maxRequests: number,
+    private readonly recordBodies: boolean,
+  ) {}
 
   arrive(
     fields: Pick<

@@ -42,15 +42,40 @@ export async function startRedisCluster(): Promise<RedisClusterProcesses> {
     }
     for (const port of ports) {
       const nodeConfig = join(directory, `nodes-${port}.conf`)
-      children.push(await spawnRedisServer(port, ['--cluster-enabled', 'yes', '--cluster-config-file', nodeConfig, '--cluster-node-timeout', '5000'], directory))
+      children.push(
+        await spawnRedisServer(
+          port,
+          ['--cluster-enabled', 'yes', '--cluster-config-file', nodeConfig, '--cluster-node-timeout', '5000'],
+          directory,
+        ),
+      )
     }
-    const created = runProgram('redis-cli', ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'])
-    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed (${created.status}): ${created.output.slice(-2000)}`)
+    const created = runProgram('redis-cli', [
+      '--cluster',
+      'create',
+      ...ports.map((port) => `127.0.0.1:${port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ])
+    if (created.status !== 0)
+      throw new Error(`redis-cli --cluster create failed (${created.status}): ${created.output.slice(-2000)}`)
     const deadline = Date.now() + READY_WITHIN_MS
     for (;;) {
       const states = ports.map((port) => runProgram('redis-cli', ['-p', String(port), 'cluster', 'info']).output)
-      if (states.every((info) => info.includes('cluster_state:ok') && info.includes('cluster_slots_ok:16384') && info.includes('cluster_known_nodes:3'))) break
-      if (Date.now() > deadline) throw new Error(`the cluster did not reach cluster_state:ok within ${READY_WITHIN_MS / 1000} s:\n${states.join('\n')}`)
+      if (
+        states.every(
+          (info) =>
+            info.includes('cluster_state:ok') &&
+            info.includes('cluster_slots_ok:16384') &&
+            info.includes('cluster_known_nodes:3'),
+        )
+      )
+        break
+      if (Date.now() > deadline)
+        throw new Error(
+          `the cluster did not reach cluster_state:ok within ${READY_WITHIN_MS / 1000} s:\n${states.join('\n')}`,
+        )
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }))

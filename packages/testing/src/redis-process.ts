@@ -5,10 +5,28 @@ import { once } from 'node:events'
  * Starts `redis-server` on 127.0.0.1:`port` with nothing kept on disk (`--save "" --appendonly no`, files in
  * `directory`) and `args`; resolves once it accepts connections, rejects with the end of its output if it exits.
  */
-export async function spawnRedisServer(port: number, args: readonly string[], directory: string): Promise<ChildProcess> {
+export async function spawnRedisServer(
+  port: number,
+  args: readonly string[],
+  directory: string,
+): Promise<ChildProcess> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', directory, ...args],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--dir',
+      directory,
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
@@ -25,7 +43,9 @@ export async function spawnRedisServer(port: number, args: readonly string[], di
       child.stdout!.on('data', ready)
       child.stderr!.on('data', ready)
       child.once('error', (error) => reject(new Error(`redis-server could not start: ${error.message}`)))
-      child.once('exit', (code) => reject(new Error(`redis-server on port ${port} exited (${code}): ${output.slice(-2000)}`)))
+      child.once('exit', (code) =>
+        reject(new Error(`redis-server on port ${port} exited (${code}): ${output.slice(-2000)}`)),
+      )
     })
   } finally {
     child.removeAllListeners('exit')
@@ -47,5 +67,8 @@ export async function stopProcess(child: ChildProcess | undefined, signal: NodeJ
 /** Runs a program to its end (at most 30 s); its status and its output, stdout then stderr. */
 export function runProgram(program: string, args: readonly string[]): { status: number | null; output: string } {
   const result = spawnSync(program, args, { encoding: 'utf8', timeout: 30_000 })
-  return { status: result.status, output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? result.error.message : ''}` }
+  return {
+    status: result.status,
+    output: `${result.stdout ?? ''}${result.stderr ?? ''}${result.error ? result.error.message : ''}`,
+  }
 }

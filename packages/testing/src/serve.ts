@@ -205,7 +205,11 @@ export function createRequestHandler(
   /** A 400 in OpenAI's shape, recorded as a failed request. */
   function badRequest(exchange: Exchange, param: string | null, message: string): void {
     exchange.failed = true
-    sendBody(exchange.response, 400, JSON.stringify({ error: { message, type: 'invalid_request_error', param, code: null } }))
+    sendBody(
+      exchange.response,
+      400,
+      JSON.stringify({ error: { message, type: 'invalid_request_error', param, code: null } }),
+    )
   }
 
   /**
@@ -216,14 +220,19 @@ export function createRequestHandler(
     let body: Record<string, unknown> | undefined
     try {
       const parsed: unknown = JSON.parse(raw)
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        body = parsed as Record<string, unknown>
     } catch {
       // Answered below as a 400.
     }
     const model = typeof body?.model === 'string' && body.model !== '' ? body.model : undefined
     if (body === undefined || model === undefined) {
       const exchange = begin(request, response, 'openai', path, '*', false, body)
-      badRequest(exchange, body === undefined ? null : 'model', body === undefined ? 'the body is not a JSON object' : 'the body has no "model"')
+      badRequest(
+        exchange,
+        body === undefined ? null : 'model',
+        body === undefined ? 'the body is not a JSON object' : 'the body has no "model"',
+      )
       settle(exchange)
       return
     }

@@ -18,8 +18,7 @@ beforeEach(() => {
   upstream.clearReplies()
 })
 
-const openai = (apiKey: string, target = upstream) =>
-  new OpenAI({ baseURL: `${target.url}/v1`, apiKey, maxRetries: 0 })
+const openai = (apiKey: string, target = upstream) => new OpenAI({ baseURL: `${target.url}/v1`, apiKey, maxRetries: 0 })
 
 /** A Chat Completions request as the official clients send it: the key in `Authorization: Bearer`. */
 function chat(apiKey: string | undefined, model = 'gpt-4o', target = upstream): Promise<Response> {
@@ -54,7 +53,7 @@ async function statuses(apiKey: string | undefined, count: number, model = 'gpt-
 }
 
 describe('faults per API key', () => {
-  it('keyFaults: a revoked key gets OpenAI\'s 401 through the official client; the other keys are served', async () => {
+  it("keyFaults: a revoked key gets OpenAI's 401 through the official client; the other keys are served", async () => {
     const own = await createMockUpstream({ keyFaults: { 'sk-b': { status: 401 } } })
     try {
       const error = await openai('sk-b', own)
@@ -91,7 +90,7 @@ describe('faults per API key', () => {
     expect((await message('sk-ant-valid')).status).toBe(200)
   })
 
-  it('403 takes each API\'s permission shape', async () => {
+  it("403 takes each API's permission shape", async () => {
     upstream.setKeyFaults('sk-restricted', { status: 403 })
     const openAIError = await openai('sk-restricted')
       .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })
@@ -105,7 +104,7 @@ describe('faults per API key', () => {
     })
   })
 
-  it('key rules come before the model\'s; one that does not apply falls through to them', async () => {
+  it("key rules come before the model's; one that does not apply falls through to them", async () => {
     upstream.setFaults('gpt-4o', { status: 503 })
     upstream.setFaults('*', { status: 500 })
     upstream.setKeyFaults('sk-b', { status: 429, times: 2 })
@@ -164,7 +163,7 @@ describe('faults per API key', () => {
     ])
   })
 
-  it('clearKeyFaults removes one key\'s rules or all; clearFaults leaves them', async () => {
+  it("clearKeyFaults removes one key's rules or all; clearFaults leaves them", async () => {
     upstream.setKeyFaults('sk-b', { status: 401 })
     upstream.setKeyFaults('sk-c', { status: 401 })
     upstream.clearFaults()
@@ -304,7 +303,7 @@ describe('rate-limit headers', () => {
     expect(received.get('x-ratelimit-reset-tokens')).toBe('20ms')
   })
 
-  it('Anthropic\'s anthropic-ratelimit-* headers reach the AI SDK\'s APICallError', async () => {
+  it("Anthropic's anthropic-ratelimit-* headers reach the AI SDK's APICallError", async () => {
     upstream.setFaults('claude-haiku-4-5', {
       status: 429,
       headers: { 'retry-after': reset, 'anthropic-ratelimit-requests-reset': '2026-10-21T07:28:00Z' },

@@ -24,9 +24,18 @@ describe('POST /v1/embeddings', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'text-embedding-3-small', input: ['alpha', 'beta'], encoding_format: 'float' }),
     })
-    const body = (await response.json()) as { object: string; model: string; data: { object: string; index: number; embedding: number[] }[]; usage: { prompt_tokens: number; total_tokens: number } }
+    const body = (await response.json()) as {
+      object: string
+      model: string
+      data: { object: string; index: number; embedding: number[] }[]
+      usage: { prompt_tokens: number; total_tokens: number }
+    }
     expect(response.status).toBe(200)
-    expect(body).toMatchObject({ object: 'list', model: 'text-embedding-3-small', usage: { prompt_tokens: 3, total_tokens: 3 } }) // ceil(characters / 4) per input
+    expect(body).toMatchObject({
+      object: 'list',
+      model: 'text-embedding-3-small',
+      usage: { prompt_tokens: 3, total_tokens: 3 },
+    }) // ceil(characters / 4) per input
     expect(body.data.map((item) => [item.object, item.index])).toEqual([
       ['embedding', 0],
       ['embedding', 1],
@@ -43,7 +52,13 @@ describe('POST /v1/embeddings', () => {
     const result = await client().embeddings.create({ model: 'm', input: 'hello', dimensions: 12 })
     expect(result.data[0]!.embedding).toEqual(mockEmbedding('m', 'hello', 12))
     const [request] = upstream.requests('m')
-    expect(request).toMatchObject({ path: '/v1/embeddings', api: 'openai', outcome: 'completed', status: 200, apiKey: 'sk-test' })
+    expect(request).toMatchObject({
+      path: '/v1/embeddings',
+      api: 'openai',
+      outcome: 'completed',
+      status: 200,
+      apiKey: 'sk-test',
+    })
     expect(request!.body).toMatchObject({ input: 'hello', encoding_format: 'base64', dimensions: 12 })
   })
 
@@ -58,7 +73,10 @@ describe('POST /v1/embeddings', () => {
 
   it('takes token arrays', async () => {
     const result = await client().embeddings.create({ model: 'm', input: [[1, 2, 3], [4]], encoding_format: 'float' })
-    expect(result.data.map((item) => item.embedding)).toEqual([mockEmbedding('m', 'tokens:1,2,3'), mockEmbedding('m', 'tokens:4')])
+    expect(result.data.map((item) => item.embedding)).toEqual([
+      mockEmbedding('m', 'tokens:1,2,3'),
+      mockEmbedding('m', 'tokens:4'),
+    ])
     expect(result.usage.prompt_tokens).toBe(4)
   })
 
@@ -72,16 +90,26 @@ describe('POST /v1/embeddings', () => {
       [{ model: 'm', input: 'x', dimensions: 0 }, 'dimensions'],
       [{ input: 'x' }, 'model'],
     ] as const) {
-      const response = await fetch(`${upstream.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const response = await fetch(`${upstream.url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       expect(response.status).toBe(400)
-      expect(((await response.json()) as { error: { param: string; type: string } }).error).toMatchObject({ param, type: 'invalid_request_error' })
+      expect(((await response.json()) as { error: { param: string; type: string } }).error).toMatchObject({
+        param,
+        type: 'invalid_request_error',
+      })
     }
     expect(upstream.stats()).toMatchObject({ arrivals: 6, failed: 6, faulted: 0 })
   })
 
   it('applies the model’s faults: a 429 with retry-after, a sequence, a cut body', async () => {
     upstream.setFaults('m', { sequence: [{ status: 429, retryAfter: 7 }, { streamCutAfterChunks: 0 }, 'ok'] })
-    const first = await fetch(`${upstream.url}/v1/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'm', input: 'x' }) })
+    const first = await fetch(`${upstream.url}/v1/embeddings`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'm', input: 'x' }),
+    })
     expect(first.status).toBe(429)
     expect(first.headers.get('retry-after')).toBe('7')
     expect(((await first.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded')

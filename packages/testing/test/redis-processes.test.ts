@@ -5,7 +5,14 @@
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, Socket } from 'node:net'
-import { freePort, type RedisClusterProcesses, type RedisServer, requireProgram, startRedisCluster, startRedisServer } from '@llmpool/testing'
+import {
+  freePort,
+  type RedisClusterProcesses,
+  type RedisServer,
+  requireProgram,
+  startRedisCluster,
+  startRedisServer,
+} from '@llmpool/testing'
 import { afterAll, describe, expect, test } from 'vitest'
 
 /** Sends one inline command; resolves with the first reply line, or rejects (refused, or no reply within `ms`). */

@@ -49,7 +49,9 @@ export class PoolCalls {
   entry(name: string, kind: NameKind = 'any'): EntryPlan {
     const entry = this.router.plan.entries.get(name)
     if (entry && (kind === 'any' || entry.kind === 'wrapper')) return entry
-    const names = [...this.router.plan.entries.values()].filter((candidate) => kind === 'any' || candidate.kind === 'wrapper').map((candidate) => candidate.name)
+    const names = [...this.router.plan.entries.values()]
+      .filter((candidate) => kind === 'any' || candidate.kind === 'wrapper')
+      .map((candidate) => candidate.name)
     throw new UnknownWrapperError(name, names, kind === 'wrapper' ? 'wrapper' : 'wrapper, pool or task group')
   }
 
@@ -57,10 +59,12 @@ export class PoolCalls {
     const entry = this.entry(name, options.kind)
     const call = withoutOwnOptions(applyToolSettings(given, entry))
     const { logging } = entry.services
-    const logger: PoolLogger | undefined = logging.requests || logging.responses ? this.loggers()?.of(logging) : undefined
+    const logger: PoolLogger | undefined =
+      logging.requests || logging.responses ? this.loggers()?.of(logging) : undefined
     const base = logger ? { wrapper: name, target: entry.target, stream } : undefined
     const started = logger ? Date.now() : 0
-    if (logger && logging.requests) logger.info({ ...base, request: requestRecord(call, this.redactContent) }, 'llmpool request')
+    if (logger && logging.requests)
+      logger.info({ ...base, request: requestRecord(call, this.redactContent) }, 'llmpool request')
     const route: RouteOptions = {}
     const timeoutMs = options.timeoutMs ?? timeoutOf(given)
     if (timeoutMs !== undefined) route.timeoutMs = timeoutMs
@@ -70,13 +74,27 @@ export class PoolCalls {
     return {
       call,
       route,
-      logResponse: logger && logging.responses ? (response: Record<string, unknown>) => logger.info({ ...base, durationMs: Date.now() - started, response }, 'llmpool response') : undefined,
-      logFailure: logger ? (error: unknown) => logger.warn({ ...base, durationMs: Date.now() - started, error: errorRecord(error) }, 'llmpool request failed') : undefined,
+      logResponse:
+        logger && logging.responses
+          ? (response: Record<string, unknown>) =>
+              logger.info({ ...base, durationMs: Date.now() - started, response }, 'llmpool response')
+          : undefined,
+      logFailure: logger
+        ? (error: unknown) =>
+            logger.warn(
+              { ...base, durationMs: Date.now() - started, error: errorRecord(error) },
+              'llmpool request failed',
+            )
+        : undefined,
     }
   }
 
   /** A non-streaming call to a wrapper, pool or task group. */
-  async generate(name: string, given: LanguageModelV3CallOptions, options: PoolCallOptions = {}): Promise<RoutedGenerateResult> {
+  async generate(
+    name: string,
+    given: LanguageModelV3CallOptions,
+    options: PoolCallOptions = {},
+  ): Promise<RoutedGenerateResult> {
     const { call, route, logResponse, logFailure } = this.prepare(name, given, options, false)
     try {
       const result = await this.router.generate(name, call, route)
@@ -101,7 +119,11 @@ export class PoolCalls {
    * or failure logging the router's stream is returned as it is: piping every stream through a TransformStream costs
    * more than the rest of a streamed request's routing (docs/decisions/0009).
    */
-  async stream(name: string, given: LanguageModelV3CallOptions, options: PoolCallOptions = {}): Promise<RoutedStreamResult> {
+  async stream(
+    name: string,
+    given: LanguageModelV3CallOptions,
+    options: PoolCallOptions = {},
+  ): Promise<RoutedStreamResult> {
     const { call, route, logResponse, logFailure } = this.prepare(name, given, options, true)
     let routed: RoutedStreamResult
     try {

@@ -1,6 +1,13 @@
 import type { EmbeddingModelV3, LanguageModelV3, LanguageModelV3CallOptions, ProviderV3 } from '@ai-sdk/provider'
 import { type ConfigStore, createConfigStore } from '@llmpool/config'
-import { type EmbedCall, type RoutedEmbedResult, type RoutedGenerateResult, type RoutedStreamResult, Router, type RouterOptions } from '@llmpool/router'
+import {
+  type EmbedCall,
+  type RoutedEmbedResult,
+  type RoutedGenerateResult,
+  type RoutedStreamResult,
+  Router,
+  type RouterOptions,
+} from '@llmpool/router'
 import type { Disposable } from '@llmpool/schema'
 import { type PoolCallOptions, PoolCalls } from './calls'
 import { PoolEmbeddingModel, PoolEmbeddings } from './embedding-model'
@@ -65,7 +72,8 @@ export interface LLMPool {
 
 /** Whether any entry of the plan logs requests or responses. */
 function wantsLogs(router: Router): boolean {
-  for (const entry of router.plan.entries.values()) if (entry.services.logging.requests || entry.services.logging.responses) return true
+  for (const entry of router.plan.entries.values())
+    if (entry.services.logging.requests || entry.services.logging.responses) return true
   return false
 }
 
@@ -79,7 +87,12 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
   const ownsStore = typeof options.configDir === 'string'
   const store =
     typeof options.configDir === 'string'
-      ? await createConfigStore({ directory: options.configDir, environment: options.environment, env: options.env, watch: options.watch })
+      ? await createConfigStore({
+          directory: options.configDir,
+          environment: options.environment,
+          env: options.env,
+          watch: options.watch,
+        })
       : options.configDir
   const subscriptions: Disposable[] = []
   let router: Router | undefined
@@ -96,7 +109,9 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
     // The first logger in use hears router events and reloads: the caller's, or that of the first entry that logs.
     const eventLogger = (): PoolLogger | undefined => {
       if (!loggers) return undefined
-      for (const entry of routed.plan.entries.values()) if (entry.services.logging.requests || entry.services.logging.responses) return loggers.of(entry.services.logging)
+      for (const entry of routed.plan.entries.values())
+        if (entry.services.logging.requests || entry.services.logging.responses)
+          return loggers.of(entry.services.logging)
       return options.logger || undefined
     }
     subscriptions.push(
@@ -118,8 +133,18 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
         }
         const logger = eventLogger()
         if (!logger) return
-        if (event.type === 'reload_applied') logger.info({ event: event.type, hash: event.hash, diff: event.diff }, 'configuration reloaded')
-        if (event.type === 'reload_rejected') logger.warn({ event: event.type, errors: event.errors.map((problem) => `${problem.file}:${problem.line ?? '?'}: ${problem.path}: ${problem.message}`) }, 'configuration reload rejected')
+        if (event.type === 'reload_applied')
+          logger.info({ event: event.type, hash: event.hash, diff: event.diff }, 'configuration reloaded')
+        if (event.type === 'reload_rejected')
+          logger.warn(
+            {
+              event: event.type,
+              errors: event.errors.map(
+                (problem) => `${problem.file}:${problem.line ?? '?'}: ${problem.path}: ${problem.message}`,
+              ),
+            },
+            'configuration reload rejected',
+          )
       }),
     )
     const calls = new PoolCalls(routed, () => loggers, redactContent)

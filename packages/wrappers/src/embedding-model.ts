@@ -41,15 +41,42 @@ export class PoolEmbeddings {
     const logger = logging.requests || logging.responses ? this.loggers()?.of(logging) : undefined
     const base = logger ? { wrapper: name, target: entry.target, operation: 'embeddings' } : undefined
     const started = logger ? Date.now() : 0
-    if (logger && logging.requests) logger.info({ ...base, request: { values: call.values.length, text: this.redactContent ? REDACTED : call.values } }, 'llmpool request')
+    if (logger && logging.requests)
+      logger.info(
+        { ...base, request: { values: call.values.length, text: this.redactContent ? REDACTED : call.values } },
+        'llmpool request',
+      )
     try {
       const result = await this.router.embed(name, call, route)
       if (logger && logging.responses) {
-        logger.info({ ...base, durationMs: Date.now() - started, response: { instance: result.routing.instance, attempts: result.routing.attempts.length, embeddings: result.embeddings.length, usage: result.usage } }, 'llmpool response')
+        logger.info(
+          {
+            ...base,
+            durationMs: Date.now() - started,
+            response: {
+              instance: result.routing.instance,
+              attempts: result.routing.attempts.length,
+              embeddings: result.embeddings.length,
+              usage: result.usage,
+            },
+          },
+          'llmpool response',
+        )
       }
       return result
     } catch (error) {
-      logger?.warn({ ...base, durationMs: Date.now() - started, error: { name: (error as Error)?.name, code: (error as { code?: string })?.code, message: (error as Error)?.message } }, 'llmpool request failed')
+      logger?.warn(
+        {
+          ...base,
+          durationMs: Date.now() - started,
+          error: {
+            name: (error as Error)?.name,
+            code: (error as { code?: string })?.code,
+            message: (error as Error)?.message,
+          },
+        },
+        'llmpool request failed',
+      )
       throw error
     }
   }

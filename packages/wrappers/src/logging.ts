@@ -17,7 +17,15 @@ export interface LogDestination {
 
 export const REDACTED = '[redacted]'
 /** Header names that carry credentials; headers are logged with lower-cased names, so these paths always match. */
-const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie', 'set-cookie', 'x-goog-api-key']
+const SECRET_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+  'cookie',
+  'set-cookie',
+  'x-goog-api-key',
+]
 const SECRET_PATHS = [
   ...SECRET_HEADERS.map((header) => `request.headers["${header}"]`),
   '*.apiKey',
@@ -32,7 +40,10 @@ type PinoFactory = (options: object, destination: LogDestination) => PoolLogger
 /** pino, imported on first need; fails with what to install. */
 export async function loadPino(): Promise<PinoFactory> {
   const feature = 'logging of @llmpool/wrappers ([global.logging] request or response logging)'
-  const module = (await importOptional('pino', feature, () => import('pino'))) as unknown as { pino?: PinoFactory; default?: PinoFactory }
+  const module = (await importOptional('pino', feature, () => import('pino'))) as unknown as {
+    pino?: PinoFactory
+    default?: PinoFactory
+  }
   return (module.pino ?? module.default)!
 }
 
@@ -52,7 +63,9 @@ export function textDestination(out: LogDestination): LogDestination {
         .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
         .join(' ')
       const when = typeof time === 'number' ? new Date(time).toISOString() : ''
-      return out.write(`${when} ${levels[level as number] ?? String(level)} ${String(msg ?? '')}${fields ? ` ${fields}` : ''}\n`)
+      return out.write(
+        `${when} ${levels[level as number] ?? String(level)} ${String(msg ?? '')}${fields ? ` ${fields}` : ''}\n`,
+      )
     },
   }
 }
@@ -80,7 +93,10 @@ export class Loggers {
     if (!logger) {
       const paths = this.redactContent ? [...SECRET_PATHS, ...CONTENT_PATHS] : SECRET_PATHS
       const out = logging.format === 'text' ? textDestination(this.destination) : this.destination
-      logger = this.pino({ name: 'llmpool', level: logging.level, redact: { paths, censor: REDACTED }, base: undefined }, out)
+      logger = this.pino(
+        { name: 'llmpool', level: logging.level, redact: { paths, censor: REDACTED }, base: undefined },
+        out,
+      )
       this.made.set(key, logger)
     }
     return logger
@@ -91,7 +107,10 @@ export class Loggers {
 export function requestRecord(call: LanguageModelV3CallOptions, redactContent: boolean) {
   const headers = call.headers
     ? Object.fromEntries(
-        Object.entries(call.headers).map(([name, value]) => [name.toLowerCase(), SECRET_HEADERS.includes(name.toLowerCase()) ? REDACTED : value]),
+        Object.entries(call.headers).map(([name, value]) => [
+          name.toLowerCase(),
+          SECRET_HEADERS.includes(name.toLowerCase()) ? REDACTED : value,
+        ]),
       )
     : undefined
   return {
@@ -110,28 +129,94 @@ export function requestRecord(call: LanguageModelV3CallOptions, redactContent: b
 export function logRouterEvent(logger: PoolLogger, event: RouterEvent): void {
   switch (event.type) {
     case 'attempt_end':
-      if (!event.ok) logger.debug({ event: event.type, requestId: event.requestId, instance: event.instance, retry: event.retry, error: event.error, cancelled: event.cancelled }, 'attempt failed')
+      if (!event.ok)
+        logger.debug(
+          {
+            event: event.type,
+            requestId: event.requestId,
+            instance: event.instance,
+            retry: event.retry,
+            error: event.error,
+            cancelled: event.cancelled,
+          },
+          'attempt failed',
+        )
       return
     case 'retry':
-      logger.info({ event: event.type, requestId: event.requestId, instance: event.instance, retry: event.retry, delayMs: event.delayMs, kind: event.kind }, 'retry')
+      logger.info(
+        {
+          event: event.type,
+          requestId: event.requestId,
+          instance: event.instance,
+          retry: event.retry,
+          delayMs: event.delayMs,
+          kind: event.kind,
+        },
+        'retry',
+      )
       return
     case 'fallback':
-      logger.info({ event: event.type, requestId: event.requestId, target: event.target, from: event.from, kind: event.kind, toPool: event.toPool }, 'fallback')
+      logger.info(
+        {
+          event: event.type,
+          requestId: event.requestId,
+          target: event.target,
+          from: event.from,
+          kind: event.kind,
+          toPool: event.toPool,
+        },
+        'fallback',
+      )
       return
     case 'hedge':
-      logger.info({ event: event.type, requestId: event.requestId, target: event.target, from: event.from, to: event.to, afterMs: event.afterMs }, 'hedge')
+      logger.info(
+        {
+          event: event.type,
+          requestId: event.requestId,
+          target: event.target,
+          from: event.from,
+          to: event.to,
+          afterMs: event.afterMs,
+        },
+        'hedge',
+      )
       return
     case 'rate_limited':
-      logger.info({ event: event.type, requestId: event.requestId, target: event.target, retryAfterMs: event.retryAfterMs, waiting: event.waiting }, 'rate limited')
+      logger.info(
+        {
+          event: event.type,
+          requestId: event.requestId,
+          target: event.target,
+          retryAfterMs: event.retryAfterMs,
+          waiting: event.waiting,
+        },
+        'rate limited',
+      )
       return
     case 'cooldown':
-      logger.warn({ event: event.type, instance: event.instance, kind: event.kind, durationMs: event.durationMs, reason: event.reason, remote: event.remote }, 'instance resting')
+      logger.warn(
+        {
+          event: event.type,
+          instance: event.instance,
+          kind: event.kind,
+          durationMs: event.durationMs,
+          reason: event.reason,
+          remote: event.remote,
+        },
+        'instance resting',
+      )
       return
     case 'breaker_change':
-      logger.warn({ event: event.type, instance: event.instance, from: event.from, to: event.to, reason: event.reason }, 'breaker state changed')
+      logger.warn(
+        { event: event.type, instance: event.instance, from: event.from, to: event.to, reason: event.reason },
+        'breaker state changed',
+      )
       return
     case 'health_change':
-      logger.warn({ event: event.type, instance: event.instance, healthy: event.healthy, reason: event.reason }, 'health changed')
+      logger.warn(
+        { event: event.type, instance: event.instance, healthy: event.healthy, reason: event.reason },
+        'health changed',
+      )
       return
     default:
       return

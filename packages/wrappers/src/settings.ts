@@ -19,14 +19,20 @@ export function applyToolSettings(call: LanguageModelV3CallOptions, entry: Entry
   const tools = call.tools ?? []
   const policy = entry.services.tools
   if (tools.length === 0 || !policy) return call
-  if (!policy.enabled) throw new FunctionCallingDisabledError(entry.name, tools.map((tool) => tool.name))
+  if (!policy.enabled)
+    throw new FunctionCallingDisabledError(
+      entry.name,
+      tools.map((tool) => tool.name),
+    )
   const given: LanguageModelV3ToolChoice = call.toolChoice ?? { type: 'auto' }
   if (given.type !== 'auto') return call
   switch (policy.selection) {
     case 'manual':
       return { ...call, toolChoice: { type: 'none' } }
     case 'priority':
-      return call.prompt[call.prompt.length - 1]?.role === 'user' ? { ...call, toolChoice: { type: 'required' } } : { ...call, toolChoice: given }
+      return call.prompt[call.prompt.length - 1]?.role === 'user'
+        ? { ...call, toolChoice: { type: 'required' } }
+        : { ...call, toolChoice: given }
     default:
       return call.toolChoice === undefined ? call : { ...call, toolChoice: given }
   }

@@ -35,7 +35,10 @@ const weather = (calls: unknown[]) =>
 
 describe.each([
   ['pool.wrapper()', () => pool.wrapper('fast_pool_wrapper')],
-  ['createProviderRegistry', () => createProviderRegistry({ llmpool: pool.provider }).languageModel('llmpool:fast_pool_wrapper')],
+  [
+    'createProviderRegistry',
+    () => createProviderRegistry({ llmpool: pool.provider }).languageModel('llmpool:fast_pool_wrapper'),
+  ],
 ])('through %s', (_how, model) => {
   test('generateText', async () => {
     const result = await generateText({ model: model(), prompt: 'hello there' })
@@ -57,7 +60,11 @@ describe.each([
 
   test('generateObject', async () => {
     upstream.setReply('model-fast', JSON.stringify({ name: 'Ada', languages: ['en', 'fr'] }))
-    const { object } = await generateObject({ model: model(), schema: z.object({ name: z.string(), languages: z.array(z.string()) }), prompt: 'a person' })
+    const { object } = await generateObject({
+      model: model(),
+      schema: z.object({ name: z.string(), languages: z.array(z.string()) }),
+      prompt: 'a person',
+    })
     expect(object).toEqual({ name: 'Ada', languages: ['en', 'fr'] })
   })
 
@@ -73,27 +80,49 @@ describe.each([
     expect(result.steps).toHaveLength(2)
     expect(result.steps[0]?.toolCalls[0]).toMatchObject({ toolName: 'weather', input: { city: 'Paris' } })
     expect(result.text).toContain('mock reply from model-fast')
-    expect(upstream.requests('model-fast')[0]?.body).toMatchObject({ tools: [{ type: 'function', function: { name: 'weather' } }] })
+    expect(upstream.requests('model-fast')[0]?.body).toMatchObject({
+      tools: [{ type: 'function', function: { name: 'weather' } }],
+    })
   })
 })
 
 test('pools and task groups are models by their own names, also in the registry', async () => {
   const registry = createProviderRegistry({ llmpool: pool.provider })
-  expect((await generateText({ model: pool.model('other_pool'), prompt: 'a' })).text).toBe('mock reply from model-other: a')
-  expect((await generateText({ model: registry.languageModel('llmpool:fast_group'), prompt: 'b' })).text).toBe('mock reply from model-fast: b')
-  expect((await generateText({ model: pool.model('other_pool_wrapper'), prompt: 'c' })).text).toBe('mock reply from model-other: c')
+  expect((await generateText({ model: pool.model('other_pool'), prompt: 'a' })).text).toBe(
+    'mock reply from model-other: a',
+  )
+  expect((await generateText({ model: registry.languageModel('llmpool:fast_group'), prompt: 'b' })).text).toBe(
+    'mock reply from model-fast: b',
+  )
+  expect((await generateText({ model: pool.model('other_pool_wrapper'), prompt: 'c' })).text).toBe(
+    'mock reply from model-other: c',
+  )
   expect(pool.names()).toEqual({
-    wrappers: ['fast_pool_wrapper', 'other_pool_wrapper', 'auto_group_wrapper', 'manual_group_wrapper', 'priority_group_wrapper', 'no_tools_group_wrapper'],
+    wrappers: [
+      'fast_pool_wrapper',
+      'other_pool_wrapper',
+      'auto_group_wrapper',
+      'manual_group_wrapper',
+      'priority_group_wrapper',
+      'no_tools_group_wrapper',
+    ],
     pools: ['fast_pool', 'other_pool'],
     taskGroups: ['fast_group', 'other_group'],
   })
   const model = pool.wrapper('fast_pool_wrapper')
-  expect(model).toMatchObject({ specificationVersion: 'v3', provider: 'llmpool', modelId: 'fast_pool_wrapper', supportedUrls: {} })
+  expect(model).toMatchObject({
+    specificationVersion: 'v3',
+    provider: 'llmpool',
+    modelId: 'fast_pool_wrapper',
+    supportedUrls: {},
+  })
 })
 
 test('an unknown name is an UnknownWrapperError that names what exists', async () => {
   const { UnknownWrapperError } = await import('../src/index')
-  expect(() => pool.wrapper('fast_pool')).toThrow(/no enabled wrapper is named "fast_pool"; available: "fast_pool_wrapper", "other_pool_wrapper"/)
+  expect(() => pool.wrapper('fast_pool')).toThrow(
+    /no enabled wrapper is named "fast_pool"; available: "fast_pool_wrapper", "other_pool_wrapper"/,
+  )
   let caught: unknown
   try {
     pool.model('fast_poool')

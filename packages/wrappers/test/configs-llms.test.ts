@@ -16,14 +16,18 @@ beforeAll(async () => {
   upstream = await createMockUpstream()
   // configs/llms names the real providers; point them at the mock upstream, as examples/demo does.
   const toMock = (provider: ProviderDefinition): ProviderDefinition => ({
-    createModel: (settings) => provider.createModel({ ...settings, baseURL: `${upstream.url}/v1`, apiKey: 'sk-test-configs-llms' }),
+    createModel: (settings) =>
+      provider.createModel({ ...settings, baseURL: `${upstream.url}/v1`, apiKey: 'sk-test-configs-llms' }),
   })
   pool = await createLLMPool({
     configDir: directory,
     env: {},
     watch: false,
     logDestination: log,
-    router: { healthChecks: false, providers: { openai: toMock(openAIProvider()), anthropic: toMock(anthropicProvider()) } },
+    router: {
+      healthChecks: false,
+      providers: { openai: toMock(openAIProvider()), anthropic: toMock(anthropicProvider()) },
+    },
   })
 })
 afterAll(async () => {
@@ -31,7 +35,15 @@ afterAll(async () => {
   await upstream.close()
 })
 
-const designWrappers = ['fast_pool_wrapper', 'thinking_pool_wrapper', 'plan_pool_wrapper', 'fast_group_wrapper', 'thinking_group_wrapper', 'plan_group_wrapper', 'execute_group_wrapper']
+const designWrappers = [
+  'fast_pool_wrapper',
+  'thinking_pool_wrapper',
+  'plan_pool_wrapper',
+  'fast_group_wrapper',
+  'thinking_group_wrapper',
+  'plan_group_wrapper',
+  'execute_group_wrapper',
+]
 
 test('every wrapper of the design document is available and answers', async () => {
   expect(pool.names().wrappers).toEqual(designWrappers)

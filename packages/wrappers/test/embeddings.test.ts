@@ -23,13 +23,19 @@ afterEach(() => pool.dispose())
 
 const modelOf = (instance: unknown) => String(instance).slice(String(instance).indexOf(':') + 1)
 /** What the upstream saw, per model: the inputs of each embeddings request. */
-const seen = () => upstream.requests().map((request) => [request.model, request.path, (request.body as { input: string[] }).input.length])
+const seen = () =>
+  upstream
+    .requests()
+    .map((request) => [request.model, request.path, (request.body as { input: string[] }).input.length])
 
 describe.each([
   ['pool.embeddingModel(wrapper)', () => pool.embeddingModel('vectors_wrapper')],
   ['pool.embeddingModel(pool)', () => pool.embeddingModel('vectors')],
   ['pool.embeddingModel(task group)', () => pool.embeddingModel('embedders')],
-  ['createProviderRegistry', () => createProviderRegistry({ llmpool: pool.provider }).embeddingModel('llmpool:vectors_wrapper')],
+  [
+    'createProviderRegistry',
+    () => createProviderRegistry({ llmpool: pool.provider }).embeddingModel('llmpool:vectors_wrapper'),
+  ],
 ])('through %s', (_how, model) => {
   test('embed: one value, one upstream call, the vector of the instance that answered', async () => {
     const result = await embed({ model: model(), value: 'sunny day at the beach' })
@@ -76,7 +82,9 @@ describe('embeddings through a pool', () => {
     upstream.setFaults('embed-a', { status: 502 })
     const model = pool.embeddingModel('vectors')
     const results = await Promise.all(Array.from({ length: 3 }, (_, index) => embed({ model, value: `v${index}` })))
-    expect(results.map((result) => modelOf(result.providerMetadata?.llmpool?.instance)).filter((name) => name === 'embed-a')).toEqual([])
+    expect(
+      results.map((result) => modelOf(result.providerMetadata?.llmpool?.instance)).filter((name) => name === 'embed-a'),
+    ).toEqual([])
     const state = await pool.router.state()
     expect(state.instances.find((instance) => instance.key.endsWith('embed-a'))?.breaker.state).toBe('open')
   })
@@ -87,7 +95,9 @@ describe('embeddings through a pool', () => {
     for (let i = 0; i < 3; i++) await embed({ model, value: `v${i}` })
     expect(upstream.stats().models['embed-a']?.arrivals).toBe(1)
     const state = await pool.router.state()
-    expect(state.instances.find((instance) => instance.key.endsWith('embed-a'))?.cooldown).toMatchObject({ kind: 'rate_limit' })
+    expect(state.instances.find((instance) => instance.key.endsWith('embed-a'))?.cooldown).toMatchObject({
+      kind: 'rate_limit',
+    })
   })
 
   test('a bad input is refused (400) at once, and no breaker opens however often it comes', async () => {
@@ -97,7 +107,9 @@ describe('embeddings through a pool', () => {
       expect(RequestRejectedError.isInstance(error)).toBe(true)
     }
     const state = await pool.router.state()
-    expect(state.instances.every((instance) => instance.breaker.state === 'closed' && instance.cooldown === undefined)).toBe(true)
+    expect(
+      state.instances.every((instance) => instance.breaker.state === 'closed' && instance.cooldown === undefined),
+    ).toBe(true)
     expect(upstream.stats().arrivals).toBe(4)
   })
 

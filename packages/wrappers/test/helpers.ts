@@ -18,11 +18,21 @@ export function copyFixture(name: string): string {
 
 /** A pool over a fixture whose echelons point at the mock upstream through `${MOCK_URL}`. */
 export function openPool(upstream: MockUpstream, configDir: string, options: Partial<CreateLLMPoolOptions> = {}) {
-  return createLLMPool({ configDir, env: { MOCK_URL: upstream.url }, watch: false, ...options, router: { healthChecks: false, ...options.router } })
+  return createLLMPool({
+    configDir,
+    env: { MOCK_URL: upstream.url },
+    watch: false,
+    ...options,
+    router: { healthChecks: false, ...options.router },
+  })
 }
 
 /** Collects log lines, as a `logDestination`. */
 export function logCollector() {
   const lines: string[] = []
-  return { lines, write: (line: string) => void lines.push(line), records: () => lines.map((line) => JSON.parse(line) as Record<string, any>) }
+  return {
+    lines,
+    write: (line: string) => void lines.push(line),
+    records: () => lines.map((line) => JSON.parse(line) as Record<string, any>),
+  }
 }

@@ -14,12 +14,19 @@ test('pino 10: request and response lines, with authorization headers and prompt
   const upstream = await createMockUpstream()
   const log = logCollector()
   const pool = await openPool(upstream, fixture('cache-logging'), { logDestination: log, redactContent: true })
-  await generateText({ model: pool.wrapper('fast_pool_wrapper'), prompt: 'a private question', headers: { Authorization: 'Bearer sk-user-SECRET' } })
+  await generateText({
+    model: pool.wrapper('fast_pool_wrapper'),
+    prompt: 'a private question',
+    headers: { Authorization: 'Bearer sk-user-SECRET' },
+  })
   const records = log.records()
   const request = records.find((record) => record.msg === 'llmpool request')!
   expect(request).toMatchObject({ level: 30, name: 'llmpool', wrapper: 'fast_pool_wrapper' })
   expect(request.request).toMatchObject({ prompt: '[redacted]', headers: { authorization: '[redacted]' } })
-  expect(records.find((record) => record.msg === 'llmpool response')!.response).toMatchObject({ text: '[redacted]', instance: 'fast_group.main/mock:model-fast' })
+  expect(records.find((record) => record.msg === 'llmpool response')!.response).toMatchObject({
+    text: '[redacted]',
+    instance: 'fast_group.main/mock:model-fast',
+  })
   expect(log.lines.join('\n')).not.toMatch(/private question|sk-user-SECRET/)
   await pool.dispose()
   await upstream.close()

@@ -28,7 +28,9 @@ test('a wrapper object follows an edited pool_name; a removed wrapper fails with
   const other = pool.wrapper('other_pool_wrapper')
   expect((await generateText({ model, prompt: 'before' })).text).toBe('mock reply from model-fast: before')
 
-  edit(directory, 'wrappers/pool-wrappers.toml', (text) => text.replace('pool_name = "fast_pool"', 'pool_name = "other_pool"'))
+  edit(directory, 'wrappers/pool-wrappers.toml', (text) =>
+    text.replace('pool_name = "fast_pool"', 'pool_name = "other_pool"'),
+  )
   expect((await pool.store.reload()).status).toBe('applied')
   expect((await generateText({ model, prompt: 'after' })).text).toBe('mock reply from model-other: after')
 
@@ -36,7 +38,9 @@ test('a wrapper object follows an edited pool_name; a removed wrapper fails with
   expect((await pool.store.reload()).status).toBe('applied')
   const error = await generateText({ model: other, prompt: 'gone' }).catch((caught: unknown) => caught)
   expect(UnknownWrapperError.isInstance(error)).toBe(true)
-  expect((error as Error).message).toMatch(/no enabled wrapper is named "other_pool_wrapper"; available: "fast_pool_wrapper", "auto_group_wrapper"/)
+  expect((error as Error).message).toMatch(
+    /no enabled wrapper is named "other_pool_wrapper"; available: "fast_pool_wrapper", "auto_group_wrapper"/,
+  )
   expect(() => pool.wrapper('other_pool_wrapper')).toThrow(UnknownWrapperError)
   expect((await generateText({ model, prompt: 'still' })).text).toBe('mock reply from model-other: still')
   await pool.dispose()
@@ -46,7 +50,12 @@ test('per-wrapper settings follow a reload too (function_calling_enabled)', asyn
   const directory = copyFixture('basic')
   const pool = await openPool(upstream, directory)
   const model = pool.wrapper('auto_group_wrapper')
-  const tools = { noop: tool({ inputSchema: jsonSchema<Record<string, never>>({ type: 'object', properties: {} }), execute: async () => 'ok' }) }
+  const tools = {
+    noop: tool({
+      inputSchema: jsonSchema<Record<string, never>>({ type: 'object', properties: {} }),
+      execute: async () => 'ok',
+    }),
+  }
   await generateText({ model, prompt: 'x', tools })
   edit(directory, 'wrappers/auto-wrappers.toml', (text) => `${text}function_calling_enabled = false\n`)
   expect((await pool.store.reload()).status).toBe('applied')
@@ -61,10 +70,20 @@ test('with watch: true, an edit on disk reaches a wrapper without a manual reloa
   const pool = await openPool(upstream, directory, { watch: true, logDestination: log })
   const model = pool.wrapper('fast_pool_wrapper')
   expect((await generateText({ model, prompt: 'a' })).text).toContain('model-fast')
-  edit(directory, 'wrappers/pool-wrappers.toml', (text) => text.replace('pool_name = "fast_pool"', 'pool_name = "other_pool"'))
-  await vi.waitFor(async () => expect((await generateText({ model, prompt: 'b' })).text).toContain('model-other'), { timeout: 10_000, interval: 100 })
-  edit(directory, 'wrappers/pool-wrappers.toml', (text) => text.replace('pool_name = "other_pool"', 'pool_name = "no_such_pool"'))
-  await vi.waitFor(() => expect(log.records().some((record) => record.msg === 'configuration reload rejected')).toBe(true), { timeout: 10_000, interval: 100 })
+  edit(directory, 'wrappers/pool-wrappers.toml', (text) =>
+    text.replace('pool_name = "fast_pool"', 'pool_name = "other_pool"'),
+  )
+  await vi.waitFor(async () => expect((await generateText({ model, prompt: 'b' })).text).toContain('model-other'), {
+    timeout: 10_000,
+    interval: 100,
+  })
+  edit(directory, 'wrappers/pool-wrappers.toml', (text) =>
+    text.replace('pool_name = "other_pool"', 'pool_name = "no_such_pool"'),
+  )
+  await vi.waitFor(
+    () => expect(log.records().some((record) => record.msg === 'configuration reload rejected')).toBe(true),
+    { timeout: 10_000, interval: 100 },
+  )
   expect((await generateText({ model, prompt: 'c' })).text).toContain('model-other')
   expect(log.records().some((record) => record.msg === 'configuration reloaded')).toBe(true)
   await pool.dispose()

@@ -19,7 +19,12 @@ afterAll(async () => {
 test("a pool wrapper: its file's [global] (seconds become milliseconds, names map one to one)", () => {
   const entry = pool.router.entry('fast_pool_wrapper')
   expect(entry).toMatchObject({ kind: 'wrapper', target: 'fast_pool', file: 'wrappers/pool-wrappers.toml' })
-  expect(entry.retry).toEqual({ retryOn: ['timeout', 'rate_limit', 'network_error', 'server_error'], baseDelayMs: 250, backoffFactor: 2, maxRetryDelayMs: 50 })
+  expect(entry.retry).toEqual({
+    retryOn: ['timeout', 'rate_limit', 'network_error', 'server_error'],
+    baseDelayMs: 250,
+    backoffFactor: 2,
+    maxRetryDelayMs: 50,
+  })
   // default_timeout = 1 and max_retries = 1 are the defaults of echelons that set neither.
   const candidate = entry.route.kind === 'pool' ? entry.route.stages[0]!.tiers[0]![0]! : undefined
   expect(candidate).toMatchObject({ attemptTimeoutMs: 1000, maxRetries: 1 })
@@ -49,9 +54,15 @@ test('a pool or task group by its own name: the documented defaults (30 s per at
   for (const name of ['fast_pool', 'fast_group']) {
     const entry = pool.router.entry(name)
     expect(entry.file).toBeUndefined()
-    expect(entry.retry).toEqual({ retryOn: ['timeout', 'rate_limit', 'network_error'], baseDelayMs: 250, backoffFactor: 2, maxRetryDelayMs: 10_000 })
+    expect(entry.retry).toEqual({
+      retryOn: ['timeout', 'rate_limit', 'network_error'],
+      baseDelayMs: 250,
+      backoffFactor: 2,
+      maxRetryDelayMs: 10_000,
+    })
     expect(entry.services).toMatchObject({ cache: undefined, tools: undefined })
-    const candidate = entry.route.kind === 'pool' ? entry.route.stages[0]!.tiers[0]![0]! : entry.route.steps[0]!.candidates[0]!
+    const candidate =
+      entry.route.kind === 'pool' ? entry.route.stages[0]!.tiers[0]![0]! : entry.route.steps[0]!.candidates[0]!
     expect(candidate).toMatchObject({ attemptTimeoutMs: 30_000, maxRetries: 3 })
   }
 })
@@ -59,6 +70,10 @@ test('a pool or task group by its own name: the documented defaults (30 s per at
 test('format = "text": time, level, message, then key=value', () => {
   const lines: string[] = []
   const out = textDestination({ write: (line) => lines.push(line) })
-  out.write(`${JSON.stringify({ level: 30, time: 0, name: 'llmpool', msg: 'llmpool request', wrapper: 'w', request: { messages: 1 } })}\n`)
-  expect(lines).toEqual(['1970-01-01T00:00:00.000Z INFO llmpool request name=llmpool wrapper=w request={"messages":1}\n'])
+  out.write(
+    `${JSON.stringify({ level: 30, time: 0, name: 'llmpool', msg: 'llmpool request', wrapper: 'w', request: { messages: 1 } })}\n`,
+  )
+  expect(lines).toEqual([
+    '1970-01-01T00:00:00.000Z INFO llmpool request name=llmpool wrapper=w request={"messages":1}\n',
+  ])
 })

@@ -54,17 +54,21 @@ function splitPositionals(positionals: string[], cwd: string): { directory?: str
 
 function find(config: ResolvedConfig, name: string): { kind: Kind; file: string; value: unknown } | undefined {
   const { files } = config.source
-  if (Object.hasOwn(config.pools, name)) return { kind: 'pool', file: files.pools[name] ?? '', value: config.pools[name] }
+  if (Object.hasOwn(config.pools, name))
+    return { kind: 'pool', file: files.pools[name] ?? '', value: config.pools[name] }
   if (Object.hasOwn(config.task_groups, name))
     return { kind: 'task_group', file: files.task_groups[name] ?? '', value: config.task_groups[name] }
-  if (Object.hasOwn(config.wrappers, name)) return { kind: 'wrapper', file: files.wrappers[name] ?? '', value: config.wrappers[name] }
+  if (Object.hasOwn(config.wrappers, name))
+    return { kind: 'wrapper', file: files.wrappers[name] ?? '', value: config.wrappers[name] }
   return undefined
 }
 
 function unknownName(config: ResolvedConfig, name: string): UsageError {
   const names = [...Object.keys(config.pools), ...Object.keys(config.task_groups), ...Object.keys(config.wrappers)]
   const registry = config.registry
-  const disabledIn = (['pools', 'task_groups', 'wrappers'] as const).find((kind) => registry[kind][name]?.enabled === false)
+  const disabledIn = (['pools', 'task_groups', 'wrappers'] as const).find(
+    (kind) => registry[kind][name]?.enabled === false,
+  )
   if (disabledIn) return new UsageError(`llmpool explain: "${name}" is disabled in _registry.toml [${disabledIn}]`)
   const suggestion = didYouMean(name, names, 5)
   const known = suggestion || `; known names: ${names.join(', ')}`
@@ -72,7 +76,12 @@ function unknownName(config: ResolvedConfig, name: string): UsageError {
 }
 
 async function run(args: string[], io: CliIo) {
-  const { values, positionals } = parseCommandArgs('explain', args, { json: { type: 'boolean' }, plan: { type: 'boolean' }, env: { type: 'string' } }, 2)
+  const { values, positionals } = parseCommandArgs(
+    'explain',
+    args,
+    { json: { type: 'boolean' }, plan: { type: 'boolean' }, env: { type: 'string' } },
+    2,
+  )
   if (values.help) {
     io.stdout.write(usage)
     return EXIT_CODES.ok
@@ -82,7 +91,9 @@ async function run(args: string[], io: CliIo) {
   const config = check.config
   if (check.errors.length > 0 || config === undefined) {
     if (values.json) {
-      io.stdout.write(json({ ok: false, errors: check.errors.map(problemJson), warnings: check.warnings.map(problemJson) }))
+      io.stdout.write(
+        json({ ok: false, errors: check.errors.map(problemJson), warnings: check.warnings.map(problemJson) }),
+      )
     } else {
       io.stderr.write(problemLines(check.errors, check.warnings, check.label))
       io.stderr.write(invalidSummary(check.errors.length, check.warnings.length, check.label))
@@ -141,7 +152,8 @@ function explainPlan(io: CliIo, config: ResolvedConfig, name: string | undefined
 
 export const explainCommand: Command = {
   name: 'explain',
-  summary: 'print the resolved configuration (secrets redacted), or one pool, task group or wrapper; --plan: its routing plan',
+  summary:
+    'print the resolved configuration (secrets redacted), or one pool, task group or wrapper; --plan: its routing plan',
   usage,
   run,
 }

@@ -30,7 +30,8 @@ function refusal(directory: string, label: string): string | undefined {
     return undefined
   }
   if (!stats.isDirectory()) return `${label} exists and is not a directory`
-  if (readdirSync(directory).length > 0) return `${label} is not empty; init writes only into a new or empty directory, and never overwrites a file`
+  if (readdirSync(directory).length > 0)
+    return `${label} is not empty; init writes only into a new or empty directory, and never overwrites a file`
   return undefined
 }
 
@@ -47,7 +48,10 @@ async function run(args: string[], io: CliIo) {
 
   const files: Array<[string, string]> = [
     ...INIT_FILES.map(([file, text]): [string, string] => [file, text]),
-    ...FILE_KINDS.map((kind): [string, string] => [`${INIT_SCHEMA_DIRECTORY}/${jsonSchemaFileNames[kind]}`, json(toJsonSchema(kind))]),
+    ...FILE_KINDS.map((kind): [string, string] => [
+      `${INIT_SCHEMA_DIRECTORY}/${jsonSchemaFileNames[kind]}`,
+      json(toJsonSchema(kind)),
+    ]),
   ]
   try {
     for (const [file, text] of files) {

@@ -21,16 +21,24 @@ Options:
 `
 
 async function run(args: string[], io: CliIo) {
-  const { values } = parseCommandArgs('mock-upstream', args, { port: { type: 'string' }, host: { type: 'string' }, faults: { type: 'string' }, seed: { type: 'string' } }, 0)
+  const { values } = parseCommandArgs(
+    'mock-upstream',
+    args,
+    { port: { type: 'string' }, host: { type: 'string' }, faults: { type: 'string' }, seed: { type: 'string' } },
+    0,
+  )
   if (values.help) {
     io.stdout.write(usage)
     return EXIT_CODES.ok
   }
   const port = values.port === undefined ? 0 : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
-    throw new UsageError(`llmpool mock-upstream: --port must be a whole number from 0 to 65535, got ${JSON.stringify(values.port)}`)
+    throw new UsageError(
+      `llmpool mock-upstream: --port must be a whole number from 0 to 65535, got ${JSON.stringify(values.port)}`,
+    )
   const seed = values.seed === undefined ? undefined : Number(values.seed)
-  if (seed !== undefined && !Number.isFinite(seed)) throw new UsageError(`llmpool mock-upstream: --seed must be a number, got ${JSON.stringify(values.seed)}`)
+  if (seed !== undefined && !Number.isFinite(seed))
+    throw new UsageError(`llmpool mock-upstream: --seed must be a number, got ${JSON.stringify(values.seed)}`)
   try {
     const stats = await runMockUpstream({
       port,
@@ -40,7 +48,9 @@ async function run(args: string[], io: CliIo) {
       signal: io.signal,
       output: io.stdout,
     })
-    io.stderr.write(`stopped after ${stats.arrivals} requests (${stats.completed} completed, ${stats.failed} failed, ${stats.aborted} aborted)\n`)
+    io.stderr.write(
+      `stopped after ${stats.arrivals} requests (${stats.completed} completed, ${stats.failed} failed, ${stats.aborted} aborted)\n`,
+    )
     return EXIT_CODES.ok
   } catch (error) {
     if (InvalidFaultsError.isInstance(error)) {
@@ -54,4 +64,9 @@ async function run(args: string[], io: CliIo) {
   }
 }
 
-export const mockUpstreamCommand: Command = { name: 'mock-upstream', summary: 'run the fault-injecting mock LLM upstream', usage, run }
+export const mockUpstreamCommand: Command = {
+  name: 'mock-upstream',
+  summary: 'run the fault-injecting mock LLM upstream',
+  usage,
+  run,
+}

@@ -15,7 +15,9 @@ async function loadGateway(load: () => Promise<unknown>): Promise<GatewayModule 
     return (await load()) as GatewayModule
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const missing = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && String((error as Error).message).includes('@llmpool/gateway')
+    const missing =
+      (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
+      String((error as Error).message).includes('@llmpool/gateway')
     if (missing) return undefined
     throw error
   }

@@ -32,7 +32,8 @@ async function run(args: string[], io: CliIo) {
     io.stdout.write(usage)
     return EXIT_CODES.ok
   }
-  if (values.lenient && values.strict) throw new UsageError('llmpool validate: give --lenient or --strict, not both', { help: 'llmpool validate --help' })
+  if (values.lenient && values.strict)
+    throw new UsageError('llmpool validate: give --lenient or --strict, not both', { help: 'llmpool validate --help' })
   const validation = values.lenient ? 'lenient' : values.strict ? 'strict' : undefined
 
   const check = checkDirectory(io, { directory: positionals[0], environment: values.env, validation })

@@ -16,7 +16,17 @@ export interface ChartSeries {
 /**
  * A uPlot time chart: x in seconds, one or more series. Made once, then only fed new data; follows its box's width.
  */
-export function Chart({ title, unit, series, data }: { title: string; unit: string; series: ChartSeries[]; data: uPlot.AlignedData }) {
+export function Chart({
+  title,
+  unit,
+  series,
+  data,
+}: {
+  title: string
+  unit: string
+  series: ChartSeries[]
+  data: uPlot.AlignedData
+}) {
   const box = useRef<HTMLDivElement>(null)
   const plot = useRef<uPlot | null>(null)
 
@@ -31,13 +41,40 @@ export function Chart({ title, unit, series, data }: { title: string; unit: stri
       legend: { show: true, live: true },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
       axes: [
-        { stroke: ink, grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' }, size: 24, font: '11px system-ui, sans-serif' },
-        { stroke: ink, grid: { stroke: 'rgba(128,128,128,0.15)' }, ticks: { stroke: 'rgba(128,128,128,0.3)' }, size: 40, label: unit, labelSize: 12, labelFont: '11px system-ui, sans-serif', font: '11px system-ui, sans-serif' },
+        {
+          stroke: ink,
+          grid: { stroke: 'rgba(128,128,128,0.15)' },
+          ticks: { stroke: 'rgba(128,128,128,0.3)' },
+          size: 24,
+          font: '11px system-ui, sans-serif',
+        },
+        {
+          stroke: ink,
+          grid: { stroke: 'rgba(128,128,128,0.15)' },
+          ticks: { stroke: 'rgba(128,128,128,0.3)' },
+          size: 40,
+          label: unit,
+          labelSize: 12,
+          labelFont: '11px system-ui, sans-serif',
+          font: '11px system-ui, sans-serif',
+        },
       ],
-      series: [{ label: 'time' }, ...series.map((entry) => ({ label: entry.label, stroke: entry.stroke, width: 1.5, spanGaps: false, ...(entry.dash ? { dash: entry.dash } : {}), ...(entry.fill ? { fill: entry.fill } : {}) }))],
+      series: [
+        { label: 'time' },
+        ...series.map((entry) => ({
+          label: entry.label,
+          stroke: entry.stroke,
+          width: 1.5,
+          spanGaps: false,
+          ...(entry.dash ? { dash: entry.dash } : {}),
+          ...(entry.fill ? { fill: entry.fill } : {}),
+        })),
+      ],
     }
     plot.current = new uPlot(options, data, element)
-    const observer = new ResizeObserver(() => plot.current?.setSize({ width: Math.max(200, element.clientWidth), height: HEIGHT }))
+    const observer = new ResizeObserver(() =>
+      plot.current?.setSize({ width: Math.max(200, element.clientWidth), height: HEIGHT }),
+    )
     observer.observe(element)
     return () => {
       observer.disconnect()

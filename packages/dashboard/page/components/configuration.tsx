@@ -19,7 +19,8 @@ export function Configuration({ model }: { model: Model }) {
         </dd>
         <dt>Loads</dt>
         <dd>
-          {model.history.filter((record) => record.status === 'applied').length} applied, {model.history.filter((record) => record.status === 'rejected').length} rejected
+          {model.history.filter((record) => record.status === 'applied').length} applied,{' '}
+          {model.history.filter((record) => record.status === 'rejected').length} rejected
         </dd>
       </dl>
       {records.length === 0 ? (
@@ -27,7 +28,11 @@ export function Configuration({ model }: { model: Model }) {
       ) : (
         <ol class="history" aria-label="Configuration history, newest first">
           {records.map((record, index) => (
-            <Record key={`${record.at}-${record.status}-${index}`} record={record} open={index === 0 && record.status === 'rejected'} />
+            <Record
+              key={`${record.at}-${record.status}-${index}`}
+              record={record}
+              open={index === 0 && record.status === 'rejected'}
+            />
           ))}
         </ol>
       )}
@@ -48,7 +53,11 @@ function Record({ record, open }: { record: HistoryRecord; open: boolean }) {
           <span class="muted">{record.trigger}</span>
           {applied ? <code>{shortHash(record.hash)}</code> : null}
           {record.version ? <span class="muted">v{record.version}</span> : null}
-          <span class="muted">{applied ? describe(record) : `${record.problems?.length ?? 0} problem${record.problems?.length === 1 ? '' : 's'}`}</span>
+          <span class="muted">
+            {applied
+              ? describe(record)
+              : `${record.problems?.length ?? 0} problem${record.problems?.length === 1 ? '' : 's'}`}
+          </span>
         </summary>
         {applied ? <Changes record={record} /> : <Problems record={record} />}
       </details>
@@ -80,15 +89,32 @@ function Changes({ record }: { record: HistoryRecord }) {
               <th scope="row">
                 <code>{change.path}</code>
               </th>
-              <td class="before">{change.before === undefined ? <span class="muted">{change.after === undefined ? '(secret)' : '(none)'}</span> : <code>− {change.before}</code>}</td>
-              <td class="after">{change.after === undefined ? <span class="muted">{change.before === undefined ? '(secret, changed)' : '(removed)'}</span> : <code>+ {change.after}</code>}</td>
+              <td class="before">
+                {change.before === undefined ? (
+                  <span class="muted">{change.after === undefined ? '(secret)' : '(none)'}</span>
+                ) : (
+                  <code>− {change.before}</code>
+                )}
+              </td>
+              <td class="after">
+                {change.after === undefined ? (
+                  <span class="muted">{change.before === undefined ? '(secret, changed)' : '(removed)'}</span>
+                ) : (
+                  <code>+ {change.after}</code>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
     )
   }
-  if (!record.summary || record.summary.length === 0) return <p class="hint">{record.trigger === 'initial' ? 'The first configuration of this process.' : 'No entry changed.'}</p>
+  if (!record.summary || record.summary.length === 0)
+    return (
+      <p class="hint">
+        {record.trigger === 'initial' ? 'The first configuration of this process.' : 'No entry changed.'}
+      </p>
+    )
   return (
     <ul class="summary-lines">
       {record.summary.map((line) => (

@@ -5,15 +5,34 @@ import { columns, type Model } from '../model'
 import { Chart } from './chart'
 import { StatusBadge } from './status'
 
-const COLORS = { requests: '#3b82f6', errors: '#ef4444', p50: '#10b981', p99: '#f59e0b', input: '#8b5cf6', output: '#06b6d4' }
+const COLORS = {
+  requests: '#3b82f6',
+  errors: '#ef4444',
+  p50: '#10b981',
+  p99: '#f59e0b',
+  input: '#8b5cf6',
+  output: '#06b6d4',
+}
 
 /** The selected instance (or every instance together): its state in words, and its last 15 minutes in charts. */
 export function Detail({ model, selected, onClear }: { model: Model; selected: string | undefined; onClear(): void }) {
   const instance = selected ? model.instances.get(selected) : undefined
-  const figures = useMemo(() => columns(model, instance ? selected : undefined), [model.at, model.points, instance ? selected : undefined])
-  const requests = useMemo(() => [figures.times, figures.requests, figures.errors] as [number[], number[], number[]], [figures])
-  const latency = useMemo(() => [figures.times, figures.p50, figures.p99] as [number[], (number | null)[], (number | null)[]], [figures])
-  const tokens = useMemo(() => [figures.times, figures.inputTokens, figures.outputTokens] as [number[], number[], number[]], [figures])
+  const figures = useMemo(
+    () => columns(model, instance ? selected : undefined),
+    [model.at, model.points, instance ? selected : undefined],
+  )
+  const requests = useMemo(
+    () => [figures.times, figures.requests, figures.errors] as [number[], number[], number[]],
+    [figures],
+  )
+  const latency = useMemo(
+    () => [figures.times, figures.p50, figures.p99] as [number[], (number | null)[], (number | null)[]],
+    [figures],
+  )
+  const tokens = useMemo(
+    () => [figures.times, figures.inputTokens, figures.outputTokens] as [number[], number[], number[]],
+    [figures],
+  )
   return (
     <section class="panel detail" aria-labelledby="detail-title">
       <div class="panel-head">
@@ -24,7 +43,11 @@ export function Detail({ model, selected, onClear }: { model: Model; selected: s
           </button>
         ) : null}
       </div>
-      {instance ? <Facts instance={instance} /> : <p class="hint">Select an instance in the tree (click, or Enter) for its state and charts.</p>}
+      {instance ? (
+        <Facts instance={instance} />
+      ) : (
+        <p class="hint">Select an instance in the tree (click, or Enter) for its state and charts.</p>
+      )}
       <Chart
         key={`r-${selected ?? 'all'}`}
         title="Requests and failures per second"
@@ -74,18 +97,30 @@ function Facts({ instance }: { instance: InstanceView }) {
         {breaker.nextTrialInMs !== undefined ? `, next trial in ${duration(breaker.nextTrialInMs)}` : ''}
       </dd>
       <dt>Health</dt>
-      <dd>{health.healthy ? 'healthy' : `unhealthy${health.retryAfterMs > 0 ? `, tried again in ${duration(health.retryAfterMs)}` : ''}`}</dd>
+      <dd>
+        {health.healthy
+          ? 'healthy'
+          : `unhealthy${health.retryAfterMs > 0 ? `, tried again in ${duration(health.retryAfterMs)}` : ''}`}
+      </dd>
       <dt>Cooldown</dt>
-      <dd>{cooldown ? `${cooldown.kind.replace('_', ' ')}, ${duration(cooldown.remainingMs)} left: ${cooldown.reason}${cooldown.remote ? ' (set by another process)' : ''}` : 'none'}</dd>
+      <dd>
+        {cooldown
+          ? `${cooldown.kind.replace('_', ' ')}, ${duration(cooldown.remainingMs)} left: ${cooldown.reason}${cooldown.remote ? ' (set by another process)' : ''}`
+          : 'none'}
+      </dd>
       <dt>Limits free</dt>
       <dd>
-        {limits.rpm ? `${limits.rpm.available} of ${limits.rpm.limit} rpm` : 'no rpm limit'}; {limits.concurrency ? `${limits.concurrency.available} of ${limits.concurrency.limit} concurrent` : 'no concurrency limit'}
+        {limits.rpm ? `${limits.rpm.available} of ${limits.rpm.limit} rpm` : 'no rpm limit'};{' '}
+        {limits.concurrency
+          ? `${limits.concurrency.available} of ${limits.concurrency.limit} concurrent`
+          : 'no concurrency limit'}
       </dd>
       <dt>In flight</dt>
       <dd>{instance.inFlight}</dd>
       <dt>Last minute</dt>
       <dd>
-        {rate(window.requestsPerSecond)} req/s, {percent(window.errorRate)} failed, p50 {duration(window.p50Ms)}, p99 {duration(window.p99Ms)}, tokens {count(window.inputTokens)} in / {count(window.outputTokens)} out
+        {rate(window.requestsPerSecond)} req/s, {percent(window.errorRate)} failed, p50 {duration(window.p50Ms)}, p99{' '}
+        {duration(window.p99Ms)}, tokens {count(window.inputTokens)} in / {count(window.outputTokens)} out
       </dd>
     </dl>
   )

@@ -50,12 +50,20 @@ export function EventFeed({ events, targets }: { events: FeedEvent[]; targets: F
           </select>
         </label>
         <label class="control">
-          <input type="checkbox" checked={problemsOnly} onChange={(event) => setProblemsOnly(event.currentTarget.checked)} />
+          <input
+            type="checkbox"
+            checked={problemsOnly}
+            onChange={(event) => setProblemsOnly(event.currentTarget.checked)}
+          />
           <span>warnings and errors only</span>
         </label>
       </div>
       {shown.length === 0 ? (
-        <p class="hint">{events.length === 0 ? 'Nothing happened yet: no fallback, retry, trip, cooldown, timeout or reload.' : 'No event of this target.'}</p>
+        <p class="hint">
+          {events.length === 0
+            ? 'Nothing happened yet: no fallback, retry, trip, cooldown, timeout or reload.'
+            : 'No event of this target.'}
+        </p>
       ) : (
         <ol class="event-list" aria-label="Events, newest first">
           {shown.map((event) => (

@@ -3,10 +3,25 @@ import { clockTime, percent, rate, shortHash } from '../format'
 import type { Model } from '../model'
 
 const ORDER: InstanceView['status'][] = ['open', 'unhealthy', 'cooldown', 'half_open', 'draining', 'ok']
-const WORDS: Record<InstanceView['status'], string> = { open: 'open', unhealthy: 'unhealthy', cooldown: 'in cooldown', half_open: 'in trial', draining: 'draining', ok: 'OK' }
+const WORDS: Record<InstanceView['status'], string> = {
+  open: 'open',
+  unhealthy: 'unhealthy',
+  cooldown: 'in cooldown',
+  half_open: 'in trial',
+  draining: 'draining',
+  ok: 'OK',
+}
 
 /** The page's first line: is it live, which configuration, and the whole router in a few numbers. */
-export function Header({ model, connection, onSignOut }: { model: Model | undefined; connection: 'connecting' | 'live' | 'reconnecting'; onSignOut?: () => void }) {
+export function Header({
+  model,
+  connection,
+  onSignOut,
+}: {
+  model: Model | undefined
+  connection: 'connecting' | 'live' | 'reconnecting'
+  onSignOut?: () => void
+}) {
   const instances = model ? [...model.instances.values()] : []
   let perSecond = 0
   let failed = 0
@@ -23,7 +38,8 @@ export function Header({ model, connection, onSignOut }: { model: Model | undefi
       <div class="brand">
         <h1>llmpool</h1>
         <span class={`connection connection-${connection}`} role="status">
-          <span aria-hidden="true">{connection === 'live' ? '●' : '◌'}</span> {connection === 'live' ? 'live' : connection === 'connecting' ? 'connecting…' : 'reconnecting…'}
+          <span aria-hidden="true">{connection === 'live' ? '●' : '◌'}</span>{' '}
+          {connection === 'live' ? 'live' : connection === 'connecting' ? 'connecting…' : 'reconnecting…'}
           {model && connection === 'live' ? <span class="muted"> · {clockTime(model.at)}</span> : null}
         </span>
       </div>

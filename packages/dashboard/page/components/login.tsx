@@ -20,9 +20,21 @@ export function Login({ refused, onToken }: { refused: boolean; onToken(token: s
     <main class="login">
       <form class="panel login-form" onSubmit={submit} aria-labelledby="login-title">
         <h1 id="login-title">llmpool dashboard</h1>
-        <p>This dashboard shows the live state of a gateway. It needs the gateway's token (its <code>LLMPOOL_GATEWAY_TOKEN</code>).</p>
+        <p>
+          This dashboard shows the live state of a gateway. It needs the gateway's token (its{' '}
+          <code>LLMPOOL_GATEWAY_TOKEN</code>).
+        </p>
         <label for="token">Token</label>
-        <input id="token" name="token" type="password" autocomplete="off" autoFocus value={token} onInput={(event) => setToken(event.currentTarget.value)} aria-describedby={wrong ? 'token-error' : undefined} />
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="off"
+          autoFocus
+          value={token}
+          onInput={(event) => setToken(event.currentTarget.value)}
+          aria-describedby={wrong ? 'token-error' : undefined}
+        />
         {wrong ? (
           <p id="token-error" class="error" role="alert">
             <span aria-hidden="true">✖</span> That token was refused.

@@ -31,9 +31,19 @@ export function Sparkline({ columns }: { columns: Activity }) {
   const x = (index: number) => ((index / Math.max(1, steps - 1)) * WIDTH).toFixed(1)
   const y = (value: number) => (HEIGHT - 1 - (value / top) * (HEIGHT - 2)).toFixed(1)
   const line = requests.map((value, index) => `${x(index)},${y(value)}`).join(' ')
-  const area = errors.some((value) => value > 0) ? `0,${HEIGHT - 1} ${errors.map((value, index) => `${x(index)},${y(value)}`).join(' ')} ${WIDTH},${HEIGHT - 1}` : undefined
+  const area = errors.some((value) => value > 0)
+    ? `0,${HEIGHT - 1} ${errors.map((value, index) => `${x(index)},${y(value)}`).join(' ')} ${WIDTH},${HEIGHT - 1}`
+    : undefined
   return (
-    <svg class="sparkline" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} width={WIDTH} height={HEIGHT} preserveAspectRatio="none" aria-hidden="true" focusable="false">
+    <svg
+      class="sparkline"
+      viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
+      width={WIDTH}
+      height={HEIGHT}
+      preserveAspectRatio="none"
+      aria-hidden="true"
+      focusable="false"
+    >
       {area ? <polygon class="spark-errors" points={area} /> : null}
       <polyline class="spark-requests" points={line} />
     </svg>

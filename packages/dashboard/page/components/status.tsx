@@ -13,16 +13,19 @@ const STATUS: Record<InstanceView['status'], { shape: string; word: string }> = 
 
 /** The time that matters for a state: to the breaker's next trial, to the end of a cooldown or of an unhealthy spell. */
 export function statusTime(instance: InstanceView): string | undefined {
-  if (instance.status === 'open' && instance.breaker.nextTrialInMs !== undefined) return `trial in ${duration(instance.breaker.nextTrialInMs)}`
+  if (instance.status === 'open' && instance.breaker.nextTrialInMs !== undefined)
+    return `trial in ${duration(instance.breaker.nextTrialInMs)}`
   if (instance.status === 'cooldown' && instance.cooldown) return `${duration(instance.cooldown.remainingMs)} left`
-  if (instance.status === 'unhealthy' && instance.health.retryAfterMs > 0) return `retry in ${duration(instance.health.retryAfterMs)}`
+  if (instance.status === 'unhealthy' && instance.health.retryAfterMs > 0)
+    return `retry in ${duration(instance.health.retryAfterMs)}`
   return undefined
 }
 
 /** The same, short enough for a badge in a row: `trial 31 s`, `29 s` (cooldown or unhealthy left). */
 function badgeTime(instance: InstanceView): string | undefined {
   const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`
-  if (instance.status === 'open' && instance.breaker.nextTrialInMs !== undefined) return `trial ${seconds(instance.breaker.nextTrialInMs)}`
+  if (instance.status === 'open' && instance.breaker.nextTrialInMs !== undefined)
+    return `trial ${seconds(instance.breaker.nextTrialInMs)}`
   if (instance.status === 'cooldown' && instance.cooldown) return seconds(instance.cooldown.remainingMs)
   if (instance.status === 'unhealthy' && instance.health.retryAfterMs > 0) return seconds(instance.health.retryAfterMs)
   return undefined

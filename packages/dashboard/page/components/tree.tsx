@@ -29,9 +29,18 @@ const KIND_WORD: Record<TreeNode['kind'], string> = {
 /** Up and down arrows move between the tree's rows (summaries and instances), Home and End to the first and last. */
 function onTreeKey(event: JSX.TargetedKeyboardEvent<HTMLDivElement>) {
   if (!['ArrowDown', 'ArrowUp', 'Home', 'End'].includes(event.key)) return
-  const rows = [...event.currentTarget.querySelectorAll<HTMLElement>('[data-nav]')].filter((row) => row.offsetParent !== null)
+  const rows = [...event.currentTarget.querySelectorAll<HTMLElement>('[data-nav]')].filter(
+    (row) => row.offsetParent !== null,
+  )
   const index = rows.indexOf(document.activeElement as HTMLElement)
-  const next = event.key === 'Home' ? 0 : event.key === 'End' ? rows.length - 1 : event.key === 'ArrowDown' ? Math.min(rows.length - 1, index + 1) : Math.max(0, index - 1)
+  const next =
+    event.key === 'Home'
+      ? 0
+      : event.key === 'End'
+        ? rows.length - 1
+        : event.key === 'ArrowDown'
+          ? Math.min(rows.length - 1, index + 1)
+          : Math.max(0, index - 1)
   rows[next]?.focus()
   event.preventDefault()
 }
@@ -42,9 +51,15 @@ export function TargetTree(props: TreeProps) {
       <div class="row row-head" aria-hidden="true">
         <span class="cell-name">target / instance</span>
         <span class="cell-status">state</span>
-        <span class="cell-num" title="calls in flight">busy</span>
-        <span class="cell-fill" title="requests left this minute, of the rpm limit">rpm</span>
-        <span class="cell-fill" title="free concurrent calls, of the concurrency limit">conc.</span>
+        <span class="cell-num" title="calls in flight">
+          busy
+        </span>
+        <span class="cell-fill" title="requests left this minute, of the rpm limit">
+          rpm
+        </span>
+        <span class="cell-fill" title="free concurrent calls, of the concurrency limit">
+          conc.
+        </span>
         <span class="cell-num">req/s</span>
         <span class="cell-num">err</span>
         <span class="cell-lat">p50 / p99</span>
@@ -88,7 +103,8 @@ function Node(props: TreeProps & { node: TreeNode; depth: number }) {
         </span>
         <span class="node-summary">
           {keys.size} instance{keys.size === 1 ? '' : 's'}
-          {trouble.length > 0 ? <strong class="trouble"> · {trouble.join(', ')}</strong> : null} · {rate(perSecond)} req/s
+          {trouble.length > 0 ? <strong class="trouble"> · {trouble.join(', ')}</strong> : null} · {rate(perSecond)}{' '}
+          req/s
         </span>
       </summary>
       {(node.children ?? []).map((child) => (
@@ -99,7 +115,12 @@ function Node(props: TreeProps & { node: TreeNode; depth: number }) {
 }
 
 function FillCell({ fill, unit, label }: { fill: Fill | undefined; unit: string; label: string }) {
-  if (!fill) return <span class="cell-fill muted" data-label={label}>–</span>
+  if (!fill)
+    return (
+      <span class="cell-fill muted" data-label={label}>
+        –
+      </span>
+    )
   const used = fill.limit > 0 ? 1 - fill.available / fill.limit : 0
   return (
     <span class="cell-fill" data-label={label} title={`${fill.available} of ${fill.limit} ${unit} free`}>

@@ -31,7 +31,8 @@ export interface MessagesRequest {
 type AssistantPart = Extract<LanguageModelV3Message, { role: 'assistant' }>['content'][number]
 type ToolResultPart = Extract<LanguageModelV3Message, { role: 'tool' }>['content'][number]
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
 
 /** Parses the body and checks its top level (after `checkJsonText`: no deep nesting, no key twice). */
 export function parseMessagesBody(text: string): MessagesRequest {
@@ -42,8 +43,10 @@ export function parseMessagesBody(text: string): MessagesRequest {
   } catch {
     throw new HttpError(400, 'invalid_request_error', 'invalid_json', 'the request body is not valid JSON')
   }
-  if (!isObject(body)) throw new HttpError(400, 'invalid_request_error', 'invalid_request', 'the request body must be a JSON object')
-  if (typeof body.model !== 'string' || body.model === '') throw invalidField('model', 'is required: a wrapper, pool or task group name')
+  if (!isObject(body))
+    throw new HttpError(400, 'invalid_request_error', 'invalid_request', 'the request body must be a JSON object')
+  if (typeof body.model !== 'string' || body.model === '')
+    throw invalidField('model', 'is required: a wrapper, pool or task group name')
   if (body.stream !== undefined && typeof body.stream !== 'boolean') throw invalidField('stream', 'must be a boolean')
   return body as unknown as MessagesRequest
 }
@@ -54,7 +57,8 @@ function systemMessages(system: unknown): LanguageModelV3Message[] {
   if (typeof system === 'string') return [{ role: 'system', content: system }]
   if (!Array.isArray(system)) throw invalidField('system', 'must be a string or an array of text blocks')
   return system.map((block: unknown, index) => {
-    if (!isObject(block) || block.type !== 'text' || typeof block.text !== 'string') throw invalidField(`system.${index}`, 'must be a text block { type: "text", text }')
+    if (!isObject(block) || block.type !== 'text' || typeof block.text !== 'string')
+      throw invalidField(`system.${index}`, 'must be a text block { type: "text", text }')
     return { role: 'system' as const, content: block.text }
   })
 }
@@ -66,7 +70,8 @@ function systemMessages(system: unknown): LanguageModelV3Message[] {
 function toolResult(block: Record<string, unknown>, where: string, toolName: string): ToolResultPart {
   const content = block.content
   const isError = block.is_error === true
-  if (block.is_error !== undefined && typeof block.is_error !== 'boolean') throw invalidField(`${where}.is_error`, 'must be a boolean')
+  if (block.is_error !== undefined && typeof block.is_error !== 'boolean')
+    throw invalidField(`${where}.is_error`, 'must be a boolean')
   let texts: string[] = []
   const media: ({ type: 'file-data'; data: string; mediaType: string } | { type: 'file-url'; url: string })[] = []
   if (typeof content === 'string') texts = [content]
@@ -78,15 +83,23 @@ function toolResult(block: Record<string, unknown>, where: string, toolName: str
         texts.push(part.text)
       } else if (isObject(part) && part.type === 'image') {
         const file = fileData(part, at)
-        media.push(typeof file.data === 'string' ? { type: 'file-data', data: file.data, mediaType: file.mediaType } : { type: 'file-url', url: file.data.href })
+        media.push(
+          typeof file.data === 'string'
+            ? { type: 'file-data', data: file.data, mediaType: file.mediaType }
+            : { type: 'file-url', url: file.data.href },
+        )
       } else throw invalidField(`${at}.type`, 'must be "text" or "image"')
     })
-  } else if (content !== undefined && content !== null) throw invalidField(`${where}.content`, 'must be a string or an array of text and image blocks')
+  } else if (content !== undefined && content !== null)
+    throw invalidField(`${where}.content`, 'must be a string or an array of text and image blocks')
   const text = texts.join('\n')
   const base = { type: 'tool-result' as const, toolCallId: block.tool_use_id as string, toolName }
   if (isError) return { ...base, output: { type: 'error-text', value: text } }
   if (media.length === 0) return { ...base, output: { type: 'text', value: text } }
-  return { ...base, output: { type: 'content', value: [...texts.map((value) => ({ type: 'text' as const, text: value })), ...media] } }
+  return {
+    ...base,
+    output: { type: 'content', value: [...texts.map((value) => ({ type: 'text' as const, text: value })), ...media] },
+  }
 }
 
 function assistantContent(content: unknown, where: string, toolNames: Map<string, string>): AssistantPart[] {
@@ -102,8 +115,10 @@ function assistantContent(content: unknown, where: string, toolNames: Map<string
         if (block.text !== '') parts.push({ type: 'text', text: block.text })
         return
       case 'tool_use':
-        if (typeof block.id !== 'string' || block.id === '') throw invalidField(`${at}.id`, 'must be a non-empty string')
-        if (typeof block.name !== 'string' || block.name === '') throw invalidField(`${at}.name`, 'must be a non-empty string')
+        if (typeof block.id !== 'string' || block.id === '')
+          throw invalidField(`${at}.id`, 'must be a non-empty string')
+        if (typeof block.name !== 'string' || block.name === '')
+          throw invalidField(`${at}.name`, 'must be a non-empty string')
         if (!isObject(block.input)) throw invalidField(`${at}.input`, 'must be an object')
         toolNames.set(block.id, block.name)
         parts.push({ type: 'tool-call', toolCallId: block.id, toolName: block.name, input: block.input })
@@ -114,7 +129,10 @@ function assistantContent(content: unknown, where: string, toolNames: Map<string
       case 'redacted_thinking':
         return
       default:
-        throw invalidField(`${at}.type`, `"${String(block.type).slice(0, 40)}" is not supported in an assistant message (text, tool_use)`)
+        throw invalidField(
+          `${at}.type`,
+          `"${String(block.type).slice(0, 40)}" is not supported in an assistant message (text, tool_use)`,
+        )
     }
   })
   return parts
@@ -159,8 +177,13 @@ export function toPrompt(system: unknown, messages: unknown): LanguageModelV3Mes
     const where = `messages.${index}`
     if (!isObject(message)) throw invalidField(where, 'must be an object')
     if (message.role === 'user') prompt.push(...userMessages(message.content, `${where}.content`, toolNames))
-    else if (message.role === 'assistant') prompt.push({ role: 'assistant', content: assistantContent(message.content, `${where}.content`, toolNames) })
-    else throw invalidField(`${where}.role`, 'must be "user" or "assistant" (the system prompt goes in the top-level "system")')
+    else if (message.role === 'assistant')
+      prompt.push({ role: 'assistant', content: assistantContent(message.content, `${where}.content`, toolNames) })
+    else
+      throw invalidField(
+        `${where}.role`,
+        'must be "user" or "assistant" (the system prompt goes in the top-level "system")',
+      )
   })
   return prompt
 }
@@ -171,10 +194,16 @@ function tools(value: unknown): LanguageModelV3FunctionTool[] {
     const at = `tools.${index}`
     if (!isObject(tool)) throw invalidField(at, 'must be an object')
     // Anthropic's server tools (web search, bash, text editor...) run at Anthropic: no other upstream has them.
-    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom') throw invalidField(`${at}.type`, `server tool "${String(tool.type).slice(0, 40)}" is not supported; only custom tools (name, description, input_schema)`)
-    if (typeof tool.name !== 'string' || tool.name === '') throw invalidField(`${at}.name`, 'must be a non-empty string')
+    if (tool.type !== undefined && tool.type !== null && tool.type !== 'custom')
+      throw invalidField(
+        `${at}.type`,
+        `server tool "${String(tool.type).slice(0, 40)}" is not supported; only custom tools (name, description, input_schema)`,
+      )
+    if (typeof tool.name !== 'string' || tool.name === '')
+      throw invalidField(`${at}.name`, 'must be a non-empty string')
     if (!isObject(tool.input_schema)) throw invalidField(`${at}.input_schema`, 'must be a JSON Schema object')
-    if (tool.description !== undefined && typeof tool.description !== 'string') throw invalidField(`${at}.description`, 'must be a string')
+    if (tool.description !== undefined && typeof tool.description !== 'string')
+      throw invalidField(`${at}.description`, 'must be a string')
     return {
       type: 'function' as const,
       name: tool.name,
@@ -185,8 +214,10 @@ function tools(value: unknown): LanguageModelV3FunctionTool[] {
 }
 
 function toolChoice(value: unknown): { choice: LanguageModelV3ToolChoice; parallel: boolean } {
-  if (!isObject(value)) throw invalidField('tool_choice', 'must be an object { type: "auto" | "any" | "tool" | "none" }')
-  if (value.disable_parallel_tool_use !== undefined && typeof value.disable_parallel_tool_use !== 'boolean') throw invalidField('tool_choice.disable_parallel_tool_use', 'must be a boolean')
+  if (!isObject(value))
+    throw invalidField('tool_choice', 'must be an object { type: "auto" | "any" | "tool" | "none" }')
+  if (value.disable_parallel_tool_use !== undefined && typeof value.disable_parallel_tool_use !== 'boolean')
+    throw invalidField('tool_choice.disable_parallel_tool_use', 'must be a boolean')
   const parallel = value.disable_parallel_tool_use !== true
   switch (value.type) {
     case 'auto':
@@ -195,7 +226,8 @@ function toolChoice(value: unknown): { choice: LanguageModelV3ToolChoice; parall
     case 'any':
       return { choice: { type: 'required' }, parallel }
     case 'tool':
-      if (typeof value.name !== 'string' || value.name === '') throw invalidField('tool_choice.name', 'must name a tool')
+      if (typeof value.name !== 'string' || value.name === '')
+        throw invalidField('tool_choice.name', 'must name a tool')
       return { choice: { type: 'tool', toolName: value.name }, parallel }
     default:
       throw invalidField('tool_choice.type', 'must be "auto", "any", "tool" or "none"')
@@ -216,7 +248,10 @@ function providerOptions(userId: string | undefined, parallel: boolean): SharedV
   if (userId === undefined && parallel) return undefined
   const user = userId === undefined ? {} : { user: userId }
   return {
-    anthropic: { ...(userId === undefined ? {} : { metadata: { userId } }), ...(parallel ? {} : { disableParallelToolUse: true }) },
+    anthropic: {
+      ...(userId === undefined ? {} : { metadata: { userId } }),
+      ...(parallel ? {} : { disableParallelToolUse: true }),
+    },
     openai: { ...user, ...(parallel ? {} : { parallelToolCalls: false }) },
     openaiCompatible: user,
   }
@@ -229,7 +264,8 @@ function providerOptions(userId: string | undefined, parallel: boolean): SharedV
 export function toCallOptions(body: MessagesRequest): LanguageModelV3CallOptions {
   const call: LanguageModelV3CallOptions = { prompt: toPrompt(body.system, body.messages) }
   const maxTokens = body.max_tokens as unknown
-  if (!Number.isInteger(maxTokens) || (maxTokens as number) < 1) throw invalidField('max_tokens', 'is required: a whole number ≥ 1')
+  if (!Number.isInteger(maxTokens) || (maxTokens as number) < 1)
+    throw invalidField('max_tokens', 'is required: a whole number ≥ 1')
   call.maxOutputTokens = maxTokens as number
   const temperature = number(body.temperature, 'temperature')
   if (temperature !== undefined) call.temperature = temperature
@@ -239,7 +275,8 @@ export function toCallOptions(body: MessagesRequest): LanguageModelV3CallOptions
   if (topK !== undefined) call.topK = topK
   const stop = body.stop_sequences as unknown
   if (stop !== undefined && stop !== null) {
-    if (!Array.isArray(stop) || !stop.every((sequence) => typeof sequence === 'string')) throw invalidField('stop_sequences', 'must be an array of strings')
+    if (!Array.isArray(stop) || !stop.every((sequence) => typeof sequence === 'string'))
+      throw invalidField('stop_sequences', 'must be an array of strings')
     call.stopSequences = stop
   }
   if (body.tools !== undefined && body.tools !== null) call.tools = tools(body.tools)
@@ -253,7 +290,8 @@ export function toCallOptions(body: MessagesRequest): LanguageModelV3CallOptions
   let userId: string | undefined
   if (metadata !== undefined && metadata !== null) {
     if (!isObject(metadata)) throw invalidField('metadata', 'must be an object')
-    if (metadata.user_id !== undefined && metadata.user_id !== null && typeof metadata.user_id !== 'string') throw invalidField('metadata.user_id', 'must be a string')
+    if (metadata.user_id !== undefined && metadata.user_id !== null && typeof metadata.user_id !== 'string')
+      throw invalidField('metadata.user_id', 'must be a string')
     if (typeof metadata.user_id === 'string') userId = metadata.user_id
   }
   const options = providerOptions(userId, parallel)

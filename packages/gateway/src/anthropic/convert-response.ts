@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { LanguageModelV3FinishReason, LanguageModelV3GenerateResult, LanguageModelV3Usage, SharedV3ProviderMetadata } from '@ai-sdk/provider'
+import type {
+  LanguageModelV3FinishReason,
+  LanguageModelV3GenerateResult,
+  LanguageModelV3Usage,
+  SharedV3ProviderMetadata,
+} from '@ai-sdk/provider'
 
 /** Anthropic's `stop_reason` values. */
 export type StopReason = 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use' | 'pause_turn' | 'refusal'
@@ -20,7 +25,10 @@ export const messageId = () => `msg_${randomBytes(18).toString('base64url')}`
  * only an Anthropic upstream tells a stop sequence (raw `stop_sequence`, and which one in its provider metadata) or
  * a paused turn apart from a plain end, so an OpenAI-compatible upstream's `stop` is always `end_turn`.
  */
-export function stopReason(reason: LanguageModelV3FinishReason | undefined, metadata?: SharedV3ProviderMetadata): { stop_reason: StopReason; stop_sequence: string | null } {
+export function stopReason(
+  reason: LanguageModelV3FinishReason | undefined,
+  metadata?: SharedV3ProviderMetadata,
+): { stop_reason: StopReason; stop_sequence: string | null } {
   switch (reason?.unified) {
     case 'tool-calls':
       return { stop_reason: 'tool_use', stop_sequence: null }
@@ -61,13 +69,17 @@ export function messageUsage(usage: LanguageModelV3Usage | undefined): MessageUs
 export function toolInput(json: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(json === '' ? '{}' : json)
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {}
   } catch {
     return {}
   }
 }
 
-type ContentBlock = { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
 
 /**
  * A Messages API `message` object from a generate result, under the model name the client asked for. Text and tool
@@ -78,7 +90,8 @@ export function toAnthropicMessage(result: LanguageModelV3GenerateResult, model:
   const content: ContentBlock[] = []
   for (const part of result.content) {
     if (part.type === 'text' && part.text !== '') content.push({ type: 'text', text: part.text })
-    else if (part.type === 'tool-call' && part.providerExecuted !== true) content.push({ type: 'tool_use', id: part.toolCallId, name: part.toolName, input: toolInput(part.input) })
+    else if (part.type === 'tool-call' && part.providerExecuted !== true)
+      content.push({ type: 'tool_use', id: part.toolCallId, name: part.toolName, input: toolInput(part.input) })
   }
   return {
     id,

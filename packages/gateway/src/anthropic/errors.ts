@@ -43,7 +43,8 @@ export function toAnthropicError(error: unknown): { status: number; body: string
 }
 
 /** A 400 about one field of the request, named as Anthropic names fields: `messages.2.content.0.text: ...`. */
-export const invalidField = (field: string, message: string) => new HttpError(400, 'invalid_request_error', 'invalid_value', `${field}: ${message}`)
+export const invalidField = (field: string, message: string) =>
+  new HttpError(400, 'invalid_request_error', 'invalid_value', `${field}: ${message}`)
 
 /** The `error` event that ends a stream which failed after it started (never a `message_stop`). */
 export function streamErrorEvent(error: unknown): string {

@@ -2,7 +2,9 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import { messageId, messageUsage, stopReason } from './convert-response'
 
 /** Text or a tool call that arrived while a tool call's input was still streaming: it waits its turn. */
-type Waiting = { kind: 'text'; id: string; text: string } | { kind: 'tool'; id: string; name: string; json: string; done: boolean }
+type Waiting =
+  | { kind: 'text'; id: string; text: string }
+  | { kind: 'tool'; id: string; name: string; json: string; done: boolean }
 
 const event = (type: string, data: string) => `event: ${type}\ndata: ${data}\n\n`
 
@@ -33,7 +35,16 @@ export class MessageEventWriter {
 
   /** `message_start`: an empty message. Input tokens are not known before the end: `message_delta` carries them. */
   start(): void {
-    const message = { id: this.id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage: messageUsage(undefined) }
+    const message = {
+      id: this.id,
+      type: 'message',
+      role: 'assistant',
+      model: this.model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: messageUsage(undefined),
+    }
     this.write(event('message_start', JSON.stringify({ type: 'message_start', message })))
   }
 
@@ -70,7 +81,16 @@ export class MessageEventWriter {
         this.drain(true)
         this.close()
         const usage = messageUsage(part.usage)
-        this.write(event('message_delta', JSON.stringify({ type: 'message_delta', delta: stopReason(part.finishReason, part.providerMetadata), usage })))
+        this.write(
+          event(
+            'message_delta',
+            JSON.stringify({
+              type: 'message_delta',
+              delta: stopReason(part.finishReason, part.providerMetadata),
+              usage,
+            }),
+          ),
+        )
         this.write(event('message_stop', '{"type":"message_stop"}'))
         return true
       }
@@ -103,7 +123,8 @@ export class MessageEventWriter {
   }
 
   private toolDelta(id: string, delta: string): void {
-    if (this.open?.kind === 'tool' && this.open.id === id) return this.delta({ type: 'input_json_delta', partial_json: delta })
+    if (this.open?.kind === 'tool' && this.open.id === id)
+      return this.delta({ type: 'input_json_delta', partial_json: delta })
     const waiting = this.waiting.find((item) => item.kind === 'tool' && item.id === id)
     if (waiting?.kind === 'tool') waiting.json += delta
   }
@@ -138,11 +159,15 @@ export class MessageEventWriter {
     this.close()
     const index = this.next++
     this.open = { kind, id, index }
-    this.write(event('content_block_start', JSON.stringify({ type: 'content_block_start', index, content_block: block })))
+    this.write(
+      event('content_block_start', JSON.stringify({ type: 'content_block_start', index, content_block: block })),
+    )
   }
 
   private delta(delta: object): void {
-    this.write(event('content_block_delta', JSON.stringify({ type: 'content_block_delta', index: this.open!.index, delta })))
+    this.write(
+      event('content_block_delta', JSON.stringify({ type: 'content_block_delta', index: this.open!.index, delta })),
+    )
   }
 
   private close(): void {

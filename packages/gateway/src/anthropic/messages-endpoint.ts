@@ -53,11 +53,14 @@ function drained(response: ServerResponse): Promise<void> {
  * every error itself, in Anthropic's shape (the gateway's own handler writes OpenAI's), and checks the token itself,
  * because Anthropic clients send it as `x-api-key` rather than `Authorization: Bearer`.
  */
-export function messagesEndpoint(options: MessagesEndpointOptions): (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void> {
+export function messagesEndpoint(
+  options: MessagesEndpointOptions,
+): (request: IncomingMessage, response: ServerResponse, path: string) => Promise<void> {
   const { pool, accessLog, count } = options
   const tokenDigest = options.token ? digest(options.token) : undefined
   /** Either header may carry the token; each is compared in constant time (SHA-256 digests: lengths do not leak). */
-  const matches = (value: string | undefined) => value !== undefined && value !== '' && timingSafeEqual(digest(value), tokenDigest!)
+  const matches = (value: string | undefined) =>
+    value !== undefined && value !== '' && timingSafeEqual(digest(value), tokenDigest!)
   const authorized = (request: IncomingMessage): boolean | Promise<boolean> => {
     if (options.authorize) return options.authorize(request)
     if (!tokenDigest) return true
@@ -68,12 +71,25 @@ export function messagesEndpoint(options: MessagesEndpointOptions): (request: In
 
   const send = (response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
     count(status)
-    response.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), ...(options.closing() ? { connection: 'close' } : {}), ...headers })
+    response.writeHead(status, {
+      'content-type': JSON_TYPE,
+      'content-length': Buffer.byteLength(body),
+      ...(options.closing() ? { connection: 'close' } : {}),
+      ...headers,
+    })
     response.end(body)
   }
   /** Who served the request, as on the chat endpoint. */
-  const routingHeaders = (routing: Routing) => ({ 'x-llmpool-instance': routing.instance, 'x-llmpool-attempts': String(routing.attempts.length) })
-  const noteResult = (record: AccessRecord | undefined, routing: Routing, inputTokens?: number, outputTokens?: number) => {
+  const routingHeaders = (routing: Routing) => ({
+    'x-llmpool-instance': routing.instance,
+    'x-llmpool-attempts': String(routing.attempts.length),
+  })
+  const noteResult = (
+    record: AccessRecord | undefined,
+    routing: Routing,
+    inputTokens?: number,
+    outputTokens?: number,
+  ) => {
     if (!record) return
     record.instance = routing.instance
     record.attempts = routing.attempts.length
@@ -89,7 +105,8 @@ export function messagesEndpoint(options: MessagesEndpointOptions): (request: In
     if (record) {
       record.target = model
       record.stream = body.stream === true
-      if (accessLog!.bodies) record.prompt = body.system === undefined ? body.messages : { system: body.system, messages: body.messages }
+      if (accessLog!.bodies)
+        record.prompt = body.system === undefined ? body.messages : { system: body.system, messages: body.messages }
     }
     // Every check happens here, before routing: a malformed request is the client's 400 and touches no instance.
     const call = toCallOptions(body)
@@ -103,7 +120,12 @@ export function messagesEndpoint(options: MessagesEndpointOptions): (request: In
     const { stream, routing } = await pool.stream(model, call, { signal })
     noteResult(record, routing)
     count(200)
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...routingHeaders(routing), ...(options.closing() ? { connection: 'close' } : {}) })
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      ...routingHeaders(routing),
+      ...(options.closing() ? { connection: 'close' } : {}),
+    })
     let pending = ''
     const writer = new MessageEventWriter((event) => void (pending += event), model)
     writer.start()
@@ -123,12 +145,15 @@ export function messagesEndpoint(options: MessagesEndpointOptions): (request: In
         const part = value as LanguageModelV3StreamPart | undefined
         if (done || part === undefined || part.type === 'error') {
           await flush()
-          response.end(streamErrorEvent(part?.type === 'error' ? part.error : new Error('the stream ended without finishing')))
+          response.end(
+            streamErrorEvent(part?.type === 'error' ? part.error : new Error('the stream ended without finishing')),
+          )
           if (!done) void reader.cancel().catch(() => undefined)
           return
         }
         if (writer.part(part)) {
-          if (record && part.type === 'finish') noteResult(record, routing, part.usage.inputTokens.total, part.usage.outputTokens.total)
+          if (record && part.type === 'finish')
+            noteResult(record, routing, part.usage.inputTokens.total, part.usage.outputTokens.total)
           response.end(pending)
           void reader.cancel().catch(() => undefined)
           return
@@ -147,11 +172,25 @@ export function messagesEndpoint(options: MessagesEndpointOptions): (request: In
   return async (request, response, path) => {
     try {
       if (!(await authorized(request))) {
-        return send(response, 401, anthropicErrorBody('authentication_error', 'a valid gateway token is required (x-api-key or Authorization: Bearer)'))
+        return send(
+          response,
+          401,
+          anthropicErrorBody(
+            'authentication_error',
+            'a valid gateway token is required (x-api-key or Authorization: Bearer)',
+          ),
+        )
       }
       // Token counts differ between the upstreams a name may route to, so no single answer would be right.
       if (path === '/v1/messages/count_tokens') {
-        return send(response, 404, anthropicErrorBody('not_found_error', 'POST /v1/messages/count_tokens is not supported by the llmpool gateway'))
+        return send(
+          response,
+          404,
+          anthropicErrorBody(
+            'not_found_error',
+            'POST /v1/messages/count_tokens is not supported by the llmpool gateway',
+          ),
+        )
       }
       await messages(request, response)
     } catch (error) {

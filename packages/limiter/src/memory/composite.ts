@@ -77,7 +77,10 @@ export class CompositeMemoryLimiter extends MemoryLimiter {
   }
 
   protected available(now: number): number {
-    return Math.min(...this.parts.map((part) => part.state().available), this.check(1, now) === 0 ? Number.POSITIVE_INFINITY : 0)
+    return Math.min(
+      ...this.parts.map((part) => part.state().available),
+      this.check(1, now) === 0 ? Number.POSITIVE_INFINITY : 0,
+    )
   }
 
   protected nextRefill(now: number): number | undefined {

@@ -20,8 +20,10 @@ export class FixedWindowLimiter extends MemoryLimiter {
     clock?: Clock,
   ) {
     super(name, clock)
-    if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`windowMs must be a number > 0 (got ${windowMs})`)
-    if (!(Number.isInteger(maxRequests) && maxRequests >= 1)) throw new RangeError(`maxRequests must be an integer ≥ 1 (got ${maxRequests})`)
+    if (!(Number.isFinite(windowMs) && windowMs > 0))
+      throw new RangeError(`windowMs must be a number > 0 (got ${windowMs})`)
+    if (!(Number.isInteger(maxRequests) && maxRequests >= 1))
+      throw new RangeError(`maxRequests must be an integer ≥ 1 (got ${maxRequests})`)
   }
 
   protected get capacity(): number {

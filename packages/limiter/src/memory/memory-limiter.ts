@@ -3,7 +3,16 @@ import { AcquireAbortedError, AcquireTimeoutError } from '../errors'
 import { singleLimitSpec } from '../limit-spec'
 import type { LeaseState } from '../lease-state'
 import { createWaiter, type Waiter } from '../waiter'
-import type { AcquireOptions, Acquisition, Denial, Lease, LimiterKind, LimiterState, LimitSpec, SyncLimiter } from '../types'
+import type {
+  AcquireOptions,
+  Acquisition,
+  Denial,
+  Lease,
+  LimiterKind,
+  LimiterState,
+  LimitSpec,
+  SyncLimiter,
+} from '../types'
 
 /** A lease of a memory limiter: a plain object, no closures, so acquiring costs one allocation. */
 class MemoryLease implements Lease {
@@ -95,8 +104,10 @@ export abstract class MemoryLimiter implements SyncLimiter {
   }
 
   private checkWeight(weight: number): void {
-    if (!(Number.isInteger(weight) && weight >= 1)) throw new RangeError(`weight must be an integer ≥ 1 (got ${weight})`)
-    if (weight > this.capacity) throw new RangeError(`weight ${weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`)
+    if (!(Number.isInteger(weight) && weight >= 1))
+      throw new RangeError(`weight must be an integer ≥ 1 (got ${weight})`)
+    if (weight > this.capacity)
+      throw new RangeError(`weight ${weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`)
   }
 
   tryAcquire(weight = 1): Acquisition {
@@ -159,7 +170,8 @@ export abstract class MemoryLimiter implements SyncLimiter {
       if (deadline !== undefined && Number.isFinite(wait) && now + wait > deadline)
         return Promise.reject(new AcquireTimeoutError(this.name, wait))
     }
-    if (deadline !== undefined && now >= deadline) return Promise.reject(new AcquireTimeoutError(this.name, this.retryEstimate()))
+    if (deadline !== undefined && now >= deadline)
+      return Promise.reject(new AcquireTimeoutError(this.name, this.retryEstimate()))
     const { waiter, promise } = createWaiter(
       {
         limiter: this.name,
@@ -206,7 +218,9 @@ export abstract class MemoryLimiter implements SyncLimiter {
         // The limit was lowered below its weight: it could wait forever.
         this.waiters[this.waiterHead++] = undefined as unknown as Waiter
         head.cleanup()
-        head.reject(new RangeError(`weight ${head.weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`))
+        head.reject(
+          new RangeError(`weight ${head.weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`),
+        )
         continue
       }
       const wait = this.check(head.weight, now)
@@ -230,11 +244,14 @@ export abstract class MemoryLimiter implements SyncLimiter {
     if (this.wakeTimer !== undefined && this.wakeAt <= at) return
     this.cancelWake()
     this.wakeAt = at
-    this.wakeTimer = this.clock.setTimeout(() => {
-      this.wakeTimer = undefined
-      this.wakeAt = Number.POSITIVE_INFINITY
-      this.drain()
-    }, Math.max(1, Math.ceil(wait)))
+    this.wakeTimer = this.clock.setTimeout(
+      () => {
+        this.wakeTimer = undefined
+        this.wakeAt = Number.POSITIVE_INFINITY
+        this.drain()
+      },
+      Math.max(1, Math.ceil(wait)),
+    )
   }
 
   private cancelWake(): void {

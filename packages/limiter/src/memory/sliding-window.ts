@@ -30,7 +30,8 @@ export class SlidingWindowLimiter extends MemoryLimiter {
     clock?: Clock,
   ) {
     super(name, clock)
-    if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`windowMs must be a number > 0 (got ${windowMs})`)
+    if (!(Number.isFinite(windowMs) && windowMs > 0))
+      throw new RangeError(`windowMs must be a number > 0 (got ${windowMs})`)
     if (!(Number.isInteger(limit) && limit >= 1 && limit <= MAX_SLIDING_WINDOW_LIMIT))
       throw new RangeError(`limit must be an integer from 1 to ${MAX_SLIDING_WINDOW_LIMIT} (got ${limit})`)
     this.ring = new Float64Array(limit).fill(Number.NEGATIVE_INFINITY)

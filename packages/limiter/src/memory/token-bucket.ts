@@ -19,8 +19,10 @@ export class TokenBucketLimiter extends MemoryLimiter {
     clock?: Clock,
   ) {
     super(name, clock)
-    if (!(Number.isInteger(bucketSize) && bucketSize >= 1)) throw new RangeError(`bucketSize must be an integer ≥ 1 (got ${bucketSize})`)
-    if (!(Number.isFinite(refillPerSecond) && refillPerSecond > 0)) throw new RangeError(`refillPerSecond must be a number > 0 (got ${refillPerSecond})`)
+    if (!(Number.isInteger(bucketSize) && bucketSize >= 1))
+      throw new RangeError(`bucketSize must be an integer ≥ 1 (got ${bucketSize})`)
+    if (!(Number.isFinite(refillPerSecond) && refillPerSecond > 0))
+      throw new RangeError(`refillPerSecond must be a number > 0 (got ${refillPerSecond})`)
     this.perMs = refillPerSecond / 1000
     this.tokens = bucketSize
     this.last = this.clock.now()

@@ -14,13 +14,29 @@ import type { RedisClientLike, RedisConnectOptions } from './client'
 export async function connectRedis(url: string, options: RedisConnectOptions = {}): Promise<RedisClientLike> {
   if (typeof url !== 'string') throw new TypeError(`connectRedis() needs a Redis URL (got ${typeof url})`)
   const parsed = parseRedisUrl(url)
-  const module = await importOptional('ioredis', 'a Redis URL in @llmpool/limiter', () => import('ioredis'), 'or pass your own ioredis client as `redis`')
+  const module = await importOptional(
+    'ioredis',
+    'a Redis URL in @llmpool/limiter',
+    () => import('ioredis'),
+    'or pass your own ioredis client as `redis`',
+  )
   if (!parsed.cluster) {
     const RedisClient = module.Redis ?? module.default
     return new RedisClient(url, options as RedisOptions)
   }
-  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, keyPrefix, retryStrategy, port, host, path, sentinels, readOnly, ...node } =
-    options as RedisOptions
+  const {
+    enableOfflineQueue,
+    enableAutoPipelining,
+    lazyConnect,
+    keyPrefix,
+    retryStrategy,
+    port,
+    host,
+    path,
+    sentinels,
+    readOnly,
+    ...node
+  } = options as RedisOptions
   const clusterOptions: ClusterOptions = {
     redisOptions: {
       ...node,

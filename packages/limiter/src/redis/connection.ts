@@ -96,7 +96,6 @@ export class RedisConnection {
     this.nextProbeAt = 0
   }
 
-
   /** Runs one Redis call; rejects with `RedisUnreachable` when Redis cannot be used now. */
   run<T>(call: (client: ScriptClient) => Promise<T>): Promise<T> {
     const promise = this.execute(call)
@@ -111,7 +110,11 @@ export class RedisConnection {
     const status = client.status
     if (this.down) {
       const now = this.options.clock.now()
-      if (status !== 'ready' || now < this.nextProbeAt) throw new RedisUnreachable(new RedisProblemError('redis_not_connected', `Redis connection is ${status}`), this.retryAfterMs())
+      if (status !== 'ready' || now < this.nextProbeAt)
+        throw new RedisUnreachable(
+          new RedisProblemError('redis_not_connected', `Redis connection is ${status}`),
+          this.retryAfterMs(),
+        )
       this.nextProbeAt = now + PROBE_INTERVAL_MS
     } else if (status === 'reconnecting' || status === 'close' || status === 'end') {
       const cause = new RedisProblemError('redis_not_connected', `Redis connection is ${status}`)
@@ -139,7 +142,10 @@ export class RedisConnection {
   private withTimeout<T>(promise: Promise<T>): Promise<T> {
     const { clock, commandTimeoutMs } = this.options
     return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(() => reject(new RedisProblemError('redis_timeout', `Redis did not answer within ${commandTimeoutMs} ms`)), commandTimeoutMs)
+      const timer = clock.setTimeout(
+        () => reject(new RedisProblemError('redis_timeout', `Redis did not answer within ${commandTimeoutMs} ms`)),
+        commandTimeoutMs,
+      )
       promise.then(
         (value) => {
           clock.clearTimeout(timer)

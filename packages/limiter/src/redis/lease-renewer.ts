@@ -38,11 +38,14 @@ export class LeaseRenewer {
   }
 
   private schedule(): void {
-    const timer = this.clock.setTimeout(() => {
-      this.timer = undefined
-      this.renew()
-      if (this.held.size > 0 && !this.stopped) this.schedule()
-    }, Math.max(1, Math.floor(this.ttlMs / 3)))
+    const timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined
+        this.renew()
+        if (this.held.size > 0 && !this.stopped) this.schedule()
+      },
+      Math.max(1, Math.floor(this.ttlMs / 3)),
+    )
     // A held lease must not keep the process alive.
     unref(timer)
     this.timer = timer

@@ -74,25 +74,27 @@ export class OperationBatch {
       if (operation.op === 'r' || operation.op === 'x') givesBack = true
     }
     const [queue, expiry] = target.queueKeys
-    this.connection.run((client) =>
-      parts === 1
-        ? client.llmpoolLimiterApplyV3(target.keys[0]!, queue, expiry, ...args)
-        : client.llmpoolLimiterApplyManyV3(parts + 2, ...target.keys, queue, expiry, ...args),
-    ).then(
-      (reply) => {
-        let offset = 0
-        for (const operation of operations) {
-          if (!operation.settle) continue
-          operation.settle(reply.slice(offset, offset + slot))
-          offset += slot
-        }
-        if (givesBack) target.onGivenBack()
-      },
-      (error: unknown) => {
-        // Releases and cancels are lost with the call: concurrency permits expire within the lease ttl (this
-        // process stopped renewing them); rate capacity stays taken, as if the call had happened.
-        for (const operation of operations) operation.settle?.(undefined, error)
-      },
-    )
+    this.connection
+      .run((client) =>
+        parts === 1
+          ? client.llmpoolLimiterApplyV3(target.keys[0]!, queue, expiry, ...args)
+          : client.llmpoolLimiterApplyManyV3(parts + 2, ...target.keys, queue, expiry, ...args),
+      )
+      .then(
+        (reply) => {
+          let offset = 0
+          for (const operation of operations) {
+            if (!operation.settle) continue
+            operation.settle(reply.slice(offset, offset + slot))
+            offset += slot
+          }
+          if (givesBack) target.onGivenBack()
+        },
+        (error: unknown) => {
+          // Releases and cancels are lost with the call: concurrency permits expire within the lease ttl (this
+          // process stopped renewing them); rate capacity stays taken, as if the call had happened.
+          for (const operation of operations) operation.settle?.(undefined, error)
+        },
+      )
   }
 }

@@ -33,12 +33,40 @@ export function createPart(prefix: string, name: string, spec: LimitSpec, leaseT
   const tag = limiterTag(prefix, name)
   switch (spec.kind) {
     case 'token_bucket':
-      return { kind: spec.kind, key: `${tag}:bucket`, code: 'b', a: spec.bucketSize, b: spec.refillPerSecond / 1000, capacity: spec.bucketSize }
+      return {
+        kind: spec.kind,
+        key: `${tag}:bucket`,
+        code: 'b',
+        a: spec.bucketSize,
+        b: spec.refillPerSecond / 1000,
+        capacity: spec.bucketSize,
+      }
     case 'fixed_window':
-      return { kind: spec.kind, key: `${tag}:fixed`, code: 'f', a: spec.windowMs, b: spec.maxRequests, capacity: spec.maxRequests }
+      return {
+        kind: spec.kind,
+        key: `${tag}:fixed`,
+        code: 'f',
+        a: spec.windowMs,
+        b: spec.maxRequests,
+        capacity: spec.maxRequests,
+      }
     case 'sliding_window':
-      return { kind: spec.kind, key: `${tag}:sliding`, code: 's', a: spec.windowMs, b: spec.limit, capacity: spec.limit }
+      return {
+        kind: spec.kind,
+        key: `${tag}:sliding`,
+        code: 's',
+        a: spec.windowMs,
+        b: spec.limit,
+        capacity: spec.limit,
+      }
     case 'concurrency':
-      return { kind: spec.kind, key: `${tag}:concurrency`, code: 'c', a: spec.limit, b: leaseTtlMs, capacity: spec.limit }
+      return {
+        kind: spec.kind,
+        key: `${tag}:concurrency`,
+        code: 'c',
+        a: spec.limit,
+        b: leaseTtlMs,
+        capacity: spec.limit,
+      }
   }
 }

@@ -40,7 +40,10 @@ function positive(value: number, name: string): number {
  */
 export function redisBackend(options: RedisBackendOptions): RedisBackend {
   const { redis, prefix = 'llmpool', onUnavailable: policy = 'fail-closed', clock = systemClock } = options
-  if (typeof redis !== 'string' && (typeof redis !== 'object' || redis === null || typeof redis.defineCommand !== 'function'))
+  if (
+    typeof redis !== 'string' &&
+    (typeof redis !== 'object' || redis === null || typeof redis.defineCommand !== 'function')
+  )
     throw new TypeError('redisBackend() needs `redis`: an ioredis client or a Redis URL')
   if (typeof prefix !== 'string' || prefix === '' || /[{}]/.test(prefix))
     throw new RangeError(`prefix must be a non-empty string without braces (got ${JSON.stringify(prefix)})`)
@@ -94,10 +97,20 @@ export function redisBackend(options: RedisBackendOptions): RedisBackend {
       const atomic =
         !connection.isCluster &&
         new Set(parts).size === parts.length &&
-        parts.every((part): part is RedisLimiter => part instanceof RedisLimiter && created.has(part) && part.kind !== 'composite')
+        parts.every(
+          (part): part is RedisLimiter =>
+            part instanceof RedisLimiter && created.has(part) && part.kind !== 'composite',
+        )
       if (!atomic) return track(new CompositeLimiter(name, parts, clock))
       const members = parts as RedisLimiter[]
-      return track(new RedisLimiter(name, members.flatMap((member) => member.parts), context, members))
+      return track(
+        new RedisLimiter(
+          name,
+          members.flatMap((member) => member.parts),
+          context,
+          members,
+        ),
+      )
     },
     ping: async () => {
       await connection.run((client) => client.ping())

@@ -102,8 +102,10 @@ export class RedisLimiter implements Limiter, BatchTarget {
   }
 
   private checkWeight(weight: number): void {
-    if (!(Number.isInteger(weight) && weight >= 1)) throw new RangeError(`weight must be an integer ≥ 1 (got ${weight})`)
-    if (weight > this.capacity) throw new RangeError(`weight ${weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`)
+    if (!(Number.isInteger(weight) && weight >= 1))
+      throw new RangeError(`weight must be an integer ≥ 1 (got ${weight})`)
+    if (weight > this.capacity)
+      throw new RangeError(`weight ${weight} exceeds the capacity ${this.capacity} of limiter "${this.name}"`)
   }
 
   async tryAcquire(weight = 1): Promise<Acquisition> {
@@ -140,9 +142,12 @@ export class RedisLimiter implements Limiter, BatchTarget {
     const id = this.context.leaseId()
     return this.send('w', weight, id, place).then(
       (reply): QueueAttempt => {
-        if (reply[0] === 1) return { result: this.grant(weight, id, reply.slice(1, 1 + this.parts.length)), inQueue: false }
+        if (reply[0] === 1)
+          return { result: this.grant(weight, id, reply.slice(1, 1 + this.parts.length)), inQueue: false }
         const reclaimInMs = reply[3] ?? -1
-        return reclaimInMs > 0 ? { result: this.denial(reply), inQueue: true, reclaimInMs } : { result: this.denial(reply), inQueue: true }
+        return reclaimInMs > 0
+          ? { result: this.denial(reply), inQueue: true, reclaimInMs }
+          : { result: this.denial(reply), inQueue: true }
       },
       (error: unknown) => this.whenUnreachable(error, (memory) => ({ result: memory.tryAcquire(weight) })),
     )
@@ -150,7 +155,13 @@ export class RedisLimiter implements Limiter, BatchTarget {
 
   private send(op: 'a' | 'w', weight: number, id: string, place: string | undefined): Promise<number[]> {
     return new Promise<number[]>((resolve, reject) => {
-      this.context.batch.add(this, { op, weight, id, place, settle: (reply, error) => (reply ? resolve(reply) : reject(error)) })
+      this.context.batch.add(this, {
+        op,
+        weight,
+        id,
+        place,
+        settle: (reply, error) => (reply ? resolve(reply) : reject(error)),
+      })
     })
   }
 
@@ -162,7 +173,11 @@ export class RedisLimiter implements Limiter, BatchTarget {
     // A concurrency permit comes back when a call ends: the wait is an estimate, and the reason says so.
     if (reason === 'concurrency') return { granted: false, retryAfterMs: Math.max(wait, this.retryEstimate()), reason }
     if (reason === 'queue')
-      return { granted: false, retryAfterMs: Math.max(wait, concurrencyShort ? this.retryEstimate() : 0, MIN_QUEUE_RETRY_MS), reason }
+      return {
+        granted: false,
+        retryAfterMs: Math.max(wait, concurrencyShort ? this.retryEstimate() : 0, MIN_QUEUE_RETRY_MS),
+        reason,
+      }
     return { granted: false, retryAfterMs: wait, reason }
   }
 
@@ -282,7 +297,8 @@ export class RedisLimiter implements Limiter, BatchTarget {
    * from empty, the window's length, from now).
    */
   private extendExpiry(part: RedisPart): void {
-    const ttlMs = part.code === 'b' ? Math.ceil(part.a / part.b) + 1000 : part.code === 's' ? Math.ceil(part.a) + 1000 : 0
+    const ttlMs =
+      part.code === 'b' ? Math.ceil(part.a / part.b) + 1000 : part.code === 's' ? Math.ceil(part.a) + 1000 : 0
     if (ttlMs === 0) return
     // A failure is the connection's to report; without the key's data the limit starts afresh, as after a flush.
     this.context.connection.run((client) => client.pexpire(part.key, ttlMs)).catch(() => {})
@@ -290,7 +306,8 @@ export class RedisLimiter implements Limiter, BatchTarget {
 
   private whenUnreachable<T>(error: unknown, useMemory: (memory: MemoryLimiter) => T): T {
     if (!(error instanceof RedisUnreachable)) throw error
-    if (this.context.policy === 'fail-closed') throw new LimiterUnavailableError(this.name, error.retryAfterMs, error.cause)
+    if (this.context.policy === 'fail-closed')
+      throw new LimiterUnavailableError(this.name, error.retryAfterMs, error.cause)
     return useMemory(this.fallback())
   }
 
@@ -300,7 +317,11 @@ export class RedisLimiter implements Limiter, BatchTarget {
       const { clock } = this.context
       const source = this.source
       const memory = Array.isArray(source)
-        ? new CompositeMemoryLimiter(this.name, source.map((member) => member.fallback()), clock)
+        ? new CompositeMemoryLimiter(
+            this.name,
+            source.map((member) => member.fallback()),
+            clock,
+          )
         : createMemoryLimiter(this.name, source, clock)
       memory.onCapacity(() => this.queue.wake())
       this.memory = memory

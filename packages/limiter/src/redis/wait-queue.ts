@@ -103,7 +103,8 @@ export class WaitQueue {
     // The first try took a round trip: the caller may have given up meanwhile.
     let gaveUp: Error | undefined
     if (signal?.aborted) gaveUp = new AcquireAbortedError(this.name, signal.reason)
-    else if (deadline !== undefined && this.clock.now() >= deadline) gaveUp = new AcquireTimeoutError(this.name, this.lastRetryAfterMs)
+    else if (deadline !== undefined && this.clock.now() >= deadline)
+      gaveUp = new AcquireTimeoutError(this.name, this.lastRetryAfterMs)
     else if (this.disposed) gaveUp = new AcquireAbortedError(this.name, new Error('limiter disposed'))
     if (gaveUp) {
       this.leaveIfIdle()
@@ -131,7 +132,12 @@ export class WaitQueue {
     this.placed = false
   }
 
-  private enqueue(sequence: number, weight: number, signal: AbortSignal | undefined, deadline: number | undefined): Promise<Lease> {
+  private enqueue(
+    sequence: number,
+    weight: number,
+    signal: AbortSignal | undefined,
+    deadline: number | undefined,
+  ): Promise<Lease> {
     const { waiter, promise } = createWaiter(
       {
         limiter: this.name,
@@ -208,7 +214,11 @@ export class WaitQueue {
         }
         this.lastRetryAfterMs = result.retryAfterMs
         if (this.waiters[0] !== head || this.woken) continue
-        if (head.deadline !== undefined && result.reason === 'rate' && this.clock.now() + result.retryAfterMs > head.deadline) {
+        if (
+          head.deadline !== undefined &&
+          result.reason === 'rate' &&
+          this.clock.now() + result.retryAfterMs > head.deadline
+        ) {
           this.waiters.shift()
           head.cleanup()
           head.reject(new AcquireTimeoutError(this.name, result.retryAfterMs))

@@ -65,13 +65,27 @@ export class Attempt<T> implements AttemptControls {
     this.started = clock.now()
     request.callsLeft--
     instance.inFlight++
-    const event: RouterEvent & { type: 'attempt_start' } = { type: 'attempt_start', at: this.started, requestId: request.id, target: request.target, pool, instance: instance.key, retry }
+    const event: RouterEvent & { type: 'attempt_start' } = {
+      type: 'attempt_start',
+      at: this.started,
+      requestId: request.id,
+      target: request.target,
+      pool,
+      instance: instance.key,
+      retry,
+    }
     if (hedge) event.hedge = true
     if (request.operation) event.operation = request.operation
     context.emit(event)
     const limitMs = request.stream ? candidate.plan.firstTokenTimeoutMs : candidate.plan.attemptTimeoutMs
     this.cutByDeadline = request.deadline - this.started < limitMs
-    this.signal = new AttemptSignal(clock, Math.min(limitMs, request.deadline - this.started), instance.key, request.signal, permit.trial ? permit.signal : undefined)
+    this.signal = new AttemptSignal(
+      clock,
+      Math.min(limitMs, request.deadline - this.started),
+      instance.key,
+      request.signal,
+      permit.trial ? permit.signal : undefined,
+    )
   }
 
   disarmTimeout(): void {
@@ -127,7 +141,13 @@ export class Attempt<T> implements AttemptControls {
   /** Who the failure is on, and what it does to the instance; returns its kind. */
   private settleFailure(error: unknown): FailureKind {
     const timedOut = !this.ok && this.instanceTimedOut
-    const blame: Attempt<T>['blame'] = this.cancelled ? 'router' : timedOut ? 'upstream' : this.requestOver() ? 'caller' : blameOf(error)
+    const blame: Attempt<T>['blame'] = this.cancelled
+      ? 'router'
+      : timedOut
+        ? 'upstream'
+        : this.requestOver()
+          ? 'caller'
+          : blameOf(error)
     const kind: FailureKind = timedOut ? 'timeout' : classifyFailure(error)
     this.blame ??= blame
     if (this.settled) return kind
@@ -143,7 +163,16 @@ export class Attempt<T> implements AttemptControls {
     if (blame === 'upstream' && COOLDOWN_KINDS.has(kind)) {
       const cooldown = cooldownFor(kind, error, instance, this.context.clock.now())
       if (cooldown && cooldown.ms > 0 && instance.cooldown.rest(cooldown.ms, cooldown.kind, cooldown.reason)) {
-        this.context.emit({ type: 'cooldown', at: this.context.clock.now(), instance: instance.key, kind: cooldown.kind, durationMs: cooldown.ms, reason: cooldown.reason, remote: false, requestId: this.request.id })
+        this.context.emit({
+          type: 'cooldown',
+          at: this.context.clock.now(),
+          instance: instance.key,
+          kind: cooldown.kind,
+          durationMs: cooldown.ms,
+          reason: cooldown.reason,
+          remote: false,
+          requestId: this.request.id,
+        })
         this.context.rested(instance, cooldown)
       }
     }
@@ -204,7 +233,9 @@ export class Attempt<T> implements AttemptControls {
     if (this.hedge) event.hedge = true
     if (request.operation) event.operation = request.operation
     if (!this.ok) {
-      const message = this.cancelled ? (this.signal.reason as Error).message : scrubMessage(this.error instanceof Error ? this.error.message : String(this.error), [instance.plan.apiKey])
+      const message = this.cancelled
+        ? (this.signal.reason as Error).message
+        : scrubMessage(this.error instanceof Error ? this.error.message : String(this.error), [instance.plan.apiKey])
       record.error = { kind: this.cancelled ? 'aborted' : this.kind!, message }
       const statusCode = statusOf(this.error)
       if (statusCode !== undefined && !this.cancelled) record.error.statusCode = statusCode
@@ -217,7 +248,11 @@ export class Attempt<T> implements AttemptControls {
       const result = this.value!
       if (result.timeToFirstTokenMs !== undefined) event.timeToFirstTokenMs = result.timeToFirstTokenMs
       // A language model's usage, or an embedding model's (`{ tokens }`: input tokens only).
-      const usage = (result.value as { usage?: { inputTokens?: { total?: number }; outputTokens?: { total?: number }; tokens?: number } } | undefined)?.usage
+      const usage = (
+        result.value as
+          | { usage?: { inputTokens?: { total?: number }; outputTokens?: { total?: number }; tokens?: number } }
+          | undefined
+      )?.usage
       if (usage?.inputTokens?.total !== undefined) event.inputTokens = usage.inputTokens.total
       else if (usage?.tokens !== undefined) event.inputTokens = usage.tokens
       if (usage?.outputTokens?.total !== undefined) event.outputTokens = usage.outputTokens.total

@@ -11,7 +11,11 @@ import { walkOnce } from './walk'
  * those of its fallback pools in order, each behind the pool's own admission limit. Resolves with the attempt that
  * answered; rejects with a RouterError saying why none did.
  */
-export async function execute<T>(context: ExecutionContext, request: RequestState, run: RunAttempt<T>): Promise<Attempt<T>> {
+export async function execute<T>(
+  context: ExecutionContext,
+  request: RequestState,
+  run: RunAttempt<T>,
+): Promise<Attempt<T>> {
   if (request.signal?.aborted) throw request.signal.reason // cancelled before it started: no upstream call
   const { walks, pools } = request.entry
   let last: Attempt<T> | undefined
@@ -22,7 +26,15 @@ export async function execute<T>(context: ExecutionContext, request: RequestStat
       const pool = pools[index]
       if (index > 0) {
         const previous = request.attempts[request.attempts.length - 1]
-        context.emit({ type: 'fallback', at: context.clock.now(), requestId: request.id, target: request.target, from: previous?.instance ?? walks[index - 1]!.pool ?? request.target, kind: previous?.error?.kind ?? 'unknown', toPool: walk.pool })
+        context.emit({
+          type: 'fallback',
+          at: context.clock.now(),
+          requestId: request.id,
+          target: request.target,
+          from: previous?.instance ?? walks[index - 1]!.pool ?? request.target,
+          kind: previous?.error?.kind ?? 'unknown',
+          toPool: walk.pool,
+        })
       }
       if (pool?.admission) {
         const admitted = admit(context, request, pool, index === 0)
@@ -43,20 +55,48 @@ export async function execute<T>(context: ExecutionContext, request: RequestStat
 }
 
 /** Pool admission: the pool's own rate limit. The first pool waits (FIFO) within the deadline; fallback pools do not. */
-function admit(context: ExecutionContext, request: RequestState, pool: PoolRuntime, wait: boolean): Lease | undefined | Promise<Lease | undefined> {
+function admit(
+  context: ExecutionContext,
+  request: RequestState,
+  pool: PoolRuntime,
+  wait: boolean,
+): Lease | undefined | Promise<Lease | undefined> {
   const result = pool.admission!.tryAcquire()
-  if (isPromise(result)) return result.then((settled) => (settled.granted ? settled : waitForPool(context, request, pool, wait, settled.retryAfterMs)))
+  if (isPromise(result))
+    return result.then((settled) =>
+      settled.granted ? settled : waitForPool(context, request, pool, wait, settled.retryAfterMs),
+    )
   return result.granted ? result : waitForPool(context, request, pool, wait, result.retryAfterMs)
 }
 
-async function waitForPool(context: ExecutionContext, request: RequestState, pool: PoolRuntime, wait: boolean, retryAfterMs: number): Promise<Lease | undefined> {
+async function waitForPool(
+  context: ExecutionContext,
+  request: RequestState,
+  pool: PoolRuntime,
+  wait: boolean,
+  retryAfterMs: number,
+): Promise<Lease | undefined> {
   if (!wait) return undefined
-  context.emit({ type: 'rate_limited', at: context.clock.now(), requestId: request.id, target: pool.name, retryAfterMs, waiting: true })
+  context.emit({
+    type: 'rate_limited',
+    at: context.clock.now(),
+    requestId: request.id,
+    target: pool.name,
+    retryAfterMs,
+    waiting: true,
+  })
   try {
-    return await pool.admission!.acquire(1, { ...(request.signal ? { signal: request.signal } : {}), deadline: request.deadline })
+    return await pool.admission!.acquire(1, {
+      ...(request.signal ? { signal: request.signal } : {}),
+      deadline: request.deadline,
+    })
   } catch (error) {
     rethrowIfOver(context, request)
-    throw new RateLimitedError(pool.name, request.attempts, (error as { retryAfterMs?: number }).retryAfterMs ?? retryAfterMs)
+    throw new RateLimitedError(
+      pool.name,
+      request.attempts,
+      (error as { retryAfterMs?: number }).retryAfterMs ?? retryAfterMs,
+    )
   }
 }
 

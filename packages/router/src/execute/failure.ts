@@ -15,7 +15,16 @@ import { retryAfterMs } from '../retry'
 export type Blame = 'upstream' | 'client' | 'local'
 
 /** Codes of errors this process causes itself, wherever they sit in a cause chain. */
-const LOCAL_CODES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOBUFS', 'ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE', 'ERR_INVALID_URL'])
+const LOCAL_CODES = new Set([
+  'EMFILE',
+  'ENFILE',
+  'ENOMEM',
+  'ENOBUFS',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_OUT_OF_RANGE',
+  'ERR_INVALID_URL',
+])
 /** AI SDK errors raised while converting the request, before anything is sent. */
 const CLIENT_NAMES = new Set([
   'AI_InvalidPromptError',
@@ -28,8 +37,15 @@ const CLIENT_NAMES = new Set([
   'AI_TooManyEmbeddingValuesForCallError',
 ])
 /** AI SDK errors about what the upstream sent back. */
-const UPSTREAM_BODY_NAMES = new Set(['AI_JSONParseError', 'AI_TypeValidationError', 'AI_InvalidResponseDataError', 'AI_EmptyResponseBodyError', 'AI_NoContentGeneratedError'])
-const UPSTREAM_CODE = /^(E(CONN(REFUSED|RESET|ABORTED)|NOTFOUND|AI_AGAIN|PIPE|HOST(UNREACH|DOWN)|NET(UNREACH|DOWN)|PROTO|TIMEDOUT|SOCKETTIMEDOUT)|UND_ERR_|ERR_TLS|CERT_|UNABLE_TO_)/
+const UPSTREAM_BODY_NAMES = new Set([
+  'AI_JSONParseError',
+  'AI_TypeValidationError',
+  'AI_InvalidResponseDataError',
+  'AI_EmptyResponseBodyError',
+  'AI_NoContentGeneratedError',
+])
+const UPSTREAM_CODE =
+  /^(E(CONN(REFUSED|RESET|ABORTED)|NOTFOUND|AI_AGAIN|PIPE|HOST(UNREACH|DOWN)|NET(UNREACH|DOWN)|PROTO|TIMEDOUT|SOCKETTIMEDOUT)|UND_ERR_|ERR_TLS|CERT_|UNABLE_TO_)/
 
 /** Marks an error as the upstream's doing (a provider of your own may set it: `error[UPSTREAM_FAILURE] = true`). */
 export const UPSTREAM_FAILURE = Symbol.for('llmpool.upstreamFailure')
@@ -58,13 +74,20 @@ export function blameOf(error: unknown): Blame {
     if (link[UPSTREAM_FAILURE] === true) return 'upstream'
     const name = typeof link.name === 'string' ? link.name : ''
     if (CLIENT_NAMES.has(name)) return 'client'
-    if (name === 'AI_APICallError' || UPSTREAM_BODY_NAMES.has(name) || name === 'StreamInterruptedError' || name === 'TimeoutError') return 'upstream'
+    if (
+      name === 'AI_APICallError' ||
+      UPSTREAM_BODY_NAMES.has(name) ||
+      name === 'StreamInterruptedError' ||
+      name === 'TimeoutError'
+    )
+      return 'upstream'
     const status = statusOf(link)
     if (status !== undefined && status >= 400) return 'upstream'
     if (typeof link.code === 'string' && UPSTREAM_CODE.test(link.code)) return 'upstream'
   }
   const first = links[0]!
-  if (first.name === 'TypeError' && /fetch failed|network|socket hang up/i.test(String(first.message))) return 'upstream'
+  if (first.name === 'TypeError' && /fetch failed|network|socket hang up/i.test(String(first.message)))
+    return 'upstream'
   return 'local'
 }
 
@@ -80,14 +103,24 @@ export interface CooldownDecision {
  * reset headers), capped by `cooldown.max_time`, or `cooldown.default_time` when it asked nothing. A refused key
  * (401, 403) or a used-up quota rests it for `max_time`.
  */
-export function cooldownFor(kind: FailureKind, error: unknown, instance: InstanceRuntime, now: number): CooldownDecision | undefined {
+export function cooldownFor(
+  kind: FailureKind,
+  error: unknown,
+  instance: InstanceRuntime,
+  now: number,
+): CooldownDecision | undefined {
   const { defaultMs, maxMs } = instance.plan.cooldown
   const status = statusOf(error)
   const code = status === undefined ? '' : `${status} `
   if (kind === 'rate_limit' || kind === 'overloaded') {
     const hint = retryAfterMs(error, now)
     const ms = Math.min(maxMs, hint ?? defaultMs)
-    const asked = hint === undefined ? `no retry hint: default ${defaultMs} ms` : hint > maxMs ? `asked ${Math.ceil(hint)} ms, capped at ${maxMs} ms` : `asked ${Math.ceil(hint)} ms`
+    const asked =
+      hint === undefined
+        ? `no retry hint: default ${defaultMs} ms`
+        : hint > maxMs
+          ? `asked ${Math.ceil(hint)} ms, capped at ${maxMs} ms`
+          : `asked ${Math.ceil(hint)} ms`
     return { ms, kind, reason: `${code}${kind === 'rate_limit' ? 'rate limited' : 'overloaded'} (${asked})` }
   }
   if (kind === 'auth') return { ms: maxMs, kind, reason: `${code}the key was refused` }
@@ -106,4 +139,3 @@ export const REJECTIONS: ReadonlySet<FailureKind> = new Set(['bad_request', 'con
  * rejection) say nothing about its health; cooldown kinds rest it instead.
  */
 export const COUNTED: ReadonlySet<FailureKind> = new Set(['timeout', 'server_error', 'network_error', 'unknown'])
-

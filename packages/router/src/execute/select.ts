@@ -55,7 +55,8 @@ function open(list: Candidate[], tried: readonly string[]): Candidate[] {
   }
   if (all) return list
   const result: Candidate[] = []
-  for (const candidate of list) if (candidate.instance.admitted && !tried.includes(candidate.key)) result.push(candidate)
+  for (const candidate of list)
+    if (candidate.instance.admitted && !tried.includes(candidate.key)) result.push(candidate)
   return result
 }
 
@@ -98,7 +99,13 @@ function settle(scan: Scan, candidate: Candidate, listIndex: number, acquired: A
  * One pass: the first admitted instance with capacity, in list order and each list's strategy order. Synchronous
  * with the memory limiters; it continues asynchronously from the candidate whose limiter answered with a promise.
  */
-function scan(request: RequestState, walk: Walk, state: WalkState, result = new Scan(), from?: { list: number; index: number }): Scan | Promise<Scan> {
+function scan(
+  request: RequestState,
+  walk: Walk,
+  state: WalkState,
+  result = new Scan(),
+  from?: { list: number; index: number },
+): Scan | Promise<Scan> {
   const { lists } = walk
   for (let listIndex = from?.list ?? 0; listIndex < lists.length; listIndex++) {
     const list = lists[listIndex]!
@@ -114,7 +121,11 @@ function scan(request: RequestState, walk: Walk, state: WalkState, result = new 
       result.anyAdmitted = true
       const pending = candidate.instance.limiter?.tryAcquire()
       if (pending !== undefined && isPromise(pending)) {
-        return pending.then((acquired) => (settle(result, candidate, listIndex, acquired) ? result : scan(request, walk, state, result, { list: listIndex, index: index + 1 })))
+        return pending.then((acquired) =>
+          settle(result, candidate, listIndex, acquired)
+            ? result
+            : scan(request, walk, state, result, { list: listIndex, index: index + 1 }),
+        )
       }
       if (settle(result, candidate, listIndex, pending)) return result
     }
@@ -146,13 +157,26 @@ function noteShortRests(request: RequestState, walk: Walk, state: WalkState, res
  * pause), waits for capacity within the deadline — unless `wait` is false (a hedge takes only what is free now).
  * Synchronous when the limiters are (the memory backend).
  */
-export function select(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, wait = true): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
+export function select(
+  context: ExecutionContext,
+  request: RequestState,
+  walk: Walk,
+  state: WalkState,
+  wait = true,
+): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
   const scanned = scan(request, walk, state)
   if (isPromise(scanned)) return scanned.then((result) => decide(context, request, walk, state, result, wait))
   return decide(context, request, walk, state, scanned, wait)
 }
 
-function decide(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, result: Scan, wait: boolean): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
+function decide(
+  context: ExecutionContext,
+  request: RequestState,
+  walk: Walk,
+  state: WalkState,
+  result: Scan,
+  wait: boolean,
+): Selection | typeof NO_MORE | Promise<Selection | typeof NO_MORE> {
   if (result.selection) return result.selection
   if (!result.anyAdmitted || !wait) return NO_MORE
   return waitForCapacity(context, request, walk, state, result)
@@ -164,27 +188,57 @@ function decide(context: ExecutionContext, request: RequestState, walk: Walk, st
  * process shares, so replicas take turns); a wait for a breaker's trial slot or a short rest is a timed wait, woken
  * early when any lease comes back. Capacity that comes back only after the deadline is not waited for.
  */
-async function waitForCapacity(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, first: Scan): Promise<Selection | typeof NO_MORE> {
+async function waitForCapacity(
+  context: ExecutionContext,
+  request: RequestState,
+  walk: Walk,
+  state: WalkState,
+  first: Scan,
+): Promise<Selection | typeof NO_MORE> {
   const { waiters, clock } = context
   const target = walk.pool ?? request.target
   let result = first
   for (;;) {
     const now = clock.now()
     const saturatedFor = Number.isFinite(result.saturatedFor) ? result.saturatedFor : 1000
-    if (now + (result.exact ? saturatedFor : Math.min(saturatedFor, 1)) > request.deadline || request.deadline - now <= 0) {
+    if (
+      now + (result.exact ? saturatedFor : Math.min(saturatedFor, 1)) > request.deadline ||
+      request.deadline - now <= 0
+    ) {
       throw new RateLimitedError(target, request.attempts, saturatedFor)
     }
     if (request.ticket === undefined) {
       request.ticket = waiters.ticket()
-      context.emit({ type: 'rate_limited', at: now, requestId: request.id, target, retryAfterMs: saturatedFor, waiting: true })
+      context.emit({
+        type: 'rate_limited',
+        at: now,
+        requestId: request.id,
+        target,
+        retryAfterMs: saturatedFor,
+        waiting: true,
+      })
     }
     const bottleneck = result.bottleneck
     if (bottleneck?.instance.limiter && bottleneck.instance.admitted) {
-      const selection = await waitInLine(context, request, bottleneck, result.bottleneckList, state, Math.min(request.deadline, now + Math.max(saturatedFor, 50)), target, saturatedFor)
+      const selection = await waitInLine(
+        context,
+        request,
+        bottleneck,
+        result.bottleneckList,
+        state,
+        Math.min(request.deadline, now + Math.max(saturatedFor, 50)),
+        target,
+        saturatedFor,
+      )
       if (selection) return selection
     } else {
       try {
-        await waiters.wait(request.target, request.ticket, Math.min(saturatedFor, request.deadline - now), request.signal)
+        await waiters.wait(
+          request.target,
+          request.ticket,
+          Math.min(saturatedFor, request.deadline - now),
+          request.signal,
+        )
       } catch {
         rethrowIfOver(context, request)
         throw new RateLimitedError(target, request.attempts, saturatedFor)
@@ -217,10 +271,12 @@ async function waitInLine(
   const stop = new AbortController()
   const signal = request.signal ? AbortSignal.any([request.signal, stop.signal]) : stop.signal
   const inLine = limiter.acquire(1, { signal, deadline: until })
-  const woken = context.waiters.wait(request.target, request.ticket ?? context.waiters.ticket(), Math.max(1, until - before), signal).then(
-    () => 'woken' as const,
-    () => 'woken' as const,
-  )
+  const woken = context.waiters
+    .wait(request.target, request.ticket ?? context.waiters.ticket(), Math.max(1, until - before), signal)
+    .then(
+      () => 'woken' as const,
+      () => 'woken' as const,
+    )
   let lease: Lease | 'woken'
   try {
     lease = await Promise.race([inLine, woken])
@@ -230,7 +286,10 @@ async function waitInLine(
     if (!AcquireTimeoutError.isInstance(error)) throw error
     const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs
     // Capacity did not come back before the deadline — or will not, says the limiter: the request is rate limited.
-    if (context.clock.now() >= request.deadline || (retryAfterMs !== undefined && context.clock.now() + retryAfterMs > request.deadline)) {
+    if (
+      context.clock.now() >= request.deadline ||
+      (retryAfterMs !== undefined && context.clock.now() + retryAfterMs > request.deadline)
+    ) {
       throw new RateLimitedError(target, request.attempts, retryAfterMs ?? saturatedFor)
     }
     // Refused at once (the limit recovers only after `until`): wait that long before looking again.
@@ -240,12 +299,18 @@ async function waitInLine(
   if (lease === 'woken') {
     // A lease came back here: stop waiting in line (a grant that raced the wake-up is given back), and look again.
     stop.abort()
-    inLine.then((late) => late.cancel(), () => undefined)
+    inLine.then(
+      (late) => late.cancel(),
+      () => undefined,
+    )
     if (request.signal?.aborted) throw request.signal.reason
     return undefined
   }
   stop.abort()
-  const permit = candidate.instance.admitted && !state.tried.includes(candidate.key) ? candidate.instance.breaker.tryAcquire() : undefined
+  const permit =
+    candidate.instance.admitted && !state.tried.includes(candidate.key)
+      ? candidate.instance.breaker.tryAcquire()
+      : undefined
   if (!permit) {
     lease.cancel()
     return undefined

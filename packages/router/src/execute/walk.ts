@@ -31,9 +31,17 @@ function othersLeft(walk: Walk, state: WalkState, instances: number): boolean {
  * `max_retries` — and never after a 429, a 529 or a timeout while another instance may be tried: that instance
  * serves sooner, and the one that failed rests (docs/routing.md).
  */
-function retryDelay<T>(context: ExecutionContext, request: RequestState, walk: Walk, state: WalkState, instances: number, failed: Attempt<T>): number | undefined {
+function retryDelay<T>(
+  context: ExecutionContext,
+  request: RequestState,
+  walk: Walk,
+  state: WalkState,
+  instances: number,
+  failed: Attempt<T>,
+): number | undefined {
   const kind = failed.kind!
-  if (!request.retryOn.has(kind) || failed.retry >= failed.candidate.plan.maxRetries || request.callsLeft <= 0) return undefined
+  if (!request.retryOn.has(kind) || failed.retry >= failed.candidate.plan.maxRetries || request.callsLeft <= 0)
+    return undefined
   const instance = failed.candidate.instance
   const now = context.clock.now()
   let delay: number
@@ -85,7 +93,16 @@ class Walker<T> {
   }
 
   private begin(selection: Selection, retryNumber: number, hedge: boolean): Attempt<T> {
-    const attempt = new Attempt<T>(this.context, this.request, selection.candidate, selection.lease, selection.permit, retryNumber, hedge, this.walk.pool)
+    const attempt = new Attempt<T>(
+      this.context,
+      this.request,
+      selection.candidate,
+      selection.lease,
+      selection.permit,
+      retryNumber,
+      hedge,
+      this.walk.pool,
+    )
     this.running.push(attempt)
     attempt.outcome = attempt.run(this.run)
     return attempt
@@ -105,7 +122,15 @@ class Walker<T> {
       const again = await reacquire(context, request, pending)
       if (again) {
         // Reported once the limiter and the breaker said yes, as the retry's call starts.
-        context.emit({ type: 'retry', at: context.clock.now(), requestId: request.id, instance: again.candidate.key, retry: pending.failed.retry + 1, delayMs: pending.delayMs, kind: pending.failed.kind! })
+        context.emit({
+          type: 'retry',
+          at: context.clock.now(),
+          requestId: request.id,
+          instance: again.candidate.key,
+          retry: pending.failed.retry + 1,
+          delayMs: pending.delayMs,
+          kind: pending.failed.kind!,
+        })
         this.begin(again, pending.failed.retry + 1, false)
         return true
       }
@@ -113,7 +138,13 @@ class Walker<T> {
     if (this.instances >= walk.maxInstances || request.callsLeft <= 0) return false
     // Between echelons of a task group: `retry_delay`, once the failed echelon has nothing left to try (and
     // something is left elsewhere: a request with nowhere to go fails at once).
-    if (walk.stepDelayMs > 0 && this.last && this.lastList >= 0 && !hasCandidate(walk.lists[this.lastList]!, state.tried) && othersLeft(walk, state, this.instances)) {
+    if (
+      walk.stepDelayMs > 0 &&
+      this.last &&
+      this.lastList >= 0 &&
+      !hasCandidate(walk.lists[this.lastList]!, state.tried) &&
+      othersLeft(walk, state, this.instances)
+    ) {
       await pause(context, request, walk.stepDelayMs)
     }
     const selected = select(context, request, walk, state)
@@ -122,7 +153,15 @@ class Walker<T> {
     this.instances++
     state.tried.push(selection.candidate.key)
     this.lastList = selection.listIndex
-    if (this.last) context.emit({ type: 'fallback', at: context.clock.now(), requestId: request.id, target: request.target, from: this.last.candidate.key, kind: this.last.kind! })
+    if (this.last)
+      context.emit({
+        type: 'fallback',
+        at: context.clock.now(),
+        requestId: request.id,
+        target: request.target,
+        from: this.last.candidate.key,
+        kind: this.last.kind!,
+      })
     this.begin(selection, 0, false)
     return true
   }
@@ -131,7 +170,13 @@ class Walker<T> {
   private settled(): Promise<Attempt<T> | typeof HEDGE> {
     const { walk, running, request } = this
     const primary = running[0]!
-    if (running.length === 1 && walk.hedgeAfterMs !== undefined && this.hedgedFor !== primary && this.instances < walk.maxInstances && request.callsLeft > 0) {
+    if (
+      running.length === 1 &&
+      walk.hedgeAfterMs !== undefined &&
+      this.hedgedFor !== primary &&
+      this.instances < walk.maxInstances &&
+      request.callsLeft > 0
+    ) {
       return raceHedge(this.context, primary.outcome!, primary.started + walk.hedgeAfterMs - this.context.clock.now())
     }
     return running.length === 1 ? primary.outcome! : Promise.race(running.map((attempt) => attempt.outcome!))
@@ -146,7 +191,15 @@ class Walker<T> {
     this.instances++
     state.tried.push(selection.candidate.key)
     const hedge = this.begin(selection, 0, true)
-    context.emit({ type: 'hedge', at: context.clock.now(), requestId: request.id, target: request.target, from: primary.candidate.key, to: hedge.candidate.key, afterMs: walk.hedgeAfterMs! })
+    context.emit({
+      type: 'hedge',
+      at: context.clock.now(),
+      requestId: request.id,
+      target: request.target,
+      from: primary.candidate.key,
+      to: hedge.candidate.key,
+      afterMs: walk.hedgeAfterMs!,
+    })
   }
 
   async go(): Promise<WalkOutcome<T>> {
@@ -176,7 +229,13 @@ class Walker<T> {
       } else if (REJECTIONS.has(settled.kind!)) {
         this.cancelOthers('the request was rejected')
         const record = request.attempts[request.attempts.length - 1]
-        throw new RequestRejectedError(request.target, request.attempts, settled.error, settled.kind!, record?.error?.statusCode)
+        throw new RequestRejectedError(
+          request.target,
+          request.attempts,
+          settled.error,
+          settled.kind!,
+          record?.error?.statusCode,
+        )
       }
       // Another call of this request is still running: it may still answer.
       if (running.length > 0) continue
@@ -189,12 +248,21 @@ class Walker<T> {
 }
 
 /** Runs one request's walk (see `Walker`). */
-export function walkOnce<T>(context: ExecutionContext, request: RequestState, walk: Walk, run: RunAttempt<T>): Promise<WalkOutcome<T>> {
+export function walkOnce<T>(
+  context: ExecutionContext,
+  request: RequestState,
+  walk: Walk,
+  run: RunAttempt<T>,
+): Promise<WalkOutcome<T>> {
   return new Walker(context, request, walk, run).go()
 }
 
 /** The attempt's outcome, or HEDGE when `ms` pass first. */
-function raceHedge<T>(context: ExecutionContext, result: Promise<Attempt<T>>, ms: number): Promise<Attempt<T> | typeof HEDGE> {
+function raceHedge<T>(
+  context: ExecutionContext,
+  result: Promise<Attempt<T>>,
+  ms: number,
+): Promise<Attempt<T> | typeof HEDGE> {
   if (ms <= 0) return Promise.resolve(HEDGE)
   return new Promise((resolve) => {
     const timer = context.clock.setTimeout(() => resolve(HEDGE), ms)
@@ -206,7 +274,11 @@ function raceHedge<T>(context: ExecutionContext, result: Promise<Attempt<T>>, ms
 }
 
 /** A retry passes through the instance's limits and breaker again; undefined when either says no (the request moves on). */
-async function reacquire<T>(context: ExecutionContext, request: RequestState, pending: PendingRetry<T>): Promise<Selection | undefined> {
+async function reacquire<T>(
+  context: ExecutionContext,
+  request: RequestState,
+  pending: PendingRetry<T>,
+): Promise<Selection | undefined> {
   const { candidate } = pending.failed
   const instance = candidate.instance
   if (!instance.admitted) return undefined

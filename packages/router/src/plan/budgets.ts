@@ -10,11 +10,25 @@ function sumOfLargest(values: number[], count: number): number {
 }
 
 /** Every candidate of a route, stage by stage (a task group is one stage). */
-function stages(route: RoutePlan): { candidates: CandidatePlan[]; maxInstances: number; stepDelayMs: number; steps: number }[] {
+function stages(
+  route: RoutePlan,
+): { candidates: CandidatePlan[]; maxInstances: number; stepDelayMs: number; steps: number }[] {
   if (route.kind === 'task_group') {
-    return [{ candidates: route.steps.flatMap((step) => step.candidates), maxInstances: route.maxInstances, stepDelayMs: route.stepDelayMs, steps: route.steps.length }]
+    return [
+      {
+        candidates: route.steps.flatMap((step) => step.candidates),
+        maxInstances: route.maxInstances,
+        stepDelayMs: route.stepDelayMs,
+        steps: route.steps.length,
+      },
+    ]
   }
-  return route.stages.map((stage) => ({ candidates: stage.tiers.flat(), maxInstances: stage.maxInstances, stepDelayMs: 0, steps: 1 }))
+  return route.stages.map((stage) => ({
+    candidates: stage.tiers.flat(),
+    maxInstances: stage.maxInstances,
+    stepDelayMs: 0,
+    steps: 1,
+  }))
 }
 
 /**

@@ -31,7 +31,12 @@ const BUILT_IN = 'built-in default'
 type Global = PoolWrappersGlobal | TaskGroupWrappersGlobal
 
 /** Where a `[global]` key of a wrapper comes from: its wrappers file (or the file it inherits from), or the schema. */
-function globalSourceOf(config: ResolvedConfig, name: string, wrapper: ResolvedWrapper | undefined, key: string): Source {
+function globalSourceOf(
+  config: ResolvedConfig,
+  name: string,
+  wrapper: ResolvedWrapper | undefined,
+  key: string,
+): Source {
   if (!wrapper) return `${BUILT_IN} ([global] ${key}; a pool or task group called by its own name)`
   return sourceOf(config, 'wrapper', name, ['global', ...key.split('.')], `[global] ${key}`)
 }
@@ -83,8 +88,12 @@ function entry(
     values: global,
     sources: { default_timeout: globalSource('default_timeout'), max_retries: globalSource('max_retries') },
   }
-  const route = context.config.pools[target] ? poolRoute(context, target, settings) : groupRoute(context, target, settings)
-  const requestTimeoutMs = overrides.requestTimeoutMs ?? (global.request_timeout !== undefined ? global.request_timeout * 1000 : walkDeadlineMs(route))
+  const route = context.config.pools[target]
+    ? poolRoute(context, target, settings)
+    : groupRoute(context, target, settings)
+  const requestTimeoutMs =
+    overrides.requestTimeoutMs ??
+    (global.request_timeout !== undefined ? global.request_timeout * 1000 : walkDeadlineMs(route))
   const fromOverride = (value: unknown, fallback: Source) => (value !== undefined ? ROUTER_OPTION : fallback)
   return {
     name,
@@ -99,7 +108,9 @@ function entry(
     sources: {
       requestTimeoutMs: fromOverride(
         overrides.requestTimeoutMs,
-        global.request_timeout !== undefined ? globalSource('request_timeout') : 'computed: room to walk the chain once (docs/routing.md)',
+        global.request_timeout !== undefined
+          ? globalSource('request_timeout')
+          : 'computed: room to walk the chain once (docs/routing.md)',
       ),
       maxCalls: fromOverride(overrides.attemptBudget, 'computed: every call the rules allow (docs/routing.md)'),
       retryOn: fromOverride(overrides.retryOn, globalSource('error_handling.retry_on_errors')),
@@ -108,7 +119,9 @@ function entry(
       baseDelayMs: fromOverride(overrides.retry?.baseDelayMs, BUILT_IN),
       cache: fromOverride(overrides.cache, globalSource('cache')),
       logging: globalSource('logging'),
-      tools: wrapper ? globalSource('function_calling_enabled / tool_selection_strategy') : 'passed through (not a task-group wrapper)',
+      tools: wrapper
+        ? globalSource('function_calling_enabled / tool_selection_strategy')
+        : 'passed through (not a task-group wrapper)',
     },
   }
 }
@@ -119,7 +132,11 @@ function poolSettings(config: ResolvedConfig): Map<string, PoolSettings> {
     pools.set(name, {
       name,
       admission: poolLimitSpec(pool.rate_limiting),
-      metrics: { enabled: pool.metrics.enabled, intervalMs: pool.metrics.interval * 1000, retentionMs: pool.metrics.retention_period * 1000 },
+      metrics: {
+        enabled: pool.metrics.enabled,
+        intervalMs: pool.metrics.interval * 1000,
+        retentionMs: pool.metrics.retention_period * 1000,
+      },
     })
   }
   return pools
@@ -138,7 +155,9 @@ export function compilePlan(config: ResolvedConfig, overrides: PlanOverrides = {
     const target = wrapper.type === 'pool' ? wrapper.pool_name : wrapper.task_group_name
     entries.set(name, entry(context, name, 'wrapper', target, wrapper, overrides))
   }
-  for (const name of Object.keys(config.pools)) entries.set(name, entry(context, name, 'pool', name, undefined, overrides))
-  for (const name of Object.keys(config.task_groups)) entries.set(name, entry(context, name, 'task_group', name, undefined, overrides))
+  for (const name of Object.keys(config.pools))
+    entries.set(name, entry(context, name, 'pool', name, undefined, overrides))
+  for (const name of Object.keys(config.task_groups))
+    entries.set(name, entry(context, name, 'task_group', name, undefined, overrides))
   return { instances, entries, pools: poolSettings(config) }
 }

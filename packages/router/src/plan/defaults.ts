@@ -5,10 +5,14 @@ import type { TaskGroupWrappersGlobal as WrappersGlobal } from '@llmpool/schema'
  * The built-in defaults, read from the schemas (the one place they are written): what a pool or task group called
  * by its own name gets, and what a wrappers file's `[global]` falls back to.
  */
-export const GLOBAL_DEFAULTS: Readonly<WrappersGlobal> = Object.freeze(schemaDefaults<WrappersGlobal>(TaskGroupWrappersGlobal))
+export const GLOBAL_DEFAULTS: Readonly<WrappersGlobal> = Object.freeze(
+  schemaDefaults<WrappersGlobal>(TaskGroupWrappersGlobal),
+)
 
 /** Passive health of a group that no pool contains (and no active probe). */
-export const HEALTH_DEFAULTS: Readonly<HealthCheckTable> = Object.freeze(schemaDefaults<HealthCheckTable>(HealthCheckTable))
+export const HEALTH_DEFAULTS: Readonly<HealthCheckTable> = Object.freeze(
+  schemaDefaults<HealthCheckTable>(HealthCheckTable),
+)
 
 export const COOLDOWN_DEFAULTS: Readonly<CooldownTable> = Object.freeze(schemaDefaults<CooldownTable>(CooldownTable))
 

@@ -25,7 +25,10 @@ function healthOfGroups(config: ResolvedConfig): Map<string, { health: HealthPla
       const previous = result.get(group)
       result.set(group, {
         health: {
-          failureThreshold: Math.min(previous?.health.failureThreshold ?? Number.POSITIVE_INFINITY, check.failure_threshold),
+          failureThreshold: Math.min(
+            previous?.health.failureThreshold ?? Number.POSITIVE_INFINITY,
+            check.failure_threshold,
+          ),
           recoveryTimeMs: Math.max(previous?.health.recoveryTimeMs ?? 0, check.recovery_time * 1000),
           intervalMs: Math.min(previous?.health.intervalMs ?? Number.POSITIVE_INFINITY, check.interval * 1000),
         },
@@ -36,7 +39,10 @@ function healthOfGroups(config: ResolvedConfig): Map<string, { health: HealthPla
   return new Map(
     [...result].map(([group, { health, pools }]) => [
       group,
-      { health, source: `[pool.health_check] of ${pools.map((pool) => config.source.files.pools[pool] ?? pool).join(', ')} (the strictest)` },
+      {
+        health,
+        source: `[pool.health_check] of ${pools.map((pool) => config.source.files.pools[pool] ?? pool).join(', ')} (the strictest)`,
+      },
     ]),
   )
 }
@@ -54,7 +60,11 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
   for (const [groupName, group] of Object.entries(config.task_groups)) {
     const file = config.source.files.task_groups[groupName] ?? groupName
     const groupHealth = health.get(groupName) ?? {
-      health: { failureThreshold: HEALTH_DEFAULTS.failure_threshold, recoveryTimeMs: HEALTH_DEFAULTS.recovery_time * 1000, intervalMs: undefined },
+      health: {
+        failureThreshold: HEALTH_DEFAULTS.failure_threshold,
+        recoveryTimeMs: HEALTH_DEFAULTS.recovery_time * 1000,
+        intervalMs: undefined,
+      },
       source: 'built-in default (no pool contains the group: no active probe)',
     }
     const breaker = {
@@ -64,13 +74,29 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
     }
     const cooldown = { defaultMs: group.cooldown.default_time * 1000, maxMs: group.cooldown.max_time * 1000 }
     const cooldownSource = `${sourceOf(config, 'task_group', groupName, ['cooldown', 'default_time'], 'task_group.cooldown.default_time')}; ${sourceOf(config, 'task_group', groupName, ['cooldown', 'max_time'], 'max_time')}`
-    const breakerSource = sourceOf(config, 'task_group', groupName, ['circuit_breaker', 'failure_threshold'], 'task_group.circuit_breaker')
+    const breakerSource = sourceOf(
+      config,
+      'task_group',
+      groupName,
+      ['circuit_breaker', 'failure_threshold'],
+      'task_group.circuit_breaker',
+    )
     for (const [echelonName, echelon] of echelonsByPriority(group)) {
-      const echelonSource = (key: string) => sourceOf(config, 'task_group', groupName, ['echelons', echelonName, key], `task_group.echelons.${echelonName}.${key}`)
+      const echelonSource = (key: string) =>
+        sourceOf(
+          config,
+          'task_group',
+          groupName,
+          ['echelons', echelonName, key],
+          `task_group.echelons.${echelonName}.${key}`,
+        )
       const limits: LimitSpec[] = []
-      if (echelon.rpm_limit !== undefined) limits.push({ kind: 'sliding_window', windowMs: RPM_WINDOW_MS, limit: echelon.rpm_limit })
-      if (echelon.concurrency_limit !== undefined) limits.push({ kind: 'concurrency', limit: echelon.concurrency_limit })
-      const keys: (string | undefined)[] = echelon.api_keys && echelon.api_keys.length > 0 ? [...echelon.api_keys] : [empty(echelon.api_key)]
+      if (echelon.rpm_limit !== undefined)
+        limits.push({ kind: 'sliding_window', windowMs: RPM_WINDOW_MS, limit: echelon.rpm_limit })
+      if (echelon.concurrency_limit !== undefined)
+        limits.push({ kind: 'concurrency', limit: echelon.concurrency_limit })
+      const keys: (string | undefined)[] =
+        echelon.api_keys && echelon.api_keys.length > 0 ? [...echelon.api_keys] : [empty(echelon.api_key)]
       const rotating = echelon.api_keys !== undefined && echelon.api_keys.length > 0
       const baseURL = empty(echelon.base_url)
       for (const model of echelon.models) {
@@ -78,7 +104,13 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
         keys.forEach((apiKey, index) => {
           const key = `${groupName}.${echelonName}/${model}${rotating ? `#${index + 1}` : ''}`
           if (instances.has(key)) return
-          const identity = [groupName, echelonName, model, apiKey === undefined ? '' : digest(apiKey), baseURL ?? ''].join('|')
+          const identity = [
+            groupName,
+            echelonName,
+            model,
+            apiKey === undefined ? '' : digest(apiKey),
+            baseURL ?? '',
+          ].join('|')
           instances.set(key, {
             key,
             identity,
@@ -101,15 +133,25 @@ export function compileInstances(config: ResolvedConfig): Map<string, InstancePl
             sources: {
               limits:
                 limits.length > 0
-                  ? [echelon.rpm_limit !== undefined ? echelonSource('rpm_limit') : '', echelon.concurrency_limit !== undefined ? echelonSource('concurrency_limit') : '']
+                  ? [
+                      echelon.rpm_limit !== undefined ? echelonSource('rpm_limit') : '',
+                      echelon.concurrency_limit !== undefined ? echelonSource('concurrency_limit') : '',
+                    ]
                       .filter(Boolean)
                       .join('; ') + ` (per instance${rotating ? ', per key' : ''})`
                   : 'none set',
               breaker: breakerSource,
               health: groupHealth.source,
               cooldown: cooldownSource,
-              apiKey: rotating ? `${echelonSource('api_keys')}[${index}]` : apiKey === undefined ? "the provider's default (its environment variable)" : echelonSource('api_key'),
-              baseURL: baseURL === undefined ? "the provider's default (OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the public API)" : echelonSource('base_url'),
+              apiKey: rotating
+                ? `${echelonSource('api_keys')}[${index}]`
+                : apiKey === undefined
+                  ? "the provider's default (its environment variable)"
+                  : echelonSource('api_key'),
+              baseURL:
+                baseURL === undefined
+                  ? "the provider's default (OPENAI_BASE_URL / ANTHROPIC_BASE_URL, else the public API)"
+                  : echelonSource('base_url'),
             },
           })
         })

@@ -23,17 +23,28 @@ export interface RouteContext {
 function candidate(context: RouteContext, key: string, global: GlobalSettings): CandidatePlan {
   const instance = context.instances.get(key)!
   const echelon = context.config.task_groups[instance.group]!.echelons[instance.echelon]!
-  const own = (name: string) => sourceOf(context.config, 'task_group', instance.group, ['echelons', instance.echelon, name], `task_group.echelons.${instance.echelon}.${name}`)
+  const own = (name: string) =>
+    sourceOf(
+      context.config,
+      'task_group',
+      instance.group,
+      ['echelons', instance.echelon, name],
+      `task_group.echelons.${instance.echelon}.${name}`,
+    )
   const attemptTimeoutMs = (echelon.timeout ?? global.values.default_timeout) * 1000
   const attemptSource = echelon.timeout !== undefined ? own('timeout') : global.sources.default_timeout
   return {
     instance: key,
     attemptTimeoutMs,
-    firstTokenTimeoutMs: echelon.first_token_timeout !== undefined ? echelon.first_token_timeout * 1000 : attemptTimeoutMs,
+    firstTokenTimeoutMs:
+      echelon.first_token_timeout !== undefined ? echelon.first_token_timeout * 1000 : attemptTimeoutMs,
     maxRetries: echelon.max_retries ?? global.values.max_retries,
     sources: {
       attemptTimeoutMs: attemptSource,
-      firstTokenTimeoutMs: echelon.first_token_timeout !== undefined ? own('first_token_timeout') : `as attemptTimeoutMs (${attemptSource})`,
+      firstTokenTimeoutMs:
+        echelon.first_token_timeout !== undefined
+          ? own('first_token_timeout')
+          : `as attemptTimeoutMs (${attemptSource})`,
       maxRetries: echelon.max_retries !== undefined ? own('max_retries') : global.sources.max_retries,
     },
   }
@@ -52,7 +63,10 @@ function chainOf(config: ResolvedConfig, name: string, group: TaskGroup): string
     return target ? echelonsByPriority(target).map(([echelon]) => `${reference}.${echelon}`) : []
   }
   const fallbacks = group.fallback.fallback_groups.flatMap(expand)
-  const labels = group.fallback.strategy === 'echelon_down' ? [own[0]!, ...(fallbacks.length > 0 ? fallbacks : own.slice(1))] : [...own, ...fallbacks]
+  const labels =
+    group.fallback.strategy === 'echelon_down'
+      ? [own[0]!, ...(fallbacks.length > 0 ? fallbacks : own.slice(1))]
+      : [...own, ...fallbacks]
   return [...new Set(labels)]
 }
 
@@ -107,17 +121,22 @@ function stageOf(context: RouteContext, name: string, pool: Pool, global: Global
         continue
       }
       const priority = echelon.priority ?? 1
-      const order: [number, number] = weighted || pool.rotation_strategy.type === 'weighted' ? [priority, 0] : [priority, groupIndex]
+      const order: [number, number] =
+        weighted || pool.rotation_strategy.type === 'weighted' ? [priority, 0] : [priority, groupIndex]
       const id = order.join(':')
       const tier = tiers.get(id) ?? { order, candidates: [] }
       tier.candidates.push(...candidates)
       tiers.set(id, tier)
     }
   })
-  const ordered = [...tiers.values()].sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1]).map((tier) => tier.candidates)
+  const ordered = [...tiers.values()]
+    .sort((a, b) => a.order[0] - b.order[0] || a.order[1] - b.order[1])
+    .map((tier) => tier.candidates)
   if (weightedTier.length > 0) ordered.unshift(weightedTier)
   // In the fallback tiers of a weighted pool, unweighted instances are picked evenly.
-  if (weighted) for (const tier of ordered.slice(1)) for (const entry of tier) if (!weights.get(entry.instance)) weights.set(entry.instance, 1)
+  if (weighted)
+    for (const tier of ordered.slice(1))
+      for (const entry of tier) if (!weights.get(entry.instance)) weights.set(entry.instance, 1)
   return {
     pool: name,
     strategy: pool.rotation_strategy.type,
@@ -139,7 +158,8 @@ export function poolRoute(context: RouteContext, name: string, global: GlobalSet
   const names = [name]
   const pool = context.config.pools[name]!
   if (pool.fallback.strategy === 'pool_fallback') {
-    for (const fallback of pool.fallback.fallback_pools) if (context.config.pools[fallback] && !names.includes(fallback)) names.push(fallback)
+    for (const fallback of pool.fallback.fallback_pools)
+      if (context.config.pools[fallback] && !names.includes(fallback)) names.push(fallback)
   }
   return { kind: 'pool', stages: names.map((stage) => stageOf(context, stage, context.config.pools[stage]!, global)) }
 }

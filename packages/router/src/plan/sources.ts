@@ -6,7 +6,13 @@ import type { Source } from './types'
  * task_group.echelons.echelon1.timeout`, or `built-in default ([global] default_timeout)` when no file wrote it.
  * (`label` alone when the configuration was not loaded by `@llmpool/config`, e.g. made in code.)
  */
-export function sourceOf(config: ResolvedConfig, section: 'pool' | 'task_group' | 'wrapper', name: string, path: readonly string[], label: string): Source {
+export function sourceOf(
+  config: ResolvedConfig,
+  section: 'pool' | 'task_group' | 'wrapper',
+  name: string,
+  path: readonly string[],
+  label: string,
+): Source {
   try {
     const origin = originOf(config, section, name, path)
     if ('default' in origin) return `built-in default (${label})`

@@ -28,7 +28,10 @@ export function instanceJSON(instance: InstancePlan) {
     model: instance.model,
     keyIndex: instance.keyIndex,
     apiKey: sourced(instance.apiKey === undefined ? undefined : '[redacted]', instance.sources.apiKey),
-    baseURL: sourced(instance.baseURL === undefined ? undefined : redactUrl(instance.baseURL), instance.sources.baseURL),
+    baseURL: sourced(
+      instance.baseURL === undefined ? undefined : redactUrl(instance.baseURL),
+      instance.sources.baseURL,
+    ),
     priority: instance.priority,
     limits: sourced(instance.limits, instance.sources.limits),
     breaker: sourced(instance.breaker, instance.sources.breaker),
@@ -61,7 +64,11 @@ export function entryJSON(entry: EntryPlan) {
           hedgeAfterMs: sourced(stage.hedgeAfterMs, stage.sources.hedgeAfterMs),
           order: stage.sources.tiers,
           tiers: stage.tiers.map((tier) =>
-            tier.map((candidate) => (stage.strategy === 'weighted' ? { ...candidateJSON(candidate), weight: stage.weights.get(candidate.instance) } : candidateJSON(candidate))),
+            tier.map((candidate) =>
+              stage.strategy === 'weighted'
+                ? { ...candidateJSON(candidate), weight: stage.weights.get(candidate.instance) }
+                : candidateJSON(candidate),
+            ),
           ),
         }))
   return {
@@ -93,7 +100,10 @@ export function planToJSON(plan: RoutingPlan, names?: readonly string[]) {
   const entries = [...plan.entries.values()].filter((entry) => !names || names.includes(entry.name))
   const used = new Set<string>()
   for (const entry of entries) {
-    const lists = entry.route.kind === 'task_group' ? entry.route.steps.map((step) => step.candidates) : entry.route.stages.flatMap((stage) => stage.tiers)
+    const lists =
+      entry.route.kind === 'task_group'
+        ? entry.route.steps.map((step) => step.candidates)
+        : entry.route.stages.flatMap((stage) => stage.tiers)
     for (const list of lists) for (const candidate of list) used.add(candidate.instance)
   }
   return {

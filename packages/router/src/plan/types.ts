@@ -53,9 +53,17 @@ export interface InstancePlan {
   readonly maxTokens: number | undefined
   /** The echelon's `rpm_limit` (a sliding window) and `concurrency_limit`, per instance. */
   readonly limits: readonly LimitSpec[]
-  readonly breaker: { readonly failureThreshold: number; readonly recoveryTimeMs: number; readonly halfOpenRequests: number }
+  readonly breaker: {
+    readonly failureThreshold: number
+    readonly recoveryTimeMs: number
+    readonly halfOpenRequests: number
+  }
   /** Passive health, and the active probe interval (undefined: no probe), from the pools that contain the group. */
-  readonly health: { readonly failureThreshold: number; readonly recoveryTimeMs: number; readonly intervalMs: number | undefined }
+  readonly health: {
+    readonly failureThreshold: number
+    readonly recoveryTimeMs: number
+    readonly intervalMs: number | undefined
+  }
   /** How long a 429/529 without a hint rests the instance, and the longest rest (also for a refused key). */
   readonly cooldown: { readonly defaultMs: number; readonly maxMs: number }
   /** Where each of the values above comes from. */

@@ -29,10 +29,19 @@ export class BreakerWiring {
     if (previous) this.unwire(instance)
     const { breaker } = instance
     const listener = breaker.onStateChange((change) =>
-      this.emit({ type: 'breaker_change', at: change.at, instance: instance.key, from: change.from, to: change.to, reason: change.reason }),
+      this.emit({
+        type: 'breaker_change',
+        at: change.at,
+        instance: instance.key,
+        from: change.from,
+        to: change.to,
+        reason: change.reason,
+      }),
     )
     // Shared under the instance's shareKey: another API key or base URL is another breaker in every process.
-    const shared = this.sharing?.add(breaker as Breaker & { readonly clock: Clock }, instance.plan.shareKey).catch(() => undefined)
+    const shared = this.sharing
+      ?.add(breaker as Breaker & { readonly clock: Clock }, instance.plan.shareKey)
+      .catch(() => undefined)
     this.wired.set(instance, { breaker, listener, shared })
     return previous === undefined
   }

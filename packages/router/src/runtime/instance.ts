@@ -17,7 +17,9 @@ export interface InstanceContext {
 
 const sameLimits = (a: readonly LimitSpec[], b: readonly LimitSpec[]) => JSON.stringify(a) === JSON.stringify(b)
 const sameBreaker = (a: InstancePlan['breaker'], b: InstancePlan['breaker']) =>
-  a.failureThreshold === b.failureThreshold && a.recoveryTimeMs === b.recoveryTimeMs && a.halfOpenRequests === b.halfOpenRequests
+  a.failureThreshold === b.failureThreshold &&
+  a.recoveryTimeMs === b.recoveryTimeMs &&
+  a.halfOpenRequests === b.halfOpenRequests
 
 function makeBreaker(plan: InstancePlan, clock: Clock, restoreFrom?: Breaker): CircuitBreaker {
   const breaker = new CircuitBreaker({
@@ -58,13 +60,19 @@ export class InstanceRuntime {
     this.settings = { provider: plan.provider, modelId: plan.modelId, apiKey: plan.apiKey, baseURL: plan.baseURL }
     this.breaker = makeBreaker(plan, context.clock)
     this.limiter = this.makeLimiter(plan)
-    this.health = new InstanceHealth(plan.health, context.clock, (healthy, reason) => context.onHealthChange(this, healthy, reason))
+    this.health = new InstanceHealth(plan.health, context.clock, (healthy, reason) =>
+      context.onHealthChange(this, healthy, reason),
+    )
     this.cooldown = new InstanceCooldown(context.clock)
   }
 
   private makeLimiter(plan: InstancePlan): Limiter | undefined {
     const parts = plan.limits.map((spec) => this.context.limits.create(`${plan.key}#${spec.kind}`, spec))
-    return parts.length === 0 ? undefined : parts.length === 1 ? parts[0] : this.context.limits.composite(plan.key, parts)
+    return parts.length === 0
+      ? undefined
+      : parts.length === 1
+        ? parts[0]
+        : this.context.limits.composite(plan.key, parts)
   }
 
   /**
@@ -147,6 +155,10 @@ export class InstanceRuntime {
   /** Milliseconds until this instance may be admitted again (0 when it is). */
   get recoveryMs(): number {
     if (this.draining) return Number.POSITIVE_INFINITY
-    return Math.max(this.cooldown.remainingMs, this.health.retryAfterMs, this.breaker.state === 'open' ? this.breaker.retryAfterMs : 0)
+    return Math.max(
+      this.cooldown.remainingMs,
+      this.health.retryAfterMs,
+      this.breaker.state === 'open' ? this.breaker.retryAfterMs : 0,
+    )
   }
 }

@@ -31,7 +31,10 @@ export class Probes {
     if (resting === 'rate_limit' || resting === 'overloaded') return this.start(instance)
     const interval = instance.plan.health.intervalMs ?? 10_000
     const controller = new AbortController()
-    const timeout = this.clock.setTimeout(() => controller.abort(timeoutError('health probe timed out')), Math.min(interval, 10_000))
+    const timeout = this.clock.setTimeout(
+      () => controller.abort(timeoutError('health probe timed out')),
+      Math.min(interval, 10_000),
+    )
     try {
       const probing = instance.probe(controller.signal)
       if (probing) {

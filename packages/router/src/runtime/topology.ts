@@ -55,11 +55,18 @@ export interface TopologyOptions extends InstanceContext {
   random(): number
 }
 
-function strategyFactory(strategies: Record<string, RotationStrategyFactory>, pool: string, type: string): RotationStrategyFactory {
+function strategyFactory(
+  strategies: Record<string, RotationStrategyFactory>,
+  pool: string,
+  type: string,
+): RotationStrategyFactory {
   // `custom:NAME` selects a strategy registered in code as NAME.
   const name = type.startsWith('custom:') ? type.slice('custom:'.length) : type
   const factory = Object.hasOwn(strategies, name) ? strategies[name] : undefined
-  if (!factory) throw new RangeError(`pool "${pool}": rotation strategy "${type}" is not registered (pass it in the router's \`strategies\` option as "${name}")`)
+  if (!factory)
+    throw new RangeError(
+      `pool "${pool}": rotation strategy "${type}" is not registered (pass it in the router's \`strategies\` option as "${name}")`,
+    )
   return factory
 }
 
@@ -121,12 +128,19 @@ export class Topology {
       const strategyKey = pool.rotation_strategy.type
       const factory = strategyFactory(options.strategies, name, strategyKey)
       // Unchanged, or the same kind with new values (its count kept): the pool keeps its limiter.
-      const kept = old?.admission && settings.admission && (old.admissionKey === admissionKey || old.admission.reconfigure?.(settings.admission) === true)
+      const kept =
+        old?.admission &&
+        settings.admission &&
+        (old.admissionKey === admissionKey || old.admission.reconfigure?.(settings.admission) === true)
       if (old?.admission && !kept) this.retiredLimiters.push(old.admission)
       this.pools.set(name, {
         name,
         settings,
-        admission: kept ? old.admission : settings.admission ? options.limits.create(`pool:${name}`, settings.admission) : undefined,
+        admission: kept
+          ? old.admission
+          : settings.admission
+            ? options.limits.create(`pool:${name}`, settings.admission)
+            : undefined,
         strategy: old && old.strategyKey === strategyKey ? old.strategy : factory(name),
         admissionKey,
         strategyKey,
@@ -136,8 +150,14 @@ export class Topology {
     for (const [name, entryPlan] of plan.entries) {
       const old = previous?.entries.get(name)
       const cacheKey = JSON.stringify(entryPlan.services.cache ?? null)
-      const cache = old && old.cacheKey === cacheKey ? old.cache : entryPlan.services.cache ? new ResponseCache(entryPlan.services.cache, options.clock) : undefined
-      const candidate = (candidatePlan: CandidatePlan) => new Candidate(this.instances.get(candidatePlan.instance)!, candidatePlan)
+      const cache =
+        old && old.cacheKey === cacheKey
+          ? old.cache
+          : entryPlan.services.cache
+            ? new ResponseCache(entryPlan.services.cache, options.clock)
+            : undefined
+      const candidate = (candidatePlan: CandidatePlan) =>
+        new Candidate(this.instances.get(candidatePlan.instance)!, candidatePlan)
       const route = entryPlan.route
       if (route.kind === 'task_group') {
         const lists = route.steps.map((step) => step.candidates.map(candidate))
@@ -153,7 +173,14 @@ export class Topology {
           // Orders are only read, never changed: the list itself serves when the turn starts at its head.
           return start === 0 ? candidates : [...candidates.slice(start), ...candidates.slice(0, start)]
         }
-        const walk: Walk = { pool: undefined, lists, maxInstances: route.maxInstances, stepDelayMs: route.stepDelayMs, hedgeAfterMs: route.hedgeAfterMs, order }
+        const walk: Walk = {
+          pool: undefined,
+          lists,
+          maxInstances: route.maxInstances,
+          stepDelayMs: route.stepDelayMs,
+          hedgeAfterMs: route.hedgeAfterMs,
+          order,
+        }
         this.entries.set(name, { plan: entryPlan, walks: [walk], pools: [undefined], cache, cacheKey })
       } else {
         const walks: Walk[] = []
@@ -163,7 +190,14 @@ export class Topology {
           const weights = stage.weights
           const context = { weightOf: (view: { key: string }) => weights.get(view.key) ?? 0, random: options.random }
           const order: Order = (_listIndex, candidates) => pool.strategy.order(candidates, context) as Candidate[]
-          walks.push({ pool: stage.pool, lists: stage.tiers.map((tier) => tier.map(candidate)), maxInstances: stage.maxInstances, stepDelayMs: 0, hedgeAfterMs: stage.hedgeAfterMs, order })
+          walks.push({
+            pool: stage.pool,
+            lists: stage.tiers.map((tier) => tier.map(candidate)),
+            maxInstances: stage.maxInstances,
+            stepDelayMs: 0,
+            hedgeAfterMs: stage.hedgeAfterMs,
+            order,
+          })
           pools.push(pool)
         }
         this.entries.set(name, { plan: entryPlan, walks, pools, cache, cacheKey })
