@@ -28,6 +28,13 @@ export class AttemptSignal {
   timedOut = false
   private listeners: ((reason: unknown) => void)[] | undefined
   private rejectRace: ((reason: unknown) => void) | undefined
+  /**
+   * What the timer's callback reaches this signal through, emptied once the timer no longer matters. Under load V8
+   * allocates Node's Timeout objects in the old generation, where a cleared one stays until a full collection: a
+   * callback holding the signal directly kept the whole request (its call, listeners, the upstream exchange) alive
+   * through every young collection until then, and young collections copied and promoted it (docs/decisions/0009).
+   */
+  private readonly timerTarget: { signal: AttemptSignal | undefined } = { signal: this }
 
   constructor(
     private readonly clock: Clock,
@@ -37,7 +44,8 @@ export class AttemptSignal {
     private readonly caller: AbortSignal | undefined,
     private readonly trial: AbortSignal | undefined,
   ) {
-    this.timer = clock.setTimeout(() => this.onTimeout(), Math.max(0, limitMs))
+    const target = this.timerTarget
+    this.timer = clock.setTimeout(() => target.signal?.onTimeout(), Math.max(0, limitMs))
     unref(this.timer)
     if (caller) {
       if (caller.aborted) this.abort(caller.reason)
@@ -123,10 +131,15 @@ export class AttemptSignal {
   disarm(): void {
     this.clock.clearTimeout(this.timer)
     this.timer = undefined
+    this.timerTarget.signal = undefined
   }
 
   dispose(): void {
     this.clock.clearTimeout(this.timer)
+    this.timerTarget.signal = undefined
+    // Nothing is left to hear: what they hold (the attempt's promise, a provider's exchange) is let go.
+    this.listeners = undefined
+    this.rejectRace = undefined
     this.caller?.removeEventListener('abort', this)
     this.trial?.removeEventListener('abort', this)
   }

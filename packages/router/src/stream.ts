@@ -202,7 +202,9 @@ class CommittedStream {
     this.fail(error)
   }
   private readonly readAgain = (): Promise<ReadResult> => this.read()
-  private readonly onIdleTimer = (): void => this.checkIdle()
+  /** What the idle timer reaches the stream through, emptied when the stream ends (see AttemptSignal's `timerTarget`). */
+  private readonly idleTarget: { stream: CommittedStream | undefined } = { stream: this }
+  private readonly onIdleTimer: () => void
 
   constructor(
     private readonly settings: StreamSettings,
@@ -212,6 +214,8 @@ class CommittedStream {
     head: LanguageModelV3StreamPart[],
   ) {
     this.timeToFirstTokenMs = settings.clock.now() - controls.started
+    const idle = this.idleTarget
+    this.onIdleTimer = () => idle.stream?.checkIdle()
     this.done = new Promise<unknown>((resolve) => {
       this.resolveDone = resolve
     })
@@ -269,10 +273,7 @@ class CommittedStream {
     options?: StreamPipeOptions,
   ): ReadableStream<T> {
     // Node's types make `pipeThrough` generic in a way a method of our own cannot restate exactly.
-    return this.stream().pipeThrough(
-      transform as ReadableWritablePair<T, LanguageModelV3StreamPart>,
-      options,
-    ) as ReadableStream<T>
+    return this.stream().pipeThrough(transform as never, options) as ReadableStream<T>
   }
 
   pipeTo(destination: WritableStream<LanguageModelV3StreamPart>, options?: StreamPipeOptions): Promise<void> {
@@ -433,6 +434,7 @@ class CommittedStream {
   }
 
   private stopTimer(): void {
+    this.idleTarget.stream = undefined
     if (this.idleTimer === undefined) return
     this.settings.clock.clearTimeout(this.idleTimer)
     this.idleTimer = undefined
