@@ -62,6 +62,11 @@ function upstreamStreamError(instance: string, error: unknown): Error {
   })
 }
 
+/** `ReadableStream.prototype.values`, which Node implements and its type declarations leave out. */
+type IterableStream = {
+  values(options?: { preventCancel?: boolean }): AsyncIterableIterator<LanguageModelV3StreamPart>
+}
+
 /** Finish reasons that say the upstream did not answer properly. */
 const FAILED_FINISH = new Set(['error', 'other'])
 
@@ -285,11 +290,12 @@ class CommittedStream {
   }
 
   values(options?: { preventCancel?: boolean }): AsyncIterableIterator<LanguageModelV3StreamPart> {
-    return this.stream().values(options)
+    // Node's ReadableStream has `values()`; the DOM-less lib types of Node 20 do not declare it.
+    return (this.stream() as unknown as IterableStream).values(options)
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<LanguageModelV3StreamPart> {
-    return this.stream().values()
+    return (this.stream() as unknown as IterableStream).values()
   }
 
   /** A real ReadableStream reading this one, for whatever `getReader()` does not do. */
