@@ -115,12 +115,10 @@ class RouterTracing {
       }
       case 'rate_limited': {
         // Waiting for capacity is time in the request span that no call accounts for.
-        this.requests
-          .get(event.requestId)
-          ?.span.addEvent('llmpool.rate_limited', {
-            'llmpool.target': event.target,
-            'llmpool.retry_after_ms': event.retryAfterMs,
-          })
+        this.requests.get(event.requestId)?.span.addEvent('llmpool.rate_limited', {
+          'llmpool.target': event.target,
+          'llmpool.retry_after_ms': event.retryAfterMs,
+        })
         return
       }
       default:
