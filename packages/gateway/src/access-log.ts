@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AttemptRecord } from '@llmpool/router'
 
-/** The part of a pino logger the access log uses. */
+/** The part of a pino logger the access log uses. A line's fields that a request did not set are `undefined`. */
 export interface AccessLogger {
   info(object: object, message?: string): void
 }
@@ -48,8 +48,8 @@ type Recorded = ServerResponse & { [RECORD]?: AccessRecord | undefined }
 
 /**
  * One line per request, written when its response closes (finished, failed, or cut by the client). The line is an
- * object of one shape, its fields in one order (the logger leaves out those a request did not set): building it
- * with spreads cost a fifth of what the line costs.
+ * object of one shape, its fields in one order (pino leaves out those a request did not set): building it with a
+ * rest and a spread cost about 15 % of what pino then takes to write it.
  */
 export class AccessLog {
   private readonly logger: AccessLogger

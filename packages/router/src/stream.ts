@@ -207,7 +207,7 @@ class CommittedStream {
     this.fail(error)
   }
   private readonly readAgain = (): Promise<ReadResult> => this.read()
-  /** What the idle timer reaches the stream through, emptied when the stream ends (see AttemptSignal's `timerTarget`). */
+  /** What the idle timer reaches the stream through, emptied when it ends (see AttemptSignal's `timerTarget`). */
   private readonly idleTarget: { stream: CommittedStream | undefined } = { stream: this }
   private readonly onIdleTimer: () => void
 

@@ -23,6 +23,15 @@ export const Seconds = (description: string, defaultValue?: number, annotations:
   })
 
 /** A count of at least 1. */
+/** `hedge_after`, the same key in a pool's and a task group's `fallback` table. */
+export const HedgeAfter = Type.Optional(
+  Seconds(
+    'Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins, the other call is cancelled. Left out: no hedging.',
+    undefined,
+    { examples: [2] },
+  ),
+)
+
 export const Count = (description: string, defaultValue?: number, annotations: Annotations = {}) =>
   Type.Integer({
     minimum: 1,

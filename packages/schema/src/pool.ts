@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { Count, Flag, Metadata, Name, OneOf, Seconds } from './common'
+import { Count, Flag, HedgeAfter, Metadata, Name, OneOf, Seconds } from './common'
 
 export const ROTATION_STRATEGIES = ['round_robin', 'random', 'weighted', 'least_connections'] as const
 export const POOL_FALLBACK_STRATEGIES = ['instance_rotation', 'pool_fallback'] as const
@@ -74,13 +74,7 @@ export const PoolFallbackTable = Type.Object(
         'For `pool_fallback`: enabled pools tried in order after this one, each once, never this pool itself.',
       default: [],
     }),
-    hedge_after: Type.Optional(
-      Seconds(
-        'Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins, the other call is cancelled. Left out: no hedging.',
-        undefined,
-        { examples: [2] },
-      ),
-    ),
+    hedge_after: HedgeAfter,
   },
   {
     additionalProperties: false,

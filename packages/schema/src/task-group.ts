@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { Count, Flag, Metadata, MODEL_ID_PATTERN, Name, NAME_PATTERN, OneOf, Seconds } from './common'
+import { Count, Flag, HedgeAfter, Metadata, MODEL_ID_PATTERN, Name, NAME_PATTERN, OneOf, Seconds } from './common'
 
 export const GROUP_FALLBACK_STRATEGIES = ['echelon_down', 'group_fallback'] as const
 
@@ -129,13 +129,7 @@ export const GroupFallbackTable = Type.Object(
       default: 1,
       description: 'Seconds a request waits before it moves down to the next echelon of the chain.',
     }),
-    hedge_after: Type.Optional(
-      Seconds(
-        'Hedging: after this many seconds without an answer, the next instance is called too; the first answer wins, the other call is cancelled. Left out: no hedging.',
-        undefined,
-        { examples: [2] },
-      ),
-    ),
+    hedge_after: HedgeAfter,
   },
   {
     additionalProperties: false,

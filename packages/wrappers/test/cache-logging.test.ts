@@ -48,6 +48,11 @@ test('request and response lines, JSON, with no api key and authorization header
   })
   const stream = streamText({ model: pool.wrapper('other_pool_wrapper'), prompt: 'stream the plan' })
   await stream.consumeStream()
+  // The finish part says who answered with response logging on too (the stream then goes through the logging step).
+  expect((await stream.providerMetadata)?.llmpool).toMatchObject({
+    instance: expect.stringContaining('model-other'),
+    attempts: 1,
+  })
   const records = log.records()
   const requests = records.filter((record) => record.msg === 'llmpool request')
   const responses = records.filter((record) => record.msg === 'llmpool response')
