@@ -165,6 +165,9 @@ describe('the events', () => {
     const outputTokens = () =>
       Object.values(gateway.router.metrics!.totals().instances).reduce((sum, figures) => sum + figures.outputTokens, 0)
     const tokensBefore = outputTokens()
+    // The task group's own figures (`llmpool_output_tokens_total{task_group="main_group"}`) count them too.
+    const groupTokens = () => gateway.router.metrics!.totals().taskGroups.main_group?.outputTokens ?? 0
+    const groupBefore = groupTokens()
     const plain = await streamText(gateway.url, { model: 'main_group' })
     expect(plain.text).not.toContain('"usage"')
     expect(dataOf(plain.text).at(-1)).toBe('[DONE]')
@@ -183,6 +186,7 @@ describe('the events', () => {
     expect(outputTokens() - tokensBefore).toBe(
       ends.reduce((sum, end) => sum + (end as { outputTokens: number }).outputTokens, 0),
     )
+    expect(groupTokens() - groupBefore).toBe(outputTokens() - tokensBefore)
     // And the access log.
     await until(() => accessLines.length === 2)
     for (const line of accessLines)

@@ -145,11 +145,19 @@ export interface MetricsSnapshot {
  * and out, calls in flight — in buckets of the configured interval, kept for the retention period (`snapshot()`,
  * `intervals()`), and since each series was first counted (`totals()`, for Prometheus counters).
  */
+/** The most requests whose pool or task group the metrics remember at once (see `RouterMetrics.targets`). */
+const MAX_TRACKED = 50_000
+
 export class RouterMetrics {
   private readonly instances = new Map<string, Series>()
   private readonly pools = new Map<string, Series>()
   private readonly groups = new Map<string, Series>()
-  private readonly targets = new Map<number, { target: string; kind: 'pool' | 'group' }>()
+  /**
+   * The pool or task group of each request in flight, by request id; a stream's stays until its end (`stream_end`
+   * brings its tokens, after `request_end`). Bounded, in case a caller drops a stream without reading or
+   * cancelling it: past MAX_TRACKED the oldest goes.
+   */
+  private readonly targets = new Map<number, { target: string; kind: 'pool' | 'group'; stream: boolean }>()
 
   constructor(
     private readonly clock: Clock,
@@ -180,7 +188,10 @@ export class RouterMetrics {
     switch (event.type) {
       case 'request_start': {
         const kind = targetKind?.(event.target, event.entry)
-        if (kind) this.targets.set(event.requestId, { target: event.target, kind })
+        if (kind) {
+          this.targets.set(event.requestId, { target: event.target, kind, stream: event.stream })
+          if (this.targets.size > MAX_TRACKED) this.targets.delete(this.targets.keys().next().value!)
+        }
         const series = this.target(event.requestId)
         if (series) {
           series.at(now).requests++
@@ -197,7 +208,9 @@ export class RouterMetrics {
           counters.latency.observe(event.durationMs)
           series.inFlight = Math.max(0, series.inFlight - 1)
         }
-        this.targets.delete(event.requestId)
+        // A stream that was answered reports its tokens at its end: its target is needed until then.
+        if (!(event.ok && !event.cached && this.targets.get(event.requestId)?.stream))
+          this.targets.delete(event.requestId)
         return
       }
       case 'attempt_start': {
@@ -225,12 +238,11 @@ export class RouterMetrics {
         return
       }
       case 'stream_end': {
-        const series = this.series(this.instances, 'instance', event.instance)
-        if (!series) return
-        const counters = series.at(now)
-        if (!event.ok && event.error)
+        const counters = this.series(this.instances, 'instance', event.instance)?.at(now)
+        if (counters && !event.ok && event.error)
           counters.failures[event.error.kind] = (counters.failures[event.error.kind] ?? 0) + 1
         this.tokens(counters, event.inputTokens, event.outputTokens, event.requestId, now)
+        this.targets.delete(event.requestId)
         return
       }
       case 'retry': {
@@ -270,7 +282,7 @@ export class RouterMetrics {
   }
 
   private tokens(
-    counters: Counters,
+    counters: Counters | undefined,
     input: number | undefined,
     output: number | undefined,
     requestId: number,
@@ -280,8 +292,10 @@ export class RouterMetrics {
     // An upstream's negative or NaN usage would make the totals fall or stick at NaN: it adds nothing.
     const inputTokens = countable(input)
     const outputTokens = countable(output)
-    counters.inputTokens += inputTokens
-    counters.outputTokens += outputTokens
+    if (counters) {
+      counters.inputTokens += inputTokens
+      counters.outputTokens += outputTokens
+    }
     const target = this.target(requestId)?.at(now)
     if (target) {
       target.inputTokens += inputTokens

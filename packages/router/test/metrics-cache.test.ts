@@ -71,6 +71,29 @@ describe('metrics', () => {
     const instance = router.metrics!.snapshot().instances[result.routing.instance]!
     expect(instance.timeToFirstToken.count).toBe(1)
     expect(instance.outputTokens).toBe(5)
+    // The pool's figures get the tokens too: they come at the stream's end, after the request was answered.
+    expect(router.metrics!.snapshot().pools.p).toMatchObject({ inputTokens: 3, outputTokens: 5, inFlight: 0 })
+    expect(router.metrics!.totals().pools.p).toMatchObject({ inputTokens: 3, outputTokens: 5 })
+    await router.dispose()
+  })
+
+  test("a stream's tokens count under its pool also when streams end out of order or are cancelled", async () => {
+    const mock = mockProvider()
+    const router = new Router({
+      config: await groupConfig(),
+      providers: { mock: mock.definition },
+      healthChecks: false,
+    })
+    const first = await router.stream('p', prompt)
+    const second = await router.stream('p', prompt)
+    const cancelled = await router.stream('p', prompt)
+    await cancelled.stream.cancel()
+    for await (const _ of second.stream);
+    for await (const _ of first.stream);
+    expect(router.metrics!.totals().pools.p).toMatchObject({ requests: 3, inputTokens: 6, outputTokens: 10 })
+    // Straight to the group: counted under the group.
+    for await (const _ of (await router.stream('g', prompt)).stream);
+    expect(router.metrics!.totals().taskGroups.g).toMatchObject({ requests: 1, inputTokens: 3, outputTokens: 5 })
     await router.dispose()
   })
 })
