@@ -1,4 +1,5 @@
 import { APICallError } from '@ai-sdk/provider'
+import { StreamInterruptedError } from '@llmpool/router'
 import { ERROR_FIRST, hasContent, numberAfter, skipSpace, topLevelModel, valueOf } from './openai-text'
 
 // Reading an OpenAI-compatible upstream's server-sent events (`data: {chat.completion.chunk}`, then `data: [DONE]`)
@@ -39,15 +40,6 @@ export interface ChunkTarget {
   model: string
   /** The client asked for the usage chunk; otherwise it is dropped (the gateway asked for it, for the router). */
   includeUsage: boolean
-}
-
-/** An upstream stream that broke off or ended without finishing: a server error (502), as the router's own. */
-export class UpstreamStreamError extends Error {
-  readonly statusCode = 502
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options)
-    this.name = 'StreamInterruptedError'
-  }
 }
 
 /** The longest event kept: an upstream that sends more without a blank line fails. */
@@ -126,7 +118,9 @@ export class ChunkScanner {
     if (out !== '') this.sink.text(out)
     this.carry = (from === 0 ? text : text.slice(from)) + held
     if (this.carry.length > MAX_EVENT_CHARS)
-      this.failure ??= new UpstreamStreamError(`the upstream sent an event longer than ${MAX_EVENT_CHARS} characters`)
+      this.failure ??= new StreamInterruptedError(
+        `the upstream sent an event longer than ${MAX_EVENT_CHARS} characters`,
+      )
   }
 
   /** The event `text[start, end)` (a blank line follows it): what to forward, blank line included, or '' to drop it. */

@@ -9,11 +9,11 @@ import type {
   LanguageModelV3StreamPart,
   LanguageModelV3StreamResult,
 } from '@ai-sdk/provider'
-import { onAbort } from '@llmpool/router'
+import { onAbort, StreamInterruptedError } from '@llmpool/router'
 import type { Dispatcher } from 'undici'
 import { FINISH_REASONS } from './openai-text'
 import type { PassThroughRequest } from './pass-through'
-import { ChunkScanner, type ChunkSink, type ChunkTarget, toWire, UpstreamStreamError } from './sse-chunks'
+import { ChunkScanner, type ChunkSink, type ChunkTarget, toWire } from './sse-chunks'
 import { connectionError, headerRecord, statusError, type Upstreams } from './upstream'
 
 // A streamed pass-through call. The upstream's server-sent events go to the client as text, with only the top-level
@@ -168,7 +168,7 @@ class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
     else
       this.fail(
         this.abortedWith ??
-          new UpstreamStreamError(`the upstream stream broke off: ${error.message}`, { cause: error }),
+          new StreamInterruptedError(`the upstream stream broke off: ${error.message}`, { cause: error }),
       )
   }
 
@@ -250,7 +250,7 @@ class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
     if (this.over) return
     const { chunks } = this
     if (!chunks.done && chunks.finishReason === undefined)
-      return this.fail(new UpstreamStreamError('the upstream stream ended without finishing'))
+      return this.fail(new StreamInterruptedError('the upstream stream ended without finishing'))
     const raw = chunks.finishReason
     const unified = raw === undefined && !chunks.contentStarted ? 'other' : (FINISH_REASONS[raw ?? 'stop'] ?? 'other')
     this.push({
