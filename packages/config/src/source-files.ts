@@ -130,6 +130,13 @@ export class SourceFiles {
     return changed
   }
 
+  /** When the most recently written of the files read was written (ms since the epoch); undefined before any. */
+  lastWrittenMs(): number | undefined {
+    let last: number | undefined
+    for (const entry of this.cache.values()) if (last === undefined || entry.mtimeMs > last) last = entry.mtimeMs
+    return last
+  }
+
   /** `directory not found: PATH` when the configuration directory is missing or not a directory; else undefined. */
   directoryProblem(): ConfigProblem | undefined {
     let stats: ReturnType<typeof statSync> | undefined

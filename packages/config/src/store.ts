@@ -20,6 +20,14 @@ export interface ConfigStoreOptions extends LoadConfigOptions {
    * not read. Default 50; 0 turns it off.
    */
   settleMs?: number
+  /**
+   * How long the first load may wait for a file caught half-written (a deploy, an editor, `cp`, as the process
+   * starts): while it fails and one of the files it read was written less than 2 s ago, it reads again every
+   * `settleMs` (at least 50 ms), until it loads or this many ms passed; a configuration that stays invalid then
+   * fails with its problems. Real time, not `clock`. Default 0: fail at once (a long-running server wants a few
+   * seconds: the gateway waits 3 s).
+   */
+  startupWaitMs?: number
   /** Applied and rejected loads kept in `history()`, each. Default 50. */
   historySize?: number
   /** Time source for debounce, polling and timestamps. */
@@ -327,6 +335,9 @@ class Store implements ConfigStore {
   }
 }
 
+/** A file written this recently (ms) may be half-written: a failing first load waits for it (`startupWaitMs`). */
+const RECENT_WRITE_MS = 2_000
+
 /** Looks at a file before reading it: a file still being written is given this many `settleMs` periods at most. */
 const MAX_SETTLE_ROUNDS = 40
 
@@ -359,8 +370,16 @@ export async function createConfigStore(options: ConfigStoreOptions): Promise<Co
   const normalized = normalizeOptions(options)
   const files = new SourceFiles(normalized.directory, true)
   const cache = new ResolutionCache(true)
+  const startupWaitMs = options.startupWaitMs ?? 0
+  if (!(Number.isFinite(startupWaitMs) && startupWaitMs >= 0))
+    throw new RangeError(`startupWaitMs must be a number ≥ 0 (got ${startupWaitMs})`)
   const started = performance.now()
-  const result = resolveConfiguration(files, normalized, cache)
+  let result = resolveConfiguration(files, normalized, cache)
+  const giveUpAt = Date.now() + startupWaitMs
+  while (!result.config && Date.now() < giveUpAt && Date.now() - (files.lastWrittenMs() ?? 0) < RECENT_WRITE_MS) {
+    await new Promise((resolve) => setTimeout(resolve, Math.max(settleMs, 50)))
+    result = resolveConfiguration(files, normalized, cache)
+  }
   if (!result.config) throw new ConfigError(result.errors, result.warnings)
   files.cacheEnabled = result.config.registry.global.cache_enabled
   const store = new Store(

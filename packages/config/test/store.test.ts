@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -307,6 +307,7 @@ describe('createConfigStore', () => {
     await expect(createConfigStore({ directory: SOURCE, debounceMs: -1 })).rejects.toThrow(RangeError)
     await expect(createConfigStore({ directory: SOURCE, settleMs: Number.NaN })).rejects.toThrow(RangeError)
     await expect(createConfigStore({ directory: SOURCE, historySize: 0 })).rejects.toThrow(RangeError)
+    await expect(createConfigStore({ directory: SOURCE, startupWaitMs: -1 })).rejects.toThrow(RangeError)
   })
 })
 
@@ -439,5 +440,50 @@ describe('never applying a half-written file', () => {
     await done
     expect(applied).toHaveLength(1)
     expect(applied[0]!.pools.fast_pool!.health_check.interval).toBe(32)
+  })
+})
+
+describe('starting while a file is being written (startupWaitMs)', () => {
+  const REGISTRY = '_registry.toml'
+  /** The registry emptied now (as a write in progress leaves it), and written back whole after `ms`. */
+  function emptiedFor(directory: string, ms: number): Promise<void> {
+    const whole = readFileSync(path.join(directory, REGISTRY), 'utf8')
+    writeFileSync(path.join(directory, REGISTRY), '')
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        writeFileSync(path.join(directory, REGISTRY), whole)
+        resolve()
+      }, ms),
+    )
+  }
+
+  it('waits for a file written just now to become valid, then loads it', async () => {
+    const directory = copyTree()
+    const written = emptiedFor(directory, 300)
+    const store = await open(directory, { watch: false, startupWaitMs: 3_000 })
+    await written
+    expect(Object.keys(store.current.pools)).toContain('fast_pool')
+  })
+
+  it('fails with the problems when the file stays invalid for the whole wait', async () => {
+    const directory = copyTree()
+    writeFileSync(path.join(directory, REGISTRY), '')
+    const error = await open(directory, { watch: false, startupWaitMs: 200 }).catch((caught: unknown) => caught)
+    expect(ConfigError.isInstance(error)).toBe(true)
+    expect((error as ConfigError).problems.map((problem) => problem.code)).toContain('nothing_enabled')
+  })
+
+  it('does not wait for a file that was not written lately, nor without the option', async () => {
+    for (const options of [{ startupWaitMs: 3_000, old: true }, { old: false }]) {
+      const directory = copyTree()
+      const written = emptiedFor(directory, 300)
+      if (options.old) utimesSync(path.join(directory, REGISTRY), new Date(2020, 0, 1), new Date(2020, 0, 1))
+      const opened = open(directory, {
+        watch: false,
+        ...(options.startupWaitMs ? { startupWaitMs: options.startupWaitMs } : {}),
+      })
+      await expect(opened, JSON.stringify(options)).rejects.toSatisfy((error) => ConfigError.isInstance(error))
+      await written
+    }
   })
 })

@@ -105,7 +105,10 @@ function userContent(content: unknown, where: string): Extract<LanguageModelV3Me
   if (!Array.isArray(content)) throw invalid('must be a string or an array of content parts', where)
   return content.map((part, index) => {
     if (!isObject(part)) throw invalid('must be an object', `${where}[${index}]`)
-    if (part.type === 'text' && typeof part.text === 'string') return { type: 'text' as const, text: part.text }
+    if (part.type === 'text') {
+      if (typeof part.text !== 'string') throw invalid('a text part needs a string text', `${where}[${index}].text`)
+      return { type: 'text' as const, text: part.text }
+    }
     if (part.type === 'image_url') {
       const image = part.image_url
       const url =
@@ -114,7 +117,10 @@ function userContent(content: unknown, where: string): Extract<LanguageModelV3Me
       const { data, mediaType } = dataUrl(url, `${where}[${index}]`)
       return { type: 'file' as const, data, mediaType }
     }
-    throw invalid(`content part type "${String(part.type)}" is not supported`, `${where}[${index}]`)
+    throw invalid(
+      `content part type ${JSON.stringify(String(part.type).slice(0, 40))} is not supported (text, image_url)`,
+      `${where}[${index}].type`,
+    )
   })
 }
 
@@ -266,11 +272,14 @@ export function toCallOptions(body: ChatCompletionRequest): LanguageModelV3CallO
   const call: LanguageModelV3CallOptions = { prompt: toPrompt(body.messages) }
   const temperature = number(body.temperature, 'temperature')
   if (temperature !== undefined) call.temperature = temperature
-  const maxOutputTokens = number(
-    body.max_completion_tokens ?? body.max_tokens,
-    body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens',
-  )
-  if (maxOutputTokens !== undefined) call.maxOutputTokens = maxOutputTokens
+  const tokensParam = body.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens'
+  const maxOutputTokens = number(body.max_completion_tokens ?? body.max_tokens, tokensParam)
+  if (maxOutputTokens !== undefined) {
+    // Refused here as OpenAI refuses it, rather than by each upstream in turn.
+    if (!Number.isInteger(maxOutputTokens) || maxOutputTokens < 1)
+      throw invalid('must be a whole number ≥ 1', tokensParam)
+    call.maxOutputTokens = maxOutputTokens
+  }
   // The rest is rare: only a request that has any of them pays for looking.
   if (body.top_p !== undefined) set(call, 'topP', number(body.top_p, 'top_p'))
   if (body.seed !== undefined) set(call, 'seed', number(body.seed, 'seed'))

@@ -49,6 +49,11 @@ export interface GatewayOptions {
   maxBodyBytes?: number
   /** Watch the configuration directory and hot-reload. Default: the registry's `enable_hot_reload`. */
   watch?: boolean
+  /**
+   * At start, how long to wait for a configuration file caught half-written (written under 2 s before) to become
+   * valid, rather than failing at once (ms; `createConfigStore`'s `startupWaitMs`). Default 3 000; 0: fail at once.
+   */
+  startupWaitMs?: number
   /** Variables for `${VAR}` in the configuration. Default `process.env`. */
   env?: Record<string, string | undefined>
   /** A Redis URL: limits and breaker states are shared with every gateway on the same Redis and prefix. */
@@ -149,6 +154,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     typeof options.config === 'string'
       ? await createConfigStore({
           directory: options.config,
+          // Started (or restarted by a supervisor) while someone writes a file: wait for the write to finish.
+          startupWaitMs: options.startupWaitMs ?? 3_000,
           ...(options.watch !== undefined ? { watch: options.watch } : {}),
           ...(options.env ? { env: options.env } : {}),
         })

@@ -125,7 +125,12 @@ describe('bad requests', () => {
       [
         JSON.stringify({ model: 'main_pool', messages: [user, { role: 'user', content: [{ type: 'audio' }] }] }),
         'invalid_value',
-        'messages[1].content[0]',
+        'messages[1].content[0].type',
+      ],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [{ role: 'user', content: [{ type: 'text' }] }] }),
+        'invalid_value',
+        'messages[0].content[0].text',
       ],
       [
         JSON.stringify({ model: 'main_pool', messages: [{ role: 'tool', content: 'x' }] }),
@@ -134,6 +139,12 @@ describe('bad requests', () => {
       ],
       [JSON.stringify({ model: 'main_pool', messages: [user], temperature: 'hot' }), 'invalid_value', 'temperature'],
       [JSON.stringify({ model: 'main_pool', messages: [user], max_tokens: 'lots' }), 'invalid_value', 'max_tokens'],
+      [JSON.stringify({ model: 'main_pool', messages: [user], max_tokens: -5 }), 'invalid_value', 'max_tokens'],
+      [
+        JSON.stringify({ model: 'main_pool', messages: [user], max_completion_tokens: 2.5 }),
+        'invalid_value',
+        'max_completion_tokens',
+      ],
       [JSON.stringify({ model: 'main_pool', messages: [user], stop: [1] }), 'invalid_value', 'stop'],
       [JSON.stringify({ model: 'main_pool', messages: [user], stream: 'yes' }), 'invalid_value', 'stream'],
       [
