@@ -24,6 +24,11 @@ export interface CreateLLMPoolOptions {
   env?: Record<string, string | undefined>
   /** Hot reload. Default: the registry's `[global] enable_hot_reload`. */
   watch?: boolean
+  /**
+   * How long the first load may wait for a file caught half-written (written under 2 s before) to become valid
+   * (ms; `createConfigStore`'s `startupWaitMs`). Default 0: an invalid configuration rejects at once.
+   */
+  startupWaitMs?: number
   /** Router options; they win over what the files set for every entry (limits backend, providers, clock, ...). */
   router?: Partial<Omit<RouterOptions, 'config'>>
   /**
@@ -92,6 +97,7 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
           environment: options.environment,
           env: options.env,
           watch: options.watch,
+          ...(options.startupWaitMs !== undefined ? { startupWaitMs: options.startupWaitMs } : {}),
         })
       : options.configDir
   const subscriptions: Disposable[] = []

@@ -88,3 +88,16 @@ test('with watch: true, an edit on disk reaches a wrapper without a manual reloa
   expect(log.records().some((record) => record.msg === 'configuration reloaded')).toBe(true)
   await pool.dispose()
 })
+
+test('startupWaitMs: a pool opened while its registry is being written waits for the write and serves', async () => {
+  const directory = copyFixture('basic')
+  const registry = path.join(directory, '_registry.toml')
+  const whole = readFileSync(registry, 'utf8')
+  writeFileSync(registry, whole.slice(0, whole.length / 3))
+  const rewritten = new Promise<void>((resolve) => setTimeout(() => resolve(writeFileSync(registry, whole)), 300))
+  const pool = await openPool(upstream, directory, { startupWaitMs: 3_000 })
+  await rewritten
+  const { text } = await generateText({ model: pool.wrapper('fast_pool_wrapper'), prompt: 'hi' })
+  expect(text).toBe('mock reply from model-fast: hi')
+  await pool.dispose()
+})
