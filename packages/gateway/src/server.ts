@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net'
 import { type ConfigStore, createConfigStore, type ResolvedConfig } from '@llmpool/config'
 import { createRedisBreakerGroup, createRedisCooldowns } from '@llmpool/breaker'
-import { type LimiterBackend, redisBackend } from '@llmpool/limiter'
+import { type LimiterBackend, type RedisBackend, redisBackend } from '@llmpool/limiter'
 import {
   defaultApiRoot,
   openAICompatibleProvider,
@@ -202,11 +202,30 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
   Object.assign(providers, options.providers)
   // With Redis, breakers and cooldowns are shared too: a trip or a 429 seen by one gateway rests the instance in all.
+  const logger = options.logger || undefined
+  // Problems of the breakers' and cooldowns' Redis connections go to the log (at most one line a minute each).
+  const redisWarning = (sharing: string) => {
+    let lastAt = -Infinity
+    return (error: Error) => {
+      const now = Date.now()
+      if (!logger || now - lastAt < 60_000) return
+      lastAt = now
+      logger.warn({ event: 'redis_error', sharing }, `${sharing} sharing over Redis: ${error.message}`)
+    }
+  }
   const breakers = options.redis
-    ? await createRedisBreakerGroup({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker` })
+    ? await createRedisBreakerGroup({
+        redis: options.redis,
+        keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker`,
+        ...(logger ? { onError: redisWarning('breaker state') } : {}),
+      })
     : undefined
   const cooldowns = options.redis
-    ? await createRedisCooldowns({ redis: options.redis, keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns` })
+    ? await createRedisCooldowns({
+        redis: options.redis,
+        keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns`,
+        ...(logger ? { onError: redisWarning('cooldown') } : {}),
+      })
     : undefined
   // With @opentelemetry/api installed, the router traces every request (unless `router.tracing` is false), and each
   // request continues the trace its headers carry. Without it: nothing loaded, nothing done (see tracing.ts).
@@ -226,6 +245,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   })
   const router = pool.router
+  // The shared limits' Redis going away and coming back, said at warn and info: while it is away every request is
+  // answered 503 (fail-closed) or limited by this gateway alone (fallback-memory). Looked at once at start too, so
+  // that a wrong --redis is in the log before the first request meets it.
+  const redisEvents =
+    ownsLimits && logger
+      ? (limits as RedisBackend).onEvent((event) => {
+          if (event.type === 'unavailable')
+            logger.warn({ event: 'redis_unavailable', policy: event.policy }, event.message)
+          else
+            logger.info(
+              { event: 'redis_recovered', downtimeMs: Math.round(event.downtimeMs) },
+              'Redis answers again: limits are shared again',
+            )
+        })
+      : undefined
+  if (redisEvents) void (limits as RedisBackend).ping().catch(() => undefined)
 
   const accessLog = options.accessLog ? new AccessLog(options.accessLog) : undefined
   const token = options.token ?? process.env.LLMPOOL_GATEWAY_TOKEN
@@ -669,6 +704,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       await pool.dispose()
       await breakers?.dispose()
       await cooldowns?.dispose()
+      redisEvents?.dispose()
       if (ownsLimits) await limits?.dispose()
       if (ownsStore) await store.dispose()
       await upstreams.close()

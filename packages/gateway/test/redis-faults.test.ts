@@ -94,11 +94,24 @@ const ask = (url: string, content = 'hi') =>
 
 const prefixOf = (name: string) => `redis-faults-${name}-${process.pid}-${Date.now()}`
 
+/** A logger that keeps every line, as `{ level, ...fields, msg }`. */
+function logCollector() {
+  const lines: Record<string, unknown>[] = []
+  const at =
+    (level: string) =>
+    (object: object, msg?: string): void =>
+      void lines.push({ level, ...object, msg })
+  return { lines, logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') } }
+}
+
 describe('Redis down', () => {
   test('fail-closed: 503 limits_unavailable with retry-after, nothing sent upstream; back within a second of Redis returning', {
     timeout: 30_000,
   }, async () => {
-    const served = await gateway(configuration('concurrency_limit = 5\nrpm_limit = 1000'), prefixOf('closed'))
+    const log = logCollector()
+    const served = await gateway(configuration('concurrency_limit = 5\nrpm_limit = 1000'), prefixOf('closed'), {
+      logger: log.logger,
+    })
     expect((await ask(served.url)).status).toBe(200)
     await redis.kill()
     try {
@@ -116,6 +129,34 @@ describe('Redis down', () => {
     const back = Date.now()
     await vi.waitFor(async () => expect((await ask(served.url)).status).toBe(200), { timeout: 5_000, interval: 50 })
     expect(Date.now() - back).toBeLessThan(1_500)
+    // The operator reads both in the log: once each, the outage at warn.
+    const said = log.lines.filter((line) => line.event === 'redis_unavailable' || line.event === 'redis_recovered')
+    expect(said).toEqual([
+      expect.objectContaining({ level: 'warn', event: 'redis_unavailable', policy: 'fail-closed' }),
+      expect.objectContaining({ level: 'info', event: 'redis_recovered', downtimeMs: expect.any(Number) }),
+    ])
+    expect(String(said[0]!.msg)).toMatch(/Redis is unreachable/)
+  })
+
+  test('a --redis nobody answers on is in the log at start, before any request meets it', async () => {
+    const log = logCollector()
+    const served = await gateway(configuration('rpm_limit = 1000'), prefixOf('nobody'), {
+      redis: 'redis://:s3cret-password@127.0.0.1:1',
+      logger: log.logger,
+    })
+    await vi.waitFor(
+      () => expect(log.lines.some((line) => line.level === 'warn' && line.event === 'redis_unavailable')).toBe(true),
+      { timeout: 10_000, interval: 50 },
+    )
+    // The breakers' and cooldowns' sharing say it too, in the same log (not as process warnings).
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', event: 'redis_error', sharing: 'breaker state' }),
+    )
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', event: 'redis_error', sharing: 'cooldown' }),
+    )
+    expect(JSON.stringify(log.lines)).not.toContain('s3cret-password')
+    expect((await ask(served.url)).status).toBe(503)
   })
 
   test("fallback-memory (the operator's choice): served during the outage", { timeout: 30_000 }, async () => {
