@@ -204,27 +204,27 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // With Redis, breakers and cooldowns are shared too: a trip or a 429 seen by one gateway rests the instance in all.
   const logger = options.logger || undefined
   // Problems of the breakers' and cooldowns' Redis connections go to the log (at most one line a minute each).
-  const redisWarning = (sharing: string) => {
+  const redisWarning = (log: PoolLogger, sharing: string) => {
     let lastAt = -Infinity
     return (error: Error) => {
       const now = Date.now()
-      if (!logger || now - lastAt < 60_000) return
+      if (now - lastAt < 60_000) return
       lastAt = now
-      logger.warn({ event: 'redis_error', sharing }, `${sharing} sharing over Redis: ${error.message}`)
+      log.warn({ event: 'redis_error', sharing }, `${sharing} sharing over Redis: ${error.message}`)
     }
   }
   const breakers = options.redis
     ? await createRedisBreakerGroup({
         redis: options.redis,
         keyPrefix: `${options.redisPrefix ?? 'llmpool'}:breaker`,
-        ...(logger ? { onError: redisWarning('breaker state') } : {}),
+        ...(logger ? { onError: redisWarning(logger, 'breaker state') } : {}),
       })
     : undefined
   const cooldowns = options.redis
     ? await createRedisCooldowns({
         redis: options.redis,
         keyPrefix: `${options.redisPrefix ?? 'llmpool'}:cooldowns`,
-        ...(logger ? { onError: redisWarning('cooldown') } : {}),
+        ...(logger ? { onError: redisWarning(logger, 'cooldown') } : {}),
       })
     : undefined
   // With @opentelemetry/api installed, the router traces every request (unless `router.tracing` is false), and each

@@ -139,15 +139,15 @@ export interface MetricsSnapshot {
   taskGroups: Record<string, SeriesFigures>
 }
 
+/** The most requests whose pool or task group the metrics remember at once (see `RouterMetrics.targets`). */
+const MAX_TRACKED = 50_000
+
 /**
  * Metrics of a router, from its events: per instance, per pool and per task group — requests, successes, failures
  * by kind, retries, fallbacks, rate limiting, breaker trips, latency and time-to-first-token histograms, tokens in
  * and out, calls in flight — in buckets of the configured interval, kept for the retention period (`snapshot()`,
  * `intervals()`), and since each series was first counted (`totals()`, for Prometheus counters).
  */
-/** The most requests whose pool or task group the metrics remember at once (see `RouterMetrics.targets`). */
-const MAX_TRACKED = 50_000
-
 export class RouterMetrics {
   private readonly instances = new Map<string, Series>()
   private readonly pools = new Map<string, Series>()

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { Router } from '../src/index'
+import { Router, type RouterOptions } from '../src/index'
 import { configFrom, httpError, mockProvider, prompt, registry, textParts } from './helpers'
 
 const groupConfig = () =>
@@ -24,6 +24,16 @@ max_retries = 0
 `,
   })
 
+/** A router over the pool `p` of groupConfig(), with the mock's models; `options` add to the router's. */
+async function routerOver(mock: ReturnType<typeof mockProvider>, options: Partial<RouterOptions> = {}) {
+  return new Router({
+    config: await groupConfig(),
+    providers: { mock: mock.definition },
+    healthChecks: false,
+    ...options,
+  })
+}
+
 describe('metrics', () => {
   test('count requests, successes, failures by kind, fallbacks, latency and tokens per instance and pool', async () => {
     const mock = mockProvider({
@@ -31,11 +41,7 @@ describe('metrics', () => {
         throw httpError(503)
       },
     })
-    const router = new Router({
-      config: await groupConfig(),
-      providers: { mock: mock.definition },
-      healthChecks: false,
-    })
+    const router = await routerOver(mock)
     for (let i = 0; i < 4; i++) await router.generate('p', prompt)
     const snapshot = router.metrics!.snapshot()
     const pool = snapshot.pools.p!
@@ -60,11 +66,7 @@ describe('metrics', () => {
 
   test('a stream records time to first token and its tokens', async () => {
     const mock = mockProvider()
-    const router = new Router({
-      config: await groupConfig(),
-      providers: { mock: mock.definition },
-      healthChecks: false,
-    })
+    const router = await routerOver(mock)
     const result = await router.stream('p', prompt)
     const parts = []
     for await (const part of result.stream) parts.push(part)
@@ -79,11 +81,7 @@ describe('metrics', () => {
 
   test("a stream's tokens count under its pool also when streams end out of order or are cancelled", async () => {
     const mock = mockProvider()
-    const router = new Router({
-      config: await groupConfig(),
-      providers: { mock: mock.definition },
-      healthChecks: false,
-    })
+    const router = await routerOver(mock)
     const first = await router.stream('p', prompt)
     const second = await router.stream('p', prompt)
     const cancelled = await router.stream('p', prompt)
@@ -101,10 +99,7 @@ describe('metrics', () => {
 describe('response cache', () => {
   test('serves an equal call from the cache, not for another prompt or when opted out', async () => {
     const mock = mockProvider()
-    const router = new Router({
-      config: await groupConfig(),
-      providers: { mock: mock.definition },
-      healthChecks: false,
+    const router = await routerOver(mock, {
       cache: { maxSize: 10, ttlMs: 60_000 },
     })
     const first = await router.generate('p', prompt)
@@ -121,10 +116,7 @@ describe('response cache', () => {
 
   test('replays a stream that finished cleanly, never one that failed', async () => {
     const mock = mockProvider()
-    const router = new Router({
-      config: await groupConfig(),
-      providers: { mock: mock.definition },
-      healthChecks: false,
+    const router = await routerOver(mock, {
       cache: { maxSize: 10, ttlMs: 60_000 },
     })
     const read = async (stream: ReadableStream<unknown>) => {
@@ -168,10 +160,7 @@ describe('response cache', () => {
       clearTimeout: (handle: unknown) => clearTimeout(handle as NodeJS.Timeout),
     }
     const mock = mockProvider()
-    const router = new Router({
-      config: await groupConfig(),
-      providers: { mock: mock.definition },
-      healthChecks: false,
+    const router = await routerOver(mock, {
       clock,
       cache: { maxSize: 2, ttlMs: 1_000 },
     })
