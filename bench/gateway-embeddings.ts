@@ -185,9 +185,10 @@ async function main(): Promise<void> {
       mkdirSync(path.dirname(path.join(config, file)), { recursive: true })
       writeFileSync(path.join(config, file), text)
     }
-    const bin = path.join(here, '..', 'packages', 'gateway', 'src', 'bin.ts')
-    // The gateway runs as `pnpm gateway` starts it: with a 32 MiB young generation (docs/decisions/0009).
-    const gatewayNode = [...process.execArgv, '--max-semi-space-size=32']
+    // The gateway's built bin, as `npx @llmpool/gateway` runs it (scripts/bench.mjs builds it first).
+    const bin = path.join(here, '..', 'packages', 'gateway', 'dist', 'bin.js')
+    // With a 32 MiB young generation, as `pnpm gateway` and docs/deploy.md start it (docs/decisions/0009).
+    const gatewayNode = ['--max-semi-space-size=32']
     const bare = await forkServer(self, ['--role', 'proxy', upstream])
     const llmpool = await forkServer(bin, ['--config', config, '--port', '0'], gatewayNode)
     const llmpoolAiSdk = await forkServer(bin, ['--config', config, '--port', '0', '--no-pass-through'], gatewayNode)

@@ -143,10 +143,12 @@ try {
     mkdirSync(path.dirname(path.join(config, file)), { recursive: true })
     writeFileSync(path.join(config, file), text)
   }
-  const main = path.join(root, 'packages', 'gateway', 'src', 'bin.ts')
+  // The gateway's built bin, as `npx @llmpool/gateway` runs it (scripts/bench.mjs builds it first): run from its
+  // sources through tsx, every closure it makes per request would also be named by a helper (tsx keeps names).
+  const main = path.join(root, 'packages', 'gateway', 'dist', 'bin.js')
   const bare = await forkServer(path.join(here, 'gateway-bare-proxy.ts'), stream ? [upstream, 'stream'] : [upstream])
-  // The gateway runs as `pnpm gateway` starts it: with a 32 MiB young generation (see its README).
-  const gatewayNode = [...process.execArgv, '--max-semi-space-size=32']
+  // With a 32 MiB young generation, as `pnpm gateway` and docs/deploy.md start it (docs/decisions/0009).
+  const gatewayNode = ['--max-semi-space-size=32']
   const llmpool = await forkServer(main, ['--config', config, '--port', '0'], gatewayNode)
   const llmpoolAiSdk = await forkServer(main, ['--config', config, '--port', '0', '--no-pass-through'], gatewayNode)
   const portkey = values['no-portkey'] ? undefined : await startPortkey()
