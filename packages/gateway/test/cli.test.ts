@@ -9,6 +9,7 @@ import { createMockUpstream, type MockUpstream, type RedisServer, startRedisServ
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type Gateway, GatewayUsageError, gatewayUsage, parseGatewayArgs, runGateway } from '../src/index'
+import { gatewayV8Flags } from '../src/run'
 import { copyFixture, FIXTURE, writeConfiguration } from './helpers'
 
 const BIN = path.join(import.meta.dirname, '..', 'src', 'bin.ts')
@@ -155,6 +156,21 @@ const chat = (url: string, model: string, content = 'the secret prompt') =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
   })
+
+describe('gatewayV8Flags', () => {
+  const FLAG = '--no-allocation-site-pretenuring'
+
+  test('the command turns allocation-site pretenuring off in its own process', () => {
+    expect(gatewayV8Flags([], undefined)).toEqual([FLAG])
+    expect(gatewayV8Flags(['--max-semi-space-size=32'], '--enable-source-maps')).toEqual([FLAG])
+  })
+
+  test("an operator's own choice, either way and in either spelling, is left as it is", () => {
+    expect(gatewayV8Flags(['--allocation-site-pretenuring'], undefined)).toEqual([])
+    expect(gatewayV8Flags([], '--max-semi-space-size=32 --no-allocation-site-pretenuring')).toEqual([])
+    expect(gatewayV8Flags(['--no_allocation_site_pretenuring'], '')).toEqual([])
+  })
+})
 
 describe('runGateway', () => {
   test('--help, --version and a bad flag exit 0, 0, 2 without starting', async () => {
