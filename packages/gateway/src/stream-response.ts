@@ -18,6 +18,8 @@ export interface StreamResponseOptions {
 }
 
 const DONE = 'data: [DONE]\n\n'
+/** Pending text written at once rather than at the end of the tick. */
+const FLUSH_CHARS = 64 * 1024
 const noop = () => undefined
 
 /**
@@ -43,7 +45,12 @@ export async function writeStream(
       const next = await reader.read()
       complete = next.done ? writer.fail(new Error('the stream ended without finishing')) : writer.part(next.value)
       if (complete) return
-      if (writer.pending !== '' && !writer.flush()) await drained(response)
+      if (writer.pending.length >= FLUSH_CHARS && !writer.blocked) writer.flush()
+      else if (writer.pending !== '') writer.flushLater()
+      while (writer.blocked) {
+        await drained(response, writer)
+        if (writer.pending !== '' && !response.destroyed) writer.flush()
+      }
       if (response.destroyed) {
         void reader.cancel(new Error('the client went away')).catch(noop)
         return
@@ -94,6 +101,7 @@ class SseWriter {
           tokens.outputTokens = part.usage.outputTokens.total
         }
         if (!this.response.destroyed) this.response.end(this.pending + DONE, 'latin1')
+        this.pending = ''
         return true
       }
       default:
@@ -106,17 +114,36 @@ class SseWriter {
   fail(error: unknown): boolean {
     if (!this.response.destroyed)
       this.response.end(`${this.pending}data: ${toWire(streamErrorBody(error))}\n\n`, 'latin1')
+    this.pending = ''
     return true
   }
 
-  /**
-   * Writes what is pending; false when the response wants a pause. (Node's http corks the socket for the rest of
-   * the tick: pieces read in one tick go out in one write.)
-   */
-  flush(): boolean {
+  /** The response wants a pause: a write said so, and no 'drain' came since. */
+  blocked = false
+  private flushDue = false
+  private readonly flushNow = () => {
+    this.flushDue = false
+    // A response that wants a pause gets the text once it drains (writeStream).
+    if (this.pending !== '' && !this.blocked && !this.response.writableEnded && !this.response.destroyed) this.flush()
+  }
+
+  /** Writes what is pending; a response that wants a pause is `blocked` until it drains. */
+  flush(): void {
     const ok = this.response.write(this.pending, 'latin1')
     this.pending = ''
-    return ok || this.response.destroyed
+    if (!ok && !this.response.destroyed) this.blocked = true
+  }
+
+  /**
+   * Writes what is pending at the end of this tick, after every part already at hand was read (a stream's parts
+   * come through promises, so those read in one tick resolve before it ends): they go out as one HTTP chunk, and
+   * the whole of a short answer that came in one piece as one chunk with its end. Nothing waits longer than the tick
+   * that read it.
+   */
+  flushLater(): void {
+    if (this.flushDue) return
+    this.flushDue = true
+    process.nextTick(this.flushNow)
   }
 
   private convert(): ChunkWriter {
@@ -134,11 +161,16 @@ class SseWriter {
   }
 }
 
-/** Resolves when `response` can take more, or closed. */
-function drained(response: ServerResponse): Promise<void> {
+/** Resolves when `response` can take more (it may have drained already: a write at the end of a tick), or closed. */
+function drained(response: ServerResponse, writer: SseWriter): Promise<void> {
+  if (!response.writableNeedDrain || response.destroyed) {
+    writer.blocked = false
+    return Promise.resolve()
+  }
   return new Promise((resolve) => {
     const done = () => {
       response.off('drain', done).off('close', done)
+      writer.blocked = false
       resolve()
     }
     response.on('drain', done).on('close', done)

@@ -245,6 +245,35 @@ test('a cut after the first content ends with an error event, never [DONE]', asy
   await until(() => events.some((event) => event.type === 'stream_end' && !event.ok))
 })
 
+test('events the upstream sends apart reach the client apart: nothing is held for more', async () => {
+  upstream.setFaults('*', { chunkDelayMs: 80 })
+  const started = performance.now()
+  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'main_group', stream: true, messages }),
+  })
+  const reader = response.body!.getReader()
+  const decoder = new TextDecoder()
+  const arrivals: { at: number; content: string }[] = []
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    const text = decoder.decode(next.value, { stream: true })
+    const content = dataOf(text)
+      .filter((data) => data !== '[DONE]')
+      .map((data) => (JSON.parse(data) as OpenAI.ChatCompletionChunk).choices[0]?.delta.content ?? '')
+      .join('')
+    arrivals.push({ at: performance.now() - started, content })
+  }
+  const withContent = arrivals.filter((arrival) => arrival.content !== '')
+  expect(withContent.map((arrival) => arrival.content).join('')).toMatch(
+    /^mock reply from model-[ab]: one two three four five$/,
+  )
+  // One read per upstream chunk (the mock waits 80 ms between them): none waited for the next.
+  expect(withContent.length).toBeGreaterThanOrEqual(5)
+  for (let index = 1; index < withContent.length; index++)
+    expect(withContent[index]!.at - withContent[index - 1]!.at).toBeGreaterThan(40)
+})
+
 test('a client that hangs up mid-stream aborts the upstream request', async () => {
   upstream.setFaults('*', { chunkDelayMs: 100 })
   const controller = new AbortController()
