@@ -68,6 +68,8 @@ class RouterTracing {
   constructor(
     private readonly api: OpenTelemetryApi,
     private readonly tracer: Tracer,
+    /** False while every span would be a non-recording one (see `sdkRegistered`): requests are not looked at. */
+    private readonly recording: () => boolean,
   ) {}
 
   record(event: RouterEvent): void {
@@ -127,6 +129,7 @@ class RouterTracing {
   }
 
   private requestStart(event: RouterEvent & { type: 'request_start' }): void {
+    if (!this.recording()) return
     const { api } = this
     const operation = event.operation ?? 'chat'
     const attributes: Attributes = {
@@ -298,11 +301,26 @@ function loadApi(): OpenTelemetryApi {
   }
 }
 
+/**
+ * Whether an SDK stands behind the global tracer provider. `@opentelemetry/api` alone (the `ai` package depends on
+ * it, so most applications have it) makes only non-recording spans: a request then costs no span, no attributes and
+ * no context. Asked per request, since an SDK may be registered after the router was made. (The global provider is
+ * a proxy whose delegate is a no-op one until an SDK registers; a fresh proxy hands out that same no-op instance. A
+ * proxy of another copy of the API hands out its own: then the spans are made, and its SDK decides.)
+ */
+function sdkRegistered(api: OpenTelemetryApi): () => boolean {
+  const noop = new api.ProxyTracerProvider().getDelegate()
+  return () => {
+    const provider = api.trace.getTracerProvider() as { getDelegate?: () => unknown }
+    return typeof provider.getDelegate !== 'function' || provider.getDelegate() !== noop
+  }
+}
+
 /** The listener that traces a router's requests (`tracing: true`: through the global tracer provider). */
 export function tracingListener(tracing: true | TracerProviderLike): RouterEventListener {
   const api = loadApi()
   const tracer =
     tracing === true ? api.trace.getTracer('@llmpool/router') : (tracing as TracerProvider).getTracer('@llmpool/router')
-  const traces = new RouterTracing(api, tracer)
+  const traces = new RouterTracing(api, tracer, tracing === true ? sdkRegistered(api) : () => true)
   return (event) => traces.record(event)
 }

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { context, ProxyTracer, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import {
   BasicTracerProvider,
@@ -14,7 +14,7 @@ import {
 } from '@opentelemetry/sdk-trace-base'
 import { loadConfig } from '@llmpool/config'
 import { createMockUpstream, type MockUpstream } from '@llmpool/testing'
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
 import { Router, type RouterOptions } from '../src/index'
 import { prompt } from './helpers'
 
@@ -261,6 +261,25 @@ describe('tracing', () => {
       await traced.dispose()
       expect(requestSpans()).toHaveLength(1)
     } finally {
+      trace.disable()
+    }
+  })
+
+  test('tracing: true without an SDK makes no span at all; an SDK registered later is used from its next request', async () => {
+    const startSpan = vi.spyOn(ProxyTracer.prototype, 'startSpan')
+    try {
+      const traced = await routerFor({ tracing: true })
+      await traced.generate('group', prompt)
+      // Only @opentelemetry/api (as the `ai` package brings it): not even a non-recording span.
+      expect(startSpan).not.toHaveBeenCalled()
+      trace.setGlobalTracerProvider(provider)
+      await traced.generate('group', prompt)
+      await traced.dispose()
+      expect(startSpan).toHaveBeenCalled()
+      expect(requestSpans()).toHaveLength(1)
+      expect(callSpans()).toHaveLength(1)
+    } finally {
+      startSpan.mockRestore()
       trace.disable()
     }
   })
