@@ -29,6 +29,7 @@ const { values, positionals } = parseArgs({
     'duration-ms': { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '5' },
     'warmup-ms': { type: 'string', default: '1000' },
+    'prewarm-ms': { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '10' },
     dimensions: { type: 'string', default: '1536' },
   },
@@ -120,6 +121,7 @@ async function generateLoad(job: Job): Promise<void> {
 async function main(): Promise<void> {
   const durationMs = Number(values['duration-ms'])
   const warmupMs = Number(values['warmup-ms'])
+  const prewarmMs = Number(values['prewarm-ms'])
   const rounds = Number(values.rounds)
   const dimensions = Number(values.dimensions)
   const concurrencies = values.concurrency!.split(',').map(Number)
@@ -149,8 +151,8 @@ async function main(): Promise<void> {
     const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ')
     return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100 // USER_HZ is 100 on Linux
   }
-  const load = (url: string, body: string, concurrency: number) => {
-    const job: Job = { url, body, concurrency, warmupMs, durationMs }
+  const load = (url: string, body: string, concurrency: number, timing = { warmupMs, durationMs }) => {
+    const job: Job = { url, body, concurrency, ...timing }
     const before = cpuUs(url)
     const output = execFileSync(process.execPath, [...process.execArgv, self, '--role', 'load', JSON.stringify(job)], {
       encoding: 'utf8',
@@ -168,7 +170,7 @@ async function main(): Promise<void> {
     }
     // The warm-up's requests are served too: counted at the measured rate.
     if (before !== undefined && after !== undefined)
-      run.serverCpuUsPerRequest = (after - before) / (run.requests + (run.rps * warmupMs) / 1000)
+      run.serverCpuUsPerRequest = (after - before) / (run.requests + (run.rps * timing.warmupMs) / 1000)
     return run
   }
   const config = mkdtempSync(path.join(tmpdir(), 'llmpool-bench-embeddings-'))
@@ -205,6 +207,12 @@ async function main(): Promise<void> {
     const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)]!
     const results: Record<string, Record<number, Run & { addedP50Ms?: number; addedP99Ms?: number }>> = {}
     const perRound: Record<number, { vsBare: number[]; aiSdkVsBare: number[] }> = {}
+    // Every server is warmed up before the first round (as in bench/gateway.ts): a cold one spends its first seconds
+    // in V8's baseline tiers, and a server runs for days.
+    if (prewarmMs > 0) {
+      for (const target of targets)
+        load(target.url, request(target.model), 10, { warmupMs: prewarmMs, durationMs: 100 })
+    }
     for (const concurrency of concurrencies) {
       const runs = new Map<string, Run[]>()
       for (let round = 0; round < rounds; round++) {
@@ -276,6 +284,7 @@ async function main(): Promise<void> {
       JSON.stringify({
         benchmark: 'gateway-embeddings',
         durationMs,
+        prewarmMs,
         rounds,
         dimensions,
         loadAverage: loadavg(),

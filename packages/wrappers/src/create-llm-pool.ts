@@ -113,12 +113,21 @@ export async function createLLMPool(options: CreateLLMPoolOptions): Promise<LLMP
       else if (wantsLogs(routed)) loggers = new Loggers(await loadPino(), undefined, redactContent, destination)
     }
     // The first logger in use hears router events and reloads: the caller's, or that of the first entry that logs.
+    // Looked up once per plan (a reload makes a new one), not on each of the four or more events of every request.
+    let chosen: { plan: unknown; loggers: Loggers; logger: PoolLogger | undefined } | undefined
     const eventLogger = (): PoolLogger | undefined => {
       if (!loggers) return undefined
-      for (const entry of routed.plan.entries.values())
-        if (entry.services.logging.requests || entry.services.logging.responses)
-          return loggers.of(entry.services.logging)
-      return options.logger || undefined
+      const plan = routed.plan
+      if (chosen?.plan === plan && chosen.loggers === loggers) return chosen.logger
+      let logger: PoolLogger | undefined = options.logger || undefined
+      for (const entry of plan.entries.values()) {
+        if (entry.services.logging.requests || entry.services.logging.responses) {
+          logger = loggers.of(entry.services.logging)
+          break
+        }
+      }
+      chosen = { plan, loggers, logger }
+      return logger
     }
     subscriptions.push(
       routed.on((event) => {

@@ -101,3 +101,26 @@ test('startupWaitMs: a pool opened while its registry is being written waits for
   expect(text).toBe('mock reply from model-fast: hi')
   await pool.dispose()
 })
+
+test('router events follow a reload of [global.logging]: a retry logged at info shows once the level allows it', async () => {
+  const directory = copyFixture('basic')
+  const logging = (level: string) => `\n[global.logging]\nenable_request_logging = true\nlevel = "${level}"\n`
+  edit(directory, 'wrappers/pool-wrappers.toml', (text) => `${text}${logging('warn')}`)
+  const log = logCollector()
+  const pool = await openPool(upstream, directory, { logDestination: log })
+  const model = pool.wrapper('fast_pool_wrapper')
+  const retries = () => log.records().filter((record) => record.event === 'retry').length
+  try {
+    upstream.setFaults('model-fast', { status: 500, times: 1 })
+    expect((await generateText({ model, prompt: 'a' })).text).toContain('model-fast')
+    expect(retries()).toBe(0)
+    edit(directory, 'wrappers/pool-wrappers.toml', (text) => text.replace(logging('warn'), logging('info')))
+    expect((await pool.store.reload()).status).toBe('applied')
+    upstream.setFaults('model-fast', { status: 500, times: 1 })
+    expect((await generateText({ model, prompt: 'b' })).text).toContain('model-fast')
+    expect(retries()).toBe(1)
+  } finally {
+    upstream.clearFaults('model-fast')
+    await pool.dispose()
+  }
+})
