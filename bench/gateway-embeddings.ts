@@ -13,13 +13,14 @@
 // This file is also its own helpers (so that `pnpm bench` lists one benchmark): `--role proxy UPSTREAM` is the bare
 // proxy, `--role load JOB` the load generator.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
+import { processCpuUs } from './gateway/process-cpu'
 
 const PATH = '/v1/embeddings'
 const { values, positionals } = parseArgs({
@@ -144,13 +145,7 @@ async function main(): Promise<void> {
       child.once('exit', (code) => reject(new Error(`${path.basename(script)} exited with ${code}`)))
     })
   }
-  /** CPU time (user + system) of a server process, in µs; undefined without /proc. */
-  const cpuUs = (url: string): number | undefined => {
-    const file = `/proc/${pids.get(url)}/stat`
-    if (!existsSync(file)) return undefined
-    const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / 100 // USER_HZ is 100 on Linux
-  }
+  const cpuUs = (url: string) => processCpuUs(pids.get(url))
   const load = (url: string, body: string, concurrency: number, timing = { warmupMs, durationMs }) => {
     const job: Job = { url, body, concurrency, ...timing }
     const before = cpuUs(url)

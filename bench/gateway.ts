@@ -22,6 +22,7 @@ import { createServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
+import { processCpuUs } from './gateway/process-cpu'
 
 const { values } = parseArgs({
   options: {
@@ -46,14 +47,18 @@ const here = import.meta.dirname
 const root = path.join(here, '..')
 const children: ChildProcess[] = []
 const cleanup: (() => void)[] = []
+/** Each server's process, by its URL: its CPU time per request is reported beside its requests/s. */
+const pids = new Map<string, number>()
 
 function forkServer(script: string, args: string[], execArgv?: string[]): Promise<string> {
   const child = fork(script, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], ...(execArgv ? { execArgv } : {}) })
   children.push(child)
   return new Promise((resolve, reject) => {
-    child.once('message', (message) =>
-      resolve(typeof message === 'string' ? message : (message as { url: string }).url),
-    )
+    child.once('message', (message) => {
+      const url = typeof message === 'string' ? message : (message as { url: string }).url
+      pids.set(url, child.pid!)
+      resolve(url)
+    })
     child.once('exit', (code) => reject(new Error(`${path.basename(script)} exited with ${code}`)))
   })
 }
@@ -102,6 +107,7 @@ async function startPortkey(): Promise<string | undefined> {
   })
   children.push(child)
   await waitFor(`http://127.0.0.1:${port}/`, 30_000)
+  pids.set(`http://127.0.0.1:${port}`, child.pid!)
   return `http://127.0.0.1:${port}`
 }
 
@@ -112,6 +118,7 @@ function load(
   concurrency: number,
   timing = { warmupMs, durationMs },
 ) {
+  const before = processCpuUs(pids.get(url))
   const output = execFileSync(
     process.execPath,
     [
@@ -124,7 +131,8 @@ function load(
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   )
-  return JSON.parse(output.trim().split('\n').at(-1)!) as {
+  const after = processCpuUs(pids.get(url))
+  const run = JSON.parse(output.trim().split('\n').at(-1)!) as {
     requests: number
     errors: number
     firstError?: string
@@ -133,7 +141,12 @@ function load(
     p99Ms: number
     ttfbP50Ms?: number
     ttfbP99Ms?: number
+    serverCpuUsPerRequest?: number
   }
+  // The warm-up's requests are served too: counted at the measured rate.
+  if (before !== undefined && after !== undefined)
+    run.serverCpuUsPerRequest = (after - before) / (run.requests + (run.rps * timing.warmupMs) / 1000)
+  return run
 }
 
 try {
@@ -266,6 +279,9 @@ try {
         ...(stream
           ? { ttfbP50Ms: median(all.map((run) => run.ttfbP50Ms!)), ttfbP99Ms: median(all.map((run) => run.ttfbP99Ms!)) }
           : {}),
+        ...(all[0]!.serverCpuUsPerRequest !== undefined
+          ? { serverCpuUsPerRequest: median(all.map((run) => run.serverCpuUsPerRequest!)) }
+          : {}),
       }
       const direct = results.direct?.[concurrency]
       if (direct && target.name !== 'direct') {
@@ -283,7 +299,7 @@ try {
           ? ''
           : `  added p50 ${row.addedP50Ms.toFixed(3)} ms, p99 ${row.addedP99Ms!.toFixed(3)} ms`) + ttfb
       console.log(
-        `c=${String(concurrency).padStart(3)}  ${target.name.padEnd(15)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${added}${row.errors ? `  errors ${row.errors} (${row.firstError})` : ''}`,
+        `c=${String(concurrency).padStart(3)}  ${target.name.padEnd(15)} ${row.rps.toFixed(0).padStart(7)} req/s  p50 ${row.p50Ms.toFixed(3)} ms  p99 ${row.p99Ms.toFixed(3)} ms${added}${row.serverCpuUsPerRequest === undefined ? '' : `  server CPU ${row.serverCpuUsPerRequest.toFixed(0)} µs/request`}${row.errors ? `  errors ${row.errors} (${row.firstError})` : ''}`,
       )
     }
   }
@@ -297,6 +313,12 @@ try {
         {
           vsBare: median(paired.vsBare),
           vsBareOfMedians: ours.rps / results['bare-proxy']![concurrency]!.rps,
+          ...(ours.serverCpuUsPerRequest !== undefined
+            ? {
+                cpuPerRequestVsBare:
+                  ours.serverCpuUsPerRequest / results['bare-proxy']![concurrency]!.serverCpuUsPerRequest!,
+              }
+            : {}),
           ...(pk
             ? {
                 vsPortkey: median(paired.vsPortkey),
@@ -312,7 +334,10 @@ try {
     const percent = (value: number) => `${(value * 100).toFixed(0)} %`
     console.log(
       `c=${concurrency.padStart(3)}  llmpool = ${percent(ratio.vsBare)} of the bare proxy${'vsPortkey' in ratio ? `, ${ratio.vsPortkey!.toFixed(1)}× Portkey` : ''}` +
-        `  (median of per-round ratios; ratio of medians: ${percent(ratio.vsBareOfMedians)}${'vsPortkeyOfMedians' in ratio ? `, ${ratio.vsPortkeyOfMedians!.toFixed(1)}×` : ''})`,
+        `  (median of per-round ratios; ratio of medians: ${percent(ratio.vsBareOfMedians)}${'vsPortkeyOfMedians' in ratio ? `, ${ratio.vsPortkeyOfMedians!.toFixed(1)}×` : ''})` +
+        ('cpuPerRequestVsBare' in ratio
+          ? `; CPU per request ${ratio.cpuPerRequestVsBare!.toFixed(2)}× the bare proxy's`
+          : ''),
     )
   }
   const met = stream
