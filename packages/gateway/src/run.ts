@@ -3,7 +3,8 @@
 import { setFlagsFromString } from 'node:v8'
 import { ConfigError } from '@llmpool/config'
 import { textDestination } from '@llmpool/wrappers'
-import { destination, pino } from 'pino'
+import { destination, type Logger, pino, symbols } from 'pino'
+import type { AccessLogger } from './access-log'
 import { GATEWAY_EXIT_CODES, type GatewayCommand, GatewayUsageError, gatewayUsage, parseGatewayArgs } from './cli'
 import { packageVersion } from './version'
 import { type Gateway, startGateway } from './server'
@@ -28,6 +29,21 @@ export function gatewayLogger(
 ) {
   const destination = command.logFormat === 'pretty' ? textDestination(out) : out
   return pino({ level: command.logLevel, base: undefined, messageKey: 'msg' }, destination as never)
+}
+
+/**
+ * The access log's logger for a logger made by `gatewayLogger`: the line pino would write for the record (its level
+ * and time, the fields, the message), put together from the fields' JSON rather than by pino from an object, and
+ * written to the logger's own destination. Its level still decides: below `info`, no access lines.
+ */
+export function accessLogger(logger: Logger): AccessLogger {
+  const out = (logger as unknown as Record<symbol, { write(line: string): unknown }>)[symbols.streamSym]!
+  return {
+    info: (object, message) => logger.info(object, message),
+    line(fields) {
+      if (logger.isLevelEnabled('info')) out.write(`{"level":30,"time":${Date.now()},${fields},"msg":"request"}\n`)
+    },
+  }
 }
 
 /**
@@ -130,7 +146,7 @@ export async function runGateway(argv: readonly string[], io: RunGatewayIo): Pro
       env: io.env,
       token: io.env.LLMPOOL_GATEWAY_TOKEN ?? '',
       logger,
-      accessLog: { logger, bodies: command.logBodies },
+      accessLog: { logger: accessLogger(logger), bodies: command.logBodies },
     })
   } catch (error) {
     if (ConfigError.isInstance(error)) {

@@ -9,7 +9,9 @@ import { createMockUpstream, type MockUpstream, type RedisServer, startRedisServ
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type Gateway, GatewayUsageError, gatewayUsage, parseGatewayArgs, runGateway } from '../src/index'
-import { gatewayV8Flags } from '../src/run'
+import type { ServerResponse } from 'node:http'
+import { AccessLog } from '../src/access-log'
+import { accessLogger, gatewayLogger, gatewayV8Flags } from '../src/run'
 import { copyFixture, FIXTURE, writeConfiguration } from './helpers'
 
 const BIN = path.join(import.meta.dirname, '..', 'src', 'bin.ts')
@@ -169,6 +171,65 @@ describe('gatewayV8Flags', () => {
     expect(gatewayV8Flags(['--allocation-site-pretenuring'], undefined)).toEqual([])
     expect(gatewayV8Flags([], '--max-semi-space-size=32 --no-allocation-site-pretenuring')).toEqual([])
     expect(gatewayV8Flags(['--no_allocation_site_pretenuring'], '')).toEqual([])
+  })
+})
+
+describe('accessLogger', () => {
+  test("the bin's access line is the line pino writes for the same record, and follows the logger's level", () => {
+    const lines: string[] = []
+    const logger = gatewayLogger({ logLevel: 'info', logFormat: 'json' }, { write: (line: string) => lines.push(line) })
+    const byPino = new AccessLog({ logger })
+    const direct = new AccessLog({ logger: accessLogger(logger), bodies: true })
+    const request = (method: string) => ({ method }) as never
+    const requests = [
+      (log: AccessLog, response: ServerResponse) => {
+        log.start(request('POST'), response, '/v1/chat/completions')
+        Object.assign(log.record(response)!, {
+          target: 'a "quoted" target ü \u2028',
+          stream: true,
+          prompt: [{ role: 'user', content: 'line\nbreak 🙂' }],
+          instance: 'g.main/openai:m',
+          attempts: 2,
+          fallbacks: 1,
+          inputTokens: 12,
+          outputTokens: Number.NaN,
+        })
+      },
+      (log: AccessLog, response: ServerResponse) => log.start(request('GET'), response, '/v1/models'),
+    ]
+    for (const [index, fill] of requests.entries()) {
+      for (const log of [byPino, direct]) {
+        const response = { writableFinished: index !== 0, statusCode: 200 } as ServerResponse
+        fill(log, response)
+        log.write(response)
+      }
+    }
+    expect(lines).toHaveLength(4)
+    const parsed = lines.map((line) => {
+      expect(line.endsWith('}\n')).toBe(true)
+      const { time, latencyMs, ...rest } = JSON.parse(line) as Record<string, unknown>
+      expect(typeof time).toBe('number')
+      expect(typeof latencyMs).toBe('number')
+      return rest
+    })
+    expect(Object.keys(parsed[1]!)).toEqual(Object.keys(parsed[0]!))
+    expect(parsed[1]).toEqual(parsed[0])
+    expect(parsed[0]).toMatchObject({ level: 30, msg: 'request', status: 499, outputTokens: null })
+    expect(parsed[3]).toEqual(parsed[2])
+    expect(parsed[3]).toEqual({
+      level: 30,
+      event: 'request',
+      method: 'GET',
+      path: '/v1/models',
+      status: 200,
+      msg: 'request',
+    })
+
+    logger.level = 'warn'
+    const response = { writableFinished: true, statusCode: 200 } as ServerResponse
+    direct.start(request('POST'), response, '/v1/chat/completions')
+    direct.write(response)
+    expect(lines).toHaveLength(4)
   })
 })
 

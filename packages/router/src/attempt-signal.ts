@@ -10,6 +10,37 @@ export const ATTEMPT = Symbol.for('llmpool.attempt')
 const ONCE = { once: true } as const
 
 /**
+ * The attempts that listen to one caller's signal, through a single listener on it. A gateway hands the router one
+ * signal per client connection, and each attempt adding and removing a listener of its own cost about 7 µs (Node's
+ * EventTarget), more than a route takes; so the first attempt to see a signal adds the listener, and attempts join
+ * and leave a set. The listener stays on the signal until it aborts or is collected (it holds only the set, which
+ * holds the attempts in flight), and a signal shared by many concurrent calls gets one listener instead of one each.
+ */
+class CallerWatch {
+  readonly attempts = new Set<AttemptSignal>()
+
+  /** The caller aborted: every attempt in flight hears it. */
+  handleEvent(event: Event): void {
+    const reason = (event.target as AbortSignal).reason
+    const attempts = [...this.attempts]
+    this.attempts.clear()
+    for (const attempt of attempts) attempt.abort(reason)
+  }
+}
+
+const watches = new WeakMap<AbortSignal, CallerWatch>()
+
+function watchOf(signal: AbortSignal): CallerWatch {
+  let watch = watches.get(signal)
+  if (!watch) {
+    watch = new CallerWatch()
+    watches.set(signal, watch)
+    signal.addEventListener('abort', watch, ONCE)
+  }
+  return watch
+}
+
+/**
  * The abort signal of one attempt. It aborts on the attempt's timeout (bounded by the request's deadline), on the
  * caller's abort, and on a breaker trial's timeout.
  *
@@ -49,7 +80,7 @@ export class AttemptSignal {
     unref(this.timer)
     if (caller) {
       if (caller.aborted) this.abort(caller.reason)
-      else caller.addEventListener('abort', this, ONCE)
+      else watchOf(caller).attempts.add(this)
     }
     trial?.addEventListener('abort', this, ONCE)
   }
@@ -59,7 +90,7 @@ export class AttemptSignal {
     this.abort(timeoutError(`attempt on ${this.instance} timed out after ${Math.round(this.limitMs)} ms`))
   }
 
-  /** The caller's or the trial's abort (EventTarget calls listener objects through `handleEvent`). */
+  /** The trial's abort (EventTarget calls listener objects through `handleEvent`). */
   handleEvent(event: Event): void {
     this.abort((event.target as AbortSignal).reason)
   }
@@ -140,7 +171,7 @@ export class AttemptSignal {
     // Nothing is left to hear: what they hold (the attempt's promise, a provider's exchange) is let go.
     this.listeners = undefined
     this.rejectRace = undefined
-    this.caller?.removeEventListener('abort', this)
+    if (this.caller) watches.get(this.caller)?.attempts.delete(this)
     this.trial?.removeEventListener('abort', this)
   }
 }

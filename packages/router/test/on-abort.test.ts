@@ -1,4 +1,5 @@
 /** `onAbort`: a provider doing its own I/O hears the attempt's abort without an AbortSignal being made. */
+import { getEventListeners } from 'node:events'
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import { afterEach, describe, expect, test } from 'vitest'
 import { onAbort, Router } from '../src/index'
@@ -74,6 +75,33 @@ describe('onAbort', () => {
     controller.abort(reason)
     await expect(pending).rejects.toBe(reason)
     expect(heard).toEqual([reason])
+    await router.dispose()
+  })
+
+  test("calls sharing a caller's signal add one listener to it; its abort reaches those in flight, not those done", async () => {
+    const config = await configFrom({
+      '_registry.toml': registry([], ['g']),
+      'task-groups/g.toml': GROUP.replace('timeout = 0.05', 'timeout = 30'),
+    })
+    const heard: unknown[] = []
+    const mock = mockProvider({ slow: () => textResult('quick') })
+    const router = new Router({ config, providers: { mock: mock.definition }, healthChecks: false })
+    const controller = new AbortController()
+    const { signal } = controller
+    // Calls that finish first leave nothing to hear the abort.
+    for (let call = 0; call < 2; call++)
+      await expect(router.generate('g', prompt, { signal })).resolves.toMatchObject({ content: [{ text: 'quick' }] })
+    mock.behaviours.slow = listeningModel(heard, 10_000)
+    const pending = [1, 2, 3].map(() => router.generate('g', prompt, { signal }))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(getEventListeners(signal, 'abort')).toHaveLength(1)
+    const reason = new Error('the connection closed')
+    controller.abort(reason)
+    for (const call of pending) await expect(call).rejects.toBe(reason)
+    expect(heard).toEqual([reason, reason, reason])
+    // An aborted signal fails a new call at once, without a listener.
+    await expect(router.generate('g', prompt, { signal })).rejects.toBe(reason)
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0)
     await router.dispose()
   })
 
