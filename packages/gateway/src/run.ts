@@ -47,13 +47,13 @@ export function accessLogger(logger: Logger): AccessLogger {
 }
 
 /**
- * Where the log goes. On the process's own stdout, lines are buffered (about 15 KiB, at most 250 ms) and written
+ * Where the log goes. On the process's own stdout, lines are buffered (about 60 KiB, at most 250 ms) and written
  * off the request path: a write(2) per access line costs more than routing the request. Elsewhere (a test's
  * collector), each line as it comes.
  */
 function logOutput(out: RunGatewayIo['stdout']): { out: RunGatewayIo['stdout']; flush(): void } {
   if (out !== process.stdout) return { out, flush: () => undefined }
-  const lines = new LineBatch(destination({ dest: 1, sync: false }))
+  const lines = new LineBatch(destination({ dest: 1, sync: false, maxWrite: 65_536 }))
   const timer = setInterval(() => lines.flush(), 250)
   timer.unref()
   return {
@@ -71,10 +71,11 @@ function logOutput(out: RunGatewayIo['stdout']): { out: RunGatewayIo['stdout']; 
 }
 
 /**
- * Log lines gathered into pieces of about 15 KiB (below sonic-boom's largest write, 16 KiB) before they reach the
- * sink: each asynchronous write is a round trip through libuv's thread pool. (sonic-boom's own `minLength` appends
- * each line to one string and measures it again, copying the buffer at every line: a few microseconds per access
- * line.)
+ * Log lines gathered into pieces of about 60 KiB (below the sink's largest write, 64 KiB, a pipe's whole buffer)
+ * before they reach the sink: each asynchronous write is a round trip through libuv's thread pool, and waking its
+ * thread cost about a microsecond per access line at 15 KiB pieces (a profile of the benchmark; it was sonic-boom's
+ * default largest write, 16 KiB). (sonic-boom's own `minLength` appends each line to one string and measures it
+ * again, copying the buffer at every line: a few microseconds per access line.)
  */
 class LineBatch {
   private lines: string[] = []
@@ -85,7 +86,7 @@ class LineBatch {
   write(line: string): boolean {
     this.lines.push(line)
     this.size += line.length
-    if (this.size >= 15_360) this.flush()
+    if (this.size >= 61_440) this.flush()
     return true
   }
 
