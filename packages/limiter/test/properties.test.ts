@@ -92,6 +92,54 @@ describe('memory limiter invariants', () => {
     )
   })
 
+  test('sliding window: its state (available, next refill) counts what the window holds, also after the clock went back', () => {
+    // Gaps below zero: a wall clock stepped back. Cancelled leases: refunds of the latest acquisition.
+    const steps = fc.array(
+      fc.record({
+        gap: fc.integer({ min: -300, max: 400 }),
+        weight: fc.integer({ min: 1, max: 3 }),
+        cancel: fc.boolean(),
+      }),
+      { minLength: 1, maxLength: 200 },
+    )
+    fc.assert(
+      fc.property(
+        steps,
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 100, max: 2000 }),
+        (schedule, limit, windowMs) => {
+          let time = 1_000_000
+          const clock = { now: () => time, setTimeout: () => 0, clearTimeout: () => undefined }
+          const limiter = new SlidingWindowLimiter('rpm', windowMs, limit, clock)
+          /** Admission times, in the order they were made. */
+          const admitted: number[] = []
+          for (const { gap, weight, cancel } of schedule) {
+            time += gap
+            const result = limiter.tryAcquire(Math.min(weight, limit))
+            if (result.granted) {
+              if (cancel) result.cancel()
+              else for (let i = 0; i < result.weight; i++) admitted.push(time)
+            }
+            // The ring keeps the last `limit` admissions; those still in the window count.
+            const kept = admitted.slice(-limit)
+            const inWindow = kept.filter((at) => at + windowMs > time)
+            const state = limiter.state()
+            expect(state.available).toBe(Math.max(0, limit - inWindow.length))
+            const oldest = kept.length < limit ? Number.NEGATIVE_INFINITY : kept[0]!
+            const expected =
+              oldest + windowMs > time
+                ? oldest + windowMs - time
+                : inWindow.length > 0
+                  ? inWindow[0]! + windowMs - time
+                  : undefined
+            expect(state.nextRefillMs).toBe(expected)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
   test('sliding window: a denial is exact — capacity is there once retryAfterMs has passed', () => {
     fc.assert(
       fc.property(arrivals, fc.integer({ min: 1, max: 10 }), (schedule, limit) => {

@@ -22,6 +22,12 @@ export class SlidingWindowLimiter extends MemoryLimiter {
   private lastSequence = 0
   private lastHead = 0
   private overwritten = new Float64Array(1)
+  /**
+   * The ring holds its times oldest first from `head`, as they were taken from a clock that only goes forward: the
+   * admissions still in the window are found by bisection (a state snapshot of an rpm_limit of 1 000 000 walked a
+   * million entries). False for good once the clock went back (a wall clock stepped back): counted one by one then.
+   */
+  private ordered = true
 
   constructor(
     name: string,
@@ -54,6 +60,7 @@ export class SlidingWindowLimiter extends MemoryLimiter {
     if (this.overwritten.length < weight) this.overwritten = new Float64Array(weight)
     const size = this.ring.length
     const start = this.head
+    if (now < this.ring[(start + size - 1) % size]!) this.ordered = false
     for (let i = 0; i < weight; i++) {
       const index = (start + i) % size
       this.overwritten[i] = this.ring[index]!
@@ -73,9 +80,24 @@ export class SlidingWindowLimiter extends MemoryLimiter {
   }
 
   private inWindow(now: number): number {
+    if (this.ordered) return this.ring.length - this.leftWindow(now)
     let count = 0
     for (let i = 0; i < this.ring.length; i++) if (this.ring[i]! + this.windowMs > now) count++
     return count
+  }
+
+  /** How many of the ring's times, oldest first from `head`, have left the window: where the first still in it is. */
+  private leftWindow(now: number): number {
+    const { ring, head, windowMs } = this
+    const size = ring.length
+    let low = 0
+    let high = size
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (ring[(head + middle) % size]! + windowMs > now) high = middle
+      else low = middle + 1
+    }
+    return low
   }
 
   protected available(now: number): number {
@@ -86,8 +108,13 @@ export class SlidingWindowLimiter extends MemoryLimiter {
     // More in the window than the limit (after a lowered limit): capacity comes back when the limit-th newest leaves.
     const wait = this.check(1, now)
     if (wait > 0) return wait
-    for (let i = 0; i < this.ring.length; i++) {
-      const leaves = this.ring[(this.head + i) % this.ring.length]! + this.windowMs
+    const size = this.ring.length
+    if (this.ordered) {
+      const first = this.leftWindow(now)
+      return first < size ? this.ring[(this.head + first) % size]! + this.windowMs - now : undefined
+    }
+    for (let i = 0; i < size; i++) {
+      const leaves = this.ring[(this.head + i) % size]! + this.windowMs
       if (leaves > now) return leaves - now
     }
     return undefined
