@@ -86,10 +86,18 @@ export class SlidingWindowLimiter extends MemoryLimiter {
     return count
   }
 
-  /** How many of the ring's times, oldest first from `head`, have left the window: where the first still in it is. */
+  /**
+   * How many of the ring's times, oldest first from `head`, come before the first still in the window (the ring's
+   * length when none is): by bisection while the ring is ordered, else one by one.
+   */
   private leftWindow(now: number): number {
     const { ring, head, windowMs } = this
     const size = ring.length
+    if (!this.ordered) {
+      let index = 0
+      while (index < size && ring[(head + index) % size]! + windowMs <= now) index++
+      return index
+    }
     let low = 0
     let high = size
     while (low < high) {
@@ -108,16 +116,10 @@ export class SlidingWindowLimiter extends MemoryLimiter {
     // More in the window than the limit (after a lowered limit): capacity comes back when the limit-th newest leaves.
     const wait = this.check(1, now)
     if (wait > 0) return wait
-    const size = this.ring.length
-    if (this.ordered) {
-      const first = this.leftWindow(now)
-      return first < size ? this.ring[(this.head + first) % size]! + this.windowMs - now : undefined
-    }
-    for (let i = 0; i < size; i++) {
-      const leaves = this.ring[(this.head + i) % size]! + this.windowMs
-      if (leaves > now) return leaves - now
-    }
-    return undefined
+    const first = this.leftWindow(now)
+    return first < this.ring.length
+      ? this.ring[(this.head + first) % this.ring.length]! + this.windowMs - now
+      : undefined
   }
 
   /**
