@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { createMockUpstream, type MockUpstream, type RedisServer, startRedisServer } from '@llmpool/testing'
 import OpenAI from 'openai'
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type Gateway, GatewayUsageError, gatewayUsage, parseGatewayArgs, runGateway } from '../src/index'
 import type { ServerResponse } from 'node:http'
 import { AccessLog } from '../src/access-log'
@@ -180,6 +180,8 @@ describe('accessLogger', () => {
     const logger = gatewayLogger({ logLevel: 'info', logFormat: 'json' }, { write: (line: string) => lines.push(line) })
     const byPino = new AccessLog({ logger })
     const direct = new AccessLog({ logger: accessLogger(logger), bodies: true })
+    // The direct line never goes through pino's `info`: only byPino's two lines do.
+    const info = vi.spyOn(logger, 'info')
     const request = (method: string) => ({ method }) as never
     const requests = [
       (log: AccessLog, response: ServerResponse) => {
@@ -205,6 +207,7 @@ describe('accessLogger', () => {
       }
     }
     expect(lines).toHaveLength(4)
+    expect(info).toHaveBeenCalledTimes(2)
     const parsed = lines.map((line) => {
       expect(line.endsWith('}\n')).toBe(true)
       const { time, latencyMs, ...rest } = JSON.parse(line) as Record<string, unknown>
