@@ -13,6 +13,7 @@ export {
   upstreamBody,
 } from './pass-through'
 export { type UpstreamAnswer, Upstreams } from './upstream'
+export { type ExchangeHandler, Http1Pool, type Http1PoolOptions, UpstreamSocketError } from './http1'
 export { prometheusText } from './prometheus'
 export { type AccessLogger, type AccessLogOptions, type AccessRecord, countFallbacks } from './access-log'
 export {

@@ -10,10 +10,10 @@ import type {
   LanguageModelV3StreamResult,
 } from '@ai-sdk/provider'
 import { onAbort, StreamInterruptedError } from '@llmpool/router'
-import type { Dispatcher } from 'undici'
 import { FINISH_REASONS } from './openai-text'
 import type { PassThroughRequest } from './pass-through'
 import { ChunkScanner, type ChunkSink, type ChunkTarget, toWire } from './sse-chunks'
+import type { ExchangeHandler } from './http1'
 import { connectionError, headerRecord, statusError, type Upstreams } from './upstream'
 
 // A streamed pass-through call. The upstream's server-sent events go to the client as text, with only the top-level
@@ -62,11 +62,11 @@ export function streamThrough(
 }
 
 /**
- * One streamed request: the undici handler that reads the upstream's events, and the reader of the model's stream.
+ * One streamed request: the upstream client's handler that reads the upstream's events, and the reader of the model's stream.
  * One object per request. Text that arrives while the router is not reading is joined into one `raw` part, so a busy
  * gateway writes fewer, larger pieces; past HIGH_WATER_CHARS unread, the upstream socket waits.
  */
-class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
+class StreamExchange implements ExchangeHandler, ChunkSink {
   stopListening: () => void = noop
   private abortRequest: ((reason: Error) => void) | undefined
   private abortedWith: unknown
@@ -107,19 +107,19 @@ class StreamExchange implements Dispatcher.DispatchHandlers, ChunkSink {
     if (!this.completed) this.abortRequest?.(this.abortedWith as Error)
   }
 
-  // The undici side.
+  // The upstream side.
 
   onConnect(abort: (reason?: Error) => void): void {
     this.abortRequest = abort
     if (this.abortedWith !== undefined) abort(this.abortedWith as Error)
   }
 
-  onHeaders(statusCode: number, headers: Buffer[] | string[] | null, resume: () => void): boolean {
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true // 1xx: the answer is still to come
     this.status = statusCode
     this.resumeSocket = resume
     if (statusCode >= 400) {
-      this.errorHeaders = (headers ?? []) as Buffer[]
+      this.errorHeaders = headers
       this.errorChunks = []
       return true
     }

@@ -1,6 +1,6 @@
 import { APICallError, type LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import { onAbort } from '@llmpool/router'
-import { type Dispatcher, Pool } from 'undici'
+import { type ExchangeHandler, Http1Pool } from './http1'
 
 /** An upstream's answer: status, body text, and (for error statuses only) the headers. */
 export interface UpstreamAnswer {
@@ -11,15 +11,14 @@ export interface UpstreamAnswer {
 }
 
 /**
- * Keep-alive connection pools, one per upstream origin, shared by every pass-through model of a gateway. Requests go
- * through undici's `dispatch` with a handler that collects the body's buffers: the `request()` API wraps every
- * answer in a Readable stream, which cost the gateway about a quarter of its CPU per request.
+ * Keep-alive connection pools, one per upstream origin, shared by every pass-through model of a gateway (http1.ts:
+ * a handler collects the body's buffers, no stream wraps the answer).
  *
- * undici's own header and body timeouts are off: the router's attempt timeout and deadline govern, and they abort
- * the request through `onAbort`.
+ * There are no header or body timeouts of the client's own: the router's attempt timeout and deadline govern, and
+ * they abort the request through `onAbort`.
  */
 export class Upstreams {
-  private readonly pools = new Map<string, Pool>()
+  private readonly pools = new Map<string, Http1Pool>()
   /** The largest answer body read (bytes); a larger one fails the attempt rather than fill the memory. */
   private readonly maxAnswerBytes: number
 
@@ -27,17 +26,11 @@ export class Upstreams {
     this.maxAnswerBytes = options.maxAnswerBytes ?? 64 * 1024 * 1024
   }
 
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin)
+  private pool(url: URL): Http1Pool {
+    let pool = this.pools.get(url.origin)
     if (!pool) {
-      pool = new Pool(origin, {
-        connections: 256,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      })
-      this.pools.set(origin, pool)
+      pool = new Http1Pool(url, { connections: 256, keepAliveMs: 30_000 })
+      this.pools.set(url.origin, pool)
     }
     return pool
   }
@@ -57,11 +50,11 @@ export class Upstreams {
   }
 
   /** POSTs `body` to `url` with a handler of the caller's own (a stream's: stream-pass-through.ts). */
-  dispatch(url: URL, headers: Record<string, string>, body: string, handler: Dispatcher.DispatchHandlers): void {
+  dispatch(url: URL, headers: Record<string, string>, body: string, handler: ExchangeHandler): void {
     try {
-      this.pool(url.origin).dispatch({ path: url.pathname + url.search, method: 'POST', headers, body }, handler)
+      this.pool(url).post(url.pathname + url.search, headers, body, handler)
     } catch (error) {
-      handler.onError?.(error as Error)
+      handler.onError(error as Error)
     }
   }
 
@@ -71,8 +64,8 @@ export class Upstreams {
   }
 }
 
-/** One request's undici handler: collects the answer's buffers; a class, so that a request allocates one object. */
-class Exchange implements Dispatcher.DispatchHandlers {
+/** One request's handler: collects the answer's buffers; a class, so that a request allocates one object. */
+class Exchange implements ExchangeHandler {
   stopListening: () => void = noop
   private abortRequest: ((reason: Error) => void) | undefined
   private abortedWith: unknown
@@ -105,9 +98,9 @@ class Exchange implements Dispatcher.DispatchHandlers {
     this.reject(this.abortedWith ?? error)
   }
 
-  onHeaders(statusCode: number, headers: Buffer[] | string[] | null): boolean {
+  onHeaders(statusCode: number, headers: Buffer[]): boolean {
     this.status = statusCode
-    if (statusCode >= 400) this.rawHeaders = (headers ?? []) as Buffer[]
+    if (statusCode >= 400) this.rawHeaders = headers
     return true
   }
 
@@ -133,7 +126,7 @@ class Exchange implements Dispatcher.DispatchHandlers {
 
 const noop = () => undefined
 
-/** undici's raw header list (name, value, name, value, ...) as a record; repeated names are joined with ", ". */
+/** A raw header list (name, value, name, value, ...) as a record; repeated names are joined with ", ". */
 export function headerRecord(raw: Buffer[]): Record<string, string> {
   const headers: Record<string, string> = {}
   for (let index = 0; index + 1 < raw.length; index += 2) {
