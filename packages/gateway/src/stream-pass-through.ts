@@ -75,7 +75,7 @@ class StreamExchange implements ExchangeHandler, ChunkSink {
   private status = 0
   private completed = false
   /** An error status: the headers and the body, collected for the error. */
-  private errorHeaders: Buffer[] | undefined
+  private errorHeaders: string[] | undefined
   private errorChunks: Buffer[] | undefined
   private errorSize = 0
 
@@ -114,7 +114,7 @@ class StreamExchange implements ExchangeHandler, ChunkSink {
     if (this.abortedWith !== undefined) abort(this.abortedWith as Error)
   }
 
-  onHeaders(statusCode: number, headers: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, headers: string[], resume: () => void): boolean {
     if (statusCode < 200) return true // 1xx: the answer is still to come
     this.status = statusCode
     this.resumeSocket = resume
@@ -129,7 +129,7 @@ class StreamExchange implements ExchangeHandler, ChunkSink {
 
   onData(chunk: Buffer): boolean {
     if (this.errorChunks) {
-      if (this.errorSize < MAX_ERROR_BYTES) this.errorChunks.push(chunk)
+      if (this.errorSize < MAX_ERROR_BYTES) this.errorChunks.push(Buffer.from(chunk)) // lent (http1.ts): copied
       this.errorSize += chunk.length
       return true
     }

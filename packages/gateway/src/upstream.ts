@@ -71,7 +71,7 @@ class Exchange implements ExchangeHandler {
   private abortedWith: unknown
   private done = false
   private status = 0
-  private rawHeaders: Buffer[] | undefined
+  private rawHeaders: string[] | undefined
   private readonly chunks: Buffer[] = []
   private size = 0
 
@@ -98,7 +98,7 @@ class Exchange implements ExchangeHandler {
     this.reject(this.abortedWith ?? error)
   }
 
-  onHeaders(statusCode: number, headers: Buffer[]): boolean {
+  onHeaders(statusCode: number, headers: string[]): boolean {
     this.status = statusCode
     if (statusCode >= 400) this.rawHeaders = headers
     return true
@@ -110,7 +110,8 @@ class Exchange implements ExchangeHandler {
       this.abortRequest?.(new Error(`the upstream's answer is larger than ${this.maxBytes} bytes`))
       return false
     }
-    this.chunks.push(chunk)
+    // The chunk is lent (http1.ts): kept as a copy.
+    this.chunks.push(Buffer.from(chunk))
     return true
   }
 
@@ -127,11 +128,11 @@ class Exchange implements ExchangeHandler {
 const noop = () => undefined
 
 /** A raw header list (name, value, name, value, ...) as a record; repeated names are joined with ", ". */
-export function headerRecord(raw: Buffer[]): Record<string, string> {
+export function headerRecord(raw: string[]): Record<string, string> {
   const headers: Record<string, string> = {}
   for (let index = 0; index + 1 < raw.length; index += 2) {
-    const name = raw[index]!.toString('latin1').toLowerCase()
-    const value = raw[index + 1]!.toString('latin1')
+    const name = raw[index]!.toLowerCase()
+    const value = raw[index + 1]!
     headers[name] = name in headers ? `${headers[name]}, ${value}` : value
   }
   return headers

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createServer as createTlsServer } from 'node:tls'
 import { afterEach, describe, expect, test } from 'vitest'
+import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import { type ExchangeHandler, Http1Pool, type Http1PoolOptions, UpstreamSocketError } from '../src/http1'
+import { Upstreams } from '../src/upstream'
 
 interface Received {
   head: string
@@ -94,8 +96,7 @@ function post(
         resume = resumeSocket
         outcome.status = status
         outcome.headers = {}
-        for (let index = 0; index < raw.length; index += 2)
-          outcome.headers[raw[index]!.toString()] = raw[index + 1]!.toString()
+        for (let index = 0; index < raw.length; index += 2) outcome.headers[raw[index]!] = raw[index + 1]!
         return true
       },
       onData(chunk) {
@@ -252,6 +253,22 @@ describe('Http1Pool', () => {
     expect(server.sockets).toHaveLength(2)
   })
 
+  test('status lines without a reason, and header names in any case', async () => {
+    const answers = [
+      'HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n{}',
+      'HTTP/1.1 201 Created\r\nTRANSFER-ENCODING: Chunked\r\nX-Other:x\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nConnection: Close\r\ncontent-LENGTH:   2  \r\n\r\n{}',
+    ]
+    for (const [index, answer] of answers.entries()) {
+      const server = await rawServer((_request, socket, at) => socket.write(at === 0 ? answer : ok('{"fresh":true}')))
+      const pool = poolFor(server.port)
+      expect(await post(pool)).toMatchObject({ status: index === 1 ? 201 : 200, body: '{}' })
+      expect((await post(pool)).body).toBe('{"fresh":true}')
+      // Reused after the first two; `Connection: Close` is read whatever its case.
+      expect(server.sockets).toHaveLength(index === 2 ? 2 : 1)
+    }
+  })
+
   test('204 and a zero length end at the head', async () => {
     const server = await rawServer((_request, socket, index) =>
       socket.write(index === 0 ? 'HTTP/1.1 204 No Content\r\n\r\n' : ok('')),
@@ -265,6 +282,9 @@ describe('Http1Pool', () => {
   test('malformed answers fail the exchange with an error that names the origin; nothing crashes', async () => {
     const answers: [string, RegExp][] = [
       ['SSH-2.0-OpenSSH\r\n\r\n', /not an HTTP\/1.x status line/],
+      ['HTTP/2 200\r\n\r\n', /not an HTTP\/1.x status line/],
+      ['HTTP/1.1 2x0 OK\r\n\r\n', /not an HTTP\/1.x status line/],
+      ['HTTP/1.1 2000\r\n\r\n', /not an HTTP\/1.x status line/],
       ['HTTP/1.1 200 OK\r\ncontent-length: 12x\r\n\r\n', /invalid content-length/],
       ['HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}', /invalid content-length/],
       ['HTTP/1.1 200 OK\r\nno colon here\r\n\r\n', /malformed header line/],
@@ -346,6 +366,30 @@ describe('Http1Pool', () => {
     const next = post(pool, 'two')
     late(reason)
     expect(await next).toMatchObject({ status: 200, body: 'two' })
+  })
+
+  test('pieces are lent: answers read in turns over two sockets come out whole (Upstreams keeps copies)', async () => {
+    const texts = ['a', 'b'].map((letter) => JSON.stringify({ choices: [{ text: letter.repeat(3000) }], n: 'é' }))
+    const sockets: Socket[] = []
+    let arrived!: () => void
+    const both = new Promise<void>((resolve) => (arrived = resolve))
+    const server = await rawServer((_request, socket) => {
+      sockets.push(socket)
+      if (sockets.length === 2) arrived()
+    })
+    const upstreams = new Upstreams()
+    const url = new URL(`http://127.0.0.1:${server.port}/v1/chat/completions`)
+    const call = { prompt: [] } as unknown as LanguageModelV3CallOptions
+    const answers = texts.map((_text, index) => upstreams.post(url, {}, `{"n":${index}}`, call))
+    await both
+    // Each answer in 1 000-byte pieces, the two sockets taking turns: every read lands in the same buffer.
+    const bytes = sockets.map((_socket, index) => Buffer.from(ok(texts[index]!)))
+    for (let at = 0; at < Math.max(...bytes.map((b) => b.length)); at += 1000) {
+      for (const [index, socket] of sockets.entries()) socket.write(bytes[index]!.subarray(at, at + 1000))
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    expect((await Promise.all(answers)).map((answer) => answer.text)).toEqual(texts)
+    await upstreams.close()
   })
 
   test('a handler that pauses gets the rest once it resumes', async () => {
