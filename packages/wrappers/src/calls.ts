@@ -90,12 +90,26 @@ export class PoolCalls {
   }
 
   /** A non-streaming call to a wrapper, pool or task group. */
-  async generate(
+  generate(
     name: string,
     given: LanguageModelV3CallOptions,
     options: PoolCallOptions = {},
   ): Promise<RoutedGenerateResult> {
-    const { call, route, logResponse, logFailure } = this.prepare(name, given, options, false)
+    let prepared: ReturnType<typeof this.prepare>
+    try {
+      prepared = this.prepare(name, given, options, false)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    // Nothing to log: the router's promise as it is, without an async frame around it (one per request).
+    if (!prepared.logResponse && !prepared.logFailure) return this.router.generate(name, prepared.call, prepared.route)
+    return this.generateLogged(name, prepared)
+  }
+
+  private async generateLogged(
+    name: string,
+    { call, route, logResponse, logFailure }: ReturnType<typeof this.prepare>,
+  ): Promise<RoutedGenerateResult> {
     try {
       const result = await this.router.generate(name, call, route)
       logResponse?.({

@@ -166,3 +166,15 @@ test('a pino instance of your own is used as given (its level, its fields)', asy
   ).toEqual(['[redacted]', '[redacted]'])
   await pool.dispose()
 })
+
+test('pool.generate with an unknown name rejects its promise (it does not throw), with or without logging', async () => {
+  for (const name of ['basic', 'cache-logging']) {
+    const pool = await openPool(upstream, fixture(name), { logger: false })
+    let answer: Promise<unknown> | undefined
+    expect(() => {
+      answer = pool.generate('no_such_pool', { prompt: [{ role: 'user', content: [{ type: 'text', text: 'x' }] }] })
+    }).not.toThrow()
+    await expect(answer).rejects.toThrow(/no_such_pool/)
+    await pool.dispose()
+  }
+})
