@@ -5,7 +5,7 @@ import { type ConnectionOptions, connect as connectTls } from 'node:tls'
  * What a request's caller hears, in the order an exchange goes: `onConnect` once (with a function that aborts the
  * request), `onHeaders` once, `onData` for each piece of the body, then `onComplete` — or `onError` at any point, and
  * nothing after it. `onHeaders` and `onData` return false to pause the connection until `resume` is called.
- * (The shape of undici's `DispatchHandlers`, so that a handler is written once for either.)
+ * (The shape of undici's `DispatchHandlers`, with raw headers as strings and body pieces lent.)
  */
 export interface ExchangeHandler {
   onConnect(abort: (reason?: Error) => void): void
@@ -33,14 +33,13 @@ export class UpstreamSocketError extends Error {
   constructor(
     message: string,
     readonly code: string,
-    options?: { cause?: unknown },
   ) {
-    super(message, options)
+    super(message)
   }
 }
 
 /** A request from its `post` to its end: waiting for a connection, then on one. */
-class Exchange {
+class PooledRequest {
   connection: Connection | undefined
   ended = false
   constructor(
@@ -65,12 +64,12 @@ class Exchange {
  * A keep-alive HTTP/1.1 client for one origin (http: or https:), for the gateway's pass-through: a POST with a
  * string body, the answer's body handed on in the pieces the socket reads. It does what the pass-through needs and
  * nothing else (no pipelining, no redirects, no request streams, no compression), at about half of undici's cost
- * per request, which was the largest part of the gateway's own (docs/decisions/0009). Sockets are reused last in,
+ * per request, which was the largest part of the gateway's own (docs/decisions/0023). Sockets are reused last in,
  * first out; a socket that says anything while idle, or closes, is dropped.
  */
 export class Http1Pool {
   private readonly idle: Connection[] = []
-  private readonly waiting: Exchange[] = []
+  private readonly waiting: PooledRequest[] = []
   private open = 0
   private closed = false
   private sweeper: NodeJS.Timeout | undefined
@@ -108,7 +107,7 @@ export class Http1Pool {
       return
     }
     const head = `POST ${path} HTTP/1.1\r\n${lines}content-length: ${Buffer.byteLength(body)}\r\n\r\n`
-    const exchange = new Exchange(this, head, body, handler)
+    const exchange = new PooledRequest(this, head, body, handler)
     handler.onConnect(exchange.abort)
     if (exchange.ended) return // aborted already
     const connection = this.idle.pop() ?? (this.open < this.maxConnections ? this.connect() : undefined)
@@ -117,7 +116,7 @@ export class Http1Pool {
   }
 
   /** Takes a waiting exchange out of the queue (it was aborted). */
-  unqueue(exchange: Exchange): void {
+  unqueue(exchange: PooledRequest): void {
     const at = this.waiting.indexOf(exchange)
     if (at >= 0) this.waiting.splice(at, 1)
   }
@@ -237,7 +236,7 @@ const isDigit = (code: number) => code >= ZERO && code <= ZERO + 9
 class Connection {
   idleSince = 0
   keepAliveMs: number
-  private exchange: Exchange | undefined
+  private exchange: PooledRequest | undefined
   private read = Read.Idle
   /** Bytes of an unfinished head or chunked-framing line (latin1). */
   private partial = ''
@@ -282,7 +281,7 @@ class Connection {
     this.socket.unref()
   }
 
-  start(exchange: Exchange): void {
+  start(exchange: PooledRequest): void {
     this.socket.ref()
     exchange.connection = this
     this.exchange = exchange
