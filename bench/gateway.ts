@@ -15,7 +15,8 @@
 // body, and its p50 added over direct). Targets, non-streaming: ≥ 5× Portkey's requests/s, ≥ 80 % of the bare
 // proxy's at c ≥ 10 and ≥ 70 % at c = 1, and a lower added p99 than Portkey; streaming: ≥ 70 % of the bare proxy's
 // requests/s at every concurrency and at most 1 ms of time to first byte added (p50, c = 1, where no queue adds its
-// own). Last line: one JSON object.
+// own). Beside each Portkey ratio, the bare proxy's own ratio to Portkey in the same rounds. Last line: one JSON
+// object.
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -251,7 +252,7 @@ try {
     }
   }
   const results: Record<string, Record<number, Row>> = {}
-  const perRound: Record<number, { vsBare: number[]; vsPortkey: number[] }> = {}
+  const perRound: Record<number, { vsBare: number[]; vsPortkey: number[]; bareVsPortkey: number[] }> = {}
   for (const concurrency of concurrencies) {
     const runs = new Map<string, ReturnType<typeof load>[]>()
     for (let round = 0; round < rounds; round++) {
@@ -262,10 +263,13 @@ try {
       }
     }
     const rps = (name: string, round: number) => runs.get(name)?.[round]?.rps
-    perRound[concurrency] = { vsBare: [], vsPortkey: [] }
+    perRound[concurrency] = { vsBare: [], vsPortkey: [], bareVsPortkey: [] }
     for (let round = 0; round < rounds; round++) {
       perRound[concurrency]!.vsBare.push(rps('llmpool', round)! / rps('bare-proxy', round)!)
-      if (portkeyStreams) perRound[concurrency]!.vsPortkey.push(rps('llmpool', round)! / rps('portkey', round)!)
+      if (portkeyStreams) {
+        perRound[concurrency]!.vsPortkey.push(rps('llmpool', round)! / rps('portkey', round)!)
+        perRound[concurrency]!.bareVsPortkey.push(rps('bare-proxy', round)! / rps('portkey', round)!)
+      }
     }
     for (const target of targets) {
       const all = runs.get(target.name)!
@@ -323,6 +327,9 @@ try {
             ? {
                 vsPortkey: median(paired.vsPortkey),
                 vsPortkeyOfMedians: ours.rps / pk.rps,
+                // What a proxy that does no routing at all reaches against Portkey in the same rounds: the yardstick
+                // for vsPortkey at c = 1, where a proxy's rate is set more by the machine's wake-ups than by its work.
+                bareVsPortkey: median(paired.bareVsPortkey),
                 lowerAddedP99ThanPortkey: ours.addedP99Ms! < pk.addedP99Ms!,
               }
             : {}),
@@ -335,6 +342,7 @@ try {
     console.log(
       `c=${concurrency.padStart(3)}  llmpool = ${percent(ratio.vsBare)} of the bare proxy${'vsPortkey' in ratio ? `, ${ratio.vsPortkey!.toFixed(1)}× Portkey` : ''}` +
         `  (median of per-round ratios; ratio of medians: ${percent(ratio.vsBareOfMedians)}${'vsPortkeyOfMedians' in ratio ? `, ${ratio.vsPortkeyOfMedians!.toFixed(1)}×` : ''})` +
+        ('bareVsPortkey' in ratio ? `; the bare proxy itself ${ratio.bareVsPortkey!.toFixed(1)}× Portkey` : '') +
         ('cpuPerRequestVsBare' in ratio
           ? `; CPU per request ${ratio.cpuPerRequestVsBare!.toFixed(2)}× the bare proxy's`
           : ''),

@@ -30,6 +30,7 @@ import { type AccessLogOptions, type AccessRecord, AccessLog, countFallbacks } f
 import { processMetrics } from './process-metrics'
 import { prometheusText } from './prometheus'
 import { writeStream } from './stream-response'
+import { endWhole } from './end-whole'
 import { MESSAGES_PATHS, messagesEndpoint } from './anthropic/messages-endpoint'
 import { Upstreams } from './upstream'
 import { continueTraces, loadOpenTelemetry } from './tracing'
@@ -304,7 +305,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     if (headers === undefined && !closing && !response.headersSent) {
       // The common answer, without building a header object.
       response.writeHead(status, ['content-type', type, 'content-length', String(Buffer.byteLength(body))])
-      response.end(body)
+      endWhole(response, body)
       return
     }
     if (response.headersSent) return void response.end()
@@ -314,7 +315,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       ...(closing ? { connection: 'close' } : {}),
       ...headers,
     })
-    response.end(body)
+    endWhole(response, body)
   }
   /** A 200 JSON answer that says who served it. */
   const sendRouted = (response: ServerResponse, body: string, routing: Routing) => {
@@ -331,10 +332,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ]
     if (closing) headers.push('connection', 'close')
     response.writeHead(200, headers)
-    // write, then end: one write of the head and body. `end(body)` corks the socket and adds an empty piece, so the
-    // same bytes went out through writev, the dearer path in Node's streams.
-    response.write(body)
-    response.end()
+    endWhole(response, body)
   }
   const noteResult = (record: AccessRecord, routing: Routing, inputTokens?: number, outputTokens?: number) => {
     record.instance = routing.instance

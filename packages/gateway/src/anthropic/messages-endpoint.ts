@@ -4,6 +4,7 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider'
 import type { Routing } from '@llmpool/router'
 import type { LLMPool } from '@llmpool/wrappers'
 import { type AccessLog, type AccessRecord, countFallbacks } from '../access-log'
+import { endWhole } from '../end-whole'
 import { parseMessagesBody, toCallOptions } from './convert-request'
 import { toAnthropicMessage } from './convert-response'
 import { anthropicErrorBody, streamErrorEvent, toAnthropicError } from './errors'
@@ -77,7 +78,7 @@ export function messagesEndpoint(
       ...(options.closing() ? { connection: 'close' } : {}),
       ...headers,
     })
-    response.end(body)
+    endWhole(response, body)
   }
   /** Who served the request, as on the chat endpoint. */
   const routingHeaders = (routing: Routing) => ({
