@@ -78,6 +78,8 @@ export class Http1Pool {
   readonly maxHeadBytes: number
   private readonly hostHeader: string
   private readonly tls: ConnectionOptions | undefined
+  /** The last TLS session the origin gave: a new connection resumes it (no certificate chain sent and checked again). */
+  private tlsSession: Buffer | undefined
   private readonly heads = new WeakMap<Record<string, string>, string>()
 
   constructor(
@@ -141,17 +143,33 @@ export class Http1Pool {
     const { hostname, port, protocol } = this.origin
     const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
     const connection = new Connection(this)
-    const socket =
-      protocol === 'https:'
-        ? connectTls({
-            ...this.tls,
-            host,
-            port: Number(port || 443),
-            ...(isIP(host) ? {} : { servername: host }),
-            ALPNProtocols: ['http/1.1'],
-          })
-        : // Reads land in one buffer and go straight to the parser, without the socket's Readable stream.
-          connectTcp({ host, port: Number(port || 80), onread: { buffer: READ_BUFFER, callback: connection.onRead } })
+    let socket: Socket
+    if (protocol === 'https:') {
+      const session = this.tlsSession
+      const secure = connectTls({
+        ...this.tls,
+        host,
+        port: Number(port || 443),
+        ...(isIP(host) ? {} : { servername: host }),
+        ALPNProtocols: ['http/1.1'],
+        ...(session ? { session } : {}),
+      })
+      secure.on('session', (next: Buffer) => {
+        this.tlsSession = next
+      })
+      // As Node's https.Agent does: a session that led to a failed handshake is not offered again.
+      secure.once('error', () => {
+        if (this.tlsSession === session) this.tlsSession = undefined
+      })
+      socket = secure
+    } else {
+      // Reads land in one buffer and go straight to the parser, without the socket's Readable stream.
+      socket = connectTcp({
+        host,
+        port: Number(port || 80),
+        onread: { buffer: READ_BUFFER, callback: connection.onRead },
+      })
+    }
     socket.setNoDelay(true)
     if (this.sweeper === undefined) {
       this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.keepAliveMs))

@@ -456,11 +456,14 @@ describe('Http1Pool', () => {
       const key = readFileSync(path.join(folder, 'key.pem'))
       const cert = readFileSync(path.join(folder, 'cert.pem'))
       const names: (string | false)[] = []
+      const resumed: boolean[] = []
       const server = await rawServer(
-        (_request, socket) => socket.write(ok('{"tls":true}')),
+        // The second answer closes the connection: the third request needs a new one.
+        (_request, socket, index) => socket.write(ok('{"tls":true}', index === 1 ? 'connection: close\r\n' : '')),
         (listener) =>
           createTlsServer({ key, cert }, (socket) => {
             names.push((socket as unknown as { servername: string | false }).servername)
+            resumed.push(socket.isSessionReused())
             listener(socket)
           }),
       )
@@ -469,6 +472,10 @@ describe('Http1Pool', () => {
       expect(await post(trusted)).toMatchObject({ status: 200, body: '{"tls":true}' })
       expect(await post(trusted)).toMatchObject({ body: '{"tls":true}' })
       expect(names).toEqual(['localhost'])
+      expect(await post(trusted)).toMatchObject({ body: '{"tls":true}' })
+      // The new connection resumed the first one's TLS session.
+      expect(names).toEqual(['localhost', 'localhost'])
+      expect(resumed).toEqual([false, true])
       const untrusted = new Http1Pool(new URL(`https://localhost:${server.port}`))
       pools.push(untrusted)
       expect((await post(untrusted)).error?.message).toMatch(/self-signed|certificate/i)
