@@ -6,20 +6,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type AddressInfo, connect, type Socket } from 'node:net'
 import { afterEach, expect, test } from 'vitest'
 import { endWhole } from '../src/end-whole'
+import { messageReader } from './helpers'
 
 const servers: Server[] = []
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
 })
 
-interface Writes {
-  write: number
-  writev: number
-}
-
 /** A server answering every request with `body` through endWhole; counts the writes each connection's socket made. */
 async function serve(body: (request: IncomingMessage) => string, before?: (response: ServerResponse) => void) {
-  const writes = new Map<Socket, Writes>()
+  const writes = new Map<Socket, { write: number; writev: number }>()
   const finished: string[] = []
   const server = createServer((request, response) => {
     const socket = request.socket
@@ -61,31 +57,24 @@ function exchange(port: number, requests: string[], pauseMs = 0) {
     const socket = connect(port, '127.0.0.1')
     const heads: string[] = []
     const bodies: string[] = []
-    let buffered = Buffer.alloc(0)
     socket.on('error', reject)
     if (pauseMs > 0) {
       socket.pause()
       setTimeout(() => socket.resume(), pauseMs)
     }
-    socket.on('data', (data: Buffer) => {
-      buffered = Buffer.concat([buffered, data])
-      for (;;) {
-        const end = buffered.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const head = buffered.toString('latin1', 0, end)
-        const length = requests[heads.length]!.startsWith('HEAD') ? 0 : Number(/content-length: (\d+)/i.exec(head)?.[1])
-        if (buffered.length < end + 4 + length) return
-        heads.push(head)
-        bodies.push(buffered.toString('utf8', end + 4, end + 4 + length))
-        buffered = buffered.subarray(end + 4 + length)
-        if (heads.length === requests.length) {
+    socket.on(
+      'data',
+      messageReader(
+        (head, body) => {
+          heads.push(head)
+          bodies.push(body)
+          if (heads.length < requests.length) return void socket.write(requests[heads.length]!)
           socket.end()
           resolve({ heads, bodies })
-          return
-        }
-        socket.write(requests[heads.length]!)
-      }
-    })
+        },
+        (index) => requests[index]!.startsWith('HEAD'),
+      ),
+    )
     socket.write(requests[0]!)
   })
 }

@@ -38,3 +38,30 @@ export function busiestWindow(times: number[], windowMs: number): number {
   }
   return most
 }
+
+/**
+ * Reads HTTP/1.1 messages framed by content-length (no header: no body) from raw socket data, for tests that speak
+ * raw bytes: `push` each piece read; `message` hears every whole one in order. `bodyless(index)` says the message at
+ * that index has no body whatever its head says (the answer to a HEAD).
+ */
+export function messageReader(
+  message: (head: string, body: string) => void,
+  bodyless: (index: number) => boolean = () => false,
+): (data: Buffer) => void {
+  let buffered = Buffer.alloc(0)
+  let index = 0
+  return (data) => {
+    buffered = Buffer.concat([buffered, data])
+    for (;;) {
+      const end = buffered.indexOf('\r\n\r\n')
+      if (end < 0) return
+      const head = buffered.toString('latin1', 0, end)
+      const length = bodyless(index) ? 0 : Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0)
+      if (buffered.length < end + 4 + length) return
+      const body = buffered.toString('utf8', end + 4, end + 4 + length)
+      buffered = buffered.subarray(end + 4 + length)
+      index++
+      message(head, body)
+    }
+  }
+}

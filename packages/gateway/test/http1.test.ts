@@ -12,6 +12,7 @@ import { afterEach, describe, expect, test } from 'vitest'
 import type { LanguageModelV3CallOptions } from '@ai-sdk/provider'
 import { type ExchangeHandler, Http1Pool, type Http1PoolOptions, UpstreamSocketError } from '../src/http1'
 import { Upstreams } from '../src/upstream'
+import { messageReader } from './helpers'
 
 interface Received {
   head: string
@@ -28,22 +29,15 @@ async function rawServer(
   const sockets: Socket[] = []
   const server = make((socket) => {
     const connection = sockets.push(socket) - 1
-    let buffered = Buffer.alloc(0)
     socket.on('error', () => undefined)
-    socket.on('data', (data: Buffer) => {
-      buffered = Buffer.concat([buffered, data])
-      for (;;) {
-        const end = buffered.indexOf('\r\n\r\n')
-        if (end < 0) return
-        const head = buffered.toString('latin1', 0, end)
-        const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0)
-        if (buffered.length < end + 4 + length) return
-        const request = { head, body: buffered.toString('utf8', end + 4, end + 4 + length), connection }
-        buffered = buffered.subarray(end + 4 + length)
+    socket.on(
+      'data',
+      messageReader((head, body) => {
+        const request = { head, body, connection }
         received.push(request)
         answer(request, socket, received.length - 1)
-      }
-    })
+      }),
+    )
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as { port: number }
